@@ -1,0 +1,22 @@
+import type { Clock } from '../hal/clock.js';
+import type { Hal } from '../hal/hal.js';
+import type { Config } from '../firmware/config.js';
+import type { Logger } from '../firmware/log.js';
+
+export interface BoardContext {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+/** One implementation of every HAL interface, plus whatever the board serves on the side. */
+export interface Board {
+  readonly name: string;
+  readonly hal: Hal;
+  /** Starts the board's own services (the simulator's control API). */
+  start(): Promise<void>;
+  /** Stops them and releases the hardware: relays open, pilot off. */
+  stop(): Promise<void>;
+}
+
+export type BoardFactory = (context: BoardContext) => Promise<Board>;

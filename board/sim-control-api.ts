@@ -1,0 +1,170 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+import type { Logger } from '../firmware/log.js';
+import { evCurrentForDutyPct, type EvRequest, type PpCurrentA } from '../hal/sim/ev.js';
+import type { SimRfidReader } from '../hal/sim/peripherals.js';
+import { SIM_FAULTS, type SimFault, type SimPlant } from '../hal/sim/plant.js';
+
+/** A schema accepting exactly `values`, typed as their union. */
+function oneOf<T extends string | number>(values: readonly T[]): TUnsafe<T> {
+  return Type.Unsafe<T>({ enum: [...values] });
+}
+
+const EvBody = Type.Object(
+  {
+    state: Type.Optional(oneOf<EvRequest>(['A', 'B', 'C', 'D'])),
+    ppCurrentA: Type.Optional(oneOf<PpCurrentA>([0, 13, 20, 32, 63])),
+    maxCurrentA: Type.Optional(Type.Number({ minimum: 0, maximum: 80 })),
+    phases: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(3)])),
+    followDelayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60000 })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+const RfidBody = Type.Object({ idTag: Type.String({ minLength: 1, maxLength: 20 }) }, { additionalProperties: false });
+const FaultBody = Type.Object(
+  { kind: oneOf<SimFault | 'none'>([...SIM_FAULTS, 'none']) },
+  { additionalProperties: false },
+);
+
+const MAX_BODY_BYTES = 16 * 1024;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const ajv = new Ajv({ allErrors: false, strict: false });
+
+function validator<S extends TSchema>(schema: S): (body: unknown) => Static<S> {
+  const check = ajv.compile(schema);
+  return (body) => {
+    if (check(body)) return body as Static<S>;
+    const error = check.errors?.[0];
+    const where = error?.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : 'body';
+    const extra = error?.keyword === 'additionalProperties' ? ` (${String(error.params.additionalProperty)})` : '';
+    throw new HttpError(400, `${where}: ${error?.message ?? 'invalid'}${extra}`);
+  };
+}
+
+const parseEv = validator(EvBody);
+const parseRfid = validator(RfidBody);
+const parseFault = validator(FaultBody);
+
+/** What `GET /sim` answers (CONTRACT §7). */
+export function simSnapshot(plant: SimPlant): Record<string, unknown> {
+  const pilot = plant.pilot;
+  const meter = plant.meterReading();
+  const ev = plant.ev.settings;
+  const pwmDutyPct = pilot.mode === 'pwm' ? pilot.dutyPct : pilot.mode === 'F' ? 0 : 100;
+  const offeredCurrentA = pilot.mode === 'pwm' ? Math.round(evCurrentForDutyPct(pilot.dutyPct) * 10) / 10 : 0;
+  return {
+    cp: plant.lineState(),
+    pilot: pilot.mode,
+    pwmDutyPct,
+    offeredCurrentA,
+    relayClosed: plant.contactorCommanded,
+    contactorMirror: plant.contactsClosed(),
+    phaseRelay: plant.phaseRelay,
+    phases: plant.activePhases(),
+    locked: plant.lockCommanded,
+    ppCurrentA: ev.ppCurrentA,
+    ev: { state: ev.state, maxCurrentA: ev.maxCurrentA, phases: ev.phases, followDelayMs: ev.followDelayMs },
+    meter: { energyWh: meter.energyWh, powerW: meter.powerW, currentsA: meter.currentsA },
+    faults: [...plant.faults],
+  };
+}
+
+export interface SimControlApiOptions {
+  readonly plant: SimPlant;
+  readonly rfid: SimRfidReader;
+  readonly log: Logger;
+}
+
+/** HTTP on loopback that plays the car and the hardware (CONTRACT §7). */
+export class SimControlApi {
+  readonly #plant: SimPlant;
+  readonly #rfid: SimRfidReader;
+  readonly #log: Logger;
+  readonly #server: Server;
+
+  constructor(options: SimControlApiOptions) {
+    this.#plant = options.plant;
+    this.#rfid = options.rfid;
+    this.#log = options.log;
+    this.#server = createServer((req, res) => void this.#handle(req, res));
+  }
+
+  /** Listens; resolves with the port (useful with port 0). */
+  listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        this.#log.info('simulator control API listening', { host, port: (this.#server.address() as AddressInfo).port });
+        resolve();
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const route = `${req.method ?? ''} ${(req.url ?? '').split('?')[0]}`;
+      switch (route) {
+        case 'GET /sim':
+          break;
+        case 'POST /sim/ev': {
+          const body = parseEv(await readJson(req));
+          this.#plant.configureEv(body);
+          break;
+        }
+        case 'POST /sim/rfid':
+          this.#rfid.present(parseRfid(await readJson(req)).idTag);
+          break;
+        case 'POST /sim/fault':
+          this.#plant.setFault(parseFault(await readJson(req)).kind);
+          break;
+        default:
+          throw new HttpError(404, `no route ${route}`);
+      }
+      send(res, 200, simSnapshot(this.#plant));
+    } catch (err) {
+      const status = err instanceof HttpError ? err.status : 500;
+      if (status === 500) this.#log.error('simulator control API failed', { err });
+      send(res, status, { error: (err as Error).message });
+    }
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'body too large');
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'body is not JSON');
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

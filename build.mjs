@@ -1,0 +1,45 @@
+// Bundles the firmware into one ESM file, dist/firmware.mjs. Native addons stay external: they
+// are loaded from node_modules at run time. `--if-needed` skips the build when the bundle is
+// newer than every source file (what `npm start` uses).
+import { build } from 'esbuild';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const OUTFILE = 'dist/firmware.mjs';
+const SOURCE_DIRS = ['firmware', 'hal', 'board'];
+const NATIVE = ['serialport', '@serialport/*', 'onoff', 'epoll', 'i2c-bus'];
+
+function newestSourceMs(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSourceMs(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function upToDate() {
+  try {
+    const builtMs = statSync(OUTFILE).mtimeMs;
+    const inputs = [...SOURCE_DIRS.map(newestSourceMs), statSync('package-lock.json').mtimeMs, statSync('build.mjs').mtimeMs];
+    return inputs.every((ms) => ms < builtMs);
+  } catch {
+    return false;
+  }
+}
+
+if (process.argv.includes('--if-needed') && upToDate()) process.exit(0);
+
+await build({
+  entryPoints: ['firmware/main.ts'],
+  outfile: OUTFILE,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: true,
+  external: NATIVE,
+  // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
+  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  logLevel: 'warning',
+});

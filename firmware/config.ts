@@ -1,0 +1,157 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { Ajv, type ErrorObject } from 'ajv';
+
+/** CONTRACT §2: the installer's configuration. Defaults live in the schema. */
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+const Endpoint = (port: number) =>
+  Type.Object({ host: Type.String({ minLength: 1, default: '127.0.0.1' }), port: Type.Integer({ minimum: 0, maximum: 65535, default: port }) }, { additionalProperties: false });
+const Strict = { additionalProperties: false, default: {} } as const;
+
+const Evse = Type.Object(
+  {
+    maxCurrentA: Type.Number({ minimum: 6, maximum: 80, default: 32 }),
+    phases: Type.Union([Type.Literal(1), Type.Literal(3)], { default: 3 }),
+    voltageV: Type.Number({ minimum: 100, maximum: 280, default: 230 }),
+    cable: Type.Union([Type.Literal('socket'), Type.Literal('tethered')], { default: 'socket' }),
+    ventilation: Type.Boolean({ default: false }),
+    minOffS: Type.Number({ minimum: 0, maximum: 3600, default: 5 }),
+    phaseSwitching: Type.Object(
+      {
+        enabled: Type.Boolean({ default: false }),
+        minIntervalS: Type.Number({ minimum: 0, maximum: 86400, default: 300 }),
+        pauseS: Type.Number({ minimum: 0, maximum: 600, default: 10 }),
+      },
+      Strict,
+    ),
+  },
+  Strict,
+);
+
+const Rtu = Type.Object(
+  {
+    path: Type.String({ minLength: 1 }),
+    baudRate: Type.Integer({ minimum: 1200, maximum: 921600, default: 9600 }),
+    parity: Type.Union([Type.Literal('none'), Type.Literal('even'), Type.Literal('odd')], { default: 'none' }),
+    dataBits: Type.Union([Type.Literal(7), Type.Literal(8)], { default: 8 }),
+    stopBits: Type.Union([Type.Literal(1), Type.Literal(2)], { default: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+const Modbus = Type.Object(
+  {
+    unitId: Type.Integer({ minimum: 1, maximum: 247, default: 1 }),
+    tcp: Type.Union([Endpoint(4701), Type.Null()], { default: { host: '127.0.0.1', port: 4701 } }),
+    rtu: Type.Union([Rtu, Type.Null()], { default: null }),
+    timeoutS: Type.Number({ minimum: 0, maximum: 86400, default: 0 }),
+    failsafeCurrentA: Type.Number({ minimum: 0, maximum: 80, default: 6 }),
+  },
+  Strict,
+);
+
+const Ocpp = Type.Object(
+  {
+    url: Type.String({ pattern: '^wss?://[^\\s]+$' }),
+    chargeBoxId: Type.String({ minLength: 1, maxLength: 48, pattern: '^[^/\\s]+$' }),
+    password: Type.String({ maxLength: 40, default: '' }),
+    connectorId: Type.Integer({ minimum: 1, default: 1 }),
+    fixedIdTag: Type.String({ maxLength: 20, default: '' }),
+    caFile: Type.Optional(Type.String({ minLength: 1 })),
+    certFile: Type.Optional(Type.String({ minLength: 1 })),
+    keyFile: Type.Optional(Type.String({ minLength: 1 })),
+    insecureTls: Type.Boolean({ default: false }),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    board: Type.String({ minLength: 1, pattern: '^[a-z0-9-]+$', default: 'sim' }),
+    dataDir: Type.String({ minLength: 1, default: './data' }),
+    evse: Evse,
+    modbus: Modbus,
+    ocpp: Type.Union([Ocpp, Type.Null()], { default: null }),
+    http: Type.Union([Endpoint(8080), Type.Null()], { default: { host: '127.0.0.1', port: 8080 } }),
+    sim: Type.Object({ controlPort: Port }, { ...Strict, default: { controlPort: 4780 } }),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+
+/** A config that cannot be used; `key` is the dotted path of the offending key. */
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    readonly reason: string,
+  ) {
+    super(`${key || '(config)'}: ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validate = ajv.compile<Config>(ConfigSchema);
+
+/** Checks `raw` against the schema and fills in the defaults; throws ConfigError naming the key. */
+export function parseConfig(raw: unknown): Config {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('', 'must be a JSON object');
+  const config: unknown = Value.Default(ConfigSchema, structuredClone(raw));
+  if (!validate(config)) throw toConfigError(validate.errors ?? []);
+  return config;
+}
+
+/** The dotted key of a schema error, e.g. `evse.maxCurrentA`. */
+function keyOf(error: ErrorObject): string {
+  const path = error.instancePath.split('/').slice(1).join('.');
+  if (error.keyword === 'additionalProperties') {
+    const extra = String((error.params as { additionalProperty: string }).additionalProperty);
+    return path ? `${path}.${extra}` : extra;
+  }
+  if (error.keyword === 'required') {
+    const missing = String((error.params as { missingProperty: string }).missingProperty);
+    return path ? `${path}.${missing}` : missing;
+  }
+  return path;
+}
+
+/**
+ * Picks the error a person should read: the deepest one, and not the "must be null" or
+ * "must match a schema in anyOf" that a nullable object adds around the real complaint.
+ */
+function toConfigError(errors: ErrorObject[]): ConfigError {
+  const informative = errors.filter((e) => e.keyword !== 'anyOf' && !(e.keyword === 'type' && e.params.type === 'null'));
+  const pool = informative.length > 0 ? informative : errors;
+  const best = pool.reduce((a, b) => (keyOf(b).split('.').length > keyOf(a).split('.').length ? b : a));
+  const key = keyOf(best);
+  const reason = best.keyword === 'additionalProperties' ? 'unknown key' : best.keyword === 'required' ? 'is required' : (best.message ?? 'is invalid');
+  return new ConfigError(key, reason);
+}
+
+/** The value at a dotted key, or undefined. */
+export function getKey(config: unknown, key: string): unknown {
+  let node: unknown = config;
+  for (const part of key.split('.')) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return node;
+}
+
+/** A copy of `config` with `value` at the dotted key. */
+export function withKey<T>(config: T, key: string, value: unknown): T {
+  const copy = structuredClone(config) as Record<string, unknown>;
+  const parts = key.split('.');
+  let node = copy;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    if (next === null || typeof next !== 'object') {
+      node[part] = {};
+    }
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1] as string] = value;
+  return copy as T;
+}

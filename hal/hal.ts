@@ -1,0 +1,22 @@
+import type { ConnectorLock } from './connector-lock.js';
+import type { Contactor } from './contactor.js';
+import type { ControlPilot } from './control-pilot.js';
+import type { FaultInputs } from './fault-inputs.js';
+import type { Meter } from './meter.js';
+import type { PhaseRelay } from './phase-relay.js';
+import type { ProximityPilot } from './proximity-pilot.js';
+import type { RfidReader } from './rfid-reader.js';
+import type { Watchdog } from './watchdog.js';
+
+/** One implementation of every piece of hardware, as a board provides them. */
+export interface Hal {
+  readonly pilot: ControlPilot;
+  readonly proximity: ProximityPilot;
+  readonly contactor: Contactor;
+  readonly phaseRelay: PhaseRelay;
+  readonly lock: ConnectorLock;
+  readonly meter: Meter;
+  readonly rfid: RfidReader;
+  readonly faults: FaultInputs;
+  readonly watchdog: Watchdog;
+}

@@ -1,0 +1,145 @@
+import type { ConnectorLock } from '../connector-lock.js';
+import type { Contactor } from '../contactor.js';
+import type { ControlPilot, PilotOutput, PilotSample } from '../control-pilot.js';
+import type { FaultInputs } from '../fault-inputs.js';
+import type { Hal } from '../hal.js';
+import type { Meter, MeterReading } from '../meter.js';
+import type { PhaseCount, PhaseRelay } from '../phase-relay.js';
+import type { ProximityPilot } from '../proximity-pilot.js';
+import type { RfidReader } from '../rfid-reader.js';
+import type { Watchdog } from '../watchdog.js';
+import type { SimPlant } from './plant.js';
+
+/** The HAL of the simulated board: each peripheral is a thin view on the shared plant. */
+
+export class SimControlPilot implements ControlPilot {
+  constructor(readonly plant: SimPlant) {}
+  get output(): PilotOutput {
+    return this.plant.pilot;
+  }
+  drive(output: PilotOutput): void {
+    this.plant.drivePilot(output);
+  }
+  sample(): PilotSample {
+    return this.plant.pilotSample();
+  }
+  close(): void {
+    this.plant.drivePilot({ mode: 'off' });
+  }
+}
+
+export class SimContactor implements Contactor {
+  constructor(readonly plant: SimPlant) {
+    this.setClosed(false);
+  }
+  get commandedClosed(): boolean {
+    return this.plant.contactorCommanded;
+  }
+  setClosed(closed: boolean): void {
+    this.plant.change(() => (this.plant.contactorCommanded = closed));
+  }
+  mirrorClosed(): boolean {
+    return this.plant.contactsClosed();
+  }
+  close(): void {
+    this.setClosed(false);
+  }
+}
+
+export class SimPhaseRelay implements PhaseRelay {
+  constructor(readonly plant: SimPlant) {}
+  get phases(): PhaseCount {
+    return this.plant.phaseRelay;
+  }
+  setPhases(phases: PhaseCount): void {
+    this.plant.change(() => (this.plant.phaseRelay = phases));
+  }
+  close(): void {
+    this.setPhases(3);
+  }
+}
+
+export class SimProximityPilot implements ProximityPilot {
+  constructor(readonly plant: SimPlant) {}
+  resistanceOhm(): number {
+    return this.plant.ppResistanceOhm();
+  }
+  close(): void {}
+}
+
+export class SimConnectorLock implements ConnectorLock {
+  constructor(readonly plant: SimPlant) {}
+  get commandedLocked(): boolean {
+    return this.plant.lockCommanded;
+  }
+  setLocked(locked: boolean): void {
+    this.plant.lockCommanded = locked;
+  }
+  feedbackLocked(): boolean {
+    return this.plant.lockCommanded;
+  }
+  close(): void {}
+}
+
+export class SimMeter implements Meter {
+  constructor(readonly plant: SimPlant) {}
+  latest(): MeterReading {
+    return this.plant.meterReading();
+  }
+  close(): void {}
+}
+
+export class SimRfidReader implements RfidReader {
+  onCard: ((idTag: string) => void) | null = null;
+  /** A card held to the reader. */
+  present(idTag: string): void {
+    this.onCard?.(idTag);
+  }
+  close(): void {
+    this.onCard = null;
+  }
+}
+
+export class SimFaultInputs implements FaultInputs {
+  constructor(readonly plant: SimPlant) {}
+  rcdTripped(): boolean {
+    return this.plant.faults.has('rcd');
+  }
+  close(): void {}
+}
+
+/** Records feeds, so a test can see a stalled control loop. */
+export class SimWatchdog implements Watchdog {
+  feeds = 0;
+  lastFeedMs: number | null = null;
+  closed = false;
+  constructor(readonly plant: SimPlant) {}
+  feed(): void {
+    this.feeds++;
+    this.lastFeedMs = this.plant.clock.now();
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+export interface SimHal extends Hal {
+  readonly pilot: SimControlPilot;
+  readonly contactor: SimContactor;
+  readonly rfid: SimRfidReader;
+  readonly watchdog: SimWatchdog;
+}
+
+export function createSimHal(plant: SimPlant): SimHal {
+  return {
+    pilot: new SimControlPilot(plant),
+    proximity: new SimProximityPilot(plant),
+    contactor: new SimContactor(plant),
+    phaseRelay: new SimPhaseRelay(plant),
+    lock: new SimConnectorLock(plant),
+    meter: new SimMeter(plant),
+    rfid: new SimRfidReader(),
+    faults: new SimFaultInputs(plant),
+    watchdog: new SimWatchdog(plant),
+  };
+}
