@@ -1,0 +1,64 @@
+import { ChargingController, type EvseSettings } from '../../firmware/charging/controller.js';
+import { silentLogger } from '../../firmware/log.js';
+import { SimulatedClock } from '../../hal/sim/simulated-clock.js';
+import { createSimHal, type SimHal } from '../../hal/sim/peripherals.js';
+import { SimPlant } from '../../hal/sim/plant.js';
+
+export const DEFAULT_EVSE: EvseSettings = { maxCurrentA: 32, phases: 3, cable: 'socket', ventilation: false, minOffS: 5 };
+
+export interface Rig {
+  clock: SimulatedClock;
+  plant: SimPlant;
+  hal: SimHal;
+  controller: ChargingController;
+  /** Advances simulated time until `condition` holds; returns the ms it took (throws after `limitMs`). */
+  until(condition: () => boolean, limitMs?: number): number;
+  /** Advances simulated time in 5 ms steps, letting promises run between them, until `promise` settles. */
+  settle<T>(promise: Promise<T>, limitMs?: number): Promise<T>;
+  /** The contactor as the coil is commanded. */
+  closed(): boolean;
+}
+
+/** The charging core on the simulated board, on a simulated clock, started. */
+export function simRig(options: { evse?: Partial<EvseSettings>; ocpp?: boolean; modbusLimitA?: number; tickMs?: number } = {}): Rig {
+  const clock = new SimulatedClock();
+  const evse = { ...DEFAULT_EVSE, ...options.evse };
+  const plant = new SimPlant({ clock, wiredPhases: evse.phases, voltageV: 230 });
+  const hal = createSimHal(plant);
+  const controller = new ChargingController({
+    hal,
+    clock,
+    log: silentLogger,
+    evse,
+    modbusLimitA: options.modbusLimitA ?? evse.maxCurrentA,
+    ocppConfigured: options.ocpp ?? false,
+    ...(options.tickMs !== undefined && { tickMs: options.tickMs }),
+  });
+  controller.start();
+  clock.advance(200); // let the pilot reading settle on A
+  return {
+    clock,
+    plant,
+    hal,
+    controller,
+    until: (condition, limitMs = 60_000) => clock.advanceUntil(condition, limitMs),
+    async settle(promise, limitMs = 60_000) {
+      let settled = false;
+      const tracked = promise.finally(() => (settled = true));
+      for (let ms = 0; !settled; ms += 5) {
+        if (ms > limitMs) throw new Error(`promise not settled within ${limitMs} ms of simulated time`);
+        clock.advance(5);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      return tracked;
+    },
+    closed: () => plant.contactorCommanded,
+  };
+}
+
+/** Plugs in a car that asks for C and waits for the contactor; returns the rig for chaining. */
+export function charging(rig: Rig): Rig {
+  rig.plant.configureEv({ state: 'C' });
+  rig.until(() => rig.closed(), 5_000);
+  return rig;
+}
