@@ -42,6 +42,8 @@ export const DEBOUNCE_FAST_MS = 10;
 export const DEBOUNCE_SLOW_MS = 100;
 
 function debounceMs(from: CpState | null, to: CpState): number {
+  // Leaving C or D is always fast, C→D included: D without ventilation must not stay energised.
+  if (from === 'C' || from === 'D') return DEBOUNCE_FAST_MS;
   if (to === 'C' || to === 'D') return DEBOUNCE_SLOW_MS;
   if (to === 'B' && (from === 'A' || from === null)) return DEBOUNCE_SLOW_MS;
   return DEBOUNCE_FAST_MS;

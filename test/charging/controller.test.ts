@@ -1,6 +1,6 @@
 import t from 'tap';
 import { dutyPctForCurrent } from '../../firmware/charging/duty.js';
-import { TIMING } from '../../firmware/charging/session.js';
+
 import { charging, simRig } from '../helpers/sim-rig.js';
 
 const duty = (a: number) => dutyPctForCurrent(a);
@@ -74,7 +74,7 @@ t.test('a car that stays in C after the PWM stopped is cut off after 6 s (Table 
   rig.controller.setModbusLimit(5, true); // below 6 A pauses
   t.same(rig.plant.pilot, { mode: 'x1' }, 'below 6 A: PWM off at once');
   const ms = rig.until(() => !rig.closed(), 10_000);
-  t.ok(ms >= TIMING.openUnderLoadAfterMs && ms <= TIMING.openUnderLoadAfterMs + 10, `opened after ${ms} ms`);
+  t.ok(ms >= 6000 && ms <= 6000 + 10, `opened after ${ms} ms`);
   t.equal(rig.plant.lineState(), 'C', 'the car still showed C');
 });
 

@@ -1,0 +1,84 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const BUNDLE = new URL('../../dist/firmware.mjs', import.meta.url).pathname;
+
+export interface FirmwareProcess {
+  readonly child: ChildProcess;
+  readonly logs: Record<string, unknown>[];
+  /** Resolves with the first log line (past or future) that `match` accepts; rejects after `timeoutMs`. */
+  waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Runs the built firmware (`dist/firmware.mjs`) with `config` written into `dir`. */
+export function startFirmware(dir: string, config: unknown): FirmwareProcess {
+  const configFile = join(dir, 'config.json');
+  writeFileSync(configFile, JSON.stringify(config));
+  const child = spawn(process.execPath, [BUNDLE, '--config', configFile], {
+    cwd: dir,
+    env: { ...process.env, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  const waiters = new Set<() => void>();
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    logs.push(JSON.parse(line) as Record<string, unknown>);
+    for (const wake of waiters) wake();
+  });
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  return {
+    child,
+    logs,
+    waitForLog(match, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const found = logs.find(match);
+          if (!found) return;
+          cleanup();
+          resolve(found);
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`no matching log line within ${timeoutMs} ms; saw: ${JSON.stringify(logs)}`));
+        }, timeoutMs);
+        const cleanup = (): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** Runs the built firmware to its exit with `args`; returns the code and stderr. */
+export async function runFirmware(args: string[], cwd: string): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [BUNDLE, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, stderr };
+}
+
+/** Polls `probe` until it returns a value `accept` takes; the firmware is a separate process, so there is no event to await. */
+export async function pollUntil<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (accept(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
