@@ -4,6 +4,9 @@ import type { Hal } from '../../hal/hal.js';
 import type { MeterReading } from '../../hal/meter.js';
 import type { PhaseCount } from '../../hal/phase-relay.js';
 import type { Logger } from '../log.js';
+import { FaultLog } from '../safety/fault-log.js';
+import type { Fault } from '../safety/faults.js';
+import { clearByInstaller, initialSupervision, SUPERVISION, supervise, type SupervisionAction, type SupervisionState } from '../safety/supervisor.js';
 import { arbitrate, type ChargingLimits, type Offer } from './arbiter.js';
 import { initialPilotReading, readPilot, type CpState, type PilotReading } from './pilot-reader.js';
 import { cableRatingA } from './proximity.js';
@@ -27,6 +30,8 @@ export interface ControllerOptions {
   readonly modbusLimitA: number;
   /** Whether OCPP takes part in the decision (CONTRACT §4); it starts by not allowing charging. */
   readonly ocppConfigured: boolean;
+  /** Where faults are kept; the installer latches in it are in force from the start. */
+  readonly faultLog?: FaultLog;
   /** Control loop period: CP sampling, timing rules, watchdog feed. */
   readonly tickMs?: number;
 }
@@ -41,16 +46,20 @@ export interface ChargingStatus {
   readonly contactorClosed: boolean;
   readonly locked: boolean;
   readonly pilotFault: PilotFault | null;
+  /** The faults in force (CONTRACT §6), oldest first. */
+  readonly faults: readonly Fault[];
   readonly meter: MeterReading | null;
 }
+
+export type UnlockResult = 'Unlocked' | 'UnlockFailed' | 'NotSupported';
 
 /** Longest a clean stop waits for the car to stop drawing before it opens under load (Table A.6 seq. 10.1). */
 const STOP_GRACE_MS = 3000;
 
 /**
- * The runner of the charging core: samples the pilot, asks the pure session what to do and is
- * the only code that drives the pilot, the contactor and the lock. Limit changes are applied at
- * once, not at the next tick.
+ * The runner of the charging core: samples the pilot, asks the pure supervision and session
+ * what to do, and is the only code that drives the pilot, the contactor and the lock. Limit
+ * changes are applied at once, not at the next tick.
  */
 export class ChargingController {
   readonly #hal: Hal;
@@ -58,12 +67,16 @@ export class ChargingController {
   readonly #log: Logger;
   readonly #evse: EvseSettings;
   readonly #tickMs: number;
+  readonly #faultLog: FaultLog;
   #limits: ChargingLimits;
   #reading: PilotReading = initialPilotReading;
   #session: SessionState;
+  #supervision: SupervisionState;
   #offer: Offer;
+  #rcdSelfTestResult: boolean | null = null;
+  #unlockRequested = false;
   #stopping = false;
-  #stopTimer: (() => void) | null = null;
+  #stopLoop: (() => void) | null = null;
   #listeners = new Set<(status: ChargingStatus) => void>();
   #notifiedKey = '';
 
@@ -73,21 +86,23 @@ export class ChargingController {
     this.#log = options.log.child({ module: 'charging' });
     this.#evse = options.evse;
     this.#tickMs = options.tickMs ?? 5;
+    this.#faultLog = options.faultLog ?? FaultLog.inMemory(options.log);
     this.#limits = {
       hardwareA: options.evse.maxCurrentA,
       cableA: null,
       modbus: { limitA: options.modbusLimitA, enabled: true },
       ocpp: options.ocppConfigured ? { limitA: null, allowed: false } : null,
-      faultLatched: false,
+      faultLatched: this.#faultLog.latched.length > 0,
     };
     this.#offer = arbitrate(this.#limits);
     this.#session = initialSession(this.#clock.now());
+    this.#supervision = initialSupervision(this.#clock.now(), this.#faultLog.latched);
     this.#hal.pilot.drive(this.#session.pilot);
   }
 
   /** Starts the control loop. */
   start(): void {
-    this.#stopTimer ??= every(this.#clock, this.#tickMs, () => this.tick());
+    this.#stopLoop ??= every(this.#clock, this.#tickMs, () => this.tick());
   }
 
   /**
@@ -105,11 +120,12 @@ export class ChargingController {
       };
       check();
     });
-    this.#stopTimer?.();
-    this.#stopTimer = null;
+    this.#stopLoop?.();
+    this.#stopLoop = null;
     if (this.#hal.contactor.commandedClosed) this.#log.warn('contactor opened under load at stop');
     this.#hal.contactor.setClosed(false);
     this.#hal.pilot.drive({ mode: 'off' });
+    await this.#faultLog.flush();
   }
 
   /** The energy manager's inputs (Modbus 8093/8094 or the watchdog failsafe). */
@@ -123,6 +139,36 @@ export class ChargingController {
     this.#setLimits({ ...this.#limits, ocpp: { limitA, allowed } });
   }
 
+  /**
+   * OCPP UnlockConnector: charging stops, the contactor opens, the plug is released and stays
+   * released until the car is unplugged. Resolves once the lock feedback answers.
+   */
+  async unlockConnector(): Promise<UnlockResult> {
+    if (this.#evse.cable !== 'socket') return 'NotSupported';
+    this.#unlockRequested = true;
+    this.#update();
+    const deadline = this.#clock.now() + STOP_GRACE_MS + SUPERVISION.lockDetectMs;
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (!this.#hal.lock.feedbackLocked()) resolve('Unlocked');
+        else if (this.#clock.now() >= deadline) resolve('UnlockFailed');
+        else this.#clock.setTimeout(check, this.#tickMs);
+      };
+      check();
+    });
+  }
+
+  /** An installer clears the faults that only an installer (or a restart) may end. */
+  async clearFaults(): Promise<void> {
+    for (const fault of this.#supervision.faults) {
+      if (fault.latch === 'installer' || fault.latch === 'restart') this.#faultLog.cleared(fault, this.#clock.now());
+    }
+    this.#supervision = clearByInstaller(this.#supervision);
+    this.#log.info('faults cleared by an installer');
+    this.#update();
+    await this.#faultLog.flush();
+  }
+
   status(): ChargingStatus {
     const pilot = this.#session.pilot;
     return {
@@ -134,25 +180,40 @@ export class ChargingController {
       contactorClosed: this.#session.contactorClosed,
       locked: this.#session.locked,
       pilotFault: this.#session.pilotFault?.kind ?? null,
+      faults: this.#supervision.faults,
       meter: this.#hal.meter.latest(),
     };
   }
 
-  /** Calls `listener` after every change of state, outputs or offer. Returns the unsubscribe function. */
+  /** The last 50 faults with time and cause. */
+  faultHistory(): FaultLog['history'] {
+    return this.#faultLog.history;
+  }
+
+  /** Calls `listener` after every change of state, outputs, offer or faults. Returns the unsubscribe function. */
   onChange(listener: (status: ChargingStatus) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
-  /** One pass of the control loop; public so tests and benchmarks can step it. */
+  /**
+   * One pass of the control loop; public so tests and benchmarks can step it. The watchdog is
+   * fed only after a pass that completed: a loop that throws or stalls starves it.
+   */
   tick(): void {
+    try {
+      const previous = this.#reading.state;
+      this.#reading = readPilot(this.#reading, this.#hal.pilot.sample(), this.#hal.pilot.output, this.#clock.now());
+      if (this.#reading.state !== previous) this.#log.info('pilot state', { from: previous, to: this.#reading.state });
+      if (this.#reading.state === 'A') this.#unlockRequested = false;
+      const cableA = this.#evse.cable === 'socket' ? cableRatingA(this.#hal.proximity.resistanceOhm(), this.#evse.phases) : null;
+      if (cableA !== this.#limits.cableA) this.#limits = { ...this.#limits, cableA };
+      this.#update();
+    } catch (err) {
+      this.#failSafe(err);
+      return;
+    }
     this.#hal.watchdog.feed();
-    const previous = this.#reading.state;
-    this.#reading = readPilot(this.#reading, this.#hal.pilot.sample(), this.#hal.pilot.output, this.#clock.now());
-    if (this.#reading.state !== previous) this.#log.info('pilot state', { from: previous, to: this.#reading.state });
-    const cableA = this.#evse.cable === 'socket' ? cableRatingA(this.#hal.proximity.resistanceOhm(), this.#evse.phases) : null;
-    if (cableA !== this.#limits.cableA) this.#limits = { ...this.#limits, cableA };
-    this.#update();
   }
 
   #setLimits(limits: ChargingLimits): void {
@@ -161,27 +222,48 @@ export class ChargingController {
   }
 
   #update(): void {
+    const nowMs = this.#clock.now();
+    const hal = this.#hal;
+    const verdict = supervise(this.#supervision, {
+      nowMs,
+      cp: this.#reading.state,
+      pilotFault: this.#session.pilotFault?.kind ?? null,
+      contactorCommanded: hal.contactor.commandedClosed,
+      mirrorClosed: hal.contactor.mirrorClosed(),
+      rcdTripped: hal.faults.rcdTripped(),
+      rcdSelfTestResult: this.#rcdSelfTestResult,
+      offeredA: this.#session.pilot.mode === 'pwm' ? this.#offer.offeredA : 0,
+      meter: hal.meter.latest(),
+      lockRequired: this.#evse.cable === 'socket',
+      lockCommanded: hal.lock.commandedLocked,
+      lockFeedback: hal.lock.feedbackLocked(),
+      minOffMs: this.#evse.minOffS * 1000,
+    });
+    this.#supervision = verdict.state;
+    this.#rcdSelfTestResult = null;
+    for (const action of verdict.actions) this.#applySupervision(action);
+
+    this.#limits = { ...this.#limits, faultLatched: verdict.blocking };
     this.#offer = arbitrate(this.#limits);
-    const before = this.#session;
-    const { state, actions } = stepSession(before, {
-      nowMs: this.#clock.now(),
+    const { state, actions } = stepSession(this.#session, {
+      nowMs,
       cp: this.#reading.state,
       diodeFault: this.#reading.diodeFault,
       offeredA: this.#stopping ? 0 : this.#offer.offeredA,
       ventilation: this.#evse.ventilation,
       minOffMs: this.#evse.minOffS * 1000,
       lockRequired: this.#evse.cable === 'socket',
+      lockEngaged: hal.lock.feedbackLocked(),
+      mirrorClosed: hal.contactor.mirrorClosed(),
+      blocked: verdict.blocking || this.#unlockRequested,
+      unlockRequested: this.#unlockRequested,
     });
     this.#session = state;
-    for (const action of actions) this.#apply(action);
-    if (state.pilotFault !== before.pilotFault) {
-      if (state.pilotFault) this.#log.warn('pilot fault', { kind: state.pilotFault.kind });
-      else this.#log.info('pilot fault cleared');
-    }
+    for (const action of actions) this.#applySession(action);
     this.#notify();
   }
 
-  #apply(action: SessionAction): void {
+  #applySession(action: SessionAction): void {
     switch (action.type) {
       case 'drivePilot':
         this.#hal.pilot.drive(action.output);
@@ -198,6 +280,51 @@ export class ChargingController {
         const never: never = action;
         throw new Error(`unknown action ${JSON.stringify(never)}`);
       }
+    }
+  }
+
+  #applySupervision(action: SupervisionAction): void {
+    switch (action.type) {
+      case 'raised':
+        this.#faultLog.raised(action.fault);
+        this.#log.warn('fault', { kind: action.fault.kind, cause: action.fault.cause, latch: action.fault.latch });
+        return;
+      case 'cleared':
+        this.#faultLog.cleared(action.fault, this.#clock.now());
+        this.#log.info('fault cleared', { kind: action.fault.kind });
+        return;
+      case 'runRcdSelfTest':
+        this.#hal.faults.selfTestRcd().then(
+          (passed) => {
+            this.#rcdSelfTestResult = passed;
+            this.#log.info('RCD self-test', { passed });
+          },
+          (err: unknown) => {
+            this.#rcdSelfTestResult = false;
+            this.#log.error('RCD self-test failed to run', { err });
+          },
+        );
+        return;
+      default: {
+        const never: never = action;
+        throw new Error(`unknown action ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /**
+   * A control pass failed: outputs to safe, and no watchdog feed for this pass. The session is
+   * told what was done, so the next good pass starts from the real outputs (and minOffS).
+   */
+  #failSafe(err: unknown): void {
+    this.#log.error('control loop failed; outputs forced safe', { err });
+    const nowMs = this.#clock.now();
+    this.#session = { ...this.#session, pilot: { mode: 'F' }, pilotSinceMs: nowMs, contactorClosed: false, lastOpenedAtMs: nowMs, withdrawnAtMs: null };
+    try {
+      this.#hal.contactor.setClosed(false);
+      this.#hal.pilot.drive({ mode: 'F' });
+    } catch (driveErr) {
+      this.#log.error('cannot force outputs safe', { err: driveErr });
     }
   }
 

@@ -31,6 +31,14 @@ export interface SessionInput {
   readonly minOffMs: number;
   /** Socket variant: the plug is locked while a car is connected. */
   readonly lockRequired: boolean;
+  /** The lock's feedback: the plug is held. */
+  readonly lockEngaged: boolean;
+  /** The mirror contact: the car's supply is live (a welded contactor included). */
+  readonly mirrorClosed: boolean;
+  /** A fault (CONTRACT §6) or an unlock request: no PWM, contactor open at once, no close. */
+  readonly blocked: boolean;
+  /** UnlockConnector: release the plug as soon as the supply is off, until the car is unplugged. */
+  readonly unlockRequested: boolean;
 }
 
 export interface SessionState {
@@ -77,6 +85,7 @@ export function stepSession(state: SessionState, input: SessionInput): { state: 
   let closeNow = false;
   if (contactorClosed) {
     if (pilotFault) openReason = `pilot fault: ${pilotFault.kind}`;
+    else if (input.blocked) openReason = input.unlockRequested ? 'unlock requested' : 'fault';
     else if (!chargeState) openReason = `car in ${cp ?? 'unknown state'}`; // Table A.6 seq. 2.2, 8.1
     else if (pilot.mode !== 'pwm') {
       withdrawnAtMs ??= nowMs;
@@ -86,11 +95,12 @@ export function stepSession(state: SessionState, input: SessionInput): { state: 
     // Close only once the car has answered our PWM with C (seq. 4), and never before minOffS.
     closeNow =
       !pilotFault &&
+      !input.blocked &&
       chargeState &&
       pilot.mode === 'pwm' &&
       state.pilot.mode === 'pwm' &&
       nowMs - lastOpenedAtMs >= input.minOffMs &&
-      (!input.lockRequired || state.locked);
+      (!input.lockRequired || (state.locked && input.lockEngaged));
   }
 
   const actions: SessionAction[] = [];
@@ -142,7 +152,7 @@ function desiredPilot(pilotFault: SessionState['pilotFault'], input: SessionInpu
     return input.nowMs - pilotFault.sinceMs < TIMING.pilotErrorHoldMs ? { mode: 'F' } : { mode: 'x1' };
   }
   const carMayCharge = input.cp === 'B' || input.cp === 'C' || (input.cp === 'D' && input.ventilation);
-  if (carMayCharge && input.offeredA >= MIN_CURRENT_A) {
+  if (carMayCharge && !input.blocked && input.offeredA >= MIN_CURRENT_A) {
     return { mode: 'pwm', dutyPct: dutyPctForCurrent(input.offeredA) };
   }
   return { mode: 'x1' };
@@ -150,9 +160,9 @@ function desiredPilot(pilotFault: SessionState['pilotFault'], input: SessionInpu
 
 function nextLock(locked: boolean, contactorClosed: boolean, input: SessionInput): boolean {
   if (!input.lockRequired) return false;
-  if (contactorClosed) return true; // never unlock while energised
+  if (contactorClosed || input.mirrorClosed) return true; // never unlock while energised
+  if (input.unlockRequested || input.cp === 'A') return false;
   if (input.cp === 'B' || input.cp === 'C' || input.cp === 'D') return true;
-  if (input.cp === 'A') return false;
   return locked;
 }
 

@@ -8,6 +8,7 @@ import type { PhaseCount, PhaseRelay } from '../phase-relay.js';
 import type { ProximityPilot } from '../proximity-pilot.js';
 import type { RfidReader } from '../rfid-reader.js';
 import type { Watchdog } from '../watchdog.js';
+import type { TimerHandle } from '../clock.js';
 import type { SimPlant } from './plant.js';
 
 /** The HAL of the simulated board: each peripheral is a thin view on the shared plant. */
@@ -76,7 +77,7 @@ export class SimConnectorLock implements ConnectorLock {
     this.plant.lockCommanded = locked;
   }
   feedbackLocked(): boolean {
-    return this.plant.lockCommanded;
+    return this.plant.lockJammed ? !this.plant.lockCommanded : this.plant.lockCommanded;
   }
   close(): void {}
 }
@@ -100,26 +101,58 @@ export class SimRfidReader implements RfidReader {
   }
 }
 
+/** Time the simulated RCD self-test takes. */
+export const SIM_RCD_SELF_TEST_MS = 200;
+
 export class SimFaultInputs implements FaultInputs {
   constructor(readonly plant: SimPlant) {}
   rcdTripped(): boolean {
     return this.plant.faults.has('rcd');
   }
+  selfTestRcd(): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.plant.clock.setTimeout(() => resolve(!this.plant.rcdSelfTestFails && !this.plant.faults.has('rcd')), SIM_RCD_SELF_TEST_MS);
+    });
+  }
   close(): void {}
 }
 
-/** Records feeds, so a test can see a stalled control loop. */
+/**
+ * A hardware watchdog: armed by the first feed, it drops the contactor and the pilot by itself
+ * when no feed comes for `timeoutMs`, as the board's safety circuit would. It records the feeds.
+ */
 export class SimWatchdog implements Watchdog {
   feeds = 0;
   lastFeedMs: number | null = null;
+  bitten = false;
   closed = false;
-  constructor(readonly plant: SimPlant) {}
+  readonly timeoutMs: number;
+  #timer: TimerHandle | null = null;
+
+  constructor(
+    readonly plant: SimPlant,
+    options: { timeoutMs?: number } = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? 1000;
+  }
+
   feed(): void {
     this.feeds++;
     this.lastFeedMs = this.plant.clock.now();
+    if (this.#timer !== null) this.plant.clock.clearTimeout(this.#timer);
+    this.#timer = this.plant.clock.setTimeout(() => this.#bite(), this.timeoutMs);
   }
+
   close(): void {
+    if (this.#timer !== null) this.plant.clock.clearTimeout(this.#timer);
+    this.#timer = null;
     this.closed = true;
+  }
+
+  #bite(): void {
+    this.bitten = true;
+    this.plant.change(() => (this.plant.contactorCommanded = false));
+    this.plant.drivePilot({ mode: 'off' });
   }
 }
 

@@ -39,6 +39,10 @@ export class SimPlant {
   contactorCommanded = false;
   phaseRelay: PhaseCount = 3;
   lockCommanded = false;
+  /** Test backend: the lock actuator does not move (its feedback shows the opposite of the command). */
+  lockJammed = false;
+  /** Test backend: the RCD does not trip on its test current. */
+  rcdSelfTestFails = false;
   #energyWh: number;
   #integratedAtMs: number;
   #lostReading: MeterReading | null = null;

@@ -1,0 +1,48 @@
+/** The faults of CONTRACT §6. */
+export const FAULT_KINDS = [
+  'diode',
+  'cpShort',
+  'contactorWelded',
+  'contactorStuckOpen',
+  'rcd',
+  'overCurrent',
+  'meterLost',
+  'lockFailure',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** OCPP 1.6 ChargePointErrorCode reported with StatusNotification Faulted (CONTRACT §5). */
+export const OCPP_ERROR_CODE: Readonly<Record<FaultKind, string>> = {
+  diode: 'EVCommunicationError',
+  cpShort: 'EVCommunicationError',
+  contactorWelded: 'PowerSwitchFailure',
+  contactorStuckOpen: 'PowerSwitchFailure',
+  rcd: 'GroundFailure',
+  overCurrent: 'OverCurrentFailure',
+  meterLost: 'PowerMeterFailure',
+  lockFailure: 'ConnectorLockFailure',
+};
+
+/**
+ * How a fault ends: `unplug` when the car is unplugged (state A), `retry` by itself after
+ * minOffS, `restart` at the next start of the firmware (or an installer's clear), `installer`
+ * only by an installer (kept in dataDir across restarts), `recovers` as soon as the cause is gone.
+ */
+export type LatchRule = 'unplug' | 'retry' | 'restart' | 'installer' | 'recovers';
+
+export interface Fault {
+  readonly kind: FaultKind;
+  /** When it was detected (clock ms). */
+  readonly sinceMs: number;
+  /** What was seen, for people. */
+  readonly cause: string;
+  readonly latch: LatchRule;
+}
+
+/**
+ * Faults that stop charging. A lost meter does not: CONTRACT §6 keeps charging at the offered
+ * current, without inventing energy.
+ */
+export function blocksCharging(kind: FaultKind): boolean {
+  return kind !== 'meterLost';
+}
