@@ -1,3 +1,4 @@
+import { rename } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import type { Logger } from './log.js';
@@ -31,10 +32,14 @@ export class ConfigOverlay {
   /** Reads the overlay of `fileConfig.dataDir` and merges what still applies. */
   static async load(fileConfig: Config, log: Logger): Promise<ConfigOverlay> {
     const path = join(fileConfig.dataDir, 'config-overlay.json');
-    const stored = await readJsonFile<Record<string, OverlayEntry>>(path, {});
+    const stored = await readOverlay(path, log);
     const entries: Record<string, OverlayEntry> = {};
     let config = fileConfig;
     for (const [key, entry] of Object.entries(stored)) {
+      if (entry === null || typeof entry !== 'object' || !('value' in entry)) {
+        log.warn('ignoring a malformed run-time config entry', { key });
+        continue;
+      }
       if (!isDeepStrictEqual(getKey(fileConfig, key) ?? null, entry.fileValue)) {
         log.info('config file changed a key set at run time; the file wins', { key });
         continue;
@@ -46,6 +51,9 @@ export class ConfigOverlay {
         log.warn('ignoring an invalid run-time config value', { key, reason: (err as Error).message });
       }
     }
+    // Entries that lost to the file are dropped for good: changing the file back later must
+    // not revive them.
+    if (Object.keys(entries).length !== Object.keys(stored).length) await writeFileAtomic(path, JSON.stringify(entries, null, 2));
     return new ConfigOverlay(path, fileConfig, entries, config);
   }
 
@@ -62,5 +70,18 @@ export class ConfigOverlay {
     this.#entries = entries;
     this.#config = config;
     return config;
+  }
+}
+
+/** The stored overlay; an unreadable one is set aside (not fatal: the installer's file still applies). */
+async function readOverlay(path: string, log: Logger): Promise<Record<string, OverlayEntry | null>> {
+  try {
+    const stored = await readJsonFile<unknown>(path, {});
+    if (stored !== null && typeof stored === 'object' && !Array.isArray(stored)) return stored as Record<string, OverlayEntry | null>;
+    throw new Error('not a JSON object');
+  } catch (err) {
+    log.error('run-time config overlay unreadable; set aside', { path, reason: (err as Error).message });
+    await rename(path, `${path}.corrupt`).catch(() => {});
+    return {};
   }
 }

@@ -1,13 +1,19 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { Type, type Static, type TObject, type TUnsafe } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
 
 /** CONTRACT §2: the installer's configuration. Defaults live in the schema. */
 
-const Port = Type.Integer({ minimum: 0, maximum: 65535 });
-const Endpoint = (port: number) =>
-  Type.Object({ host: Type.String({ minLength: 1, default: '127.0.0.1' }), port: Type.Integer({ minimum: 0, maximum: 65535, default: port }) }, { additionalProperties: false });
+const Port = (port: number) => Type.Integer({ minimum: 0, maximum: 65535, default: port });
+const Endpoint = (port: number) => Type.Object({ host: Type.String({ minLength: 1, default: '127.0.0.1' }), port: Port(port) }, { additionalProperties: false });
 const Strict = { additionalProperties: false, default: {} } as const;
+
+/**
+ * An object or null. Written as `nullable` rather than anyOf so that ajv fills the object's
+ * defaults and reports errors inside it under their own key.
+ */
+function Nullable<T extends TObject>(schema: T, defaultValue: Static<T> | null): TUnsafe<Static<T> | null> {
+  return Type.Unsafe<Static<T> | null>({ ...schema, nullable: true, default: defaultValue });
+}
 
 const Evse = Type.Object(
   {
@@ -43,8 +49,8 @@ const Rtu = Type.Object(
 const Modbus = Type.Object(
   {
     unitId: Type.Integer({ minimum: 1, maximum: 247, default: 1 }),
-    tcp: Type.Union([Endpoint(4701), Type.Null()], { default: { host: '127.0.0.1', port: 4701 } }),
-    rtu: Type.Union([Rtu, Type.Null()], { default: null }),
+    tcp: Nullable(Endpoint(4701), { host: '127.0.0.1', port: 4701 }),
+    rtu: Nullable(Rtu, null),
     timeoutS: Type.Number({ minimum: 0, maximum: 86400, default: 0 }),
     failsafeCurrentA: Type.Number({ minimum: 0, maximum: 80, default: 6 }),
   },
@@ -72,9 +78,9 @@ export const ConfigSchema = Type.Object(
     dataDir: Type.String({ minLength: 1, default: './data' }),
     evse: Evse,
     modbus: Modbus,
-    ocpp: Type.Union([Ocpp, Type.Null()], { default: null }),
-    http: Type.Union([Endpoint(8080), Type.Null()], { default: { host: '127.0.0.1', port: 8080 } }),
-    sim: Type.Object({ controlPort: Port }, { ...Strict, default: { controlPort: 4780 } }),
+    ocpp: Nullable(Ocpp, null),
+    http: Nullable(Endpoint(8080), { host: '127.0.0.1', port: 8080 }),
+    sim: Type.Object({ controlPort: Port(4780) }, Strict),
   },
   { additionalProperties: false },
 );
@@ -92,13 +98,13 @@ export class ConfigError extends Error {
   }
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
 const validate = ajv.compile<Config>(ConfigSchema);
 
 /** Checks `raw` against the schema and fills in the defaults; throws ConfigError naming the key. */
 export function parseConfig(raw: unknown): Config {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('', 'must be a JSON object');
-  const config: unknown = Value.Default(ConfigSchema, structuredClone(raw));
+  const config: unknown = structuredClone(raw); // ajv writes the defaults into what it checks
   if (!validate(config)) throw toConfigError(validate.errors ?? []);
   return config;
 }
@@ -117,12 +123,9 @@ function keyOf(error: ErrorObject): string {
   return path;
 }
 
-/**
- * Picks the error a person should read: the deepest one, and not the "must be null" or
- * "must match a schema in anyOf" that a nullable object adds around the real complaint.
- */
+/** Picks the error a person should read: the deepest one, not the anyOf summary around it. */
 function toConfigError(errors: ErrorObject[]): ConfigError {
-  const informative = errors.filter((e) => e.keyword !== 'anyOf' && !(e.keyword === 'type' && e.params.type === 'null'));
+  const informative = errors.filter((e) => e.keyword !== 'anyOf');
   const pool = informative.length > 0 ? informative : errors;
   const best = pool.reduce((a, b) => (keyOf(b).split('.').length > keyOf(a).split('.').length ? b : a));
   const key = keyOf(best);

@@ -37,16 +37,21 @@ export interface Offer {
  */
 export function arbitrate(limits: ChargingLimits): Offer {
   const candidates: Record<LimitSource, number> = {
-    hardware: limits.hardwareA,
-    cable: limits.cableA ?? Infinity,
-    modbus: limits.modbus.limitA,
-    ocpp: limits.ocpp?.limitA ?? Infinity,
+    hardware: sane(limits.hardwareA),
+    cable: sane(limits.cableA ?? Infinity),
+    modbus: sane(limits.modbus.limitA),
+    ocpp: sane(limits.ocpp?.limitA ?? Infinity),
   };
   let limitedBy: LimitSource = 'hardware';
   for (const source of LIMIT_SOURCES) if (candidates[source] < candidates[limitedBy]) limitedBy = source;
   const limitA = candidates[limitedBy];
   const pausedBy = pauseReason(limits, limitA);
   return { offeredA: pausedBy === null ? codeableCurrentA(limitA) : 0, limitA, limitedBy, pausedBy };
+}
+
+/** A limit that is not a number allows nothing (min() would silently skip NaN). */
+function sane(limitA: number): number {
+  return Number.isNaN(limitA) ? 0 : limitA;
 }
 
 function pauseReason(limits: ChargingLimits, limitA: number): PauseReason | null {

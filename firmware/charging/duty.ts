@@ -7,13 +7,17 @@
 export const MIN_CURRENT_A = 6;
 /** 96 % duty, the highest current the pilot can code. */
 export const MAX_CURRENT_A = 80;
-/** 85 % codes 51 A on the lower line and 52.5 A on the upper one; nothing in between is codeable. */
+/**
+ * 85 % codes 51 A on the lower line and 52.5 A on the upper one; a car reads 85 % on the lower
+ * line, so nothing above 51 A up to 52.5 A is codeable.
+ */
 const LOWER_LINE_MAX_A = 51;
 const UPPER_LINE_MIN_A = 52.5;
 
 /**
  * The highest current at or below `limitA` that the pilot can offer exactly: 0.1 A steps (the
- * resolution of the Modbus map), the 51..52.5 A gap closed downwards, 80 A at most; 0 below 6 A.
+ * resolution of the Modbus map), the gap above 51 A up to 52.5 A closed downwards, 80 A at most;
+ * 0 below 6 A (and for NaN).
  */
 export function codeableCurrentA(limitA: number): number {
   if (!(limitA >= MIN_CURRENT_A)) return 0;
@@ -22,12 +26,12 @@ export function codeableCurrentA(limitA: number): number {
   let deciA = Math.round(limitA * 10);
   if (deciA / 10 > limitA) deciA -= 1;
   const currentA = Math.min(deciA / 10, MAX_CURRENT_A);
-  return currentA > LOWER_LINE_MAX_A && currentA < UPPER_LINE_MIN_A ? LOWER_LINE_MAX_A : currentA;
+  return currentA > LOWER_LINE_MAX_A && currentA <= UPPER_LINE_MIN_A ? LOWER_LINE_MAX_A : currentA;
 }
 
 /** Duty cycle in percent for a current of 6..80 A (Table A.7). */
 export function dutyPctForCurrent(currentA: number): number {
-  if (currentA < MIN_CURRENT_A || currentA > MAX_CURRENT_A) {
+  if (!(currentA >= MIN_CURRENT_A && currentA <= MAX_CURRENT_A)) {
     throw new RangeError(`no PWM duty codes ${currentA} A`);
   }
   return currentA <= LOWER_LINE_MAX_A ? currentA / 0.6 : currentA / 2.5 + 64;

@@ -37,7 +37,7 @@ export class SimContactor implements Contactor {
     return this.plant.contactorCommanded;
   }
   setClosed(closed: boolean): void {
-    this.plant.change(() => (this.plant.contactorCommanded = closed));
+    this.plant.commandContactor(closed);
   }
   mirrorClosed(): boolean {
     return this.plant.contactsClosed();
@@ -77,7 +77,7 @@ export class SimConnectorLock implements ConnectorLock {
     this.plant.lockCommanded = locked;
   }
   feedbackLocked(): boolean {
-    return this.plant.lockJammed ? !this.plant.lockCommanded : this.plant.lockCommanded;
+    return this.plant.lockStuckAt ?? this.plant.lockCommanded;
   }
   close(): void {}
 }
@@ -151,8 +151,7 @@ export class SimWatchdog implements Watchdog {
 
   #bite(): void {
     this.bitten = true;
-    this.plant.change(() => (this.plant.contactorCommanded = false));
-    this.plant.drivePilot({ mode: 'off' });
+    this.plant.halt();
   }
 }
 

@@ -39,8 +39,10 @@ export class SimPlant {
   contactorCommanded = false;
   phaseRelay: PhaseCount = 3;
   lockCommanded = false;
-  /** Test backend: the lock actuator does not move (its feedback shows the opposite of the command). */
-  lockJammed = false;
+  /** Test backend: the lock actuator is stuck in this position (true = engaged); null = it works. */
+  lockStuckAt: boolean | null = null;
+  /** The hardware watchdog fired: the board is in reset, its outputs off, commands ignored. */
+  halted = false;
   /** Test backend: the RCD does not trip on its test current. */
   rcdSelfTestFails = false;
   #energyWh: number;
@@ -62,10 +64,24 @@ export class SimPlant {
   }
 
   drivePilot(output: PilotOutput): void {
+    if (this.halted) return;
     this.change(() => {
       this.ev.pilotChanged(this.pilot, output, this.clock.now());
       this.pilot = output;
     });
+  }
+
+  /** Commands the contactor coil (ignored while the board is halted). */
+  commandContactor(closed: boolean): void {
+    if (this.halted) return;
+    this.change(() => (this.contactorCommanded = closed));
+  }
+
+  /** What the hardware watchdog does when it fires: contactor and pilot off, for good. */
+  halt(): void {
+    this.change(() => (this.contactorCommanded = false));
+    this.drivePilot({ mode: 'off' });
+    this.halted = true;
   }
 
   configureEv(settings: Partial<EvSettings>): void {

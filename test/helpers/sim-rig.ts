@@ -1,5 +1,6 @@
 import { ChargingController, type EvseSettings } from '../../firmware/charging/controller.js';
 import { silentLogger } from '../../firmware/log.js';
+import type { FaultLog } from '../../firmware/safety/fault-log.js';
 import { SimulatedClock } from '../../hal/sim/simulated-clock.js';
 import { createSimHal, type SimHal } from '../../hal/sim/peripherals.js';
 import { SimPlant } from '../../hal/sim/plant.js';
@@ -15,13 +16,19 @@ export interface Rig {
   until(condition: () => boolean, limitMs?: number): number;
   /** Advances simulated time in 5 ms steps, letting promises run between them, until `promise` settles. */
   settle<T>(promise: Promise<T>, limitMs?: number): Promise<T>;
+  /** `until` for conditions that need promises to run on the way (HAL calls that are async); returns the ms. */
+  waitFor(condition: () => boolean, limitMs?: number): Promise<number>;
   /** The contactor as the coil is commanded. */
   closed(): boolean;
+  /** The kinds of the faults in force. */
+  faults(): string[];
 }
 
 /** The charging core on the simulated board, on a simulated clock, started. */
-export function simRig(options: { evse?: Partial<EvseSettings>; ocpp?: boolean; modbusLimitA?: number; tickMs?: number } = {}): Rig {
-  const clock = new SimulatedClock();
+export function simRig(
+  options: { evse?: Partial<EvseSettings>; ocpp?: boolean; modbusLimitA?: number; tickMs?: number; faultLog?: FaultLog; clock?: SimulatedClock } = {},
+): Rig {
+  const clock = options.clock ?? new SimulatedClock();
   const evse = { ...DEFAULT_EVSE, ...options.evse };
   const plant = new SimPlant({ clock, wiredPhases: evse.phases, voltageV: 230 });
   const hal = createSimHal(plant);
@@ -33,6 +40,7 @@ export function simRig(options: { evse?: Partial<EvseSettings>; ocpp?: boolean; 
     modbusLimitA: options.modbusLimitA ?? evse.maxCurrentA,
     ocppConfigured: options.ocpp ?? false,
     ...(options.tickMs !== undefined && { tickMs: options.tickMs }),
+    ...(options.faultLog !== undefined && { faultLog: options.faultLog }),
   });
   controller.start();
   clock.advance(200); // let the pilot reading settle on A
@@ -45,14 +53,20 @@ export function simRig(options: { evse?: Partial<EvseSettings>; ocpp?: boolean; 
     async settle(promise, limitMs = 60_000) {
       let settled = false;
       const tracked = promise.finally(() => (settled = true));
-      for (let ms = 0; !settled; ms += 5) {
-        if (ms > limitMs) throw new Error(`promise not settled within ${limitMs} ms of simulated time`);
+      await this.waitFor(() => settled, limitMs);
+      return tracked;
+    },
+    async waitFor(condition, limitMs = 60_000) {
+      const startMs = clock.now();
+      while (!condition()) {
+        if (clock.now() - startMs > limitMs) throw new Error(`condition not met within ${limitMs} ms of simulated time`);
         clock.advance(5);
         await new Promise((resolve) => setImmediate(resolve));
       }
-      return tracked;
+      return clock.now() - startMs;
     },
     closed: () => plant.contactorCommanded,
+    faults: () => controller.status().faults.map((f) => f.kind),
   };
 }
 
