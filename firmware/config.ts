@@ -1,5 +1,6 @@
 import { Type, type Static, type TObject, type TUnsafe } from '@sinclair/typebox';
 import { Ajv, type ErrorObject } from 'ajv';
+import { readFile } from 'node:fs/promises';
 
 /** CONTRACT §2: the installer's configuration. Defaults live in the schema. */
 
@@ -93,7 +94,7 @@ export class ConfigError extends Error {
     readonly key: string,
     readonly reason: string,
   ) {
-    super(`${key || '(config)'}: ${reason}`);
+    super(key ? `${key}: ${reason}` : reason);
     this.name = 'ConfigError';
   }
 }
@@ -103,10 +104,28 @@ const validate = ajv.compile<Config>(ConfigSchema);
 
 /** Checks `raw` against the schema and fills in the defaults; throws ConfigError naming the key. */
 export function parseConfig(raw: unknown): Config {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('', 'must be a JSON object');
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('', 'the config must be a JSON object');
   const config: unknown = structuredClone(raw); // ajv writes the defaults into what it checks
   if (!validate(config)) throw toConfigError(validate.errors ?? []);
   return config;
+}
+
+/** Reads, checks and completes the config file at `path`; no path means every default. */
+export async function loadConfigFile(path: string | undefined): Promise<Config> {
+  if (path === undefined) return parseConfig({});
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError('', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError('', `${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseConfig(raw);
 }
 
 /** The dotted key of a schema error, e.g. `evse.maxCurrentA`. */

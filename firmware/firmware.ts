@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import type { Clock } from '../hal/clock.js';
 import type { Hal } from '../hal/hal.js';
-import { ChargingController } from './charging/controller.js';
+import { ChargingController, type ChargingStatus } from './charging/controller.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
+import type { FaultLog } from './safety/fault-log.js';
 import { writeFileAtomic } from './store/atomic-file.js';
 
 export interface FirmwareOptions {
@@ -11,6 +12,8 @@ export interface FirmwareOptions {
   readonly hal: Hal;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Where faults are kept (dataDir on a real box); in memory when not given. */
+  readonly faultLog?: FaultLog;
   /** Control loop period, ms (tests and benchmarks may change it). */
   readonly tickMs?: number;
 }
@@ -38,12 +41,20 @@ export class Firmware {
       modbusLimitA: evse.maxCurrentA,
       ocppConfigured: options.config.ocpp !== null,
       ...(options.tickMs !== undefined && { tickMs: options.tickMs }),
+      ...(options.faultLog !== undefined && { faultLog: options.faultLog }),
     });
+  }
+
+  /** What the box shows people: the charging status and the fault history. */
+  status(): ChargingStatus & { readonly faultHistory: ReturnType<ChargingController['faultHistory']> } {
+    return { ...this.charging.status(), faultHistory: this.charging.faultHistory() };
   }
 
   start(): void {
     this.charging.start();
     this.#log.info('firmware running', { evse: this.#config.evse });
+    const latched = this.charging.status().faults;
+    if (latched.length > 0) this.#log.warn('latched faults in force', { faults: latched.map((f) => f.kind) });
   }
 
   /** CONTRACT §1 clean stop: PWM off, contactor open, state saved with a clean-stop marker. */

@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { boardFactory, boardNames, type Board } from '../board/index.js';
 import { systemClock } from '../hal/clock.js';
 import { ConfigOverlay } from './config-overlay.js';
-import { ConfigError, parseConfig } from './config.js';
+import { ConfigError, loadConfigFile } from './config.js';
 import { Firmware } from './firmware.js';
+import { FaultLog } from './safety/fault-log.js';
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from './log.js';
 
 /** Exit codes of CONTRACT §1. */
@@ -14,21 +14,6 @@ const EXIT_USAGE = 2;
 
 /** A problem with the command line or the config: one line on stderr, exit 2. */
 class UsageError extends Error {}
-
-async function readConfigFile(path: string | undefined): Promise<unknown> {
-  if (path === undefined) return {};
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new UsageError(`config: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new UsageError(`config: ${path} is not valid JSON: ${(err as Error).message}`);
-  }
-}
 
 function logLevel(value: string | undefined): LogLevel {
   if (value === undefined || value === '') return 'info';
@@ -67,7 +52,7 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError(`usage: firmware [--config FILE]: ${(err as Error).message}`);
   }
   const log = createLogger({ level: logLevel(process.env['LOG_LEVEL']) });
-  const fileConfig = parseConfig(await readConfigFile(args.values.config));
+  const fileConfig = await loadConfigFile(args.values.config);
   const factory = boardFactory(fileConfig.board);
   if (!factory) throw new ConfigError('board', `no board named "${fileConfig.board}" (known: ${boardNames.join(', ')})`);
   const { config } = await ConfigOverlay.load(fileConfig, log);
@@ -77,7 +62,8 @@ async function main(argv: string[]): Promise<number> {
   process.on('unhandledRejection', (err) => failSafe(board, log, err));
 
   board = await factory({ config, clock: systemClock, log });
-  const firmware = new Firmware({ config, hal: board.hal, clock: systemClock, log });
+  const faultLog = await FaultLog.load(config.dataDir, log);
+  const firmware = new Firmware({ config, hal: board.hal, clock: systemClock, log, faultLog });
   const stopSignal = waitForStopSignal();
   await board.start();
   firmware.start();

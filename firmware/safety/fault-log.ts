@@ -67,6 +67,11 @@ export class FaultLog {
     this.#persist();
   }
 
+  /** An installer's clear: every installer latch ends now. */
+  clearLatched(nowMs: number): void {
+    for (const fault of this.#data.latched) this.cleared(fault, nowMs);
+  }
+
   /** Resolves once every change so far is on disk. */
   flush(): Promise<void> {
     return this.#writing;

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pollUntil, runFirmware, startFirmware } from '../helpers/firmware-process.js';
+import { pollUntil, runFirmware, runTool, startFirmware } from '../helpers/firmware-process.js';
 
 /** The built bundle as an installer runs it: config errors, the simulator API, a clean stop. */
 
@@ -79,4 +79,51 @@ t.test('on the sim board a car in C gets charged; SIGTERM stops cleanly with exi
   t.equal(state['cleanStop'], true, 'state saved with the clean-stop marker');
   t.ok(fw.logs.some((l) => l['msg'] === 'contactor opened'), 'the contactor was opened before the exit');
   t.ok(fw.logs.every((l) => typeof l['level'] === 'string' && typeof l['time'] === 'string'), 'every log line is JSON with a level');
+});
+
+t.test('a welded contactor stays latched across a restart until the installer clears it with the faults tool', async (t) => {
+  const dir = t.testdir({});
+  const config = { dataDir: join(dir, 'data'), sim: { controlPort: 0 }, http: null, modbus: { tcp: null } };
+  const run = async (until: (fw: ReturnType<typeof startFirmware>, base: string) => Promise<void>) => {
+    const fw = startFirmware(dir, config);
+    t.teardown(() => void fw.child.kill('SIGKILL'));
+    const listening = await fw.waitForLog((l) => l['msg'] === 'simulator control API listening');
+    await until(fw, `http://127.0.0.1:${String(listening['port'])}`);
+    t.equal(await fw.stop(), 0);
+    return fw;
+  };
+  const post = (base: string, path: string, body: unknown) => fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body) });
+  const get = async (base: string) => (await (await fetch(`${base}/sim`)).json()) as Record<string, any>;
+
+  await run(async (fw, base) => {
+    await post(base, '/sim/fault', { kind: 'relayWeld' });
+    const fault = await fw.waitForLog((l) => l['msg'] === 'fault');
+    t.equal(fault['kind'], 'contactorWelded');
+    t.equal(fault['level'], 'warn');
+  });
+
+  const listed = await runTool(['--config', join(dir, 'config.json'), 'list'], dir);
+  t.match(listed.stdout, /"latched":true,"kind":"contactorWelded"/);
+
+  await run(async (fw, base) => {
+    await post(base, '/sim/ev', { state: 'C' });
+    await fw.waitForLog((l) => l['msg'] === 'latched faults in force');
+    await pollUntil(() => get(base), (s) => s['cp'] === 'B', 5000);
+    // Nothing to await for "never closes": give the car 10 times its C debounce to be seen.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const sim = await get(base);
+    t.equal(sim['relayClosed'], false, 'after the restart a plug-in does not close the contactor');
+    t.equal(sim['pilot'], 'x1', 'and no PWM is offered');
+    t.notOk(fw.logs.some((l) => l['msg'] === 'contactor closed'));
+  });
+
+  const cleared = await runTool(['--config', join(dir, 'config.json'), 'clear'], dir);
+  t.equal(cleared.code, 0);
+  t.same(JSON.parse(cleared.stdout), { cleared: ['contactorWelded'] });
+
+  await run(async (_fw, base) => {
+    await post(base, '/sim/ev', { state: 'C' });
+    await pollUntil(() => get(base), (s) => s['relayClosed'] === true, 5000);
+    t.pass('after the clear the box charges again');
+  });
 });

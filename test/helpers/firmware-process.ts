@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 const BUNDLE = new URL('../../dist/firmware.mjs', import.meta.url).pathname;
+const FAULTS_TOOL = new URL('../../dist/tools/faults.mjs', import.meta.url).pathname;
 
 export interface FirmwareProcess {
   readonly child: ChildProcess;
@@ -61,15 +62,32 @@ export function startFirmware(dir: string, config: unknown): FirmwareProcess {
   };
 }
 
-/** Runs the built firmware to its exit with `args`; returns the code and stderr. */
-export async function runFirmware(args: string[], cwd: string): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [BUNDLE, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function runToExit(script: string, args: string[], cwd: string): Promise<RunResult> {
+  const child = spawn(process.execPath, [script, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
   let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   const [code] = (await once(child, 'exit')) as [number | null];
   clearTimeout(timer);
-  return { code, stderr };
+  return { code, stdout, stderr };
+}
+
+/** Runs the built firmware to its exit with `args`. */
+export function runFirmware(args: string[], cwd: string): Promise<RunResult> {
+  return runToExit(BUNDLE, args, cwd);
+}
+
+/** Runs the built installer tool `dist/tools/faults.mjs` to its exit. */
+export function runTool(args: string[], cwd: string): Promise<RunResult> {
+  return runToExit(FAULTS_TOOL, args, cwd);
 }
 
 /** Polls `probe` until it returns a value `accept` takes; the firmware is a separate process, so there is no event to await. */
