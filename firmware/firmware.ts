@@ -37,7 +37,7 @@ export class Firmware {
       hal: options.hal,
       clock: options.clock,
       log: options.log,
-      evse: { maxCurrentA: evse.maxCurrentA, phases: evse.phases, cable: evse.cable, ventilation: evse.ventilation, minOffS: evse.minOffS },
+      evse,
       modbusLimitA: evse.maxCurrentA,
       ocppConfigured: options.config.ocpp !== null,
       ...(options.tickMs !== undefined && { tickMs: options.tickMs }),

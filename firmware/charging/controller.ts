@@ -8,9 +8,10 @@ import { FaultLog } from '../safety/fault-log.js';
 import type { Fault } from '../safety/faults.js';
 import { clearByInstaller, initialSupervision, SUPERVISION, supervise, type SupervisionAction, type SupervisionState } from '../safety/supervisor.js';
 import { arbitrate, type ChargingLimits, type Offer } from './arbiter.js';
+import { stepInterruption, type Interruption } from './interruption.js';
 import { initialPilotReading, readPilot, type CpState, type PilotReading } from './pilot-reader.js';
 import { cableRatingA } from './proximity.js';
-import { initialSession, stepSession, type PilotFault, type SessionAction, type SessionState } from './session.js';
+import { initialSession, stepSession, type Hold, type PilotFault, type SessionAction, type SessionState } from './session.js';
 
 export interface EvseSettings {
   /** `evse.maxCurrentA` */
@@ -19,6 +20,7 @@ export interface EvseSettings {
   readonly cable: 'socket' | 'tethered';
   readonly ventilation: boolean;
   readonly minOffS: number;
+  readonly phaseSwitching: { readonly enabled: boolean; readonly minIntervalS: number; readonly pauseS: number };
 }
 
 export interface ControllerOptions {
@@ -48,6 +50,10 @@ export interface ChargingStatus {
   readonly pilotFault: PilotFault | null;
   /** The faults in force (CONTRACT §6), oldest first. */
   readonly faults: readonly Fault[];
+  /** A CP disconnect or phase switch in progress. */
+  readonly interruption: Interruption | null;
+  /** Phases energised for the car now: `evse.phases`, or 1 after a switch to one phase. */
+  readonly phases: PhaseCount;
   readonly meter: MeterReading | null;
 }
 
@@ -75,6 +81,11 @@ export class ChargingController {
   #offer: Offer;
   #rcdSelfTestResult: boolean | null = null;
   #unlockRequested = false;
+  #interruption: Interruption | null = null;
+  #interruptionHold: Hold | null = null;
+  /** A phase count asked for and not yet switched to (waits for minIntervalS). */
+  #pendingPhases: PhaseCount | null = null;
+  #lastPhaseSwitchMs = -Infinity;
   #stopping = false;
   #stopLoop: (() => void) | null = null;
   #listeners = new Set<(status: ChargingStatus) => void>();
@@ -158,6 +169,36 @@ export class ChargingController {
     });
   }
 
+  /**
+   * Modbus 8086: a CP disconnect of `seconds`. Ignored (false) while one runs; with the contactor
+   * closed the PWM stops first and the disconnect starts once the contactor has opened.
+   */
+  requestCpDisconnect(seconds: number): boolean {
+    if (this.#interruption?.kind === 'cpDisconnect') return false;
+    if (this.#interruption !== null) return false;
+    this.#interruption = { kind: 'cpDisconnect', stage: 'stopping', seconds, sinceMs: this.#clock.now() };
+    this.#log.info('CP disconnect requested', { seconds });
+    this.#update();
+    return true;
+  }
+
+  /**
+   * Modbus 8087 / OCPP numberPhases: switch to `phases` when switching is enabled (false when it
+   * is not). The switch waits for `minIntervalS` after the last one and never happens under load.
+   */
+  requestPhases(phases: PhaseCount): boolean {
+    if (!this.#evse.phaseSwitching.enabled || this.#evse.phases === 1) return false;
+    this.#pendingPhases = phases;
+    this.#update();
+    return true;
+  }
+
+  /** The phase count asked for last, or the relay's when nothing is pending. */
+  phaseSelection(): PhaseCount {
+    const inProgress = this.#interruption?.kind === 'phaseSwitch' ? this.#interruption.phases : null;
+    return this.#pendingPhases ?? inProgress ?? this.#hal.phaseRelay.phases;
+  }
+
   /** An installer clears the faults that only an installer (or a restart) may end. */
   async clearFaults(): Promise<void> {
     for (const fault of this.#supervision.faults) {
@@ -181,6 +222,8 @@ export class ChargingController {
       locked: this.#session.locked,
       pilotFault: this.#session.pilotFault?.kind ?? null,
       faults: this.#supervision.faults,
+      interruption: this.#interruption,
+      phases: this.#hal.phaseRelay.phases === 1 ? 1 : this.#evse.phases,
       meter: this.#hal.meter.latest(),
     };
   }
@@ -243,6 +286,7 @@ export class ChargingController {
     this.#rcdSelfTestResult = null;
     for (const action of verdict.actions) this.#applySupervision(action);
 
+    this.#stepInterruption(nowMs);
     this.#limits = { ...this.#limits, faultLatched: verdict.blocking };
     this.#offer = arbitrate(this.#limits);
     const { state, actions } = stepSession(this.#session, {
@@ -255,12 +299,47 @@ export class ChargingController {
       lockRequired: this.#evse.cable === 'socket',
       lockEngaged: hal.lock.feedbackLocked(),
       mirrorClosed: hal.contactor.mirrorClosed(),
-      blocked: verdict.blocking || this.#unlockRequested,
+      hold: this.#hold(verdict.blocking),
       unlockRequested: this.#unlockRequested,
     });
     this.#session = state;
     for (const action of actions) this.#applySession(action);
     this.#notify();
+  }
+
+  /** Starts a pending phase switch when its time has come, and moves the one in progress on. */
+  #stepInterruption(nowMs: number): void {
+    const relay = this.#hal.phaseRelay;
+    if (this.#pendingPhases === relay.phases && this.#interruption?.kind !== 'phaseSwitch') this.#pendingPhases = null;
+    const intervalOver = nowMs - this.#lastPhaseSwitchMs >= this.#evse.phaseSwitching.minIntervalS * 1000;
+    if (this.#interruption === null && this.#pendingPhases !== null && intervalOver) {
+      this.#interruption = { kind: 'phaseSwitch', stage: 'stopping', phases: this.#pendingPhases, sinceMs: nowMs };
+      this.#pendingPhases = null;
+      this.#log.info('phase switch started', { phases: this.#interruption.phases });
+    }
+    const meter = this.#hal.meter.latest();
+    const fresh = meter !== null && nowMs - meter.atMs < SUPERVISION.meterLostMs;
+    const step = stepInterruption(this.#interruption, {
+      nowMs,
+      contactorOpen: !this.#hal.contactor.commandedClosed && !this.#hal.contactor.mirrorClosed(),
+      drawingA: fresh ? Math.max(...meter.currentsA) : null,
+      phaseSwitchPauseMs: this.#evse.phaseSwitching.pauseS * 1000,
+    });
+    if (step.switchPhasesTo !== null) {
+      relay.setPhases(step.switchPhasesTo);
+      this.#lastPhaseSwitchMs = nowMs;
+      this.#log.info('phase relay switched', { phases: step.switchPhasesTo });
+    }
+    if (this.#interruption !== null && step.interruption === null) this.#log.info('charging interruption over', { kind: this.#interruption.kind });
+    this.#interruption = step.interruption;
+    this.#interruptionHold = step.hold;
+  }
+
+  /** The strongest reason not to charge now. */
+  #hold(faultBlocking: boolean): Hold | null {
+    if (faultBlocking) return { kind: 'open', reason: 'fault' };
+    if (this.#unlockRequested) return { kind: 'open', reason: 'unlock requested' };
+    return this.#interruptionHold;
   }
 
   #applySession(action: SessionAction): void {

@@ -35,10 +35,21 @@ export interface SessionInput {
   readonly lockEngaged: boolean;
   /** The mirror contact: the car's supply is live (a welded contactor included). */
   readonly mirrorClosed: boolean;
-  /** A fault (CONTRACT §6) or an unlock request: no PWM, contactor open at once, no close. */
-  readonly blocked: boolean;
+  /** Why the session must not charge now (null: it may). */
+  readonly hold: Hold | null;
   /** UnlockConnector: release the plug as soon as the supply is off, until the car is unplugged. */
   readonly unlockRequested: boolean;
+}
+
+/**
+ * A hold keeps the session from charging, in three strengths:
+ * - `withdraw`: no PWM; the contactor opens by the normal rules (the car leaves C, or 6 s);
+ * - `open`: no PWM and the contactor open at once (faults, an unlock request, a phase switch);
+ * - `pilotE`: contactor open at once and the pilot at 0 V, state E (CP disconnect, phase-switch pause).
+ */
+export interface Hold {
+  readonly kind: 'withdraw' | 'open' | 'pilotE';
+  readonly reason: string;
 }
 
 export interface SessionState {
@@ -85,7 +96,7 @@ export function stepSession(state: SessionState, input: SessionInput): { state: 
   let closeNow = false;
   if (contactorClosed) {
     if (pilotFault) openReason = `pilot fault: ${pilotFault.kind}`;
-    else if (input.blocked) openReason = input.unlockRequested ? 'unlock requested' : 'fault';
+    else if (input.hold !== null && input.hold.kind !== 'withdraw') openReason = input.hold.reason;
     else if (!chargeState) openReason = `car in ${cp ?? 'unknown state'}`; // Table A.6 seq. 2.2, 8.1
     else if (pilot.mode !== 'pwm') {
       withdrawnAtMs ??= nowMs;
@@ -95,7 +106,7 @@ export function stepSession(state: SessionState, input: SessionInput): { state: 
     // Close only once the car has answered our PWM with C (seq. 4), and never before minOffS.
     closeNow =
       !pilotFault &&
-      !input.blocked &&
+      input.hold === null &&
       chargeState &&
       pilot.mode === 'pwm' &&
       state.pilot.mode === 'pwm' &&
@@ -151,8 +162,9 @@ function desiredPilot(pilotFault: SessionState['pilotFault'], input: SessionInpu
     // State F long enough for the car to notice, then +12 V so an unplug can be seen.
     return input.nowMs - pilotFault.sinceMs < TIMING.pilotErrorHoldMs ? { mode: 'F' } : { mode: 'x1' };
   }
+  if (input.hold?.kind === 'pilotE') return { mode: 'E' };
   const carMayCharge = input.cp === 'B' || input.cp === 'C' || (input.cp === 'D' && input.ventilation);
-  if (carMayCharge && !input.blocked && input.offeredA >= MIN_CURRENT_A) {
+  if (carMayCharge && input.hold === null && input.offeredA >= MIN_CURRENT_A) {
     return { mode: 'pwm', dutyPct: dutyPctForCurrent(input.offeredA) };
   }
   return { mode: 'x1' };

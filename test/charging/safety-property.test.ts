@@ -30,7 +30,15 @@ function runSequence(seed: number): string | null {
   const random = prng(seed);
   const ventilation = random() < 0.5;
   const rigMaxA = pick(random, [16, 32]);
-  const rig = simRig({ evse: { ventilation, minOffS: MIN_OFF_S, maxCurrentA: rigMaxA } });
+  const phaseSwitching = { enabled: random() < 0.5, minIntervalS: 30, pauseS: 3 };
+  const rig = simRig({ evse: { ventilation, minOffS: MIN_OFF_S, maxCurrentA: rigMaxA, phaseSwitching } });
+  let relaySwitchedUnderLoad = false;
+  const relay = rig.hal.phaseRelay;
+  const setPhases = relay.setPhases.bind(relay);
+  relay.setPhases = (phases) => {
+    relaySwitchedUnderLoad ||= rig.plant.contactsClosed();
+    setPhases(phases);
+  };
   const { plant, controller, clock } = rig;
   const startMs = clock.now();
   let modbus = { limitA: 32, enabled: true };
@@ -46,7 +54,9 @@ function runSequence(seed: number): string | null {
   let closesWhileStuck = 0;
 
   for (let event = 0; event < EVENTS; event++) {
-    const kind = pick(random, ['car', 'car', 'car', 'limit', 'enable', 'fault', 'hardware', 'lock', 'cable', 'delay']);
+    const kind = pick(random, ['car', 'car', 'car', 'limit', 'enable', 'fault', 'hardware', 'lock', 'cable', 'delay', 'phases', 'wake']);
+    if (kind === 'phases') controller.requestPhases(pick(random, [1, 3] as const));
+    if (kind === 'wake') controller.requestCpDisconnect(pick(random, [1, 5, 60]));
     if (kind === 'car') plant.configureEv({ state: pick(random, ['A', 'B', 'C', 'C', 'D'] as const) });
     if (kind === 'limit') modbus = { ...modbus, limitA: pick(random, [0, 5, 6, 10, 13.3, 16, 32, 80]) };
     if (kind === 'enable') modbus = { ...modbus, enabled: random() < 0.7 };
@@ -105,6 +115,7 @@ function runSequence(seed: number): string | null {
         if (carReadsA > limitA + 1e-9) return `pilot offers ${carReadsA} A above the limit ${limitA} A`;
         if (!modbus.enabled || modbus.limitA < 6) return `PWM on at ${now} while Modbus pauses`;
       }
+      if (relaySwitchedUnderLoad) return `phase relay switched at ${now} with the contacts closed`;
       wasClosed = closed;
     }
   }

@@ -5,7 +5,14 @@ import { SimulatedClock } from '../../hal/sim/simulated-clock.js';
 import { createSimHal, type SimHal } from '../../hal/sim/peripherals.js';
 import { SimPlant } from '../../hal/sim/plant.js';
 
-export const DEFAULT_EVSE: EvseSettings = { maxCurrentA: 32, phases: 3, cable: 'socket', ventilation: false, minOffS: 5 };
+export const DEFAULT_EVSE: EvseSettings = {
+  maxCurrentA: 32,
+  phases: 3,
+  cable: 'socket',
+  ventilation: false,
+  minOffS: 5,
+  phaseSwitching: { enabled: false, minIntervalS: 300, pauseS: 10 },
+};
 
 export interface Rig {
   clock: SimulatedClock;
