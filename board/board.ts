@@ -13,6 +13,8 @@ export interface BoardContext {
 export interface Board {
   readonly name: string;
   readonly hal: Hal;
+  /** The unit's serial number (Modbus 8008). */
+  readonly serialNumber: string;
   /** Starts the board's own services (the simulator's control API). */
   start(): Promise<void>;
   /** Stops them and releases the hardware: relays open, pilot off. */

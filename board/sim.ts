@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { SerialRs485Port } from '../hal/linux/rs485-port.js';
 import { createSimHal } from '../hal/sim/peripherals.js';
 import { SimPlant } from '../hal/sim/plant.js';
 import { readJsonFile, writeFileAtomic } from '../firmware/store/atomic-file.js';
@@ -13,15 +14,17 @@ export async function createSimBoard({ config, clock, log }: BoardContext): Prom
   const meterFile = join(config.dataDir, 'sim-meter.json');
   const { energyWh } = await readJsonFile(meterFile, { energyWh: 0 });
   const plant = new SimPlant({ clock, wiredPhases: config.evse.phases, voltageV: config.evse.voltageV, energyWh });
-  const hal = createSimHal(plant);
+  const hal = createSimHal(plant, config.modbus.rtu ? new SerialRs485Port(config.modbus.rtu) : null);
   const api = new SimControlApi({ plant, rfid: hal.rfid, log: log.child({ module: 'sim' }) });
   return {
     name: 'sim',
     hal,
+    serialNumber: 'SIM-000001',
     start: () => api.listen('127.0.0.1', config.sim.controlPort),
     async stop() {
       await api.close();
-      for (const device of Object.values(hal)) device.close();
+      for (const device of [hal.pilot, hal.contactor, hal.phaseRelay, hal.proximity, hal.lock, hal.meter, hal.rfid, hal.faults, hal.watchdog]) device.close();
+      await hal.rs485?.close();
       await writeFileAtomic(meterFile, JSON.stringify({ energyWh: plant.meterReading().energyWh }));
     },
   };

@@ -52,6 +52,8 @@ const Modbus = Type.Object(
     unitId: Type.Integer({ minimum: 1, maximum: 247, default: 1 }),
     tcp: Nullable(Endpoint(4701), { host: '127.0.0.1', port: 4701 }),
     rtu: Nullable(Rtu, null),
+    /** Modbus 8081: the limit 8093 starts with after boot, A (0 = paused); null = evse.maxCurrentA. */
+    bootCurrentA: Type.Union([Type.Null(), Type.Literal(0), Type.Number({ minimum: 6, maximum: 80 })], { default: null }),
     timeoutS: Type.Number({ minimum: 0, maximum: 86400, default: 0 }),
     failsafeCurrentA: Type.Number({ minimum: 0, maximum: 80, default: 6 }),
   },
@@ -148,6 +150,11 @@ function toConfigError(errors: ErrorObject[]): ConfigError {
   const pool = informative.length > 0 ? informative : errors;
   const best = pool.reduce((a, b) => (keyOf(b).split('.').length > keyOf(a).split('.').length ? b : a));
   const key = keyOf(best);
+  if (errors.some((e) => e.keyword === 'anyOf' && keyOf(e) === key)) {
+    // A value with several allowed forms: name them all ("must be null or must be >= 6").
+    const forms = [...new Set(pool.filter((e) => keyOf(e) === key).map((e) => e.message ?? 'is invalid'))];
+    return new ConfigError(key, forms.join(' or '));
+  }
   const reason = best.keyword === 'additionalProperties' ? 'unknown key' : best.keyword === 'required' ? 'is required' : (best.message ?? 'is invalid');
   return new ConfigError(key, reason);
 }

@@ -4,7 +4,14 @@ import type { Hal } from '../hal/hal.js';
 import { ChargingController, type ChargingStatus } from './charging/controller.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
+import type { ConfigOverlay } from './config-overlay.js';
+import { ModbusModel } from './modbus/model.js';
+import { ModbusSlave } from './modbus/slave.js';
 import type { FaultLog } from './safety/fault-log.js';
+import { FIRMWARE_VERSION } from './version.js';
+
+/** Who the box says it is on Modbus (8000..8031). */
+const PRODUCT = { vendorId: 0x534e, productId: 0x0001, productName: 'Smart Wallbox Controller' } as const;
 import { writeFileAtomic } from './store/atomic-file.js';
 
 export interface FirmwareOptions {
@@ -14,6 +21,10 @@ export interface FirmwareOptions {
   readonly log: Logger;
   /** Where faults are kept (dataDir on a real box); in memory when not given. */
   readonly faultLog?: FaultLog;
+  /** Where run-time values (Modbus 8040, 8081) are kept; not kept when not given. */
+  readonly overlay?: ConfigOverlay;
+  /** The board's serial number (Modbus 8008). */
+  readonly serialNumber?: string;
   /** Control loop period, ms (tests and benchmarks may change it). */
   readonly tickMs?: number;
 }
@@ -24,6 +35,8 @@ export interface FirmwareOptions {
  */
 export class Firmware {
   readonly charging: ChargingController;
+  readonly modbus: ModbusModel;
+  readonly modbusSlave: ModbusSlave;
   readonly #config: Config;
   readonly #clock: Clock;
   readonly #log: Logger;
@@ -38,10 +51,34 @@ export class Firmware {
       clock: options.clock,
       log: options.log,
       evse,
-      modbusLimitA: evse.maxCurrentA,
+      modbusLimitA: 0, // the Modbus model sets 8093's boot value at once
       ocppConfigured: options.config.ocpp !== null,
       ...(options.tickMs !== undefined && { tickMs: options.tickMs }),
       ...(options.faultLog !== undefined && { faultLog: options.faultLog }),
+    });
+    this.modbus = this.#createModbus(options);
+    this.modbusSlave = new ModbusSlave({ model: this.modbus, log: options.log, tcp: options.config.modbus.tcp, rs485: options.hal.rs485 });
+  }
+
+  #createModbus(options: FirmwareOptions): ModbusModel {
+    const { modbus, evse } = options.config;
+    const overlay = options.overlay;
+    return new ModbusModel({
+      charging: this.charging,
+      clock: options.clock,
+      log: options.log,
+      identity: { ...PRODUCT, firmwareVersion: FIRMWARE_VERSION, serialNumber: options.serialNumber ?? '' },
+      persistence: {
+        saveUnitId: async (unitId) => void (await overlay?.set('modbus.unitId', unitId)),
+        saveBootLimit: async (limitA) => void (await overlay?.set('modbus.bootCurrentA', limitA)),
+      },
+      unitId: modbus.unitId,
+      installationLimitA: evse.maxCurrentA,
+      bootLimitA: modbus.bootCurrentA ?? evse.maxCurrentA,
+      phaseSwitchingEnabled: evse.phaseSwitching.enabled && evse.phases === 3,
+      meterAttached: true,
+      timeoutS: modbus.timeoutS,
+      failsafeCurrentA: modbus.failsafeCurrentA,
     });
   }
 
@@ -50,8 +87,9 @@ export class Firmware {
     return { ...this.charging.status(), faultHistory: this.charging.faultHistory() };
   }
 
-  start(): void {
+  async start(): Promise<void> {
     this.charging.start();
+    await this.modbusSlave.start();
     this.#log.info('firmware running', { evse: this.#config.evse });
     const latched = this.charging.status().faults;
     if (latched.length > 0) this.#log.warn('latched faults in force', { faults: latched.map((f) => f.kind) });
@@ -59,6 +97,7 @@ export class Firmware {
 
   /** CONTRACT §1 clean stop: PWM off, contactor open, state saved with a clean-stop marker. */
   async stop(): Promise<void> {
+    await this.modbusSlave.stop();
     await this.charging.stop();
     const meter = this.charging.status().meter;
     const state = { cleanStop: true, stoppedAt: new Date(this.#clock.now()).toISOString(), energyWh: meter?.energyWh ?? null };

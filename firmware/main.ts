@@ -55,7 +55,8 @@ async function main(argv: string[]): Promise<number> {
   const fileConfig = await loadConfigFile(args.values.config);
   const factory = boardFactory(fileConfig.board);
   if (!factory) throw new ConfigError('board', `no board named "${fileConfig.board}" (known: ${boardNames.join(', ')})`);
-  const { config } = await ConfigOverlay.load(fileConfig, log);
+  const overlay = await ConfigOverlay.load(fileConfig, log);
+  const { config } = overlay;
 
   let board: Board | null = null;
   process.on('uncaughtException', (err) => failSafe(board, log, err));
@@ -63,10 +64,10 @@ async function main(argv: string[]): Promise<number> {
 
   board = await factory({ config, clock: systemClock, log });
   const faultLog = await FaultLog.load(config.dataDir, log);
-  const firmware = new Firmware({ config, hal: board.hal, clock: systemClock, log, faultLog });
+  const firmware = new Firmware({ config, hal: board.hal, clock: systemClock, log, faultLog, overlay, serialNumber: board.serialNumber });
   const stopSignal = waitForStopSignal();
   await board.start();
-  firmware.start();
+  await firmware.start();
   const signal = await stopSignal;
   log.info('stopping', { signal });
   await firmware.stop();

@@ -6,6 +6,7 @@ import type { Meter } from './meter.js';
 import type { PhaseRelay } from './phase-relay.js';
 import type { ProximityPilot } from './proximity-pilot.js';
 import type { RfidReader } from './rfid-reader.js';
+import type { Rs485Port } from './rs485-port.js';
 import type { Watchdog } from './watchdog.js';
 
 /** One implementation of every piece of hardware, as a board provides them. */
@@ -19,4 +20,6 @@ export interface Hal {
   readonly rfid: RfidReader;
   readonly faults: FaultInputs;
   readonly watchdog: Watchdog;
+  /** The RS-485 port for the Modbus RTU slave; null when `modbus.rtu` is not configured. */
+  readonly rs485: Rs485Port | null;
 }

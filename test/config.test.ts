@@ -74,7 +74,7 @@ t.test('parseConfig({}) gives exactly the default object, nothing more', async (
       minOffS: 5,
       phaseSwitching: { enabled: false, minIntervalS: 300, pauseS: 10 },
     },
-    modbus: { unitId: 1, tcp: { host: '127.0.0.1', port: 4701 }, rtu: null, timeoutS: 0, failsafeCurrentA: 6 },
+    modbus: { unitId: 1, tcp: { host: '127.0.0.1', port: 4701 }, rtu: null, bootCurrentA: null, timeoutS: 0, failsafeCurrentA: 6 },
     ocpp: null,
     http: { host: '127.0.0.1', port: 8080 },
     sim: { controlPort: 4780 },
@@ -346,4 +346,13 @@ t.test('overlay: a refused first set() writes no overlay file', async (t) => {
   const overlay = await ConfigOverlay.load(fileConfig(dir), silentLogger);
   await t.rejects(overlay.set('evse.maxCurrentA', 81), ConfigError);
   await t.rejects(readFile(join(dir, OVERLAY_FILE), 'utf8'), { code: 'ENOENT' });
+});
+
+t.test('modbus.bootCurrentA takes null, 0 or 6..80 and names every allowed form otherwise', async (t) => {
+  for (const ok of [null, 0, 6, 16.5, 80]) t.equal(parseConfig({ modbus: { bootCurrentA: ok } }).modbus.bootCurrentA, ok);
+  for (const bad of [3, 81, 'x']) {
+    const err = t.throws(() => parseConfig({ modbus: { bootCurrentA: bad } })) as ConfigError;
+    t.equal(err.key, 'modbus.bootCurrentA');
+    t.match(err.message, /^modbus\.bootCurrentA: must be null or /);
+  }
 });

@@ -7,6 +7,7 @@ import type { Meter, MeterReading } from '../meter.js';
 import type { PhaseCount, PhaseRelay } from '../phase-relay.js';
 import type { ProximityPilot } from '../proximity-pilot.js';
 import type { RfidReader } from '../rfid-reader.js';
+import type { Rs485Port } from '../rs485-port.js';
 import type { Watchdog } from '../watchdog.js';
 import type { TimerHandle } from '../clock.js';
 import type { SimPlant } from './plant.js';
@@ -162,8 +163,10 @@ export interface SimHal extends Hal {
   readonly watchdog: SimWatchdog;
 }
 
-export function createSimHal(plant: SimPlant): SimHal {
+/** The simulated hardware on `plant`; the RS-485 port, when given, is a real (or virtual) tty of the host. */
+export function createSimHal(plant: SimPlant, rs485: Rs485Port | null = null): SimHal {
   return {
+    rs485,
     pilot: new SimControlPilot(plant),
     proximity: new SimProximityPilot(plant),
     contactor: new SimContactor(plant),

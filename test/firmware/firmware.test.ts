@@ -11,9 +11,9 @@ t.test('the firmware status shows the charging state, the faults in force and th
   const dataDir = t.testdir({});
   const clock = new SimulatedClock();
   const plant = new SimPlant({ clock, wiredPhases: 3, voltageV: 230 });
-  const config = parseConfig({ dataDir });
+  const config = parseConfig({ dataDir, modbus: { tcp: null } });
   const firmware = new Firmware({ config, hal: createSimHal(plant), clock, log: silentLogger, faultLog: await FaultLog.load(dataDir, silentLogger) });
-  firmware.start();
+  await firmware.start();
   plant.configureEv({ state: 'C' });
   clock.advanceUntil(() => plant.contactorCommanded, 5000);
   plant.setFault('rcd');
