@@ -100,3 +100,38 @@ export async function pollUntil<T>(probe: () => Promise<T>, accept: (value: T) =
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+export interface RunningBox {
+  readonly fw: FirmwareProcess;
+  readonly modbusPort: number;
+  readonly simPort: number;
+  /** GET /sim */
+  sim(): Promise<Record<string, any>>;
+  /** POST to the simulator control API. */
+  simPost(path: string, body: unknown): Promise<Response>;
+}
+
+/**
+ * The built firmware with Modbus TCP and the simulator API on free loopback ports, `dataDir`
+ * under `dir`. `extra` is merged over that config (one level deep for `modbus`).
+ */
+export async function startBox(dir: string, extra: Record<string, any> = {}): Promise<RunningBox> {
+  const config = {
+    dataDir: join(dir, 'data'),
+    sim: { controlPort: 0 },
+    http: null,
+    ...extra,
+    modbus: { tcp: { host: '127.0.0.1', port: 0 }, ...(extra['modbus'] ?? {}) },
+  };
+  const fw = startFirmware(dir, config);
+  const sim = await fw.waitForLog((l) => l['msg'] === 'simulator control API listening');
+  const modbus = await fw.waitForLog((l) => l['msg'] === 'Modbus TCP listening');
+  const simBase = `http://127.0.0.1:${String(sim['port'])}`;
+  return {
+    fw,
+    modbusPort: Number(modbus['port']),
+    simPort: Number(sim['port']),
+    sim: async () => (await (await fetch(`${simBase}/sim`)).json()) as Record<string, any>,
+    simPost: (path, body) => fetch(`${simBase}${path}`, { method: 'POST', body: JSON.stringify(body) }),
+  };
+}
