@@ -32,7 +32,7 @@ function upToDate() {
 if (process.argv.includes('--if-needed') && upToDate()) process.exit(0);
 
 await build({
-  entryPoints: { firmware: 'firmware/main.ts', 'tools/faults': 'tools/faults.ts' },
+  entryPoints: { firmware: 'firmware/main.ts', 'tools/faults': 'tools/faults.ts', 'tools/register-table': 'tools/register-table.ts' },
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
   bundle: true,
