@@ -32,6 +32,10 @@ export function startFirmware(dir: string, config: unknown): FirmwareProcess {
     for (const wake of waiters) wake();
   });
   const exited = once(child, 'exit').then(([code]) => code as number | null);
+  // tap kills a timed-out test file without running its teardowns: take the firmware along.
+  const reap = (): void => void child.kill('SIGKILL');
+  process.once('exit', reap);
+  void exited.then(() => process.off('exit', reap));
   return {
     child,
     logs,
