@@ -1,0 +1,170 @@
+import WebSocket from 'ws';
+import type { Clock, TimerHandle } from '../../hal/clock.js';
+import type { Logger } from '../log.js';
+import type { OcppRpc } from './rpc.js';
+
+export interface OcppConnectionOptions {
+  /** `ocpp.url`; the charge box id is appended as the last path segment. */
+  readonly url: string;
+  readonly chargeBoxId: string;
+  /** AuthorizationKey for Basic auth; "" = none. */
+  readonly password: string;
+  readonly rpc: OcppRpc;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** WebSocket ping period, s (the WebSocketPingInterval key); 0 = no pings. */
+  readonly pingIntervalS: number;
+  /** First and longest pause between connection attempts. */
+  readonly minBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  /** The link is up and speaks ocpp1.6. */
+  readonly onOpen: () => void;
+  readonly onClose: () => void;
+  /** The random source of the backoff jitter (tests fix it). */
+  readonly random?: () => number;
+}
+
+export const SUBPROTOCOL = 'ocpp1.6';
+
+/** `url` + "/" + the charge box id, with one slash between them. */
+export function endpointUrl(url: string, chargeBoxId: string): string {
+  return `${url.replace(/\/+$/, '')}/${encodeURIComponent(chargeBoxId)}`;
+}
+
+/**
+ * The WebSocket link to the central system. It refuses a server that does not agree to
+ * `ocpp1.6`, reconnects with exponential backoff and jitter, and finds a dead link by ping/pong
+ * (and the heartbeat watchdog of the charge point): a link that stays silent is terminated and
+ * replaced, never left "connected".
+ */
+export class OcppConnection {
+  readonly #options: OcppConnectionOptions;
+  readonly #log: Logger;
+  #socket: WebSocket | null = null;
+  #attempt = 0;
+  #retryTimer: TimerHandle | null = null;
+  #pingTimer: TimerHandle | null = null;
+  #lastHeardMs = 0;
+  #stopped = true;
+
+  constructor(options: OcppConnectionOptions) {
+    this.#options = options;
+    this.#log = options.log.child({ module: 'ocpp' });
+  }
+
+  get open(): boolean {
+    return this.#socket?.readyState === WebSocket.OPEN && this.#options.rpc.connected;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#connect();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#clearTimers();
+    const socket = this.#socket;
+    if (!socket || socket.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      socket.close(1000);
+      this.#options.clock.setTimeout(() => {
+        socket.terminate();
+        resolve();
+      }, 2000);
+    });
+  }
+
+  /** Drops the link now (a dead link found by the heartbeat, a reset); it reconnects by itself. */
+  reconnect(reason: string): void {
+    this.#log.warn('OCPP link replaced', { reason });
+    this.#socket?.terminate();
+  }
+
+  #connect(): void {
+    const { url, chargeBoxId, password } = this.#options;
+    const headers: Record<string, string> = {};
+    if (password !== '') headers['authorization'] = `Basic ${Buffer.from(`${chargeBoxId}:${password}`).toString('base64')}`;
+    const endpoint = endpointUrl(url, chargeBoxId);
+    this.#log.info('OCPP connecting', { url: endpoint, attempt: this.#attempt });
+    const socket = new WebSocket(endpoint, [SUBPROTOCOL], { headers, handshakeTimeout: 10_000, perMessageDeflate: false });
+    this.#socket = socket;
+    socket.on('open', () => this.#opened(socket));
+    socket.on('message', (data, isBinary) => {
+      this.#lastHeardMs = this.#options.clock.now();
+      if (isBinary) {
+        this.#log.warn('binary OCPP frame ignored');
+        return;
+      }
+      this.#options.rpc.receive(String(data));
+    });
+    socket.on('pong', () => (this.#lastHeardMs = this.#options.clock.now()));
+    socket.on('error', (err) => this.#log.warn('OCPP link error', { reason: err.message }));
+    socket.on('close', (code) => this.#closed(socket, code));
+  }
+
+  #opened(socket: WebSocket): void {
+    if (socket.protocol !== SUBPROTOCOL) {
+      this.#log.error('central system did not agree to ocpp1.6; closing', { protocol: socket.protocol });
+      socket.close(1002, 'ocpp1.6 required');
+      return;
+    }
+    this.#attempt = 0;
+    this.#lastHeardMs = this.#options.clock.now();
+    this.#options.rpc.attach({ send: (text) => socket.send(text) });
+    this.#log.info('OCPP connected');
+    this.#schedulePing(socket);
+    this.#options.onOpen();
+  }
+
+  #closed(socket: WebSocket, code: number): void {
+    if (this.#socket !== socket) return;
+    this.#socket = null;
+    this.#clearTimers();
+    if (this.#options.rpc.connected) {
+      this.#options.rpc.detach();
+      this.#options.onClose();
+    }
+    this.#log.info('OCPP disconnected', { code });
+    if (this.#stopped) return;
+    const delayMs = this.#backoffMs();
+    this.#attempt += 1;
+    this.#retryTimer = this.#options.clock.setTimeout(() => {
+      this.#retryTimer = null;
+      if (!this.#stopped) this.#connect();
+    }, delayMs);
+  }
+
+  /** Exponential backoff with "equal jitter": half fixed, half random, so a fleet does not reconnect in step. */
+  #backoffMs(): number {
+    const min = this.#options.minBackoffMs ?? 1000;
+    const max = this.#options.maxBackoffMs ?? 120_000;
+    const ceiling = Math.min(max, min * 2 ** this.#attempt);
+    const random = this.#options.random ?? Math.random;
+    return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+  }
+
+  #schedulePing(socket: WebSocket): void {
+    const intervalMs = this.#options.pingIntervalS * 1000;
+    if (intervalMs <= 0) return;
+    this.#pingTimer = this.#options.clock.setTimeout(() => {
+      this.#pingTimer = null;
+      if (this.#socket !== socket || socket.readyState !== WebSocket.OPEN) return;
+      // Nothing heard for two ping periods (no pong, no frame): the link is dead.
+      if (this.#options.clock.now() - this.#lastHeardMs >= 2 * intervalMs) {
+        this.reconnect('no pong');
+        return;
+      }
+      socket.ping();
+      this.#schedulePing(socket);
+    }, intervalMs);
+  }
+
+  #clearTimers(): void {
+    if (this.#retryTimer !== null) this.#options.clock.clearTimeout(this.#retryTimer);
+    if (this.#pingTimer !== null) this.#options.clock.clearTimeout(this.#pingTimer);
+    this.#retryTimer = null;
+    this.#pingTimer = null;
+  }
+}

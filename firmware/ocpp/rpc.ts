@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock, TimerHandle } from '../../hal/clock.js';
+import type { Logger } from '../log.js';
+import { checkPayload, isOcppAction, type RpcErrorCode } from './schemas.js';
+
+/** A CALLERROR, received or to be sent. */
+export class RpcError extends Error {
+  constructor(
+    readonly code: RpcErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'RpcError';
+  }
+}
+
+/** Where frames go: the WebSocket of the connection. */
+export interface RpcTransport {
+  send(text: string): void;
+}
+
+export type CallHandler = (payload: unknown) => unknown;
+
+export interface OcppRpcOptions {
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** How long a CALL waits for its CALLRESULT (OCPP-J leaves it to the implementation). */
+  readonly callTimeoutMs?: number;
+}
+
+const CALL = 2;
+const CALLRESULT = 3;
+const CALLERROR = 4;
+
+interface Pending {
+  readonly id: string;
+  readonly action: string;
+  resolve(payload: unknown): void;
+  reject(error: Error): void;
+  timer: TimerHandle;
+}
+
+/**
+ * OCPP-J RPC framing (CALL / CALLRESULT / CALLERROR): unique message ids, one outstanding CALL at
+ * a time, a timeout per call, and every payload in and out checked against the official OCPP 1.6
+ * JSON schemas. An incoming CALL that breaks them gets the matching CALLERROR; a CALLRESULT that
+ * breaks them fails the call.
+ */
+export class OcppRpc {
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #callTimeoutMs: number;
+  readonly #handlers = new Map<string, CallHandler>();
+  #transport: RpcTransport | null = null;
+  #pending: Pending | null = null;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: OcppRpcOptions) {
+    this.#clock = options.clock;
+    this.#log = options.log.child({ module: 'ocpp' });
+    this.#callTimeoutMs = options.callTimeoutMs ?? 30_000;
+  }
+
+  get connected(): boolean {
+    return this.#transport !== null;
+  }
+
+  /** The link is up: frames go to `transport`. */
+  attach(transport: RpcTransport): void {
+    this.#transport = transport;
+  }
+
+  /** The link is down: the outstanding call fails, later calls fail until the next attach. */
+  detach(): void {
+    this.#transport = null;
+    this.#settle(null, new RpcError('GenericError', 'connection lost'));
+  }
+
+  /** Serves `action` from the central system. */
+  handle(action: string, handler: CallHandler): void {
+    this.#handlers.set(action, handler);
+  }
+
+  /** Sends a CALL once every earlier one has finished; resolves with the checked CALLRESULT payload. */
+  call<T = unknown>(action: string, payload: object): Promise<T> {
+    const violation = checkPayload(action, 'Request', payload);
+    if (violation) return Promise.reject(new Error(`refusing to send an invalid ${action}: ${violation.description}`));
+    const result = this.#queue.then(() => this.#send(action, payload));
+    this.#queue = result.catch(() => {});
+    return result as Promise<T>;
+  }
+
+  /** One text frame from the central system. */
+  receive(text: string): void {
+    let frame: unknown;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      this.#log.warn('OCPP frame is not JSON; ignored', { length: text.length });
+      return;
+    }
+    if (!Array.isArray(frame) || typeof frame[1] !== 'string') {
+      this.#log.warn('OCPP frame without a message id; ignored');
+      return;
+    }
+    const [type, id] = frame as [unknown, string];
+    if (type === CALL) void this.#answer(id, frame);
+    else if (type === CALLRESULT) this.#result(id, frame);
+    else if (type === CALLERROR) this.#error(id, frame);
+    else this.#log.warn('OCPP frame of unknown type; ignored', { type: String(type) });
+  }
+
+  #send(action: string, payload: object): Promise<unknown> {
+    const transport = this.#transport;
+    if (!transport) return Promise.reject(new RpcError('GenericError', 'not connected'));
+    const id = randomUUID();
+    return new Promise((resolve, reject) => {
+      const timer = this.#clock.setTimeout(() => this.#settle(id, new RpcError('GenericError', `${action} timed out`)), this.#callTimeoutMs);
+      this.#pending = { id, action, resolve, reject, timer };
+      transport.send(JSON.stringify([CALL, id, action, payload]));
+    });
+  }
+
+  #result(id: string, frame: unknown[]): void {
+    const pending = this.#pending;
+    if (!pending || pending.id !== id) {
+      this.#log.warn('CALLRESULT for no outstanding call; ignored', { id });
+      return;
+    }
+    const payload = frame[2];
+    const violation = frame.length === 3 ? checkPayload(pending.action, 'Response', payload) : { code: 'ProtocolError' as const, description: 'CALLRESULT must have 3 elements' };
+    if (violation) {
+      this.#log.warn('invalid CALLRESULT: the call failed', { action: pending.action, violation: violation.description });
+      this.#settle(id, new RpcError(violation.code, `invalid ${pending.action} response: ${violation.description}`));
+      return;
+    }
+    this.#settle(id, null, payload);
+  }
+
+  #error(id: string, frame: unknown[]): void {
+    if (!this.#pending || this.#pending.id !== id) return;
+    const code = typeof frame[2] === 'string' ? (frame[2] as RpcErrorCode) : 'GenericError';
+    const description = typeof frame[3] === 'string' ? frame[3] : '';
+    const details = frame[4] !== null && typeof frame[4] === 'object' ? (frame[4] as Record<string, unknown>) : {};
+    this.#settle(id, new RpcError(code, `${this.#pending.action}: ${code} ${description}`.trim(), details));
+  }
+
+  /** Ends the outstanding call (`id` null: whichever it is). */
+  #settle(id: string | null, error: Error | null, payload?: unknown): void {
+    const pending = this.#pending;
+    if (!pending || (id !== null && pending.id !== id)) return;
+    this.#pending = null;
+    this.#clock.clearTimeout(pending.timer);
+    if (error) pending.reject(error);
+    else pending.resolve(payload);
+  }
+
+  async #answer(id: string, frame: unknown[]): Promise<void> {
+    const reply = (message: unknown[]): void => this.#transport?.send(JSON.stringify(message));
+    const fail = (code: RpcErrorCode, description: string): void => reply([CALLERROR, id, code, description, {}]);
+    const [, , action, payload] = frame;
+    if (frame.length !== 4 || typeof action !== 'string') return fail('ProtocolError', 'a CALL has 4 elements: 2, id, action, payload');
+    if (!isOcppAction(action)) return fail('NotImplemented', `unknown action ${action}`);
+    const handler = this.#handlers.get(action);
+    if (!handler) return fail('NotSupported', `${action} is not supported`);
+    const violation = checkPayload(action, 'Request', payload);
+    if (violation) return fail(violation.code, violation.description);
+    let response: unknown;
+    try {
+      response = await handler(payload);
+    } catch (err) {
+      if (err instanceof RpcError) return fail(err.code, err.message);
+      this.#log.error('OCPP handler failed', { action, err });
+      return fail('InternalError', `${action} failed`);
+    }
+    const invalid = checkPayload(action, 'Response', response);
+    if (invalid) {
+      this.#log.error('OCPP handler produced an invalid response', { action, violation: invalid.description });
+      return fail('InternalError', `${action} produced an invalid response`);
+    }
+    reply([CALLRESULT, id, response]);
+  }
+}
