@@ -6,12 +6,15 @@ import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import type { ConfigOverlay } from './config-overlay.js';
 import { ModbusModel } from './modbus/model.js';
+import { ChargePoint } from './ocpp/charge-point.js';
+import { AuthorizationStore } from './ocpp/model/authorization.js';
+import { OcppConfiguration } from './ocpp/model/configuration.js';
 import { ModbusSlave } from './modbus/slave.js';
 import type { FaultLog } from './safety/fault-log.js';
 import { FIRMWARE_VERSION } from './version.js';
 
 /** Who the box says it is on Modbus (8000..8031). */
-const PRODUCT = { vendorId: 0x534e, productId: 0x0001, productName: 'Smart Wallbox Controller' } as const;
+const PRODUCT = { vendorId: 0x534e, vendorName: 'SmartWallbox', productId: 0x0001, productName: 'Smart Wallbox Controller', model: 'SW-Controller-1' } as const;
 import { writeFileAtomic } from './store/atomic-file.js';
 
 export interface FirmwareOptions {
@@ -37,11 +40,15 @@ export class Firmware {
   readonly charging: ChargingController;
   readonly modbus: ModbusModel;
   readonly modbusSlave: ModbusSlave;
+  /** The OCPP client; null without `ocpp` in the config (created by start()). */
+  chargePoint: ChargePoint | null = null;
+  readonly #options: FirmwareOptions;
   readonly #config: Config;
   readonly #clock: Clock;
   readonly #log: Logger;
 
   constructor(options: FirmwareOptions) {
+    this.#options = options;
     this.#config = options.config;
     this.#clock = options.clock;
     this.#log = options.log;
@@ -60,6 +67,25 @@ export class Firmware {
     this.modbusSlave = new ModbusSlave({ model: this.modbus, log: options.log, tcp: options.config.modbus.tcp, rs485: options.hal.rs485 });
   }
 
+  async #createChargePoint(): Promise<ChargePoint | null> {
+    const { ocpp, dataDir } = this.#config;
+    if (ocpp === null) return null;
+    const { clock, log, hal } = this.#options;
+    const persistent = dataDir;
+    return new ChargePoint({
+      settings: ocpp,
+      identity: { vendor: PRODUCT.vendorName, model: PRODUCT.model, serialNumber: this.#options.serialNumber ?? '', firmwareVersion: FIRMWARE_VERSION },
+      charging: this.charging,
+      rfid: hal.rfid,
+      configuration: await OcppConfiguration.load(persistent, log),
+      authorization: await AuthorizationStore.load(persistent, log),
+      clock,
+      log,
+      dataDir: persistent,
+      onIdTag: (idTag) => this.modbus.setIdTag(idTag),
+    });
+  }
+
   #createModbus(options: FirmwareOptions): ModbusModel {
     const { modbus, evse } = options.config;
     const overlay = options.overlay;
@@ -67,7 +93,7 @@ export class Firmware {
       charging: this.charging,
       clock: options.clock,
       log: options.log,
-      identity: { ...PRODUCT, firmwareVersion: FIRMWARE_VERSION, serialNumber: options.serialNumber ?? '' },
+      identity: { vendorId: PRODUCT.vendorId, productId: PRODUCT.productId, productName: PRODUCT.productName, firmwareVersion: FIRMWARE_VERSION, serialNumber: options.serialNumber ?? '' },
       persistence: {
         saveUnitId: async (unitId) => void (await overlay?.set('modbus.unitId', unitId)),
         saveBootLimit: async (limitA) => void (await overlay?.set('modbus.bootCurrentA', limitA)),
@@ -90,6 +116,8 @@ export class Firmware {
   async start(): Promise<void> {
     this.charging.start();
     await this.modbusSlave.start();
+    this.chargePoint = await this.#createChargePoint();
+    await this.chargePoint?.start();
     this.#log.info('firmware running', { evse: this.#config.evse });
     const latched = this.charging.status().faults;
     if (latched.length > 0) this.#log.warn('latched faults in force', { faults: latched.map((f) => f.kind) });
@@ -97,6 +125,7 @@ export class Firmware {
 
   /** CONTRACT §1 clean stop: PWM off, contactor open, state saved with a clean-stop marker. */
   async stop(): Promise<void> {
+    await this.chargePoint?.stop();
     await this.modbusSlave.stop();
     await this.charging.stop();
     const meter = this.charging.status().meter;

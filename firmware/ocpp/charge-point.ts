@@ -1,0 +1,326 @@
+import { join } from 'node:path';
+import type { Clock, TimerHandle } from '../../hal/clock.js';
+import type { RfidReader } from '../../hal/rfid-reader.js';
+import type { ChargingController } from '../charging/controller.js';
+import type { Logger } from '../log.js';
+import { readJsonFile, writeFileAtomic } from '../store/atomic-file.js';
+import { OcppConnection } from './connection.js';
+import type { AuthorizationStore } from './model/authorization.js';
+import type { OcppConfiguration } from './model/configuration.js';
+import { connectorStatus, type ConnectorView } from './model/connector-status.js';
+import { TxQueue } from './model/tx-queue.js';
+import { registerOperations } from './operations/index.js';
+import { OcppRpc } from './rpc.js';
+import { TransactionService } from './transactions.js';
+
+export interface OcppSettings {
+  readonly url: string;
+  readonly chargeBoxId: string;
+  readonly password: string;
+  readonly connectorId: number;
+  readonly fixedIdTag: string;
+}
+
+export interface ChargePointIdentity {
+  readonly vendor: string;
+  readonly model: string;
+  readonly serialNumber: string;
+  readonly firmwareVersion: string;
+}
+
+export interface ChargePointOptions {
+  readonly settings: OcppSettings;
+  readonly identity: ChargePointIdentity;
+  readonly charging: ChargingController;
+  readonly rfid: RfidReader;
+  readonly configuration: OcppConfiguration;
+  readonly authorization: AuthorizationStore;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Where availability is kept; null = not kept. */
+  readonly dataDir: string | null;
+  readonly onIdTag: (idTag: string) => void;
+  /** Whether the host clock has a time source of its own (NTP); if not, the central system's time is used. */
+  readonly hostTimeTrusted?: boolean;
+  readonly callTimeoutMs?: number;
+}
+
+export type BootState = 'none' | 'Pending' | 'Rejected' | 'Accepted';
+export type Availability = 'Operative' | 'Inoperative';
+
+/** Retry after a failed or unanswered BootNotification when the backend gave no interval. */
+const BOOT_RETRY_MS = 30_000;
+
+/**
+ * The OCPP 1.6J charge point: the link, BootNotification (nothing else until Accepted),
+ * Heartbeat, StatusNotification of connector 0 and the connector, the clock from the central
+ * system, and the operations of `operations/` over the models of `model/`.
+ */
+export class ChargePoint {
+  readonly rpc: OcppRpc;
+  readonly transactions: TransactionService;
+  readonly configuration: OcppConfiguration;
+  readonly authorization: AuthorizationStore;
+  readonly charging: ChargingController;
+  readonly settings: OcppSettings;
+  readonly log: Logger;
+  readonly #o: ChargePointOptions;
+  readonly #connection: OcppConnection;
+  readonly #queue: TxQueue;
+  #boot: BootState = 'none';
+  #bootTimer: TimerHandle | null = null;
+  #heartbeatTimer: TimerHandle | null = null;
+  #clockOffsetMs = 0;
+  #availability: Availability = 'Operative';
+  #scheduledAvailability: Availability | null = null;
+  #sent = new Map<number, string>();
+  #stopped = false;
+
+  constructor(options: ChargePointOptions) {
+    this.#o = options;
+    this.settings = options.settings;
+    this.configuration = options.configuration;
+    this.authorization = options.authorization;
+    this.charging = options.charging;
+    this.log = options.log.child({ module: 'ocpp' });
+    this.rpc = new OcppRpc({ clock: options.clock, log: options.log, ...(options.callTimeoutMs !== undefined && { callTimeoutMs: options.callTimeoutMs }) });
+    this.#queue = new TxQueue(this.rpc, this.log, () => options.configuration.integer('TransactionMessageAttempts'), () => this.online);
+    this.transactions = new TransactionService({
+      rpc: this.rpc,
+      queue: this.#queue,
+      charging: options.charging,
+      configuration: options.configuration,
+      authorization: options.authorization,
+      clock: options.clock,
+      log: this.log,
+      connectorId: options.settings.connectorId,
+      fixedIdTag: options.settings.fixedIdTag,
+      timestamp: () => this.timestamp(),
+      online: () => this.online,
+      available: () => this.available,
+      onChange: () => {
+        if (this.transactions.transaction === null) void this.#applyScheduledAvailability();
+        this.reportStatus();
+      },
+      onIdTag: options.onIdTag,
+    });
+    this.#connection = new OcppConnection({
+      url: options.settings.url,
+      chargeBoxId: options.settings.chargeBoxId,
+      password: options.settings.password,
+      rpc: this.rpc,
+      clock: options.clock,
+      log: options.log,
+      pingIntervalS: options.configuration.integer('WebSocketPingInterval'),
+      onOpen: () => void this.#linkUp(),
+      onClose: () => this.#linkDown(),
+    });
+    options.rfid.onCard = (idTag) => void this.transactions.cardPresented(idTag);
+    options.charging.onChange(() => this.reportStatus());
+    options.configuration.onChange((key) => {
+      if (key === 'HeartbeatInterval') this.#scheduleHeartbeat();
+    });
+    registerOperations(this);
+  }
+
+  /** OCPP time now: the host clock, or the central system's time when the host has no source. */
+  timestamp(): string {
+    return new Date(this.#o.clock.now() + this.#clockOffsetMs).toISOString();
+  }
+
+  get online(): boolean {
+    return this.#boot === 'Accepted' && this.rpc.connected;
+  }
+
+  get available(): boolean {
+    return this.#availability === 'Operative';
+  }
+
+  get bootState(): BootState {
+    return this.#boot;
+  }
+
+  async start(): Promise<void> {
+    const stored = this.#o.dataDir === null ? null : await readJsonFile<{ availability?: Availability }>(join(this.#o.dataDir, 'ocpp-availability.json'), {});
+    if (stored?.availability === 'Inoperative') this.#availability = 'Inoperative';
+    this.transactions.availabilityChanged();
+    this.#connection.start();
+  }
+
+  /** Clean stop: a running transaction ends with reason Reboot (sent if the link is up). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.transactions.stop('Reboot');
+    await this.#queue.drain();
+    this.#clearTimers();
+    await this.#connection.stop();
+  }
+
+  /** Sends the StatusNotifications whose content changed (after Boot is Accepted). */
+  reportStatus(): void {
+    if (this.#boot !== 'Accepted' || !this.rpc.connected) return;
+    this.#notify(0, { status: this.available ? 'Available' : 'Unavailable', errorCode: 'NoError' });
+    this.#notify(this.settings.connectorId, this.connectorView());
+  }
+
+  /** The connector's status per CONTRACT §5. */
+  connectorView(): ConnectorView {
+    return connectorStatus({
+      charging: this.charging.status(),
+      transactionRunning: this.transactions.transaction !== null,
+      finishing: this.transactions.finishing,
+      inoperative: !this.available,
+      reserved: this.transactions.reservation !== null,
+    });
+  }
+
+  /** TriggerMessage StatusNotification: send again even if unchanged. */
+  resendStatus(connectorId: number | undefined): void {
+    if (connectorId === undefined || connectorId === 0) this.#sent.delete(0);
+    if (connectorId === undefined || connectorId === this.settings.connectorId) this.#sent.delete(this.settings.connectorId);
+    this.reportStatus();
+  }
+
+  /** ChangeAvailability; Scheduled while a transaction runs (applied when it ends). */
+  async changeAvailability(type: Availability): Promise<'Accepted' | 'Scheduled'> {
+    if (type === 'Inoperative' && this.transactions.transaction !== null) {
+      this.#scheduledAvailability = type;
+      return 'Scheduled';
+    }
+    await this.#setAvailability(type);
+    return 'Accepted';
+  }
+
+  /** Clock ms of an OCPP timestamp (the central system's time scale). */
+  clockMs(timestamp: string): number {
+    return Date.parse(timestamp) - this.#clockOffsetMs;
+  }
+
+  /** No transaction any more: a scheduled availability change applies now. */
+  async #applyScheduledAvailability(): Promise<void> {
+    if (this.#scheduledAvailability === null) return;
+    const type = this.#scheduledAvailability;
+    this.#scheduledAvailability = null;
+    await this.#setAvailability(type);
+  }
+
+  /** Soft or Hard reset: the transaction ends with its reason, then the link and the boot start again. */
+  async reset(type: 'Soft' | 'Hard'): Promise<void> {
+    await this.transactions.stop(type === 'Soft' ? 'SoftReset' : 'HardReset');
+    await this.#queue.drain();
+    this.log.warn('reset', { type });
+    this.#boot = 'none';
+    this.#connection.reconnect(`${type} reset`);
+  }
+
+  async heartbeat(): Promise<void> {
+    const response = await this.rpc.call<{ currentTime: string }>('Heartbeat', {});
+    this.#takeTime(response.currentTime);
+  }
+
+  async bootNotificationNow(): Promise<void> {
+    await this.#bootNotification();
+  }
+
+  async #setAvailability(type: Availability): Promise<void> {
+    this.#availability = type;
+    if (this.#o.dataDir !== null) await writeFileAtomic(join(this.#o.dataDir, 'ocpp-availability.json'), JSON.stringify({ availability: type }));
+    this.transactions.availabilityChanged();
+    this.reportStatus();
+  }
+
+  #notify(connectorId: number, view: ConnectorView): void {
+    const key = `${view.status}/${view.errorCode}`;
+    if (this.#sent.get(connectorId) === key) return;
+    this.#sent.set(connectorId, key);
+    this.rpc
+      .call('StatusNotification', { connectorId, status: view.status, errorCode: view.errorCode, timestamp: this.timestamp() })
+      .catch((err: unknown) => {
+        this.#sent.delete(connectorId);
+        this.log.warn('StatusNotification failed', { reason: (err as Error).message });
+      });
+  }
+
+  async #bootNotification(): Promise<void> {
+    if (this.#bootTimer !== null) this.#o.clock.clearTimeout(this.#bootTimer);
+    this.#bootTimer = null;
+    const { identity } = this.#o;
+    try {
+      const response = await this.rpc.call<{ status: BootState; interval: number; currentTime: string }>('BootNotification', {
+        chargePointVendor: identity.vendor,
+        chargePointModel: identity.model,
+        chargePointSerialNumber: identity.serialNumber,
+        firmwareVersion: identity.firmwareVersion,
+      });
+      this.#takeTime(response.currentTime);
+      this.#boot = response.status;
+      this.log.info('BootNotification', { status: response.status, interval: response.interval });
+      if (response.status === 'Accepted') {
+        if (response.interval > 0) await this.configuration.change('HeartbeatInterval', String(response.interval));
+        this.#scheduleHeartbeat();
+        this.#sent.clear();
+        this.transactions.ready();
+        this.reportStatus();
+        void this.#queue.drain();
+        return;
+      }
+      this.#retryBoot(response.interval > 0 ? response.interval * 1000 : BOOT_RETRY_MS);
+    } catch (err) {
+      this.log.warn('BootNotification failed', { reason: (err as Error).message });
+      this.#retryBoot(BOOT_RETRY_MS);
+    }
+  }
+
+  #retryBoot(delayMs: number): void {
+    if (this.#stopped || !this.rpc.connected) return;
+    this.#bootTimer = this.#o.clock.setTimeout(() => void this.#bootNotification(), delayMs);
+  }
+
+  /** Boot once per start (and after a reset); a reconnect after that resumes at once. */
+  async #linkUp(): Promise<void> {
+    if (this.#boot !== 'Accepted') {
+      await this.#bootNotification();
+      return;
+    }
+    this.#scheduleHeartbeat();
+    this.reportStatus();
+    void this.#queue.drain();
+  }
+
+  #linkDown(): void {
+    if (this.#boot !== 'Accepted') this.#boot = 'none';
+    this.#clearTimers();
+    // The backend is unreachable: the offline rules let a plug-in start a transaction.
+    this.transactions.ready();
+    this.#sent.clear();
+  }
+
+  #scheduleHeartbeat(): void {
+    if (this.#heartbeatTimer !== null) this.#o.clock.clearTimeout(this.#heartbeatTimer);
+    this.#heartbeatTimer = null;
+    if (this.#boot !== 'Accepted' || !this.rpc.connected) return;
+    const intervalMs = this.configuration.integer('HeartbeatInterval') * 1000;
+    this.#heartbeatTimer = this.#o.clock.setTimeout(() => {
+      this.heartbeat().then(
+        () => this.#scheduleHeartbeat(),
+        (err: unknown) => {
+          // No answer to the heartbeat: the link is dead even if the socket says otherwise.
+          this.log.warn('Heartbeat failed', { reason: (err as Error).message });
+          this.#connection.reconnect('heartbeat unanswered');
+        },
+      );
+    }, intervalMs);
+  }
+
+  #takeTime(currentTime: string): void {
+    if (this.#o.hostTimeTrusted) return;
+    const serverMs = Date.parse(currentTime);
+    if (Number.isFinite(serverMs)) this.#clockOffsetMs = serverMs - this.#o.clock.now();
+  }
+
+  #clearTimers(): void {
+    for (const timer of [this.#bootTimer, this.#heartbeatTimer]) if (timer !== null) this.#o.clock.clearTimeout(timer);
+    this.#bootTimer = null;
+    this.#heartbeatTimer = null;
+  }
+}

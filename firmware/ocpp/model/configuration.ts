@@ -1,0 +1,151 @@
+import { join } from 'node:path';
+import type { Logger } from '../../log.js';
+import { readJsonFile, writeFileAtomic } from '../../store/atomic-file.js';
+
+type KeyType = 'boolean' | 'integer' | 'measurands' | 'text';
+
+interface KeyDef {
+  readonly type: KeyType;
+  readonly readonly: boolean;
+  readonly value: string;
+  /** Lowest value of an integer key. */
+  readonly min?: number;
+}
+
+/** Measurands this charge point can sample (OCPP 1.6 §9.1.11 MeterValuesSampledData). */
+export const SUPPORTED_MEASURANDS = ['Energy.Active.Import.Register', 'Power.Active.Import', 'Current.Import', 'Current.Offered', 'Voltage'] as const;
+export type Measurand = (typeof SUPPORTED_MEASURANDS)[number];
+
+/**
+ * The configuration keys (OCPP 1.6 §9) with their defaults; CONTRACT §5 fixes the authorisation
+ * ones. Feature profiles: Core, LocalAuthListManagement, Reservation, RemoteTrigger.
+ */
+const KEYS: Readonly<Record<string, KeyDef>> = {
+  AllowOfflineTxForUnknownId: { type: 'boolean', readonly: false, value: 'false' },
+  AuthorizationCacheEnabled: { type: 'boolean', readonly: false, value: 'true' },
+  AuthorizeRemoteTxRequests: { type: 'boolean', readonly: false, value: 'false' },
+  ClockAlignedDataInterval: { type: 'integer', readonly: false, value: '0', min: 0 },
+  ConnectionTimeOut: { type: 'integer', readonly: false, value: '60', min: 1 },
+  ConnectorPhaseRotation: { type: 'text', readonly: false, value: '0.RST,1.RST' },
+  GetConfigurationMaxKeys: { type: 'integer', readonly: true, value: '64' },
+  HeartbeatInterval: { type: 'integer', readonly: false, value: '300', min: 1 },
+  LocalAuthorizeOffline: { type: 'boolean', readonly: false, value: 'true' },
+  LocalPreAuthorize: { type: 'boolean', readonly: false, value: 'false' },
+  MeterValuesAlignedData: { type: 'measurands', readonly: false, value: 'Energy.Active.Import.Register' },
+  MeterValuesAlignedDataMaxLength: { type: 'integer', readonly: true, value: '5' },
+  MeterValuesSampledData: { type: 'measurands', readonly: false, value: 'Energy.Active.Import.Register,Power.Active.Import,Current.Import,Current.Offered' },
+  MeterValuesSampledDataMaxLength: { type: 'integer', readonly: true, value: '5' },
+  MeterValueSampleInterval: { type: 'integer', readonly: false, value: '60', min: 0 },
+  NumberOfConnectors: { type: 'integer', readonly: true, value: '1' },
+  ResetRetries: { type: 'integer', readonly: false, value: '3', min: 0 },
+  StopTransactionOnEVSideDisconnect: { type: 'boolean', readonly: true, value: 'true' },
+  StopTransactionOnInvalidId: { type: 'boolean', readonly: false, value: 'true' },
+  StopTxnAlignedData: { type: 'measurands', readonly: false, value: '' },
+  StopTxnAlignedDataMaxLength: { type: 'integer', readonly: true, value: '5' },
+  StopTxnSampledData: { type: 'measurands', readonly: false, value: 'Energy.Active.Import.Register' },
+  StopTxnSampledDataMaxLength: { type: 'integer', readonly: true, value: '5' },
+  SupportedFeatureProfiles: { type: 'text', readonly: true, value: 'Core,LocalAuthListManagement,Reservation,RemoteTrigger' },
+  TransactionMessageAttempts: { type: 'integer', readonly: false, value: '3', min: 1 },
+  TransactionMessageRetryInterval: { type: 'integer', readonly: false, value: '60', min: 0 },
+  UnlockConnectorOnEVSideDisconnect: { type: 'boolean', readonly: false, value: 'true' },
+  WebSocketPingInterval: { type: 'integer', readonly: false, value: '60', min: 0 },
+  LocalAuthListEnabled: { type: 'boolean', readonly: false, value: 'true' },
+  LocalAuthListMaxLength: { type: 'integer', readonly: true, value: '1000' },
+  SendLocalListMaxLength: { type: 'integer', readonly: true, value: '100' },
+  ReserveConnectorZeroSupported: { type: 'boolean', readonly: true, value: 'false' },
+};
+
+export type ChangeResult = 'Accepted' | 'Rejected' | 'RebootRequired' | 'NotSupported';
+
+/** The OCPP configuration keys, with the values the central system changed kept in `dataDir`. */
+export class OcppConfiguration {
+  readonly #path: string | null;
+  readonly #log: Logger;
+  #values: Record<string, string>;
+  readonly #listeners = new Set<(key: string) => void>();
+
+  private constructor(path: string | null, values: Record<string, string>, log: Logger) {
+    this.#path = path;
+    this.#values = values;
+    this.#log = log;
+  }
+
+  static async load(dataDir: string | null, log: Logger): Promise<OcppConfiguration> {
+    const path = dataDir === null ? null : join(dataDir, 'ocpp-configuration.json');
+    const stored = path === null ? {} : await readJsonFile<Record<string, string>>(path, {});
+    const values: Record<string, string> = {};
+    for (const [key, def] of Object.entries(KEYS)) {
+      const candidate = stored[key];
+      values[key] = !def.readonly && typeof candidate === 'string' && valid(def, candidate) ? candidate : def.value;
+    }
+    return new OcppConfiguration(path, values, log);
+  }
+
+  get(key: string): string | undefined {
+    return this.#values[key];
+  }
+
+  integer(key: string): number {
+    return Number.parseInt(this.#values[key] ?? '0', 10);
+  }
+
+  flag(key: string): boolean {
+    return this.#values[key] === 'true';
+  }
+
+  list(key: string): Measurand[] {
+    return (this.#values[key] ?? '').split(',').filter((m): m is Measurand => (SUPPORTED_MEASURANDS as readonly string[]).includes(m));
+  }
+
+  /** GetConfiguration: the known keys asked for (all when none), and the unknown ones. */
+  entries(keys: readonly string[] | undefined): { known: Array<{ key: string; readonly: boolean; value: string }>; unknown: string[] } {
+    const asked = keys && keys.length > 0 ? keys : Object.keys(KEYS);
+    const known = asked.filter((k) => Object.hasOwn(KEYS, k)).map((key) => ({ key, readonly: (KEYS[key] as KeyDef).readonly, value: this.#values[key] ?? '' }));
+    return { known, unknown: asked.filter((k) => !Object.hasOwn(KEYS, k)) };
+  }
+
+  /** ChangeConfiguration: unknown keys NotSupported, read-only keys and bad values Rejected. */
+  async change(key: string, value: string): Promise<ChangeResult> {
+    const def = KEYS[key];
+    if (!def || !Object.hasOwn(KEYS, key)) return 'NotSupported';
+    if (def.readonly || !valid(def, value)) return 'Rejected';
+    this.#values = { ...this.#values, [key]: normalise(def, value) };
+    if (this.#path !== null) await writeFileAtomic(this.#path, JSON.stringify(this.#changed(), null, 1));
+    this.#log.info('OCPP configuration changed', { key, value });
+    for (const listener of this.#listeners) listener(key);
+    return 'Accepted';
+  }
+
+  /** Calls `listener` with the key after every accepted change. */
+  onChange(listener: (key: string) => void): void {
+    this.#listeners.add(listener);
+  }
+
+  #changed(): Record<string, string> {
+    return Object.fromEntries(Object.entries(this.#values).filter(([key, value]) => KEYS[key]?.value !== value));
+  }
+}
+
+function valid(def: KeyDef, value: string): boolean {
+  switch (def.type) {
+    case 'boolean':
+      return /^(true|false)$/i.test(value);
+    case 'integer':
+      return /^\d+$/.test(value) && Number.parseInt(value, 10) >= (def.min ?? 0) && Number.parseInt(value, 10) <= 2 ** 31 - 1;
+    case 'measurands': {
+      const items = value === '' ? [] : value.split(',').map((m) => m.trim());
+      return items.length <= 5 && items.every((m) => (SUPPORTED_MEASURANDS as readonly string[]).includes(m));
+    }
+    case 'text':
+      return value.length <= 500;
+    default:
+      return false;
+  }
+}
+
+function normalise(def: KeyDef, value: string): string {
+  if (def.type === 'boolean') return value.toLowerCase();
+  if (def.type === 'integer') return String(Number.parseInt(value, 10));
+  if (def.type === 'measurands') return value.split(',').map((m) => m.trim()).filter(Boolean).join(',');
+  return value;
+}

@@ -1,0 +1,46 @@
+import type { ChargingStatus } from '../../charging/controller.js';
+import { blocksCharging, OCPP_ERROR_CODE } from '../../safety/faults.js';
+
+export type ConnectorStatus = 'Available' | 'Preparing' | 'Charging' | 'SuspendedEV' | 'SuspendedEVSE' | 'Finishing' | 'Reserved' | 'Unavailable' | 'Faulted';
+
+export interface ConnectorView {
+  readonly status: ConnectorStatus;
+  /** An OCPP ChargePointErrorCode; NoError unless a fault is in force. */
+  readonly errorCode: string;
+}
+
+export interface ConnectorSituation {
+  readonly charging: ChargingStatus;
+  readonly transactionRunning: boolean;
+  /** A transaction ended and the car has not been unplugged since. */
+  readonly finishing: boolean;
+  /** ChangeAvailability Inoperative is in force (or scheduled). */
+  readonly inoperative: boolean;
+  readonly reserved: boolean;
+}
+
+/** Below this the car counts as drawing nothing (SuspendedEV). */
+const DRAWING_A = 0.5;
+
+/** CONTRACT §5's connector status table as a pure function. */
+export function connectorStatus(s: ConnectorSituation): ConnectorView {
+  const { charging } = s;
+  const blocking = charging.faults.find((f) => blocksCharging(f.kind));
+  if (blocking) return { status: 'Faulted', errorCode: OCPP_ERROR_CODE[blocking.kind] };
+  // A lost meter is reported with the status charging goes on with.
+  const errorCode = charging.faults.some((f) => f.kind === 'meterLost') ? OCPP_ERROR_CODE.meterLost : 'NoError';
+  const plugged = charging.cp !== null && charging.cp !== 'A';
+  if (s.transactionRunning) {
+    const pwm = charging.pilot.mode === 'pwm';
+    if (!pwm || charging.offer.pausedBy !== null) return { status: 'SuspendedEVSE', errorCode };
+    const drawing = charging.meter === null || Math.max(...charging.meter.currentsA) >= DRAWING_A;
+    if (charging.contactorClosed && (charging.cp === 'C' || charging.cp === 'D') && drawing) return { status: 'Charging', errorCode };
+    // PWM on, car in C but the contactor still open: minOffS holds it back.
+    if ((charging.cp === 'C' || charging.cp === 'D') && !charging.contactorClosed) return { status: 'SuspendedEVSE', errorCode };
+    return { status: 'SuspendedEV', errorCode };
+  }
+  if (s.inoperative) return { status: 'Unavailable', errorCode };
+  if (plugged && s.finishing) return { status: 'Finishing', errorCode };
+  if (s.reserved) return { status: 'Reserved', errorCode };
+  return { status: plugged ? 'Preparing' : 'Available', errorCode };
+}

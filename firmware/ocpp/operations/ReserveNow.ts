@@ -1,0 +1,26 @@
+import type { ChargePoint } from '../charge-point.js';
+
+interface Request {
+  connectorId: number;
+  expiryDate: string;
+  idTag: string;
+  parentIdTag?: string;
+  reservationId: number;
+}
+
+/** ReserveNow: the connector is kept for the idTag until expiryDate (connector 0 is not supported). */
+export function register(cp: ChargePoint): void {
+  cp.rpc.handle('ReserveNow', (payload) => {
+    const request = payload as Request;
+    if (request.connectorId !== cp.settings.connectorId) return { status: 'Rejected' };
+    const view = cp.connectorView();
+    if (view.status === 'Faulted') return { status: 'Faulted' };
+    if (view.status === 'Unavailable') return { status: 'Unavailable' };
+    const existing = cp.transactions.reservation;
+    if (cp.transactions.transaction !== null || (view.status !== 'Available' && view.status !== 'Reserved')) return { status: 'Occupied' };
+    if (existing && existing.reservationId !== request.reservationId) return { status: 'Occupied' };
+    const expiresAtMs = cp.clockMs(request.expiryDate);
+    cp.transactions.reserve({ reservationId: request.reservationId, idTag: request.idTag, parentIdTag: request.parentIdTag ?? null, expiresAtMs });
+    return { status: 'Accepted' };
+  });
+}

@@ -1,0 +1,37 @@
+import type { ChargePoint } from '../charge-point.js';
+import * as CancelReservation from './CancelReservation.js';
+import * as ChangeAvailability from './ChangeAvailability.js';
+import * as ChangeConfiguration from './ChangeConfiguration.js';
+import * as ClearCache from './ClearCache.js';
+import * as DataTransfer from './DataTransfer.js';
+import * as GetConfiguration from './GetConfiguration.js';
+import * as GetLocalListVersion from './GetLocalListVersion.js';
+import * as RemoteStartTransaction from './RemoteStartTransaction.js';
+import * as RemoteStopTransaction from './RemoteStopTransaction.js';
+import * as ReserveNow from './ReserveNow.js';
+import * as Reset from './Reset.js';
+import * as SendLocalList from './SendLocalList.js';
+import * as TriggerMessage from './TriggerMessage.js';
+import * as UnlockConnector from './UnlockConnector.js';
+
+/** The operations the central system may call (one file each). */
+const OPERATIONS = [
+  CancelReservation,
+  ChangeAvailability,
+  ChangeConfiguration,
+  ClearCache,
+  DataTransfer,
+  GetConfiguration,
+  GetLocalListVersion,
+  RemoteStartTransaction,
+  RemoteStopTransaction,
+  ReserveNow,
+  Reset,
+  SendLocalList,
+  TriggerMessage,
+  UnlockConnector,
+];
+
+export function registerOperations(cp: ChargePoint): void {
+  for (const operation of OPERATIONS) operation.register(cp);
+}

@@ -1,0 +1,343 @@
+import type { Clock, TimerHandle } from '../../hal/clock.js';
+import type { ChargingController, ChargingStatus } from '../charging/controller.js';
+import type { Logger } from '../log.js';
+import type { AuthorizationStore, IdTagInfo } from './model/authorization.js';
+import type { OcppConfiguration } from './model/configuration.js';
+import { meterValue } from './model/meter-sample.js';
+import type { TxQueue } from './model/tx-queue.js';
+import type { OcppRpc } from './rpc.js';
+
+export type StopReason = 'Local' | 'EVDisconnected' | 'Remote' | 'HardReset' | 'SoftReset' | 'PowerLoss' | 'Reboot' | 'DeAuthorized' | 'UnlockCommand' | 'EmergencyStop' | 'Other';
+
+export interface Transaction {
+  /** Local number, for logs; the central system's transactionId arrives with StartTransaction.conf. */
+  readonly localId: number;
+  transactionId: number | null;
+  readonly idTag: string;
+  readonly meterStartWh: number;
+  readonly startedAt: string;
+  authorized: boolean;
+}
+
+export interface Reservation {
+  readonly reservationId: number;
+  readonly idTag: string;
+  readonly parentIdTag: string | null;
+  readonly expiresAtMs: number;
+}
+
+export interface TransactionServiceOptions {
+  readonly rpc: OcppRpc;
+  readonly queue: TxQueue;
+  readonly charging: ChargingController;
+  readonly configuration: OcppConfiguration;
+  readonly authorization: AuthorizationStore;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly connectorId: number;
+  /** `ocpp.fixedIdTag`; "" = wait for a card or RemoteStart. */
+  readonly fixedIdTag: string;
+  /** OCPP time now, ISO 8601 (the clock set from the central system). */
+  readonly timestamp: () => string;
+  /** The backend answers (Boot accepted and the link up). */
+  readonly online: () => boolean;
+  /** The connector may start a transaction (not Inoperative, no fault). */
+  readonly available: () => boolean;
+  /** Something the status depends on changed. */
+  readonly onChange: () => void;
+  /** The idTag of the running or last transaction (Modbus 8096). */
+  readonly onIdTag: (idTag: string) => void;
+}
+
+/**
+ * CONTRACT §5 transactions: who may start one (a fixed idTag at plug-in, a card, RemoteStart),
+ * authorisation online and offline, StartTransaction / StopTransaction / MeterValues through the
+ * transaction queue, and the permission it gives the charging core. A transaction runs from the
+ * authorised start until unplug, RemoteStop, a stop by card, a reset, a de-authorisation or a
+ * restart; Modbus pausing only suspends it.
+ */
+export class TransactionService {
+  readonly #o: TransactionServiceOptions;
+  #tx: Transaction | null = null;
+  #nextLocalId = 1;
+  /** An authorised idTag waiting for the car (card or RemoteStart before plug-in). */
+  #waiting: { idTag: string; untilMs: number; reservationId: number | null } | null = null;
+  #reservation: Reservation | null = null;
+  #finishing = false;
+  #plugged = false;
+  #ready = false;
+  #sampleTimer: TimerHandle | null = null;
+  #starting = false;
+
+  constructor(options: TransactionServiceOptions) {
+    this.#o = options;
+    options.charging.onChange((status) => this.#chargingChanged(status));
+  }
+
+  get transaction(): Transaction | null {
+    return this.#tx;
+  }
+
+  get finishing(): boolean {
+    return this.#finishing;
+  }
+
+  get reservation(): Reservation | null {
+    if (this.#reservation && this.#o.clock.now() > this.#reservation.expiresAtMs) this.#reservation = null;
+    return this.#reservation;
+  }
+
+  /**
+   * Boot is Accepted, or the backend proved unreachable: from now on a plug-in starts a
+   * transaction (a car already plugged in counts once).
+   */
+  ready(): void {
+    if (this.#ready) return;
+    this.#ready = true;
+    if (this.#plugged) void this.#pluggedIn();
+  }
+
+  /** A card at the reader: stops our transaction if it is the same tag, else starts one. */
+  async cardPresented(idTag: string): Promise<void> {
+    const tx = this.#tx;
+    if (tx) {
+      if (tx.idTag === idTag) await this.stop('Local');
+      else this.#o.log.info('card ignored: another transaction runs', { idTag });
+      return;
+    }
+    const info = await this.#authorize(idTag);
+    if (info.status !== 'Accepted') {
+      this.#o.log.info('card not accepted', { idTag, status: info.status });
+      return;
+    }
+    await this.#startOrWait(idTag);
+  }
+
+  /** RemoteStartTransaction: Accepted when a transaction can start; the start follows. */
+  remoteStart(idTag: string): 'Accepted' | 'Rejected' {
+    if (this.#tx || !this.#o.available() || !this.#reservationAllows(idTag)) return 'Rejected';
+    void (async () => {
+      if (this.#o.configuration.flag('AuthorizeRemoteTxRequests')) {
+        const info = await this.#authorize(idTag);
+        if (info.status !== 'Accepted') return;
+      }
+      await this.#startOrWait(idTag);
+    })();
+    return 'Accepted';
+  }
+
+  remoteStop(transactionId: number): 'Accepted' | 'Rejected' {
+    if (!this.#tx || this.#tx.transactionId !== transactionId) return 'Rejected';
+    void this.stop('Remote');
+    return 'Accepted';
+  }
+
+  reserve(reservation: Reservation): void {
+    this.#reservation = reservation;
+    this.#o.onChange();
+  }
+
+  cancelReservation(reservationId: number): boolean {
+    if (this.reservation?.reservationId !== reservationId) return false;
+    this.#reservation = null;
+    this.#o.onChange();
+    return true;
+  }
+
+  /** Ends the running transaction with `reason`; the StopTransaction goes through the queue. */
+  async stop(reason: StopReason): Promise<void> {
+    const tx = this.#tx;
+    if (!tx) return;
+    this.#tx = null;
+    this.#stopSampling();
+    this.#finishing = this.#plugged;
+    const status = this.#o.charging.status();
+    const meterStop = Math.round(status.meter?.energyWh ?? tx.meterStartWh);
+    const measurands = this.#o.configuration.list('StopTxnSampledData');
+    const transactionData = measurands.length > 0 ? [meterValue(status, measurands, 'Transaction.End', this.#o.timestamp())] : undefined;
+    const timestamp = this.#o.timestamp();
+    this.#o.log.info('transaction stopped', { localId: tx.localId, reason, meterStop });
+    this.#o.queue.push({
+      action: 'StopTransaction',
+      payload: () => (tx.transactionId === null ? null : { transactionId: tx.transactionId, idTag: tx.idTag, meterStop, timestamp, reason, ...(transactionData && { transactionData }) }),
+      onResult: (response) => {
+        const info = (response as { idTagInfo?: IdTagInfo }).idTagInfo;
+        if (info) void this.#remember(tx.idTag, info);
+      },
+    });
+    // The StopTransaction is queued before the status that follows from it.
+    this.#applyPermission();
+    this.#o.onChange();
+  }
+
+  /** Sends a MeterValues now (TriggerMessage). */
+  sampleNow(): void {
+    this.#sample('Trigger');
+  }
+
+  /** The charging core may charge: a transaction runs and is authorised, and the connector is available. */
+  #applyPermission(): void {
+    const allowed = this.#tx !== null && this.#tx.authorized && this.#o.available();
+    this.#o.charging.setOcppLimit(null, allowed);
+  }
+
+  /** Called when availability changes. */
+  availabilityChanged(): void {
+    this.#applyPermission();
+  }
+
+  #chargingChanged(status: ChargingStatus): void {
+    const plugged = status.cp === 'B' || status.cp === 'C' || status.cp === 'D';
+    const unplugged = status.cp === 'A';
+    if (plugged && !this.#plugged) {
+      this.#plugged = true;
+      if (this.#ready) void this.#pluggedIn();
+    } else if (unplugged && this.#plugged) {
+      this.#plugged = false;
+      this.#finishing = false;
+      if (this.#tx) void this.stop('EVDisconnected');
+      this.#o.onChange();
+    }
+  }
+
+  async #pluggedIn(): Promise<void> {
+    await Promise.resolve(); // let the Preparing status go out first
+    if (this.#tx || this.#starting) return;
+    const waiting = this.#waiting;
+    if (waiting && this.#o.clock.now() <= waiting.untilMs) {
+      this.#waiting = null;
+      await this.#start(waiting.idTag, waiting.reservationId);
+      return;
+    }
+    const fixed = this.#o.fixedIdTag;
+    if (fixed === '' || !this.#o.available() || !this.#reservationAllows(fixed)) return;
+    const info = await this.#authorize(fixed);
+    if (info.status === 'Accepted') await this.#start(fixed, this.#reservationFor(fixed));
+    else this.#o.log.warn('fixed idTag not accepted', { status: info.status });
+  }
+
+  async #startOrWait(idTag: string): Promise<void> {
+    const reservationId = this.#reservationFor(idTag);
+    if (this.#plugged) {
+      await this.#start(idTag, reservationId);
+      return;
+    }
+    this.#waiting = { idTag, untilMs: this.#o.clock.now() + this.#o.configuration.integer('ConnectionTimeOut') * 1000, reservationId };
+  }
+
+  async #start(idTag: string, reservationId: number | null): Promise<void> {
+    if (this.#tx || this.#starting) return;
+    this.#starting = true;
+    const status = this.#o.charging.status();
+    const tx: Transaction = {
+      localId: this.#nextLocalId++,
+      transactionId: null,
+      idTag,
+      meterStartWh: Math.round(status.meter?.energyWh ?? 0),
+      startedAt: this.#o.timestamp(),
+      authorized: true,
+    };
+    this.#tx = tx;
+    this.#starting = false;
+    this.#finishing = false;
+    if (reservationId !== null) this.#reservation = null;
+    this.#o.onIdTag(idTag);
+    this.#o.log.info('transaction started', { localId: tx.localId, idTag });
+    this.#o.queue.push({
+      action: 'StartTransaction',
+      payload: () => ({
+        connectorId: this.#o.connectorId,
+        idTag,
+        meterStart: tx.meterStartWh,
+        timestamp: tx.startedAt,
+        ...(reservationId !== null && { reservationId }),
+      }),
+      onResult: (response) => this.#started(tx, response as { transactionId: number; idTagInfo: IdTagInfo }),
+    });
+    // The StartTransaction is queued before the status that follows from it.
+    this.#applyPermission();
+    this.#startSampling();
+    this.#o.onChange();
+  }
+
+  #started(tx: Transaction, response: { transactionId: number; idTagInfo: IdTagInfo }): void {
+    tx.transactionId = response.transactionId;
+    void this.#remember(tx.idTag, response.idTagInfo);
+    if (response.idTagInfo.status !== 'Accepted' && this.#tx === tx) {
+      this.#o.log.warn('StartTransaction: idTag not accepted', { status: response.idTagInfo.status });
+      if (this.#o.configuration.flag('StopTransactionOnInvalidId')) void this.stop('DeAuthorized');
+      else {
+        tx.authorized = false;
+        this.#applyPermission();
+      }
+    }
+    void this.#o.queue.drain(); // a Stop queued meanwhile now has its transactionId
+  }
+
+  /** Authorisation: the local list and cache first when allowed, the backend when online, the offline rules otherwise. */
+  async #authorize(idTag: string): Promise<IdTagInfo> {
+    const { configuration, authorization, clock } = this.#o;
+    const local = authorization.lookup(idTag, {
+      listEnabled: configuration.flag('LocalAuthListEnabled'),
+      cacheEnabled: configuration.flag('AuthorizationCacheEnabled'),
+      nowMs: clock.now(),
+    });
+    if (this.#o.online()) {
+      if (configuration.flag('LocalPreAuthorize') && local?.status === 'Accepted') return local;
+      try {
+        const response = await this.#o.rpc.call<{ idTagInfo: IdTagInfo }>('Authorize', { idTag });
+        await this.#remember(idTag, response.idTagInfo);
+        return response.idTagInfo;
+      } catch (err) {
+        this.#o.log.warn('Authorize failed; offline rules apply', { reason: (err as Error).message });
+      }
+    }
+    if (idTag === this.#o.fixedIdTag) return { status: 'Accepted' };
+    if (configuration.flag('LocalAuthorizeOffline') && local?.status === 'Accepted') return local;
+    if (configuration.flag('AllowOfflineTxForUnknownId') && local === null) return { status: 'Accepted' };
+    return local ?? { status: 'Invalid' };
+  }
+
+  async #remember(idTag: string, info: IdTagInfo): Promise<void> {
+    if (this.#o.configuration.flag('AuthorizationCacheEnabled')) await this.#o.authorization.remember(idTag, info);
+  }
+
+  #reservationFor(idTag: string): number | null {
+    const reservation = this.reservation;
+    return reservation && (reservation.idTag === idTag || reservation.parentIdTag === idTag) ? reservation.reservationId : null;
+  }
+
+  #reservationAllows(idTag: string): boolean {
+    return this.reservation === null || this.#reservationFor(idTag) !== null;
+  }
+
+  #startSampling(): void {
+    this.#stopSampling();
+    const intervalS = this.#o.configuration.integer('MeterValueSampleInterval');
+    if (intervalS <= 0) return;
+    this.#sampleTimer = this.#o.clock.setTimeout(() => {
+      this.#sampleTimer = null;
+      this.#sample('Sample.Periodic');
+      if (this.#tx) this.#startSampling();
+    }, intervalS * 1000);
+  }
+
+  #stopSampling(): void {
+    if (this.#sampleTimer !== null) this.#o.clock.clearTimeout(this.#sampleTimer);
+    this.#sampleTimer = null;
+  }
+
+  #sample(context: 'Sample.Periodic' | 'Trigger'): void {
+    const tx = this.#tx;
+    const value = meterValue(this.#o.charging.status(), this.#o.configuration.list('MeterValuesSampledData'), context, this.#o.timestamp());
+    if (value.sampledValue.length === 0) return;
+    if (!tx) {
+      if (this.#o.online()) void this.#o.rpc.call('MeterValues', { connectorId: this.#o.connectorId, meterValue: [value] }).catch(() => {});
+      return;
+    }
+    this.#o.queue.push({
+      action: 'MeterValues',
+      payload: () => (tx.transactionId === null ? null : { connectorId: this.#o.connectorId, transactionId: tx.transactionId, meterValue: [value] }),
+    });
+  }
+}
