@@ -119,6 +119,7 @@ export class ChargePoint {
     options.charging.onChange(() => this.reportStatus());
     options.configuration.onChange((key) => {
       if (key === 'HeartbeatInterval') this.#scheduleHeartbeat();
+      if (key === 'ClockAlignedDataInterval') this.transactions.scheduleAligned();
     });
     registerOperations(this);
   }
@@ -144,6 +145,7 @@ export class ChargePoint {
     const stored = this.#o.dataDir === null ? null : await readJsonFile<{ availability?: Availability }>(join(this.#o.dataDir, 'ocpp-availability.json'), {});
     if (stored?.availability === 'Inoperative') this.#availability = 'Inoperative';
     this.transactions.availabilityChanged();
+    this.transactions.scheduleAligned();
     this.#connection.start();
   }
 
@@ -153,6 +155,7 @@ export class ChargePoint {
     await this.transactions.stop('Reboot');
     await this.#queue.drain();
     this.#clearTimers();
+    this.transactions.close();
     await this.#connection.stop();
   }
 

@@ -67,6 +67,7 @@ export class TransactionService {
   #plugged = false;
   #ready = false;
   #sampleTimer: TimerHandle | null = null;
+  #alignedTimer: TimerHandle | null = null;
   #starting = false;
 
   constructor(options: TransactionServiceOptions) {
@@ -172,7 +173,33 @@ export class TransactionService {
 
   /** Sends a MeterValues now (TriggerMessage). */
   sampleNow(): void {
-    this.#sample('Trigger');
+    this.#sample('Trigger', 'MeterValuesSampledData');
+  }
+
+  /**
+   * Clock-aligned meter values (ClockAlignedDataInterval, MeterValuesAlignedData): at every
+   * multiple of the interval since midnight UTC, with or without a transaction. Call again after
+   * the interval changes.
+   */
+  scheduleAligned(): void {
+    if (this.#alignedTimer !== null) this.#o.clock.clearTimeout(this.#alignedTimer);
+    this.#alignedTimer = null;
+    const intervalMs = this.#o.configuration.integer('ClockAlignedDataInterval') * 1000;
+    if (intervalMs <= 0) return;
+    const nowMs = Date.parse(this.#o.timestamp());
+    const delayMs = intervalMs - (nowMs % intervalMs);
+    this.#alignedTimer = this.#o.clock.setTimeout(() => {
+      this.#alignedTimer = null;
+      this.#sample('Sample.Clock', 'MeterValuesAlignedData');
+      this.scheduleAligned();
+    }, delayMs);
+  }
+
+  /** Stops the timers (clean stop). */
+  close(): void {
+    this.#stopSampling();
+    if (this.#alignedTimer !== null) this.#o.clock.clearTimeout(this.#alignedTimer);
+    this.#alignedTimer = null;
   }
 
   /** The charging core may charge: a transaction runs and is authorised, and the connector is available. */
@@ -317,7 +344,7 @@ export class TransactionService {
     if (intervalS <= 0) return;
     this.#sampleTimer = this.#o.clock.setTimeout(() => {
       this.#sampleTimer = null;
-      this.#sample('Sample.Periodic');
+      this.#sample('Sample.Periodic', 'MeterValuesSampledData');
       if (this.#tx) this.#startSampling();
     }, intervalS * 1000);
   }
@@ -327,9 +354,9 @@ export class TransactionService {
     this.#sampleTimer = null;
   }
 
-  #sample(context: 'Sample.Periodic' | 'Trigger'): void {
+  #sample(context: 'Sample.Periodic' | 'Sample.Clock' | 'Trigger', measurandsKey: 'MeterValuesSampledData' | 'MeterValuesAlignedData'): void {
     const tx = this.#tx;
-    const value = meterValue(this.#o.charging.status(), this.#o.configuration.list('MeterValuesSampledData'), context, this.#o.timestamp());
+    const value = meterValue(this.#o.charging.status(), this.#o.configuration.list(measurandsKey), context, this.#o.timestamp());
     if (value.sampledValue.length === 0) return;
     if (!tx) {
       if (this.#o.online()) void this.#o.rpc.call('MeterValues', { connectorId: this.#o.connectorId, meterValue: [value] }).catch(() => {});

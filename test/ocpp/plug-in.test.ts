@@ -60,3 +60,29 @@ t.test('plug-in with the fixed idTag: Authorize, StartTransaction, Charging, Met
   );
   t.ok(at('Preparing') >= 0 && at('Charging') >= 0);
 });
+
+t.test('Modbus 8094 = 0 during a transaction suspends it (SuspendedEVSE) without stopping it; 8096 shows the idTag', async (t) => {
+  const { tcpClient } = await import('../helpers/modbus-client.js');
+  const modbus = await tcpClient(box.modbusPort);
+  t.teardown(() => modbus.close(() => {}));
+  const from = cs.calls.length;
+  await box.simPost('/sim/ev', { state: 'C' });
+  await cs.waitForCall('StatusNotification', (p) => p['connectorId'] === 1 && p['status'] === 'Charging', { from });
+  const tag = Buffer.from((await modbus.readHoldingRegisters(8096, 15)).data.flatMap((w) => [w >> 8, w & 0xff])).toString('latin1').replace(/\0+$/, '');
+  t.equal(tag, 'FIXED01', '8096');
+  await modbus.writeRegister(8094, 0);
+  await cs.waitForCall('StatusNotification', (p) => p['connectorId'] === 1 && p['status'] === 'SuspendedEVSE', { from });
+  await pollUntil(box.sim, (s) => s['relayClosed'] === false, 5000);
+  await modbus.writeRegister(8094, 1);
+  const back = cs.calls.length;
+  await cs.waitForCall('StatusNotification', (p) => p['connectorId'] === 1 && p['status'] === 'Charging', { from: back, timeoutMs: 15_000 });
+  t.notOk(cs.calls.slice(from).some((c) => c.action === 'StopTransaction'), 'the transaction went on');
+});
+
+t.test('clock-aligned meter values carry context Sample.Clock and the transaction id', async (t) => {
+  t.same(await cs.call('ChangeConfiguration', { key: 'ClockAlignedDataInterval', value: '1' }), { status: 'Accepted' });
+  const aligned = await cs.waitForCall('MeterValues', (p) => p['meterValue'][0].sampledValue[0].context === 'Sample.Clock', { from: cs.calls.length });
+  t.type(aligned.params['transactionId'], 'number');
+  t.equal(aligned.params['meterValue'][0].sampledValue[0].measurand, 'Energy.Active.Import.Register');
+  t.same(await cs.call('ChangeConfiguration', { key: 'ClockAlignedDataInterval', value: '0' }), { status: 'Accepted' });
+});
