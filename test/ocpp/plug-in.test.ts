@@ -86,3 +86,11 @@ t.test('clock-aligned meter values carry context Sample.Clock and the transactio
   t.equal(aligned.params['meterValue'][0].sampledValue[0].measurand, 'Energy.Active.Import.Register');
   t.same(await cs.call('ChangeConfiguration', { key: 'ClockAlignedDataInterval', value: '0' }), { status: 'Accepted' });
 });
+
+t.test('SIGTERM during a transaction: StopTransaction with reason Reboot, then exit 0', async (t) => {
+  const from = cs.calls.length;
+  await pollUntil(box.sim, (s) => s['relayClosed'] === true, 10_000);
+  t.equal(await box.fw.stop(), 0);
+  const stop = await cs.waitForCall('StopTransaction', () => true, { from, timeoutMs: 2000 });
+  t.equal(stop.params['reason'], 'Reboot');
+});
