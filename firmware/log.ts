@@ -14,7 +14,7 @@ export interface Logger {
 }
 
 /** Keys whose values are secrets: they are replaced before a line is written. */
-const SECRET_KEY = /pass(word)?|authorization|secret|private|^key$|keyfile|token/i;
+const SECRET_KEY = /pass(word)?|authorization|secret|private|token/i;
 
 function redact(value: unknown, depth = 0): unknown {
   if (depth > 8 || value === null || typeof value !== 'object') return value;

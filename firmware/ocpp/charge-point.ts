@@ -84,7 +84,14 @@ export class ChargePoint {
     this.charging = options.charging;
     this.log = options.log.child({ module: 'ocpp' });
     this.rpc = new OcppRpc({ clock: options.clock, log: options.log, ...(options.callTimeoutMs !== undefined && { callTimeoutMs: options.callTimeoutMs }) });
-    this.#queue = new TxQueue(this.rpc, this.log, () => options.configuration.integer('TransactionMessageAttempts'), () => this.online);
+    this.#queue = new TxQueue({
+      rpc: this.rpc,
+      clock: options.clock,
+      log: this.log,
+      attempts: () => options.configuration.integer('TransactionMessageAttempts'),
+      retryIntervalS: () => options.configuration.integer('TransactionMessageRetryInterval'),
+      canSend: () => this.online,
+    });
     this.transactions = new TransactionService({
       rpc: this.rpc,
       queue: this.#queue,
@@ -99,7 +106,7 @@ export class ChargePoint {
       online: () => this.online,
       available: () => this.available,
       onChange: () => {
-        if (this.transactions.transaction === null) void this.#applyScheduledAvailability();
+        if (this.transactions.transaction === null) this.#applyScheduledAvailability();
         this.reportStatus();
       },
       onIdTag: options.onIdTag,
@@ -114,6 +121,7 @@ export class ChargePoint {
       pingIntervalS: options.configuration.integer('WebSocketPingInterval'),
       onOpen: () => void this.#linkUp(),
       onClose: () => this.#linkDown(),
+      onUnreachable: () => this.transactions.ready(),
     });
     options.rfid.onCard = (idTag) => void this.transactions.cardPresented(idTag);
     options.charging.onChange(() => this.reportStatus());
@@ -190,7 +198,9 @@ export class ChargePoint {
       this.#scheduledAvailability = type;
       return 'Scheduled';
     }
-    await this.#setAvailability(type);
+    this.#scheduledAvailability = null;
+    this.#setAvailability(type);
+    await this.#persistAvailability();
     return 'Accepted';
   }
 
@@ -199,12 +209,13 @@ export class ChargePoint {
     return Date.parse(timestamp) - this.#clockOffsetMs;
   }
 
-  /** No transaction any more: a scheduled availability change applies now. */
-  async #applyScheduledAvailability(): Promise<void> {
+  /** No transaction any more: a scheduled availability change applies now, before any status goes out. */
+  #applyScheduledAvailability(): void {
     if (this.#scheduledAvailability === null) return;
     const type = this.#scheduledAvailability;
     this.#scheduledAvailability = null;
-    await this.#setAvailability(type);
+    this.#setAvailability(type);
+    void this.#persistAvailability();
   }
 
   /** Soft or Hard reset: the transaction ends with its reason, then the link and the boot start again. */
@@ -225,11 +236,16 @@ export class ChargePoint {
     await this.#bootNotification();
   }
 
-  async #setAvailability(type: Availability): Promise<void> {
+  #setAvailability(type: Availability): void {
     this.#availability = type;
-    if (this.#o.dataDir !== null) await writeFileAtomic(join(this.#o.dataDir, 'ocpp-availability.json'), JSON.stringify({ availability: type }));
     this.transactions.availabilityChanged();
     this.reportStatus();
+  }
+
+  /** Availability survives a restart (OCPP 1.6 §5.2). */
+  async #persistAvailability(): Promise<void> {
+    if (this.#o.dataDir === null) return;
+    await writeFileAtomic(join(this.#o.dataDir, 'ocpp-availability.json'), JSON.stringify({ availability: this.#availability }));
   }
 
   #notify(connectorId: number, view: ConnectorView): void {

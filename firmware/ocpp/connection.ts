@@ -20,6 +20,8 @@ export interface OcppConnectionOptions {
   /** The link is up and speaks ocpp1.6. */
   readonly onOpen: () => void;
   readonly onClose: () => void;
+  /** An attempt failed before the link opened: the backend is unreachable for now. */
+  readonly onUnreachable?: () => void;
   /** The random source of the backoff jitter (tests fix it). */
   readonly random?: () => number;
 }
@@ -125,6 +127,8 @@ export class OcppConnection {
     if (this.#options.rpc.connected) {
       this.#options.rpc.detach();
       this.#options.onClose();
+    } else {
+      this.#options.onUnreachable?.();
     }
     this.#log.info('OCPP disconnected', { code });
     if (this.#stopped) return;

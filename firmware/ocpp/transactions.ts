@@ -106,6 +106,10 @@ export class TransactionService {
       else this.#o.log.info('card ignored: another transaction runs', { idTag });
       return;
     }
+    if (!this.#reservationAllows(idTag)) {
+      this.#o.log.info('card ignored: the connector is reserved for another idTag', { idTag });
+      return;
+    }
     const info = await this.#authorize(idTag);
     if (info.status !== 'Accepted') {
       this.#o.log.info('card not accepted', { idTag, status: info.status });
@@ -160,15 +164,17 @@ export class TransactionService {
     this.#o.log.info('transaction stopped', { localId: tx.localId, reason, meterStop });
     this.#o.queue.push({
       action: 'StopTransaction',
+      transaction: tx,
       payload: () => (tx.transactionId === null ? null : { transactionId: tx.transactionId, idTag: tx.idTag, meterStop, timestamp, reason, ...(transactionData && { transactionData }) }),
       onResult: (response) => {
         const info = (response as { idTagInfo?: IdTagInfo }).idTagInfo;
         if (info) void this.#remember(tx.idTag, info);
       },
     });
-    // The StopTransaction is queued before the status that follows from it.
-    this.#applyPermission();
+    // The StopTransaction is queued before the status that follows from it, and a scheduled
+    // availability change applies before that status too.
     this.#o.onChange();
+    this.#applyPermission();
   }
 
   /** Sends a MeterValues now (TriggerMessage). */
@@ -272,6 +278,7 @@ export class TransactionService {
     this.#o.log.info('transaction started', { localId: tx.localId, idTag });
     this.#o.queue.push({
       action: 'StartTransaction',
+      transaction: tx,
       payload: () => ({
         connectorId: this.#o.connectorId,
         idTag,
@@ -319,10 +326,14 @@ export class TransactionService {
         this.#o.log.warn('Authorize failed; offline rules apply', { reason: (err as Error).message });
       }
     }
+    // Offline (CONTRACT §5): the fixed idTag counts as authorised; known tags as LocalAuthorizeOffline
+    // allows; unknown ones as AllowOfflineTxForUnknownId allows.
     if (idTag === this.#o.fixedIdTag) return { status: 'Accepted' };
-    if (configuration.flag('LocalAuthorizeOffline') && local?.status === 'Accepted') return local;
-    if (configuration.flag('AllowOfflineTxForUnknownId') && local === null) return { status: 'Accepted' };
-    return local ?? { status: 'Invalid' };
+    if (local !== null) {
+      if (local.status !== 'Accepted') return local;
+      return configuration.flag('LocalAuthorizeOffline') ? local : { status: 'Invalid' };
+    }
+    return configuration.flag('AllowOfflineTxForUnknownId') ? { status: 'Accepted' } : { status: 'Invalid' };
   }
 
   async #remember(idTag: string, info: IdTagInfo): Promise<void> {
@@ -364,6 +375,7 @@ export class TransactionService {
     }
     this.#o.queue.push({
       action: 'MeterValues',
+      transaction: tx,
       payload: () => (tx.transactionId === null ? null : { connectorId: this.#o.connectorId, transactionId: tx.transactionId, meterValue: [value] }),
     });
   }

@@ -111,7 +111,7 @@ export class OcppConfiguration {
     if (def.readonly || !valid(def, value)) return 'Rejected';
     this.#values = { ...this.#values, [key]: normalise(def, value) };
     if (this.#path !== null) await writeFileAtomic(this.#path, JSON.stringify(this.#changed(), null, 1));
-    this.#log.info('OCPP configuration changed', { key, value });
+    this.#log.info('OCPP configuration changed', { key, value: /AuthorizationKey/i.test(key) ? '[redacted]' : value });
     for (const listener of this.#listeners) listener(key);
     return 'Accepted';
   }

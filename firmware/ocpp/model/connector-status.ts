@@ -40,7 +40,6 @@ export function connectorStatus(s: ConnectorSituation): ConnectorView {
     return { status: 'SuspendedEV', errorCode };
   }
   if (s.inoperative) return { status: 'Unavailable', errorCode };
-  if (plugged && s.finishing) return { status: 'Finishing', errorCode };
-  if (s.reserved) return { status: 'Reserved', errorCode };
-  return { status: plugged ? 'Preparing' : 'Available', errorCode };
+  if (plugged) return { status: s.finishing ? 'Finishing' : 'Preparing', errorCode };
+  return { status: s.reserved ? 'Reserved' : 'Available', errorCode };
 }
