@@ -47,7 +47,7 @@ t.test('an unknown command-line option exits 2', async (t) => {
 t.test('on the sim board a car in C gets charged; SIGTERM stops cleanly with exit 0', async (t) => {
   const dir = t.testdir({});
   const fw = startFirmware(dir, { dataDir: join(dir, 'data'), sim: { controlPort: 0 }, http: null, modbus: { tcp: null } });
-  t.teardown(() => void fw.child.kill('SIGKILL'));
+  t.teardown(() => fw.kill());
   const listening = await fw.waitForLog((l) => l['msg'] === 'simulator control API listening');
   const base = `http://127.0.0.1:${String(listening['port'])}`;
   const get = async () => (await (await fetch(`${base}/sim`)).json()) as Record<string, any>;
@@ -86,7 +86,7 @@ t.test('a welded contactor stays latched across a restart until the installer cl
   const config = { dataDir: join(dir, 'data'), sim: { controlPort: 0 }, http: null, modbus: { tcp: null } };
   const run = async (until: (fw: ReturnType<typeof startFirmware>, base: string) => Promise<void>) => {
     const fw = startFirmware(dir, config);
-    t.teardown(() => void fw.child.kill('SIGKILL'));
+    t.teardown(() => fw.kill());
     const listening = await fw.waitForLog((l) => l['msg'] === 'simulator control API listening');
     await until(fw, `http://127.0.0.1:${String(listening['port'])}`);
     t.equal(await fw.stop(), 0);

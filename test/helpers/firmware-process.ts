@@ -14,6 +14,8 @@ export interface FirmwareProcess {
   waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** Sends SIGTERM and resolves with the exit code. */
   stop(): Promise<number | null>;
+  /** SIGKILL, resolved once the process is gone (so its dataDir can be removed). */
+  kill(): Promise<void>;
 }
 
 /** Runs the built firmware (`dist/firmware.mjs`) with `config` written into `dir`. */
@@ -62,6 +64,10 @@ export function startFirmware(dir: string, config: unknown): FirmwareProcess {
     async stop() {
       child.kill('SIGTERM');
       return exited;
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
     },
   };
 }
@@ -138,4 +144,15 @@ export async function startBox(dir: string, extra: Record<string, any> = {}): Pr
     sim: async () => (await (await fetch(`${simBase}/sim`)).json()) as Record<string, any>,
     simPost: (path, body) => fetch(`${simBase}${path}`, { method: 'POST', body: JSON.stringify(body) }),
   };
+}
+
+/**
+ * `startBox` inside a subtest: the firmware is killed (and awaited) in a teardown registered
+ * before the test's folder, so the folder is never removed under a running firmware.
+ */
+export async function startBoxFor(t: { teardown(fn: () => unknown): void; testdir(): string }, extra: Record<string, any> = {}): Promise<RunningBox> {
+  let box: RunningBox | null = null;
+  t.teardown(() => box?.fw.kill());
+  box = await startBox(t.testdir(), extra);
+  return box;
 }

@@ -18,9 +18,9 @@ t.before(async () => {
   box = await startBox(t.testdir({}), { evse: { minOffS: 1, phaseSwitching: { enabled: true, minIntervalS: 0, pauseS: 1 } } });
   evcc = await pymodbusMaster(['tcp', '127.0.0.1', box.modbusPort]);
 });
-t.teardown(() => {
+t.teardown(async () => {
   evcc?.close();
-  box?.fw.child.kill('SIGKILL');
+  await box?.fw.kill();
 });
 
 const write = async (address: number, value: number) => {

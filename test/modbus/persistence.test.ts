@@ -9,7 +9,7 @@ import { tcpClient } from '../helpers/modbus-client.js';
 t.test('8040 and 8081 persist across a restart, 8093/8094 start again from 8081 and 1; a changed file wins', async (t) => {
   const dir = t.testdir({});
   const first = await startBox(dir);
-  t.teardown(() => void first.fw.child.kill('SIGKILL'));
+  t.teardown(() => first.fw.kill());
   const c1 = await tcpClient(first.modbusPort, 1);
   await c1.writeRegister(8081, 100);
   await c1.writeRegister(8093, 200);
@@ -25,7 +25,7 @@ t.test('8040 and 8081 persist across a restart, 8093/8094 start again from 8081 
   t.same([overlay['modbus.unitId']?.value, overlay['modbus.bootCurrentA']?.value], [5, 10]);
 
   const second = await startBox(dir);
-  t.teardown(() => void second.fw.child.kill('SIGKILL'));
+  t.teardown(() => second.fw.kill());
   const c2 = await tcpClient(second.modbusPort, 5);
   t.same((await c2.readHoldingRegisters(8080, 2)).data, [320, 100], '8081 kept');
   t.same((await c2.readHoldingRegisters(8093, 2)).data, [100, 1], '8093 = 8081, 8094 = 1 after the restart');
@@ -33,7 +33,7 @@ t.test('8040 and 8081 persist across a restart, 8093/8094 start again from 8081 
   t.equal(await second.fw.stop(), 0);
 
   const third = await startBox(dir, { modbus: { unitId: 9 } });
-  t.teardown(() => void third.fw.child.kill('SIGKILL'));
+  t.teardown(() => third.fw.kill());
   const c3 = await tcpClient(third.modbusPort, 9);
   t.same((await c3.readHoldingRegisters(8040, 1)).data, [9], 'the installer changed modbus.unitId in the file: the file wins');
   t.same((await c3.readHoldingRegisters(8081, 1)).data, [100], 'the other run-time value stays');

@@ -36,7 +36,7 @@ let box: RunningBox;
 t.before(async () => {
   box = await startBox(t.testdir({}));
 });
-t.teardown(() => void box.fw.child.kill('SIGKILL'));
+t.teardown(() => box.fw.kill());
 
 t.test('mbpoll reads 8092..8095 with the boot values; the sim car charging shows in them', async (t) => {
   t.same(await mbpollRead(box.modbusPort, 8092, 4), [0, 320, 1, 0], '8092 A, 8093 = 8081 = 320, 8094 = 1, 8095 = 0');

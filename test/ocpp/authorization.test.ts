@@ -20,7 +20,7 @@ t.before(async () => {
   cs.handlers.StartTransaction = () => ({ transactionId: (lastTransactionId = ++next), idTagInfo: { status: 'Accepted' } });
 });
 t.teardown(async () => {
-  box?.fw.child.kill('SIGKILL');
+  await box?.fw.kill();
   await cs?.close();
 });
 

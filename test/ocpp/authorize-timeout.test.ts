@@ -21,7 +21,7 @@ t.before(async () => {
   await waitStatus(cs, 'Available', 0);
 });
 t.teardown(async () => {
-  box?.fw.child.kill('SIGKILL');
+  await box?.fw.kill();
   await cs?.close();
 });
 

@@ -20,7 +20,7 @@ t.before(async () => {
   await cs.waitForCall('StatusNotification', (p) => p['connectorId'] === 1 && p['status'] === 'Available');
 });
 t.teardown(async () => {
-  box?.fw.child.kill('SIGKILL');
+  await box?.fw.kill();
   await cs?.close();
 });
 

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { startCentralSystem, type CentralSystem } from '../helpers/central-system.js';
-import { startBox, type RunningBox } from '../helpers/firmware-process.js';
+import { startBoxFor, type RunningBox } from '../helpers/firmware-process.js';
 import { freePort, plugIn, presentCard, relayEverClosed, since, sleep, startCentralSystemOnPort, unplug, waitRelay, waitStatus } from '../helpers/ocpp-scenario.js';
 
 /**
@@ -19,12 +19,9 @@ interface Rig {
 /** A central system (set up by `prepare` before the box connects) and a box with `ocpp` merged over the defaults. */
 async function rig(t: Test, ocpp: Record<string, unknown>, prepare: (cs: CentralSystem) => void = () => {}): Promise<Rig> {
   const cs = await startCentralSystem();
+  t.teardown(() => cs.close());
   prepare(cs);
-  const box = await startBox(t.testdir({}), { ocpp: { url: cs.url, chargeBoxId: 'box-fail', password: '', fixedIdTag: 'FIXED01', ...ocpp } });
-  t.teardown(async () => {
-    box.fw.child.kill('SIGKILL');
-    await cs.close();
-  });
+  const box = await startBoxFor(t, { ocpp: { url: cs.url, chargeBoxId: 'box-fail', password: '', fixedIdTag: 'FIXED01', ...ocpp } });
   return { cs, box };
 }
 
@@ -163,12 +160,9 @@ t.test('local list offline with LocalAuthorizeOffline=false (set before going of
 
 t.test('fixed idTag with the backend never reachable: plug-in charges; reconnect attempts with growing numbers and pauses; the backend back gets Boot then the offline StartTransaction', async (t) => {
   const port = await freePort();
-  const box = await startBox(t.testdir({}), { ocpp: { url: `ws://127.0.0.1:${port}/ocpp`, chargeBoxId: 'box-offline', password: '', fixedIdTag: 'FIXED01' } });
   let backend: Awaited<ReturnType<typeof startCentralSystemOnPort>> | null = null;
-  t.teardown(async () => {
-    box.fw.child.kill('SIGKILL');
-    await backend?.close();
-  });
+  t.teardown(() => backend?.close());
+  const box = await startBoxFor(t, { ocpp: { url: `ws://127.0.0.1:${port}/ocpp`, chargeBoxId: 'box-offline', password: '', fixedIdTag: 'FIXED01' } });
   await box.fw.waitForLog((l) => l['msg'] === 'OCPP connecting' && l['attempt'] === 1, 5000);
   const pluggedAtMs = Date.now();
   await plugIn(box);

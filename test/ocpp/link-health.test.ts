@@ -1,16 +1,13 @@
 import t, { type Test } from 'tap';
 import { startCentralSystem } from '../helpers/central-system.js';
-import { pollUntil, startBox } from '../helpers/firmware-process.js';
+import { pollUntil, startBoxFor } from '../helpers/firmware-process.js';
 
 /** The clock from the central system, answers outside the schema, and a backend that stops answering heartbeats. */
 
 async function rig(t: Test, strict: boolean, ocpp: Record<string, unknown> = {}) {
   const cs = await startCentralSystem({ strict });
-  const box = await startBox(t.testdir({}), { ocpp: { url: cs.url, chargeBoxId: 'box-1', fixedIdTag: '', ...ocpp } });
-  t.teardown(async () => {
-    box.fw.child.kill('SIGKILL');
-    await cs.close();
-  });
+  t.teardown(() => cs.close());
+  const box = await startBoxFor(t, { ocpp: { url: cs.url, chargeBoxId: 'box-1', fixedIdTag: '', ...ocpp } });
   return { cs, box };
 }
 

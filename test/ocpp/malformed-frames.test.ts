@@ -13,7 +13,7 @@ t.before(async () => {
   await cs.waitForCall('StatusNotification', (p) => p['connectorId'] === 1);
 });
 t.teardown(async () => {
-  box?.fw.child.kill('SIGKILL');
+  await box?.fw.kill();
   await cs?.close();
 });
 

@@ -11,7 +11,7 @@ t.before(async () => {
   box = await startBox(t.testdir({}), { ocpp: { url: cs.url, chargeBoxId: 'box-1', password: 'secret-key', fixedIdTag: 'FIXED01' } });
 });
 t.teardown(async () => {
-  box?.fw.child.kill('SIGKILL');
+  await box?.fw.kill();
   await cs?.close();
 });
 
