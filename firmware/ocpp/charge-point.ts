@@ -118,7 +118,7 @@ export class ChargePoint {
       rpc: this.rpc,
       clock: options.clock,
       log: options.log,
-      pingIntervalS: options.configuration.integer('WebSocketPingInterval'),
+      pingIntervalS: () => options.configuration.integer('WebSocketPingInterval'),
       onOpen: () => void this.#linkUp(),
       onClose: () => this.#linkDown(),
       onUnreachable: () => this.transactions.ready(),

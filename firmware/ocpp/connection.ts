@@ -12,8 +12,8 @@ export interface OcppConnectionOptions {
   readonly rpc: OcppRpc;
   readonly clock: Clock;
   readonly log: Logger;
-  /** WebSocket ping period, s (the WebSocketPingInterval key); 0 = no pings. */
-  readonly pingIntervalS: number;
+  /** WebSocket ping period, s (the WebSocketPingInterval key, read at every ping); 0 = no pings. */
+  readonly pingIntervalS: number | (() => number);
   /** First and longest pause between connection attempts. */
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
@@ -150,7 +150,8 @@ export class OcppConnection {
   }
 
   #schedulePing(socket: WebSocket): void {
-    const intervalMs = this.#options.pingIntervalS * 1000;
+    const { pingIntervalS } = this.#options;
+    const intervalMs = (typeof pingIntervalS === 'function' ? pingIntervalS() : pingIntervalS) * 1000;
     if (intervalMs <= 0) return;
     this.#pingTimer = this.#options.clock.setTimeout(() => {
       this.#pingTimer = null;
