@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { RPCServer } from 'ocpp-rpc';
+import { WatchedList } from './watched-list.js';
 
 /**
  * An independent OCPP 1.6J central system: `ocpp-rpc`'s server in strict mode, which checks every
@@ -35,9 +36,9 @@ export interface CentralSystem {
 
 export async function startCentralSystem(options: { strict?: boolean } = {}): Promise<CentralSystem> {
   const server = new RPCServer({ protocols: ['ocpp1.6'], strictMode: options.strict ?? true });
-  const calls: RecordedCall[] = [];
+  const recorded = new WatchedList<RecordedCall>();
+  const calls = recorded.items;
   const connections: CentralSystem['connections'] = [];
-  const waiters = new Set<() => void>();
   let transactionId = 100;
   let current: any = null;
   const now = () => new Date().toISOString();
@@ -55,24 +56,11 @@ export async function startCentralSystem(options: { strict?: boolean } = {}): Pr
       MeterValues: () => ({}),
     },
     waitForCall(action, match = () => true, { timeoutMs = 10_000, from = 0 } = {}) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          const found = calls.slice(from).find((c) => c.action === action && match(c.params));
-          if (!found) return;
-          cleanup();
-          resolve(found);
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`no ${action} within ${timeoutMs} ms; calls: ${calls.map((c) => c.action).join(', ')}`));
-        }, timeoutMs);
-        const cleanup = (): void => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
+      return recorded.waitFor(
+        (items) => items.slice(from).find((c) => c.action === action && match(c.params)),
+        timeoutMs,
+        () => `no ${action} within ${timeoutMs} ms; calls: ${calls.map((c) => c.action).join(', ')}`,
+      );
     },
     call: (action, params) => current.call(action, params),
     sendRaw: (text) => current.sendRaw(text),
@@ -88,8 +76,7 @@ export async function startCentralSystem(options: { strict?: boolean } = {}): Pr
   server.on('client', (client: any) => {
     current = client;
     client.handle(async ({ method, params }: { method: string; params: Record<string, any> }) => {
-      calls.push({ action: method, params, atMs: Date.now() });
-      for (const wake of waiters) wake();
+      recorded.push({ action: method, params, atMs: Date.now() });
       const handler = cs.handlers[method];
       if (!handler) throw new Error(`no handler for ${method}`);
       return handler(params);

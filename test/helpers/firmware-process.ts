@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { WatchedList } from './watched-list.js';
 
 const BUNDLE = new URL('../../dist/firmware.mjs', import.meta.url).pathname;
 const FAULTS_TOOL = new URL('../../dist/tools/faults.mjs', import.meta.url).pathname;
@@ -27,12 +28,9 @@ export function startFirmware(dir: string, config: unknown): FirmwareProcess {
     env: { ...process.env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const logs: Record<string, unknown>[] = [];
-  const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    logs.push(JSON.parse(line) as Record<string, unknown>);
-    for (const wake of waiters) wake();
-  });
+  const lines = new WatchedList<Record<string, unknown>>();
+  const logs = lines.items;
+  createInterface({ input: child.stdout! }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
   const exited = once(child, 'exit').then(([code]) => code as number | null);
   // tap kills a timed-out test file without running its teardowns: take the firmware along.
   const reap = (): void => void child.kill('SIGKILL');
@@ -42,24 +40,7 @@ export function startFirmware(dir: string, config: unknown): FirmwareProcess {
     child,
     logs,
     waitForLog(match, timeoutMs = 10_000) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          const found = logs.find(match);
-          if (!found) return;
-          cleanup();
-          resolve(found);
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`no matching log line within ${timeoutMs} ms; saw: ${JSON.stringify(logs)}`));
-        }, timeoutMs);
-        const cleanup = (): void => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
+      return lines.waitFor((items) => items.find(match), timeoutMs, () => `no matching log line within ${timeoutMs} ms; saw: ${JSON.stringify(logs)}`);
     },
     async stop() {
       child.kill('SIGTERM');
