@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 
 const SCRIPT = new URL('../fixtures/pymodbus_master.py', import.meta.url).pathname;
@@ -6,7 +7,7 @@ const SCRIPT = new URL('../fixtures/pymodbus_master.py', import.meta.url).pathna
 const PYTHON = '/usr/bin/python3';
 
 export type PyRequest =
-  | { op: 'read'; address: number; count: number; unit?: number }
+  | { op: 'read' | 'read_input'; address: number; count: number; unit?: number }
   | { op: 'write'; address: number; value: number; unit?: number }
   | { op: 'write_many'; address: number; values: number[]; unit?: number };
 
@@ -21,7 +22,8 @@ export interface PyMaster {
   request(req: PyRequest): Promise<PyAnswer>;
   /** Reads and returns the registers, failing on anything else. */
   read(address: number, count: number, unit?: number): Promise<number[]>;
-  close(): void;
+  /** Ends the master process; resolves once it is gone (the serial device is free again). */
+  close(): Promise<void>;
 }
 
 /** Starts the pymodbus master as a separate process on TCP or an RTU serial device. */
@@ -54,6 +56,12 @@ export async function pymodbusMaster(args: ['tcp', string, number] | ['rtu', str
       if (!answer.registers) throw new Error(`read ${address}×${count}: ${JSON.stringify(answer)}`);
       return answer.registers;
     },
-    close: () => child.kill(),
+    close: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = once(child, 'exit');
+        child.kill();
+        await exited;
+      }
+    },
   };
 }

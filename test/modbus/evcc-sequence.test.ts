@@ -19,7 +19,7 @@ t.before(async () => {
   evcc = await pymodbusMaster(['tcp', '127.0.0.1', box.modbusPort]);
 });
 t.teardown(async () => {
-  evcc?.close();
+  await evcc?.close();
   await box?.fw.kill();
 });
 

@@ -1,11 +1,11 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ModbusSerial from 'modbus-serial';
 import type { ModbusRTU } from 'modbus-serial/ModbusRTU.js';
 import { pollUntil, startFirmware, type FirmwareProcess } from '../helpers/firmware-process.js';
 import { openRawRtuMaster, readPdu, rtuFrame, writeMultiplePdu, writeSinglePdu, type RawRtuMaster } from '../helpers/modbus-frames.js';
+import { pymodbusMaster, type PyAnswer, type PyRequest } from '../helpers/pymodbus.js';
 import { startPtyPair, type PtyPair } from '../helpers/socat.js';
 
 /**
@@ -25,39 +25,8 @@ const ModbusClient = ModbusSerial as unknown as typeof ModbusRTU;
 let pty: PtyPair;
 let fw: FirmwareProcess;
 let simBase: string;
-let pyScript: string;
 const children = new Set<ReturnType<typeof spawn>>();
 
-const PYMODBUS_SCRIPT = `
-import json, sys
-from pymodbus.client import ModbusSerialClient
-
-client = ModbusSerialClient(port=sys.argv[1], baudrate=${BAUD}, timeout=1, retries=0)
-if not client.connect():
-    print(json.dumps([{"error": "cannot connect"}]))
-    sys.exit(1)
-results = []
-for op in json.loads(sys.argv[2]):
-    unit = op.get("unit", 1)
-    try:
-        if op["op"] == "read":
-            r = client.read_holding_registers(op["address"], op["count"], slave=unit)
-        elif op["op"] == "read_input":
-            r = client.read_input_registers(op["address"], op["count"], slave=unit)
-        else:
-            r = client.write_register(op["address"], op["value"], slave=unit)
-        if r.isError():
-            code = getattr(r, "exception_code", None)
-            results.append({"exception": code} if code is not None else {"error": str(r)})
-        elif op["op"].startswith("read"):
-            results.append({"registers": list(r.registers)})
-        else:
-            results.append({"ok": True})
-    except Exception as error:
-        results.append({"error": str(error)})
-client.close()
-print(json.dumps(results))
-`;
 
 interface Run {
   readonly code: number | null;
@@ -91,17 +60,15 @@ async function mbpoll(address: number, count: number, options: { unit?: number; 
   return { ...result, values: [...result.stdout.matchAll(/^\[(\d+)\]:\s+(-?\d+)/gm)].map((m) => Number(m[2]) & 0xffff) };
 }
 
-type PyOp = { op: 'read' | 'read_input'; address: number; count: number; unit?: number } | { op: 'write'; address: number; value: number; unit?: number };
-type PyResult = { registers?: number[]; exception?: number; ok?: boolean; error?: string };
-
-/** One pymodbus run (/usr/bin/python3, Debian's python3-pymodbus) doing `ops` in order. */
-async function pymodbus(ops: PyOp[]): Promise<PyResult[]> {
-  const result = await run('/usr/bin/python3', [pyScript, pty.masterPath, JSON.stringify(ops)]);
-  const last = result.stdout.trim().split('\n').pop() ?? '';
+/** One pymodbus master process (/usr/bin/python3, Debian's python3-pymodbus) doing `ops` in order, then gone. */
+async function pymodbus(ops: PyRequest[]): Promise<PyAnswer[]> {
+  const master = await pymodbusMaster(['rtu', pty.masterPath, BAUD]);
   try {
-    return JSON.parse(last) as PyResult[];
-  } catch {
-    throw new Error(`pymodbus: exit ${String(result.code)}; stdout ${result.stdout}; stderr ${result.stderr}`);
+    const answers: PyAnswer[] = [];
+    for (const op of ops) answers.push(await master.request(op));
+    return answers;
+  } finally {
+    await master.close();
   }
 }
 
@@ -150,8 +117,6 @@ const simPost = async (path: string, body: unknown): Promise<number> => (await f
 
 t.before(async () => {
   const dir = t.testdir({});
-  pyScript = join(dir, 'master.py');
-  writeFileSync(pyScript, PYMODBUS_SCRIPT);
   pty = await startPtyPair();
   fw = startFirmware(dir, {
     dataDir: join(dir, 'data'),
