@@ -170,11 +170,10 @@ export class ChargingController {
   }
 
   /**
-   * Modbus 8086: a CP disconnect of `seconds`. Ignored (false) while one runs; with the contactor
-   * closed the PWM stops first and the disconnect starts once the contactor has opened.
+   * Modbus 8086: a CP disconnect of `seconds`. Ignored (false) while one runs, or a phase switch;
+   * with the contactor closed the PWM stops first and the disconnect starts once it has opened.
    */
   requestCpDisconnect(seconds: number): boolean {
-    if (this.#interruption?.kind === 'cpDisconnect') return false;
     if (this.#interruption !== null) return false;
     this.#interruption = { kind: 'cpDisconnect', stage: 'stopping', seconds, sinceMs: this.#clock.now() };
     this.#log.info('CP disconnect requested', { seconds });
