@@ -8,7 +8,7 @@ import { FaultLog } from '../safety/fault-log.js';
 import type { Fault } from '../safety/faults.js';
 import { clearByInstaller, initialSupervision, SUPERVISION, supervise, type SupervisionAction, type SupervisionState } from '../safety/supervisor.js';
 import { arbitrate, type ChargingLimits, type Offer } from './arbiter.js';
-import { stepInterruption, type Interruption } from './interruption.js';
+import { idlePlan, phaseSelection, planCpDisconnect, planPhases, stepPlan, type Interruption, type InterruptionPlan } from './interruption.js';
 import { initialPilotReading, readPilot, type CpState, type PilotReading } from './pilot-reader.js';
 import { cableRatingA } from './proximity.js';
 import { initialSession, stepSession, type Hold, type PilotFault, type SessionAction, type SessionState } from './session.js';
@@ -81,11 +81,8 @@ export class ChargingController {
   #offer: Offer;
   #rcdSelfTestResult: boolean | null = null;
   #unlockRequested = false;
-  #interruption: Interruption | null = null;
+  #plan: InterruptionPlan = idlePlan;
   #interruptionHold: Hold | null = null;
-  /** A phase count asked for and not yet switched to (waits for minIntervalS). */
-  #pendingPhases: PhaseCount | null = null;
-  #lastPhaseSwitchMs = -Infinity;
   #stopping = false;
   #stopLoop: (() => void) | null = null;
   #listeners = new Set<(status: ChargingStatus) => void>();
@@ -174,8 +171,9 @@ export class ChargingController {
    * with the contactor closed the PWM stops first and the disconnect starts once it has opened.
    */
   requestCpDisconnect(seconds: number): boolean {
-    if (this.#interruption !== null) return false;
-    this.#interruption = { kind: 'cpDisconnect', stage: 'stopping', seconds, sinceMs: this.#clock.now() };
+    const plan = planCpDisconnect(this.#plan, seconds, this.#clock.now());
+    if (plan === null) return false;
+    this.#plan = plan;
     this.#log.info('CP disconnect requested', { seconds });
     this.#update();
     return true;
@@ -187,15 +185,14 @@ export class ChargingController {
    */
   requestPhases(phases: PhaseCount): boolean {
     if (!this.#evse.phaseSwitching.enabled || this.#evse.phases === 1) return false;
-    this.#pendingPhases = phases;
+    this.#plan = planPhases(this.#plan, phases);
     this.#update();
     return true;
   }
 
   /** The phase count asked for last, or the relay's when nothing is pending. */
   phaseSelection(): PhaseCount {
-    const inProgress = this.#interruption?.kind === 'phaseSwitch' ? this.#interruption.phases : null;
-    return this.#pendingPhases ?? inProgress ?? this.#hal.phaseRelay.phases;
+    return phaseSelection(this.#plan, this.#hal.phaseRelay.phases);
   }
 
   /** An installer clears the faults that only an installer (or a restart) may end. */
@@ -221,7 +218,7 @@ export class ChargingController {
       locked: this.#session.locked,
       pilotFault: this.#session.pilotFault?.kind ?? null,
       faults: this.#supervision.faults,
-      interruption: this.#interruption,
+      interruption: this.#plan.current,
       phases: this.#hal.phaseRelay.phases === 1 ? 1 : this.#evse.phases,
       meter: this.#hal.meter.latest(),
     };
@@ -306,31 +303,25 @@ export class ChargingController {
     this.#notify();
   }
 
-  /** Starts a pending phase switch when its time has come, and moves the one in progress on. */
+  /** Moves the planned CP disconnect or phase switch on; the relay switches here, never under load. */
   #stepInterruption(nowMs: number): void {
-    const relay = this.#hal.phaseRelay;
-    if (this.#pendingPhases === relay.phases && this.#interruption?.kind !== 'phaseSwitch') this.#pendingPhases = null;
-    const intervalOver = nowMs - this.#lastPhaseSwitchMs >= this.#evse.phaseSwitching.minIntervalS * 1000;
-    if (this.#interruption === null && this.#pendingPhases !== null && intervalOver) {
-      this.#interruption = { kind: 'phaseSwitch', stage: 'stopping', phases: this.#pendingPhases, sinceMs: nowMs };
-      this.#pendingPhases = null;
-      this.#log.info('phase switch started', { phases: this.#interruption.phases });
-    }
     const meter = this.#hal.meter.latest();
     const fresh = meter !== null && nowMs - meter.atMs < SUPERVISION.meterLostMs;
-    const step = stepInterruption(this.#interruption, {
+    const step = stepPlan(this.#plan, {
       nowMs,
       contactorOpen: !this.#hal.contactor.commandedClosed && !this.#hal.contactor.mirrorClosed(),
       drawingA: fresh ? Math.max(...meter.currentsA) : null,
       phaseSwitchPauseMs: this.#evse.phaseSwitching.pauseS * 1000,
+      relayPhases: this.#hal.phaseRelay.phases,
+      minIntervalMs: this.#evse.phaseSwitching.minIntervalS * 1000,
     });
+    if (step.started) this.#log.info('phase switch started', { phases: step.started.phases });
     if (step.switchPhasesTo !== null) {
-      relay.setPhases(step.switchPhasesTo);
-      this.#lastPhaseSwitchMs = nowMs;
+      this.#hal.phaseRelay.setPhases(step.switchPhasesTo);
       this.#log.info('phase relay switched', { phases: step.switchPhasesTo });
     }
-    if (this.#interruption !== null && step.interruption === null) this.#log.info('charging interruption over', { kind: this.#interruption.kind });
-    this.#interruption = step.interruption;
+    if (step.ended) this.#log.info('charging interruption over', { kind: step.ended.kind });
+    this.#plan = step.plan;
     this.#interruptionHold = step.hold;
   }
 

@@ -74,3 +74,58 @@ function step(interruption: Interruption, hold: Hold): InterruptionStep {
 function switchNow(current: Extract<Interruption, { kind: 'phaseSwitch' }>, nowMs: number): InterruptionStep {
   return { interruption: { ...current, stage: 'paused', sinceMs: nowMs }, hold: phaseSwitchHold, switchPhasesTo: current.phases };
 }
+
+/**
+ * What is planned: the interruption in progress, a phase count asked for and not yet switched to
+ * (it waits for `minIntervalS` after the last switch), and when the relay last switched.
+ */
+export interface InterruptionPlan {
+  readonly current: Interruption | null;
+  readonly pendingPhases: PhaseCount | null;
+  readonly lastSwitchMs: number;
+}
+
+export const idlePlan: InterruptionPlan = { current: null, pendingPhases: null, lastSwitchMs: -Infinity };
+
+/** Modbus 8086: a CP disconnect of `seconds`; null (ignored) while any interruption runs. */
+export function planCpDisconnect(plan: InterruptionPlan, seconds: number, nowMs: number): InterruptionPlan | null {
+  if (plan.current !== null) return null;
+  return { ...plan, current: { kind: 'cpDisconnect', stage: 'stopping', seconds, sinceMs: nowMs } };
+}
+
+/** Modbus 8087 / OCPP numberPhases: `phases` is wanted (the latest request wins). */
+export function planPhases(plan: InterruptionPlan, phases: PhaseCount): InterruptionPlan {
+  return { ...plan, pendingPhases: phases };
+}
+
+/** The phase count asked for last, or the relay's when nothing is asked for. */
+export function phaseSelection(plan: InterruptionPlan, relayPhases: PhaseCount): PhaseCount {
+  const inProgress = plan.current?.kind === 'phaseSwitch' ? plan.current.phases : null;
+  return plan.pendingPhases ?? inProgress ?? relayPhases;
+}
+
+export interface PlanStep extends InterruptionStep {
+  readonly plan: InterruptionPlan;
+  /** The phase switch that started at this step, if one did. */
+  readonly started: Extract<Interruption, { kind: 'phaseSwitch' }> | null;
+  /** The interruption that ended at this step, if one did. */
+  readonly ended: Interruption | null;
+}
+
+/** Starts a pending phase switch when its time has come, and moves the interruption in progress on. */
+export function stepPlan(plan: InterruptionPlan, input: InterruptionInput & { readonly relayPhases: PhaseCount; readonly minIntervalMs: number }): PlanStep {
+  let { current, pendingPhases } = plan;
+  if (pendingPhases === input.relayPhases && current?.kind !== 'phaseSwitch') pendingPhases = null;
+  let started: PlanStep['started'] = null;
+  if (current === null && pendingPhases !== null && input.nowMs - plan.lastSwitchMs >= input.minIntervalMs) {
+    current = started = { kind: 'phaseSwitch', stage: 'stopping', phases: pendingPhases, sinceMs: input.nowMs };
+    pendingPhases = null;
+  }
+  const step = stepInterruption(current, input);
+  return {
+    ...step,
+    plan: { current: step.interruption, pendingPhases, lastSwitchMs: step.switchPhasesTo !== null ? input.nowMs : plan.lastSwitchMs },
+    started,
+    ended: current !== null && step.interruption === null ? current : null,
+  };
+}
