@@ -120,14 +120,7 @@ export class ChargingController {
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#update();
-    const deadline = this.#clock.now() + STOP_GRACE_MS;
-    await new Promise<void>((resolve) => {
-      const check = (): void => {
-        if (!this.#session.contactorClosed || this.#clock.now() >= deadline) resolve();
-        else this.#clock.setTimeout(check, this.#tickMs);
-      };
-      check();
-    });
+    await this.#waitFor(() => !this.#session.contactorClosed, STOP_GRACE_MS);
     this.#stopLoop?.();
     this.#stopLoop = null;
     if (this.#hal.contactor.commandedClosed) this.#log.warn('contactor opened under load at stop');
@@ -155,11 +148,17 @@ export class ChargingController {
     if (this.#evse.cable !== 'socket') return 'NotSupported';
     this.#unlockRequested = true;
     this.#update();
-    const deadline = this.#clock.now() + STOP_GRACE_MS + SUPERVISION.lockDetectMs;
+    const released = await this.#waitFor(() => !this.#hal.lock.feedbackLocked(), STOP_GRACE_MS + SUPERVISION.lockDetectMs);
+    return released ? 'Unlocked' : 'UnlockFailed';
+  }
+
+  /** Checks `condition` every control tick on the clock; true once it holds, false after `timeoutMs`. */
+  #waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+    const deadline = this.#clock.now() + timeoutMs;
     return new Promise((resolve) => {
       const check = (): void => {
-        if (!this.#hal.lock.feedbackLocked()) resolve('Unlocked');
-        else if (this.#clock.now() >= deadline) resolve('UnlockFailed');
+        if (condition()) resolve(true);
+        else if (this.#clock.now() >= deadline) resolve(false);
         else this.#clock.setTimeout(check, this.#tickMs);
       };
       check();
@@ -263,26 +262,30 @@ export class ChargingController {
   #update(): void {
     const nowMs = this.#clock.now();
     const hal = this.#hal;
+    // The inputs of this pass, read once: only the session's actions below change the outputs.
+    const mirrorClosed = hal.contactor.mirrorClosed();
+    const lockFeedback = hal.lock.feedbackLocked();
+    const meter = hal.meter.latest();
     const verdict = supervise(this.#supervision, {
       nowMs,
       cp: this.#reading.state,
       pilotFault: this.#session.pilotFault?.kind ?? null,
       contactorCommanded: hal.contactor.commandedClosed,
-      mirrorClosed: hal.contactor.mirrorClosed(),
+      mirrorClosed,
       rcdTripped: hal.faults.rcdTripped(),
       rcdSelfTestResult: this.#rcdSelfTestResult,
       offeredA: this.#session.pilot.mode === 'pwm' ? this.#offer.offeredA : 0,
-      meter: hal.meter.latest(),
+      meter,
       lockRequired: this.#evse.cable === 'socket',
       lockCommanded: hal.lock.commandedLocked,
-      lockFeedback: hal.lock.feedbackLocked(),
+      lockFeedback,
       minOffMs: this.#evse.minOffS * 1000,
     });
     this.#supervision = verdict.state;
     this.#rcdSelfTestResult = null;
     for (const action of verdict.actions) this.#applySupervision(action);
 
-    this.#stepInterruption(nowMs);
+    this.#stepInterruption(nowMs, mirrorClosed, meter);
     this.#limits = { ...this.#limits, faultLatched: verdict.blocking };
     this.#offer = arbitrate(this.#limits);
     const { state, actions } = stepSession(this.#session, {
@@ -293,8 +296,8 @@ export class ChargingController {
       ventilation: this.#evse.ventilation,
       minOffMs: this.#evse.minOffS * 1000,
       lockRequired: this.#evse.cable === 'socket',
-      lockEngaged: hal.lock.feedbackLocked(),
-      mirrorClosed: hal.contactor.mirrorClosed(),
+      lockEngaged: lockFeedback,
+      mirrorClosed,
       hold: this.#hold(verdict.blocking),
       unlockRequested: this.#unlockRequested,
     });
@@ -304,12 +307,11 @@ export class ChargingController {
   }
 
   /** Moves the planned CP disconnect or phase switch on; the relay switches here, never under load. */
-  #stepInterruption(nowMs: number): void {
-    const meter = this.#hal.meter.latest();
+  #stepInterruption(nowMs: number, mirrorClosed: boolean, meter: MeterReading | null): void {
     const fresh = meter !== null && nowMs - meter.atMs < SUPERVISION.meterLostMs;
     const step = stepPlan(this.#plan, {
       nowMs,
-      contactorOpen: !this.#hal.contactor.commandedClosed && !this.#hal.contactor.mirrorClosed(),
+      contactorOpen: !this.#hal.contactor.commandedClosed && !mirrorClosed,
       drawingA: fresh ? Math.max(...meter.currentsA) : null,
       phaseSwitchPauseMs: this.#evse.phaseSwitching.pauseS * 1000,
       relayPhases: this.#hal.phaseRelay.phases,
