@@ -101,7 +101,6 @@ export class Firmware {
       unitId: modbus.unitId,
       installationLimitA: evse.maxCurrentA,
       bootLimitA: modbus.bootCurrentA ?? evse.maxCurrentA,
-      phaseSwitchingEnabled: evse.phaseSwitching.enabled && evse.phases === 3,
       meterAttached: true,
       timeoutS: modbus.timeoutS,
       failsafeCurrentA: modbus.failsafeCurrentA,

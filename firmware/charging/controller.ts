@@ -183,10 +183,15 @@ export class ChargingController {
    * is not). The switch waits for `minIntervalS` after the last one and never happens under load.
    */
   requestPhases(phases: PhaseCount): boolean {
-    if (!this.#evse.phaseSwitching.enabled || this.#evse.phases === 1) return false;
+    if (!this.phaseSwitchingEnabled) return false;
     this.#plan = planPhases(this.#plan, phases);
     this.#update();
     return true;
+  }
+
+  /** 1p/3p switching is configured and three phases are wired (Modbus 8113 bit 8). */
+  get phaseSwitchingEnabled(): boolean {
+    return this.#evse.phaseSwitching.enabled && this.#evse.phases === 3;
   }
 
   /** The phase count asked for last, or the relay's when nothing is pending. */

@@ -34,7 +34,6 @@ export interface ModbusModelOptions {
   readonly installationLimitA: number;
   /** 8081 in A at boot. */
   readonly bootLimitA: number;
-  readonly phaseSwitchingEnabled: boolean;
   readonly meterAttached: boolean;
   /** `modbus.timeoutS`; 0 = no watchdog. */
   readonly timeoutS: number;
@@ -134,12 +133,12 @@ export class ModbusModel implements RegisterModel {
       offeredCurrent: deci(status.offeredA),
       idTag: this.#idTag,
       meterAttached: this.#options.meterAttached ? 1 : 0,
-      features: this.#options.phaseSwitchingEnabled ? 0x0100 : 0,
+      features: this.#charging.phaseSwitchingEnabled ? 0x0100 : 0,
     };
   }
 
   async write(writes: readonly RegisterWrite[]): Promise<ExceptionCode | null> {
-    if (writes.some((w) => w.name === 'phaseSelection') && !this.#options.phaseSwitchingEnabled) return Exception.IllegalDataValue;
+    if (writes.some((w) => w.name === 'phaseSelection') && !this.#charging.phaseSwitchingEnabled) return Exception.IllegalDataValue;
     for (const { name, raw } of writes) {
       switch (name) {
         case 'currentLimit':
@@ -148,10 +147,12 @@ export class ModbusModel implements RegisterModel {
         case 'chargingEnable':
           this.#enable = raw;
           break;
-        case 'cpDisconnect':
-          if (this.#charging.status().interruption?.kind !== 'cpDisconnect') this.#frozenState = evseStateCode(this.#charging.status());
+        case 'cpDisconnect': {
+          const status = this.#charging.status();
+          if (status.interruption?.kind !== 'cpDisconnect') this.#frozenState = evseStateCode(status);
           this.#charging.requestCpDisconnect(raw);
           break;
+        }
         case 'phaseSelection':
           this.#charging.requestPhases(raw === 1 ? 1 : 3);
           break;

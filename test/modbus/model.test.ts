@@ -28,7 +28,6 @@ function fixture(options: Partial<ModbusModelOptions> & { evse?: Partial<EvseSet
     unitId: 1,
     installationLimitA: 32,
     bootLimitA: 32,
-    phaseSwitchingEnabled: false,
     meterAttached: true,
     timeoutS: 0,
     failsafeCurrentA: 6,
@@ -123,7 +122,7 @@ t.test('8040 and 8081 are persisted; a failed persist changes nothing', async (t
 t.test('8087 without phase switching is exception 03; with it, it selects the phases', async (t) => {
   const off = fixture();
   t.equal(await off.write('phaseSelection', 1), Exception.IllegalDataValue);
-  const on = fixture({ phaseSwitchingEnabled: true, evse: { phaseSwitching: { enabled: true, minIntervalS: 300, pauseS: 10 } } });
+  const on = fixture({ evse: { phaseSwitching: { enabled: true, minIntervalS: 300, pauseS: 10 } } });
   t.equal(on.read().features, 0x0100, '8113 bit 8');
   t.equal(on.read().phaseSelection, 0);
   charging(on.rig);
