@@ -1,9 +1,8 @@
-import { rename } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import type { Logger } from './log.js';
 import { getKey, parseConfig, withKey, type Config } from './config.js';
-import { readJsonFile, writeFileAtomic } from './store/atomic-file.js';
+import { readStoredJson, writeFileAtomic } from './store/atomic-file.js';
 
 /** One run-time change: the value, and the file's value it overrode. */
 interface OverlayEntry {
@@ -74,14 +73,7 @@ export class ConfigOverlay {
 }
 
 /** The stored overlay; an unreadable one is set aside (not fatal: the installer's file still applies). */
-async function readOverlay(path: string, log: Logger): Promise<Record<string, OverlayEntry | null>> {
-  try {
-    const stored = await readJsonFile<unknown>(path, {});
-    if (stored !== null && typeof stored === 'object' && !Array.isArray(stored)) return stored as Record<string, OverlayEntry | null>;
-    throw new Error('not a JSON object');
-  } catch (err) {
-    log.error('run-time config overlay unreadable; set aside', { path, reason: (err as Error).message });
-    await rename(path, `${path}.corrupt`).catch(() => {});
-    return {};
-  }
+function readOverlay(path: string, log: Logger): Promise<Record<string, OverlayEntry | null>> {
+  const isObject = (stored: unknown): stored is Record<string, OverlayEntry | null> => stored !== null && typeof stored === 'object' && !Array.isArray(stored);
+  return readStoredJson(path, {}, isObject, (reason) => log.error('run-time config overlay unreadable; set aside', { path, reason }));
 }

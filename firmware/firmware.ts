@@ -9,13 +9,14 @@ import { ModbusModel } from './modbus/model.js';
 import { ChargePoint } from './ocpp/charge-point.js';
 import { AuthorizationStore } from './ocpp/model/authorization.js';
 import { OcppConfiguration } from './ocpp/model/configuration.js';
+import { ProfileStore } from './ocpp/model/profile-store.js';
 import { ModbusSlave } from './modbus/slave.js';
 import type { FaultLog } from './safety/fault-log.js';
+import { writeFileAtomic } from './store/atomic-file.js';
 import { FIRMWARE_VERSION } from './version.js';
 
 /** Who the box says it is on Modbus (8000..8031). */
 const PRODUCT = { vendorId: 0x534e, vendorName: 'SmartWallbox', productId: 0x0001, productName: 'Smart Wallbox Controller', model: 'SW-Controller-1' } as const;
-import { writeFileAtomic } from './store/atomic-file.js';
 
 export interface FirmwareOptions {
   readonly config: Config;
@@ -68,17 +69,23 @@ export class Firmware {
   }
 
   async #createChargePoint(): Promise<ChargePoint | null> {
-    const { ocpp, dataDir } = this.#config;
-    if (ocpp === null) return null;
+    const { ocpp, dataDir, evse } = this.#config;
+    if (ocpp === null) {
+      await ProfileStore.remove(dataDir);
+      return null;
+    }
     const { clock, log, hal } = this.#options;
     const persistent = dataDir;
+    const facts = { ConnectorSwitch3to1PhaseSupported: String(this.charging.phaseSwitchingEnabled) };
     return new ChargePoint({
       settings: ocpp,
       identity: { vendor: PRODUCT.vendorName, model: PRODUCT.model, serialNumber: this.#options.serialNumber ?? '', firmwareVersion: FIRMWARE_VERSION },
       charging: this.charging,
       rfid: hal.rfid,
-      configuration: await OcppConfiguration.load(persistent, log),
+      configuration: await OcppConfiguration.load(persistent, log, facts),
       authorization: await AuthorizationStore.load(persistent, log),
+      profiles: await ProfileStore.load(persistent, log),
+      evse: { voltageV: evse.voltageV, maxCurrentA: evse.maxCurrentA },
       clock,
       log,
       dataDir: persistent,

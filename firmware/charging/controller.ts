@@ -134,10 +134,19 @@ export class ChargingController {
     this.#setLimits({ ...this.#limits, modbus: { limitA, enabled } });
   }
 
-  /** The backend's inputs: charging-profile limit (null = none) and whether a transaction permits charging. */
-  setOcppLimit(limitA: number | null, allowed: boolean): void {
+  /** The limit of the OCPP charging profiles in force, A (null = none). */
+  setOcppLimit(limitA: number | null): void {
+    this.#setLimits({ ...this.#limits, ocpp: { ...this.#ocppLimits(), limitA } });
+  }
+
+  /** Whether OCPP permits charging: a transaction runs and the connector is available. */
+  setOcppAllowed(allowed: boolean): void {
+    this.#setLimits({ ...this.#limits, ocpp: { ...this.#ocppLimits(), allowed } });
+  }
+
+  #ocppLimits(): NonNullable<ChargingLimits['ocpp']> {
     if (this.#limits.ocpp === null) throw new Error('OCPP is not configured');
-    this.#setLimits({ ...this.#limits, ocpp: { limitA, allowed } });
+    return this.#limits.ocpp;
   }
 
   /**

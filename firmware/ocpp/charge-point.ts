@@ -7,10 +7,12 @@ import { readJsonFile, writeFileAtomic } from '../store/atomic-file.js';
 import { OcppConnection } from './connection.js';
 import type { AuthorizationStore } from './model/authorization.js';
 import type { OcppConfiguration } from './model/configuration.js';
+import type { ProfileStore } from './model/profile-store.js';
 import { connectorStatus, type ConnectorView } from './model/connector-status.js';
 import { TxQueue } from './model/tx-queue.js';
 import { registerOperations } from './operations/index.js';
 import { OcppRpc } from './rpc.js';
+import { SmartCharging } from './smart-charging.js';
 import { TransactionService } from './transactions.js';
 
 export interface OcppSettings {
@@ -35,6 +37,9 @@ export interface ChargePointOptions {
   readonly rfid: RfidReader;
   readonly configuration: OcppConfiguration;
   readonly authorization: AuthorizationStore;
+  readonly profiles: ProfileStore;
+  /** `evse.voltageV` and `evse.maxCurrentA`, for charging profiles. */
+  readonly evse: { readonly voltageV: number; readonly maxCurrentA: number };
   readonly clock: Clock;
   readonly log: Logger;
   /** Where availability is kept; null = not kept. */
@@ -59,6 +64,7 @@ const BOOT_RETRY_MS = 30_000;
 export class ChargePoint {
   readonly rpc: OcppRpc;
   readonly transactions: TransactionService;
+  readonly smartCharging: SmartCharging;
   readonly configuration: OcppConfiguration;
   readonly authorization: AuthorizationStore;
   readonly charging: ChargingController;
@@ -109,7 +115,20 @@ export class ChargePoint {
         if (this.transactions.transaction === null) this.#applyScheduledAvailability();
         this.reportStatus();
       },
+      onTransaction: (tx) => this.smartCharging.transactionChanged(tx),
       onIdTag: options.onIdTag,
+    });
+    this.smartCharging = new SmartCharging({
+      store: options.profiles,
+      charging: options.charging,
+      configuration: options.configuration,
+      clock: options.clock,
+      log: this.log,
+      connectorId: options.settings.connectorId,
+      voltageV: options.evse.voltageV,
+      maxCurrentA: options.evse.maxCurrentA,
+      nowMs: () => options.clock.now() + this.#clockOffsetMs,
+      transaction: () => this.transactions.transaction,
     });
     this.#connection = new OcppConnection({
       url: options.settings.url,
@@ -154,6 +173,7 @@ export class ChargePoint {
     if (stored?.availability === 'Inoperative') this.#availability = 'Inoperative';
     this.transactions.availabilityChanged();
     this.transactions.scheduleAligned();
+    this.smartCharging.apply();
     this.#connection.start();
   }
 
@@ -164,6 +184,7 @@ export class ChargePoint {
     await this.#queue.drain();
     this.#clearTimers();
     this.transactions.close();
+    this.smartCharging.stop();
     await this.#connection.stop();
   }
 
@@ -334,7 +355,10 @@ export class ChargePoint {
   #takeTime(currentTime: string): void {
     if (this.#o.hostTimeTrusted) return;
     const serverMs = Date.parse(currentTime);
-    if (Number.isFinite(serverMs)) this.#clockOffsetMs = serverMs - this.#o.clock.now();
+    if (!Number.isFinite(serverMs)) return;
+    this.#clockOffsetMs = serverMs - this.#o.clock.now();
+    // Profile boundaries are in the central system's time.
+    this.smartCharging.apply();
   }
 
   #clearTimers(): void {

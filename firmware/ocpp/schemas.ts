@@ -16,7 +16,8 @@ export type RpcErrorCode =
   | 'TypeConstraintViolation'
   | 'GenericError';
 
-const ajv = new Ajv({ allErrors: false, strict: false });
+// multipleOf 0.1 in binary floating point: without a precision, 0.3 or 48.3 would fail it.
+const ajv = new Ajv({ allErrors: false, strict: false, multipleOfPrecision: 6 });
 // ajv-formats is CommonJS: its module object carries the plugin as `default` in every loader.
 addFormatsModule.default(ajv);
 

@@ -2,6 +2,7 @@ import type { Clock, TimerHandle } from '../../hal/clock.js';
 import type { ChargingController, ChargingStatus } from '../charging/controller.js';
 import type { Logger } from '../log.js';
 import type { AuthorizationStore, IdTagInfo } from './model/authorization.js';
+import type { ChargingProfile } from './model/charging-profile.js';
 import type { OcppConfiguration } from './model/configuration.js';
 import { meterValue } from './model/meter-sample.js';
 import type { TxQueue } from './model/tx-queue.js';
@@ -17,6 +18,8 @@ export interface Transaction {
   readonly meterStartWh: number;
   readonly startedAt: string;
   authorized: boolean;
+  /** The TxProfile its RemoteStartTransaction brought, if any. */
+  readonly chargingProfile: ChargingProfile | null;
 }
 
 export interface Reservation {
@@ -45,6 +48,8 @@ export interface TransactionServiceOptions {
   readonly available: () => boolean;
   /** Something the status depends on changed. */
   readonly onChange: () => void;
+  /** A transaction started (before it permits charging) or ended (after charging was withdrawn). */
+  readonly onTransaction: (tx: Transaction | null) => void;
   /** The idTag of the running or last transaction (Modbus 8096). */
   readonly onIdTag: (idTag: string) => void;
 }
@@ -61,7 +66,7 @@ export class TransactionService {
   #tx: Transaction | null = null;
   #nextLocalId = 1;
   /** An authorised idTag waiting for the car (card or RemoteStart before plug-in). */
-  #waiting: { idTag: string; untilMs: number; reservationId: number | null } | null = null;
+  #waiting: { idTag: string; untilMs: number; reservationId: number | null; chargingProfile: ChargingProfile | null } | null = null;
   #reservation: Reservation | null = null;
   #finishing = false;
   #plugged = false;
@@ -118,15 +123,15 @@ export class TransactionService {
     await this.#startOrWait(idTag);
   }
 
-  /** RemoteStartTransaction: Accepted when a transaction can start; the start follows. */
-  remoteStart(idTag: string): 'Accepted' | 'Rejected' {
+  /** RemoteStartTransaction: Accepted when a transaction can start; the start follows, with `chargingProfile` as its TxProfile. */
+  remoteStart(idTag: string, chargingProfile: ChargingProfile | null = null): 'Accepted' | 'Rejected' {
     if (this.#tx || !this.#o.available() || !this.#reservationAllows(idTag)) return 'Rejected';
     void (async () => {
       if (this.#o.configuration.flag('AuthorizeRemoteTxRequests')) {
         const info = await this.#authorize(idTag);
         if (info.status !== 'Accepted') return;
       }
-      await this.#startOrWait(idTag);
+      await this.#startOrWait(idTag, chargingProfile);
     })();
     return 'Accepted';
   }
@@ -175,6 +180,7 @@ export class TransactionService {
     // availability change applies before that status too.
     this.#o.onChange();
     this.#applyPermission();
+    this.#o.onTransaction(null);
   }
 
   /** Sends a MeterValues now (TriggerMessage). */
@@ -211,7 +217,7 @@ export class TransactionService {
   /** The charging core may charge: a transaction runs and is authorised, and the connector is available. */
   #applyPermission(): void {
     const allowed = this.#tx !== null && this.#tx.authorized && this.#o.available();
-    this.#o.charging.setOcppLimit(null, allowed);
+    this.#o.charging.setOcppAllowed(allowed);
   }
 
   /** Called when availability changes. */
@@ -239,7 +245,7 @@ export class TransactionService {
     const waiting = this.#waiting;
     if (waiting && this.#o.clock.now() <= waiting.untilMs) {
       this.#waiting = null;
-      await this.#start(waiting.idTag, waiting.reservationId);
+      await this.#start(waiting.idTag, waiting.reservationId, waiting.chargingProfile);
       return;
     }
     const fixed = this.#o.fixedIdTag;
@@ -249,16 +255,16 @@ export class TransactionService {
     else this.#o.log.warn('fixed idTag not accepted', { status: info.status });
   }
 
-  async #startOrWait(idTag: string): Promise<void> {
+  async #startOrWait(idTag: string, chargingProfile: ChargingProfile | null = null): Promise<void> {
     const reservationId = this.#reservationFor(idTag);
     if (this.#plugged) {
-      await this.#start(idTag, reservationId);
+      await this.#start(idTag, reservationId, chargingProfile);
       return;
     }
-    this.#waiting = { idTag, untilMs: this.#o.clock.now() + this.#o.configuration.integer('ConnectionTimeOut') * 1000, reservationId };
+    this.#waiting = { idTag, untilMs: this.#o.clock.now() + this.#o.configuration.integer('ConnectionTimeOut') * 1000, reservationId, chargingProfile };
   }
 
-  async #start(idTag: string, reservationId: number | null): Promise<void> {
+  async #start(idTag: string, reservationId: number | null, chargingProfile: ChargingProfile | null = null): Promise<void> {
     if (this.#tx || this.#starting) return;
     this.#starting = true;
     const status = this.#o.charging.status();
@@ -269,6 +275,7 @@ export class TransactionService {
       meterStartWh: Math.round(status.meter?.energyWh ?? 0),
       startedAt: this.#o.timestamp(),
       authorized: true,
+      chargingProfile,
     };
     this.#tx = tx;
     this.#starting = false;
@@ -288,7 +295,9 @@ export class TransactionService {
       }),
       onResult: (response) => this.#started(tx, response as { transactionId: number; idTagInfo: IdTagInfo }),
     });
-    // The StartTransaction is queued before the status that follows from it.
+    // The StartTransaction is queued before the status that follows from it, and the
+    // transaction's profiles are in force before it permits charging.
+    this.#o.onTransaction(tx);
     this.#applyPermission();
     this.#startSampling();
     this.#o.onChange();

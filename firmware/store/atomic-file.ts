@@ -35,3 +35,20 @@ export async function readJsonFile<T>(path: string, fallback: T): Promise<T> {
     throw err;
   }
 }
+
+/**
+ * The stored JSON in `path` when `accept` takes it, `fallback` when there is no file. A file that
+ * does not parse or is not accepted is set aside as `<path>.corrupt` and `fallback` is returned:
+ * a damaged file must never stop the box from booting.
+ */
+export async function readStoredJson<T>(path: string, fallback: T, accept: (stored: unknown) => stored is T, onSetAside: (reason: string) => void): Promise<T> {
+  try {
+    const stored = await readJsonFile<unknown>(path, fallback);
+    if (accept(stored)) return stored;
+    throw new Error('unexpected content');
+  } catch (err) {
+    onSetAside((err as Error).message);
+    await rename(path, `${path}.corrupt`).catch(() => {});
+    return fallback;
+  }
+}

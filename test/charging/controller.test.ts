@@ -171,7 +171,10 @@ t.test('OCPP configured: nothing is offered until OCPP allows it; then the OCPP 
   rig.clock.advance(10_000);
   t.equal(rig.closed(), false);
   t.equal(rig.controller.status().offer.pausedBy, 'ocppNotAllowed');
-  rig.controller.setOcppLimit(16, true);
+  rig.controller.setOcppLimit(16);
+  rig.clock.advance(1000);
+  t.equal(rig.closed(), false, 'a limit alone does not allow charging');
+  rig.controller.setOcppAllowed(true);
   rig.until(() => rig.closed(), 5000);
   t.equal(rig.controller.status().offeredA, 16);
   t.equal(rig.controller.status().offer.limitedBy, 'ocpp');

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Logger } from '../../log.js';
 import { readJsonFile, writeFileAtomic } from '../../store/atomic-file.js';
 
-type KeyType = 'boolean' | 'integer' | 'measurands' | 'text';
+type KeyType = 'boolean' | 'integer' | 'measurands' | 'units' | 'text';
 
 interface KeyDef {
   readonly type: KeyType;
@@ -18,7 +18,7 @@ export type Measurand = (typeof SUPPORTED_MEASURANDS)[number];
 
 /**
  * The configuration keys (OCPP 1.6 §9) with their defaults; CONTRACT §5 fixes the authorisation
- * ones. Feature profiles: Core, LocalAuthListManagement, Reservation, RemoteTrigger.
+ * ones. Feature profiles: Core, LocalAuthListManagement, Reservation, RemoteTrigger, SmartCharging.
  */
 const KEYS: Readonly<Record<string, KeyDef>> = {
   AllowOfflineTxForUnknownId: { type: 'boolean', readonly: false, value: 'false' },
@@ -44,7 +44,7 @@ const KEYS: Readonly<Record<string, KeyDef>> = {
   StopTxnAlignedDataMaxLength: { type: 'integer', readonly: true, value: '5' },
   StopTxnSampledData: { type: 'measurands', readonly: false, value: 'Energy.Active.Import.Register' },
   StopTxnSampledDataMaxLength: { type: 'integer', readonly: true, value: '5' },
-  SupportedFeatureProfiles: { type: 'text', readonly: true, value: 'Core,LocalAuthListManagement,Reservation,RemoteTrigger' },
+  SupportedFeatureProfiles: { type: 'text', readonly: true, value: 'Core,LocalAuthListManagement,Reservation,RemoteTrigger,SmartCharging' },
   TransactionMessageAttempts: { type: 'integer', readonly: false, value: '3', min: 1 },
   TransactionMessageRetryInterval: { type: 'integer', readonly: false, value: '60', min: 0 },
   UnlockConnectorOnEVSideDisconnect: { type: 'boolean', readonly: false, value: 'true' },
@@ -53,6 +53,14 @@ const KEYS: Readonly<Record<string, KeyDef>> = {
   LocalAuthListMaxLength: { type: 'integer', readonly: true, value: '1000' },
   SendLocalListMaxLength: { type: 'integer', readonly: true, value: '100' },
   ReserveConnectorZeroSupported: { type: 'boolean', readonly: true, value: 'false' },
+  ChargeProfileMaxStackLevel: { type: 'integer', readonly: true, value: '8' },
+  // The operator may narrow the units; the charge point itself honours both.
+  ChargingScheduleAllowedChargingRateUnit: { type: 'units', readonly: false, value: 'Current,Power' },
+  // 96: a day of quarter-hour tariff periods.
+  ChargingScheduleMaxPeriods: { type: 'integer', readonly: true, value: '96' },
+  MaxChargingProfilesInstalled: { type: 'integer', readonly: true, value: '16' },
+  // What the box is built as: set from the config at load.
+  ConnectorSwitch3to1PhaseSupported: { type: 'boolean', readonly: true, value: 'false' },
 };
 
 export type ChangeResult = 'Accepted' | 'Rejected' | 'RebootRequired' | 'NotSupported';
@@ -70,13 +78,15 @@ export class OcppConfiguration {
     this.#log = log;
   }
 
-  static async load(dataDir: string | null, log: Logger): Promise<OcppConfiguration> {
+  /** The keys with the central system's stored changes; `facts` are the read-only values this box's build decides. */
+  static async load(dataDir: string | null, log: Logger, facts: Readonly<Record<string, string>> = {}): Promise<OcppConfiguration> {
     const path = dataDir === null ? null : join(dataDir, 'ocpp-configuration.json');
     const stored = path === null ? {} : await readJsonFile<Record<string, string>>(path, {});
     const values: Record<string, string> = {};
     for (const [key, def] of Object.entries(KEYS)) {
       const candidate = stored[key];
-      values[key] = !def.readonly && typeof candidate === 'string' && valid(def, candidate) ? candidate : def.value;
+      if (def.readonly) values[key] = facts[key] ?? def.value;
+      else values[key] = typeof candidate === 'string' && valid(def, candidate) ? candidate : def.value;
     }
     return new OcppConfiguration(path, values, log);
   }
@@ -95,6 +105,11 @@ export class OcppConfiguration {
 
   list(key: string): Measurand[] {
     return (this.#values[key] ?? '').split(',').filter((m): m is Measurand => (SUPPORTED_MEASURANDS as readonly string[]).includes(m));
+  }
+
+  /** The charging-rate units a units key allows. */
+  units(key: string): Array<'A' | 'W'> {
+    return (this.#values[key] ?? '').split(',').flatMap((unit) => (unit === 'Current' ? ['A' as const] : unit === 'Power' ? ['W' as const] : []));
   }
 
   /** GetConfiguration: the known keys asked for (all when none), and the unknown ones. */
@@ -136,6 +151,10 @@ function valid(def: KeyDef, value: string): boolean {
       const items = value === '' ? [] : value.split(',').map((m) => m.trim());
       return items.length <= 5 && items.every((m) => (SUPPORTED_MEASURANDS as readonly string[]).includes(m));
     }
+    case 'units': {
+      const items = value.split(',').map((u) => u.trim());
+      return items.every((u) => u === 'Current' || u === 'Power') && new Set(items).size === items.length;
+    }
     case 'text':
       return value.length <= 500;
     default:
@@ -146,6 +165,6 @@ function valid(def: KeyDef, value: string): boolean {
 function normalise(def: KeyDef, value: string): string {
   if (def.type === 'boolean') return value.toLowerCase();
   if (def.type === 'integer') return String(Number.parseInt(value, 10));
-  if (def.type === 'measurands') return value.split(',').map((m) => m.trim()).filter(Boolean).join(',');
+  if (def.type === 'measurands' || def.type === 'units') return value.split(',').map((m) => m.trim()).filter(Boolean).join(',');
   return value;
 }

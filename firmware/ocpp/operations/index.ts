@@ -3,7 +3,9 @@ import * as CancelReservation from './CancelReservation.js';
 import * as ChangeAvailability from './ChangeAvailability.js';
 import * as ChangeConfiguration from './ChangeConfiguration.js';
 import * as ClearCache from './ClearCache.js';
+import * as ClearChargingProfile from './ClearChargingProfile.js';
 import * as DataTransfer from './DataTransfer.js';
+import * as GetCompositeSchedule from './GetCompositeSchedule.js';
 import * as GetConfiguration from './GetConfiguration.js';
 import * as GetLocalListVersion from './GetLocalListVersion.js';
 import * as RemoteStartTransaction from './RemoteStartTransaction.js';
@@ -11,6 +13,7 @@ import * as RemoteStopTransaction from './RemoteStopTransaction.js';
 import * as ReserveNow from './ReserveNow.js';
 import * as Reset from './Reset.js';
 import * as SendLocalList from './SendLocalList.js';
+import * as SetChargingProfile from './SetChargingProfile.js';
 import * as TriggerMessage from './TriggerMessage.js';
 import * as UnlockConnector from './UnlockConnector.js';
 
@@ -20,7 +23,9 @@ const OPERATIONS = [
   ChangeAvailability,
   ChangeConfiguration,
   ClearCache,
+  ClearChargingProfile,
   DataTransfer,
+  GetCompositeSchedule,
   GetConfiguration,
   GetLocalListVersion,
   RemoteStartTransaction,
@@ -28,6 +33,7 @@ const OPERATIONS = [
   ReserveNow,
   Reset,
   SendLocalList,
+  SetChargingProfile,
   TriggerMessage,
   UnlockConnector,
 ];
