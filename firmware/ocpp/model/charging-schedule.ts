@@ -163,6 +163,8 @@ export function compositeSchedule(installed: readonly InstalledProfile[], reques
       limit: inUnit(limit.limitA ?? request.defaultLimitA),
       ...(limit.numberPhases !== null && { numberPhases: limit.numberPhases }),
     };
+    // Periods are whole seconds: a change within the same second replaces what it follows.
+    if (periods.at(-1)?.startPeriod === period.startPeriod) periods.pop();
     const last = periods.at(-1);
     if (last === undefined || last.limit !== period.limit || last.numberPhases !== period.numberPhases) periods.push(period);
     tMs = limit.nextChangeMs;
