@@ -1,16 +1,14 @@
 import t from 'tap';
-import type { EvseSettings } from '../../firmware/charging/controller.js';
 import { codeableCurrentA, dutyPctForCurrent } from '../../firmware/charging/duty.js';
 import { silentLogger } from '../../firmware/log.js';
-import type { ChargingProfile, ChargingSchedulePeriod, InstalledProfile } from '../../firmware/ocpp/model/charging-profile.js';
+import type { ChargingProfile, InstalledProfile } from '../../firmware/ocpp/model/charging-profile.js';
 import { ChargePoint } from '../../firmware/ocpp/charge-point.js';
 import { AuthorizationStore } from '../../firmware/ocpp/model/authorization.js';
 import { OcppConfiguration } from '../../firmware/ocpp/model/configuration.js';
 import { connectorStatus } from '../../firmware/ocpp/model/connector-status.js';
 import { ProfileStore } from '../../firmware/ocpp/model/profile-store.js';
-import { SmartCharging } from '../../firmware/ocpp/smart-charging.js';
-import type { Transaction } from '../../firmware/ocpp/transactions.js';
 import { charging, simRig, type Rig } from '../helpers/sim-rig.js';
+import { smartRig, txDefault } from '../helpers/smart-rig.js';
 
 /**
  * Smart charging on the charging core, on the simulated clock: the limit of the profiles in force
@@ -18,69 +16,6 @@ import { charging, simRig, type Rig } from '../helpers/sim-rig.js';
  * with the phases energised, numberPhases asking for a phase switch, TxProfiles ending with
  * their transaction.
  */
-
-/** OCPP time of the simulated clock's 0: a Monday, 10:00 UTC. */
-const EPOCH_MS = Date.parse('2026-03-02T10:00:00Z');
-
-interface SmartRig extends Rig {
-  smart: SmartCharging;
-  store: ProfileStore;
-  /** OCPP time now, ISO. */
-  iso(offsetS?: number): string;
-  /** Starts one as TransactionService does: profiles first, then the permission. */
-  startTransaction(chargingProfile?: ChargingProfile): Transaction;
-  endTransaction(): void;
-  set(connectorId: number, profile: ChargingProfile): Promise<string>;
-}
-
-async function smartRig(evse: Partial<EvseSettings> = {}): Promise<SmartRig> {
-  const rig = simRig({ ocpp: true, evse });
-  const store = await ProfileStore.load(null, silentLogger);
-  const configuration = await OcppConfiguration.load(null, silentLogger);
-  let tx: Transaction | null = null;
-  const nowMs = (): number => EPOCH_MS + rig.clock.now();
-  const smart = new SmartCharging({
-    store,
-    charging: rig.controller,
-    configuration,
-    clock: rig.clock,
-    log: silentLogger,
-    connectorId: 1,
-    voltageV: 230,
-    maxCurrentA: 32,
-    nowMs,
-    transaction: () => tx,
-  });
-  smart.apply();
-  return Object.assign(rig, {
-    smart,
-    store,
-    iso: (offsetS = 0) => new Date(nowMs() + offsetS * 1000).toISOString(),
-    startTransaction(chargingProfile: ChargingProfile | null = null) {
-      tx = { localId: 1, transactionId: 7, idTag: 'TAG', meterStartWh: 0, startedAt: new Date(nowMs()).toISOString(), authorized: true, chargingProfile };
-      smart.transactionChanged(tx);
-      rig.controller.setOcppAllowed(true);
-      return tx;
-    },
-    endTransaction() {
-      tx = null;
-      rig.controller.setOcppAllowed(false);
-      smart.transactionChanged(null);
-    },
-    set: (connectorId: number, profile: ChargingProfile) => rig.settle(smart.set(connectorId, profile)),
-  });
-}
-
-function txDefault(periods: ChargingSchedulePeriod[], startSchedule: string, over: Partial<ChargingProfile> = {}, unit: 'A' | 'W' = 'A'): ChargingProfile {
-  return {
-    chargingProfileId: 1,
-    stackLevel: 0,
-    chargingProfilePurpose: 'TxDefaultProfile',
-    chargingProfileKind: 'Absolute',
-    ...over,
-    chargingSchedule: { chargingRateUnit: unit, startSchedule, chargingSchedulePeriod: periods },
-  };
-}
 
 const offered = (rig: Rig): number => rig.controller.status().offeredA;
 
