@@ -62,14 +62,18 @@ export async function smartRig(evse: Partial<EvseSettings> = {}, tickMs?: number
   });
 }
 
-export function txDefault(periods: ChargingSchedulePeriod[], startSchedule: string, over: Partial<ChargingProfile> = {}, unit: 'A' | 'W' = 'A'): ChargingProfile {
+/** A charging profile: an Absolute TxDefaultProfile of 16 A from 2026-03-02 10:00 unless told otherwise. */
+export function chargingProfile(over: Partial<ChargingProfile> = {}, schedule: Partial<ChargingProfile['chargingSchedule']> = {}): ChargingProfile {
   return {
     chargingProfileId: 1,
     stackLevel: 0,
     chargingProfilePurpose: 'TxDefaultProfile',
     chargingProfileKind: 'Absolute',
     ...over,
-    chargingSchedule: { chargingRateUnit: unit, startSchedule, chargingSchedulePeriod: periods },
+    chargingSchedule: { chargingRateUnit: 'A', startSchedule: '2026-03-02T10:00:00Z', chargingSchedulePeriod: [{ startPeriod: 0, limit: 16 }], ...schedule },
   };
 }
 
+export function txDefault(periods: ChargingSchedulePeriod[], startSchedule: string, over: Partial<ChargingProfile> = {}, unit: 'A' | 'W' = 'A'): ChargingProfile {
+  return chargingProfile(over, { chargingRateUnit: unit, startSchedule, chargingSchedulePeriod: periods });
+}

@@ -2,25 +2,15 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { silentLogger } from '../../firmware/log.js';
-import { matchesClear, profileProblem, type ChargingProfile, type InstalledProfile, type ProfileRules, type RunningTransaction } from '../../firmware/ocpp/model/charging-profile.js';
+import { matchesClear, profileProblem, type InstalledProfile, type ProfileRules, type RunningTransaction } from '../../firmware/ocpp/model/charging-profile.js';
 import { ProfileStore } from '../../firmware/ocpp/model/profile-store.js';
 import { checkPayload } from '../../firmware/ocpp/schemas.js';
+import { chargingProfile as profile } from '../helpers/smart-rig.js';
 
 /** What SetChargingProfile accepts and rejects, the replacement rule, ClearChargingProfile's selection, and the store on disk. */
 
 const RULES: ProfileRules = { connectorId: 1, maxStackLevel: 8, allowedUnits: ['A', 'W'], maxPeriods: 96, maxInstalled: 16 };
 const TX = { transactionId: 7 };
-
-function profile(over: Partial<ChargingProfile> = {}, schedule: Partial<ChargingProfile['chargingSchedule']> = {}): ChargingProfile {
-  return {
-    chargingProfileId: 1,
-    stackLevel: 0,
-    chargingProfilePurpose: 'TxDefaultProfile',
-    chargingProfileKind: 'Absolute',
-    ...over,
-    chargingSchedule: { chargingRateUnit: 'A', startSchedule: '2026-03-02T10:00:00Z', chargingSchedulePeriod: [{ startPeriod: 0, limit: 16 }], ...schedule },
-  };
-}
 
 const accepted: Array<[string, InstalledProfile, ProfileRules?, RunningTransaction?]> = [
   ['a TxDefaultProfile on the connector', { connectorId: 1, profile: profile() }],
