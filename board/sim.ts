@@ -1,8 +1,9 @@
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SerialRs485Port } from '../hal/linux/rs485-port.js';
 import { createSimHal } from '../hal/sim/peripherals.js';
 import { SimPlant } from '../hal/sim/plant.js';
-import { readJsonFile, writeFileAtomic } from '../firmware/store/atomic-file.js';
+import { isJsonObject, readStoredJson, saveFile } from '../firmware/store/atomic-file.js';
 import type { Board, BoardContext } from './board.js';
 import { SimControlApi } from './sim-control-api.js';
 
@@ -12,8 +13,8 @@ import { SimControlApi } from './sim-control-api.js';
  */
 export async function createSimBoard({ config, clock, log }: BoardContext): Promise<Board> {
   const meterFile = join(config.dataDir, 'sim-meter.json');
-  const { energyWh } = await readJsonFile(meterFile, { energyWh: 0 });
-  const plant = new SimPlant({ clock, wiredPhases: config.evse.phases, voltageV: config.evse.voltageV, energyWh });
+  const { energyWh } = await readStoredJson(meterFile, { energyWh: 0 }, isMeterFile, log);
+  const plant = new SimPlant({ clock, wiredPhases: config.evse.phases, voltageV: config.evse.voltageV, energyWh, keepEnergy: (wh) => keepMeterFile(meterFile, wh) });
   const hal = createSimHal(plant, config.modbus.rtu ? new SerialRs485Port(config.modbus.rtu) : null);
   const api = new SimControlApi({ plant, rfid: hal.rfid, log: log.child({ module: 'sim' }) });
   return {
@@ -25,7 +26,25 @@ export async function createSimBoard({ config, clock, log }: BoardContext): Prom
       await api.close();
       for (const device of [hal.pilot, hal.contactor, hal.phaseRelay, hal.proximity, hal.lock, hal.meter, hal.rfid, hal.faults, hal.watchdog]) device.close();
       await hal.rs485?.close();
-      await writeFileAtomic(meterFile, JSON.stringify({ energyWh: plant.meterReading().energyWh }));
+      await saveFile(meterFile, JSON.stringify({ energyWh: plant.meterReading().energyWh }), log);
     },
   };
+}
+
+/**
+ * The simulated meter's register on disk, as a real meter keeps it: synchronously (a kill between
+ * two Wh must not lose the last one) and by rename (never torn). No fsync: it models the meter's
+ * own memory, not the controller's flash. A disk that refuses only loses the simulation's total.
+ */
+function keepMeterFile(path: string, energyWh: number): void {
+  try {
+    writeFileSync(`${path}.tmp`, JSON.stringify({ energyWh }));
+    renameSync(`${path}.tmp`, path);
+  } catch {
+    // the firmware reports its own storage trouble; the simulated meter just keeps counting
+  }
+}
+
+function isMeterFile(stored: unknown): stored is { energyWh: number } {
+  return isJsonObject<{ energyWh: unknown }>(stored) && typeof stored.energyWh === 'number' && stored.energyWh >= 0;
 }

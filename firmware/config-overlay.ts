@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import type { Logger } from './log.js';
 import { getKey, parseConfig, withKey, type Config } from './config.js';
-import { readStoredJson, writeFileAtomic } from './store/atomic-file.js';
+import { isJsonObject, readStoredJson, saveFile, writeFileAtomic } from './store/atomic-file.js';
 
 /** One run-time change: the value, and the file's value it overrode. */
 interface OverlayEntry {
@@ -52,7 +52,7 @@ export class ConfigOverlay {
     }
     // Entries that lost to the file are dropped for good: changing the file back later must
     // not revive them.
-    if (Object.keys(entries).length !== Object.keys(stored).length) await writeFileAtomic(path, JSON.stringify(entries, null, 2));
+    if (Object.keys(entries).length !== Object.keys(stored).length) await saveFile(path, JSON.stringify(entries, null, 2), log);
     return new ConfigOverlay(path, fileConfig, entries, config);
   }
 
@@ -74,6 +74,5 @@ export class ConfigOverlay {
 
 /** The stored overlay; an unreadable one is set aside (not fatal: the installer's file still applies). */
 function readOverlay(path: string, log: Logger): Promise<Record<string, OverlayEntry | null>> {
-  const isObject = (stored: unknown): stored is Record<string, OverlayEntry | null> => stored !== null && typeof stored === 'object' && !Array.isArray(stored);
-  return readStoredJson(path, {}, isObject, (reason) => log.error('run-time config overlay unreadable; set aside', { path, reason }));
+  return readStoredJson(path, {}, isJsonObject<Record<string, OverlayEntry | null>>, log);
 }

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { Clock } from '../hal/clock.js';
 import type { Hal } from '../hal/hal.js';
 import { ChargingController, type ChargingStatus } from './charging/controller.js';
@@ -10,9 +9,10 @@ import { ChargePoint } from './ocpp/charge-point.js';
 import { AuthorizationStore } from './ocpp/model/authorization.js';
 import { OcppConfiguration } from './ocpp/model/configuration.js';
 import { ProfileStore } from './ocpp/model/profile-store.js';
+import { TxQueue } from './ocpp/model/tx-queue.js';
 import { ModbusSlave } from './modbus/slave.js';
 import type { FaultLog } from './safety/fault-log.js';
-import { writeFileAtomic } from './store/atomic-file.js';
+import { readBootId, readRunState, writeRunState } from './store/run-state.js';
 import { FIRMWARE_VERSION } from './version.js';
 
 /** Who the box says it is on Modbus (8000..8031). */
@@ -31,6 +31,8 @@ export interface FirmwareOptions {
   readonly serialNumber?: string;
   /** Control loop period, ms (tests and benchmarks may change it). */
   readonly tickMs?: number;
+  /** The kernel boot id (`readBootId()` when not given): tells a process restart from a power loss. */
+  readonly bootId?: string;
 }
 
 /**
@@ -47,6 +49,7 @@ export class Firmware {
   readonly #config: Config;
   readonly #clock: Clock;
   readonly #log: Logger;
+  #bootId = '';
 
   constructor(options: FirmwareOptions) {
     this.#options = options;
@@ -68,7 +71,7 @@ export class Firmware {
     this.modbusSlave = new ModbusSlave({ model: this.modbus, log: options.log, tcp: options.config.modbus.tcp, rs485: options.hal.rs485 });
   }
 
-  async #createChargePoint(): Promise<ChargePoint | null> {
+  async #createChargePoint(recoveryReason: 'Reboot' | 'PowerLoss'): Promise<ChargePoint | null> {
     const { ocpp, dataDir, evse } = this.#config;
     if (ocpp === null) {
       await ProfileStore.remove(dataDir);
@@ -85,6 +88,8 @@ export class Firmware {
       configuration: await OcppConfiguration.load(persistent, log, facts),
       authorization: await AuthorizationStore.load(persistent, log),
       profiles: await ProfileStore.load(persistent, log),
+      queue: await TxQueue.load(persistent, log),
+      recoveryReason,
       evse: { voltageV: evse.voltageV, maxCurrentA: evse.maxCurrentA },
       clock,
       log,
@@ -120,9 +125,17 @@ export class Firmware {
   }
 
   async start(): Promise<void> {
+    const { dataDir } = this.#config;
+    this.#bootId = this.#options.bootId ?? (await readBootId());
+    const previous = await readRunState(dataDir, this.#log);
+    // A transaction still open in the journal was cut: by a process restart under the same
+    // kernel boot (Reboot), or by the machine going down (PowerLoss).
+    const recoveryReason = previous?.bootId === this.#bootId ? 'Reboot' : 'PowerLoss';
+    if (previous !== null && !previous.cleanStop) this.#log.warn('the last run did not stop cleanly', { cause: recoveryReason === 'Reboot' ? 'process restart' : 'machine restart' });
+    await writeRunState(dataDir, { bootId: this.#bootId, cleanStop: false, startedAt: new Date(this.#clock.now()).toISOString() }, this.#log);
     this.charging.start();
     await this.modbusSlave.start();
-    this.chargePoint = await this.#createChargePoint();
+    this.chargePoint = await this.#createChargePoint(recoveryReason);
     await this.chargePoint?.start();
     this.#log.info('firmware running', { evse: this.#config.evse });
     const latched = this.charging.status().faults;
@@ -135,8 +148,7 @@ export class Firmware {
     await this.modbusSlave.stop();
     await this.charging.stop();
     const meter = this.charging.status().meter;
-    const state = { cleanStop: true, stoppedAt: new Date(this.#clock.now()).toISOString(), energyWh: meter?.energyWh ?? null };
-    await writeFileAtomic(join(this.#config.dataDir, 'state.json'), JSON.stringify(state));
+    await writeRunState(this.#config.dataDir, { bootId: this.#bootId, cleanStop: true, stoppedAt: new Date(this.#clock.now()).toISOString(), energyWh: meter?.energyWh ?? null }, this.#log);
     this.#log.info('firmware stopped');
   }
 }

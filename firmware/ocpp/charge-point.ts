@@ -3,13 +3,13 @@ import type { Clock, TimerHandle } from '../../hal/clock.js';
 import type { RfidReader } from '../../hal/rfid-reader.js';
 import type { ChargingController } from '../charging/controller.js';
 import type { Logger } from '../log.js';
-import { readJsonFile, writeFileAtomic } from '../store/atomic-file.js';
+import { isJsonObject, readStoredJson, saveFile } from '../store/atomic-file.js';
 import { OcppConnection } from './connection.js';
 import type { AuthorizationStore } from './model/authorization.js';
 import type { OcppConfiguration } from './model/configuration.js';
 import type { ProfileStore } from './model/profile-store.js';
 import { connectorStatus, type ConnectorView } from './model/connector-status.js';
-import { TxQueue } from './model/tx-queue.js';
+import { TxQueue, type StoredQueue } from './model/tx-queue.js';
 import { registerOperations } from './operations/index.js';
 import { OcppRpc } from './rpc.js';
 import { SmartCharging } from './smart-charging.js';
@@ -38,6 +38,10 @@ export interface ChargePointOptions {
   readonly configuration: OcppConfiguration;
   readonly authorization: AuthorizationStore;
   readonly profiles: ProfileStore;
+  /** The transaction journal as read at boot (`TxQueue.load`). */
+  readonly queue: StoredQueue;
+  /** How transactions the journal still has open were cut: only the process restarted, or the machine. */
+  readonly recoveryReason: 'Reboot' | 'PowerLoss';
   /** `evse.voltageV` and `evse.maxCurrentA`, for charging profiles. */
   readonly evse: { readonly voltageV: number; readonly maxCurrentA: number };
   readonly clock: Clock;
@@ -97,7 +101,7 @@ export class ChargePoint {
       attempts: () => options.configuration.integer('TransactionMessageAttempts'),
       retryIntervalS: () => options.configuration.integer('TransactionMessageRetryInterval'),
       canSend: () => this.online,
-    });
+    }, options.queue);
     this.transactions = new TransactionService({
       rpc: this.rpc,
       queue: this.#queue,
@@ -168,9 +172,15 @@ export class ChargePoint {
     return this.#boot;
   }
 
+  /** Transaction messages waiting for the central system, and those given up on since this start. */
+  get queueState(): { readonly queued: number; readonly deadLetters: number } {
+    return { queued: this.#queue.length, deadLetters: this.#queue.deadLetterCount };
+  }
+
   async start(): Promise<void> {
-    const stored = this.#o.dataDir === null ? null : await readJsonFile<{ availability?: Availability }>(join(this.#o.dataDir, 'ocpp-availability.json'), {});
+    const stored = this.#o.dataDir === null ? null : await readStoredJson(join(this.#o.dataDir, 'ocpp-availability.json'), {}, isJsonObject<{ availability?: Availability }>, this.log);
     if (stored?.availability === 'Inoperative') this.#availability = 'Inoperative';
+    this.transactions.recover(this.#o.recoveryReason);
     this.transactions.availabilityChanged();
     this.transactions.scheduleAligned();
     this.smartCharging.apply();
@@ -186,6 +196,7 @@ export class ChargePoint {
     this.transactions.close();
     this.smartCharging.stop();
     await this.#connection.stop();
+    await this.#queue.close();
   }
 
   /** Sends the StatusNotifications whose content changed (after Boot is Accepted). */
@@ -266,7 +277,7 @@ export class ChargePoint {
   /** Availability survives a restart (OCPP 1.6 §5.2). */
   async #persistAvailability(): Promise<void> {
     if (this.#o.dataDir === null) return;
-    await writeFileAtomic(join(this.#o.dataDir, 'ocpp-availability.json'), JSON.stringify({ availability: this.#availability }));
+    await saveFile(join(this.#o.dataDir, 'ocpp-availability.json'), JSON.stringify({ availability: this.#availability }), this.log);
   }
 
   #notify(connectorId: number, view: ConnectorView): void {

@@ -5,13 +5,13 @@ import type { AuthorizationStore, IdTagInfo } from './model/authorization.js';
 import type { ChargingProfile } from './model/charging-profile.js';
 import type { OcppConfiguration } from './model/configuration.js';
 import { meterValue } from './model/meter-sample.js';
-import type { TxQueue } from './model/tx-queue.js';
+import type { TxAction, TxQueue } from './model/tx-queue.js';
 import type { OcppRpc } from './rpc.js';
 
 export type StopReason = 'Local' | 'EVDisconnected' | 'Remote' | 'HardReset' | 'SoftReset' | 'PowerLoss' | 'Reboot' | 'DeAuthorized' | 'UnlockCommand' | 'EmergencyStop' | 'Other';
 
 export interface Transaction {
-  /** Local number, for logs; the central system's transactionId arrives with StartTransaction.conf. */
+  /** The queue's number for it (unique across restarts); the central system's transactionId arrives with StartTransaction.conf. */
   readonly localId: number;
   transactionId: number | null;
   readonly idTag: string;
@@ -55,6 +55,14 @@ export interface TransactionServiceOptions {
 }
 
 /**
+ * While a transaction runs its meter reading is kept in the journal every time it has grown by
+ * this much (checked every second): a crash leaves at most this plus one second of charging
+ * unaccounted for.
+ */
+export const METER_KEEP_STEP_WH = 10;
+const METER_CHECK_MS = 1000;
+
+/**
  * CONTRACT §5 transactions: who may start one (a fixed idTag at plug-in, a card, RemoteStart),
  * authorisation online and offline, StartTransaction / StopTransaction / MeterValues through the
  * transaction queue, and the permission it gives the charging core. A transaction runs from the
@@ -64,7 +72,6 @@ export interface TransactionServiceOptions {
 export class TransactionService {
   readonly #o: TransactionServiceOptions;
   #tx: Transaction | null = null;
-  #nextLocalId = 1;
   /** An authorised idTag waiting for the car (card or RemoteStart before plug-in). */
   #waiting: { idTag: string; untilMs: number; reservationId: number | null; chargingProfile: ChargingProfile | null } | null = null;
   #reservation: Reservation | null = null;
@@ -73,11 +80,28 @@ export class TransactionService {
   #ready = false;
   #sampleTimer: TimerHandle | null = null;
   #alignedTimer: TimerHandle | null = null;
+  #meterTimer: TimerHandle | null = null;
+  #keptWh = 0;
   #starting = false;
 
   constructor(options: TransactionServiceOptions) {
     this.#o = options;
     options.charging.onChange((status) => this.#chargingChanged(status));
+    options.queue.onConfirmed = (action, localId, response, payload) => this.#confirmed(action, localId, response, payload);
+  }
+
+  /**
+   * At boot: transactions the journal still has open were cut by a crash or a power loss. Each is
+   * closed with StopTransaction, its last kept meter reading and time, and `reason` (Reboot when
+   * only the process restarted, PowerLoss when the machine did).
+   */
+  recover(reason: 'Reboot' | 'PowerLoss'): void {
+    for (const open of this.#o.queue.openTransactions) {
+      const meterStop = Math.round(open.lastMeter?.wh ?? open.meterStartWh);
+      const timestamp = open.lastMeter?.at ?? open.startedAt;
+      this.#o.log.warn('transaction cut by a restart: closed', { localId: open.localId, reason, meterStop, timestamp });
+      this.#o.queue.push('StopTransaction', open.localId, { idTag: open.idTag, meterStop, timestamp, reason });
+    }
   }
 
   get transaction(): Transaction | null {
@@ -160,6 +184,7 @@ export class TransactionService {
     if (!tx) return;
     this.#tx = null;
     this.#stopSampling();
+    this.#stopKeepingMeter();
     this.#finishing = this.#plugged;
     const status = this.#o.charging.status();
     const meterStop = Math.round(status.meter?.energyWh ?? tx.meterStartWh);
@@ -167,15 +192,7 @@ export class TransactionService {
     const transactionData = measurands.length > 0 ? [meterValue(status, measurands, 'Transaction.End', this.#o.timestamp())] : undefined;
     const timestamp = this.#o.timestamp();
     this.#o.log.info('transaction stopped', { localId: tx.localId, reason, meterStop });
-    this.#o.queue.push({
-      action: 'StopTransaction',
-      transaction: tx,
-      payload: () => (tx.transactionId === null ? null : { transactionId: tx.transactionId, idTag: tx.idTag, meterStop, timestamp, reason, ...(transactionData && { transactionData }) }),
-      onResult: (response) => {
-        const info = (response as { idTagInfo?: IdTagInfo }).idTagInfo;
-        if (info) void this.#remember(tx.idTag, info);
-      },
-    });
+    this.#o.queue.push('StopTransaction', tx.localId, { idTag: tx.idTag, meterStop, timestamp, reason, ...(transactionData && { transactionData }) });
     // The StopTransaction is queued before the status that follows from it, and a scheduled
     // availability change applies before that status too.
     this.#o.onChange();
@@ -210,6 +227,7 @@ export class TransactionService {
   /** Stops the timers (clean stop). */
   close(): void {
     this.#stopSampling();
+    this.#stopKeepingMeter();
     if (this.#alignedTimer !== null) this.#o.clock.clearTimeout(this.#alignedTimer);
     this.#alignedTimer = null;
   }
@@ -268,12 +286,14 @@ export class TransactionService {
     if (this.#tx || this.#starting) return;
     this.#starting = true;
     const status = this.#o.charging.status();
+    const meterStartWh = Math.round(status.meter?.energyWh ?? 0);
+    const startedAt = this.#o.timestamp();
     const tx: Transaction = {
-      localId: this.#nextLocalId++,
+      localId: this.#o.queue.openTransaction({ idTag, meterStartWh, startedAt }),
       transactionId: null,
       idTag,
-      meterStartWh: Math.round(status.meter?.energyWh ?? 0),
-      startedAt: this.#o.timestamp(),
+      meterStartWh,
+      startedAt,
       authorized: true,
       chargingProfile,
     };
@@ -283,38 +303,37 @@ export class TransactionService {
     if (reservationId !== null) this.#reservation = null;
     this.#o.onIdTag(idTag);
     this.#o.log.info('transaction started', { localId: tx.localId, idTag });
-    this.#o.queue.push({
-      action: 'StartTransaction',
-      transaction: tx,
-      payload: () => ({
-        connectorId: this.#o.connectorId,
-        idTag,
-        meterStart: tx.meterStartWh,
-        timestamp: tx.startedAt,
-        ...(reservationId !== null && { reservationId }),
-      }),
-      onResult: (response) => this.#started(tx, response as { transactionId: number; idTagInfo: IdTagInfo }),
+    this.#o.queue.push('StartTransaction', tx.localId, {
+      connectorId: this.#o.connectorId,
+      idTag,
+      meterStart: meterStartWh,
+      timestamp: startedAt,
+      ...(reservationId !== null && { reservationId }),
     });
     // The StartTransaction is queued before the status that follows from it, and the
     // transaction's profiles are in force before it permits charging.
     this.#o.onTransaction(tx);
     this.#applyPermission();
     this.#startSampling();
+    this.#keepMeter(tx);
     this.#o.onChange();
   }
 
-  #started(tx: Transaction, response: { transactionId: number; idTagInfo: IdTagInfo }): void {
-    tx.transactionId = response.transactionId;
-    void this.#remember(tx.idTag, response.idTagInfo);
-    if (response.idTagInfo.status !== 'Accepted' && this.#tx === tx) {
-      this.#o.log.warn('StartTransaction: idTag not accepted', { status: response.idTagInfo.status });
+  /** The central system confirmed a queued message (also one from before a restart). */
+  #confirmed(action: TxAction, localId: number, response: unknown, payload: Record<string, unknown>): void {
+    const info = (response as { idTagInfo?: IdTagInfo }).idTagInfo;
+    if (info) void this.#remember(String(payload['idTag']), info);
+    const tx = this.#tx;
+    if (action !== 'StartTransaction' || tx === null || tx.localId !== localId) return;
+    tx.transactionId = (response as { transactionId: number }).transactionId;
+    if (info && info.status !== 'Accepted') {
+      this.#o.log.warn('StartTransaction: idTag not accepted', { status: info.status });
       if (this.#o.configuration.flag('StopTransactionOnInvalidId')) void this.stop('DeAuthorized');
       else {
         tx.authorized = false;
         this.#applyPermission();
       }
     }
-    void this.#o.queue.drain(); // a Stop queued meanwhile now has its transactionId
   }
 
   /** Authorisation: the local list and cache first when allowed, the backend when online, the offline rules otherwise. */
@@ -345,8 +364,31 @@ export class TransactionService {
     return configuration.flag('AllowOfflineTxForUnknownId') ? { status: 'Accepted' } : { status: 'Invalid' };
   }
 
+  /** Into the authorisation cache; a cache that cannot be written is logged, never fatal. */
   async #remember(idTag: string, info: IdTagInfo): Promise<void> {
-    if (this.#o.configuration.flag('AuthorizationCacheEnabled')) await this.#o.authorization.remember(idTag, info);
+    if (!this.#o.configuration.flag('AuthorizationCacheEnabled')) return;
+    await this.#o.authorization.remember(idTag, info).catch((err: unknown) => this.#o.log.error('authorisation cache not saved', { reason: (err as Error).message }));
+  }
+
+  /** Keeps the meter reading of `tx` in the journal every METER_KEEP_STEP_WH. */
+  #keepMeter(tx: Transaction): void {
+    this.#stopKeepingMeter();
+    this.#keptWh = tx.meterStartWh;
+    const check = (): void => {
+      if (this.#tx !== tx) return;
+      const wh = this.#o.charging.status().meter?.energyWh;
+      if (wh !== undefined && wh - this.#keptWh >= METER_KEEP_STEP_WH) {
+        this.#keptWh = wh;
+        this.#o.queue.recordMeter(tx.localId, wh, this.#o.timestamp());
+      }
+      this.#meterTimer = this.#o.clock.setTimeout(check, METER_CHECK_MS);
+    };
+    this.#meterTimer = this.#o.clock.setTimeout(check, METER_CHECK_MS);
+  }
+
+  #stopKeepingMeter(): void {
+    if (this.#meterTimer !== null) this.#o.clock.clearTimeout(this.#meterTimer);
+    this.#meterTimer = null;
   }
 
   #reservationFor(idTag: string): number | null {
@@ -382,10 +424,6 @@ export class TransactionService {
       if (this.#o.online()) void this.#o.rpc.call('MeterValues', { connectorId: this.#o.connectorId, meterValue: [value] }).catch(() => {});
       return;
     }
-    this.#o.queue.push({
-      action: 'MeterValues',
-      transaction: tx,
-      payload: () => (tx.transactionId === null ? null : { connectorId: this.#o.connectorId, transactionId: tx.transactionId, meterValue: [value] }),
-    });
+    this.#o.queue.push('MeterValues', tx.localId, { connectorId: this.#o.connectorId, meterValue: [value] });
   }
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
-import { readJsonFile, writeFileAtomic } from '../store/atomic-file.js';
+import { isJsonObject, readStoredJson, writeFileAtomic } from '../store/atomic-file.js';
 import type { Fault } from './faults.js';
 
 /** One fault as the history shows it. */
@@ -37,8 +37,8 @@ export class FaultLog {
   }
 
   static async load(dataDir: string, log: Logger): Promise<FaultLog> {
-    const data = await readJsonFile<FaultFile>(join(dataDir, FILE_NAME), { latched: [], history: [] });
-    return new FaultLog(join(dataDir, FILE_NAME), { latched: data.latched ?? [], history: data.history ?? [] }, log);
+    const data = await readStoredJson(join(dataDir, FILE_NAME), { latched: [], history: [] }, isFaultFile, log);
+    return new FaultLog(join(dataDir, FILE_NAME), data, log);
   }
 
   /** A log that keeps nothing on disk (tests, the fleet simulator). */
@@ -85,4 +85,8 @@ export class FaultLog {
       .then(() => writeFileAtomic(path, text))
       .catch((err: unknown) => this.#log.error('cannot save the fault log', { err }));
   }
+}
+
+function isFaultFile(stored: unknown): stored is FaultFile {
+  return isJsonObject<FaultFile>(stored) && Array.isArray(stored.latched) && Array.isArray(stored.history);
 }

@@ -27,7 +27,7 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
 }
 
 /** The parsed JSON in `path`, or `fallback` when the file does not exist. */
-export async function readJsonFile<T>(path: string, fallback: T): Promise<T> {
+async function readJsonFile<T>(path: string, fallback: T): Promise<T> {
   try {
     return JSON.parse(await readFile(path, 'utf8')) as T;
   } catch (err) {
@@ -36,19 +36,43 @@ export async function readJsonFile<T>(path: string, fallback: T): Promise<T> {
   }
 }
 
+/** Where a store reports a file it had to set aside or could not write. */
+export interface StoreReporter {
+  error(msg: string, fields: Record<string, unknown>): void;
+}
+
+/**
+ * `writeFileAtomic` for state whose loss costs only its survival across a restart: a disk that
+ * refuses (full, read-only) is reported and the state in memory stays in force. False when not saved.
+ */
+export async function saveFile(path: string, data: string, log: StoreReporter): Promise<boolean> {
+  try {
+    await writeFileAtomic(path, data);
+    return true;
+  } catch (err) {
+    log.error('not saved: in force until the next restart only', { path, code: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+    return false;
+  }
+}
+
 /**
  * The stored JSON in `path` when `accept` takes it, `fallback` when there is no file. A file that
- * does not parse or is not accepted is set aside as `<path>.corrupt` and `fallback` is returned:
- * a damaged file must never stop the box from booting.
+ * does not parse or is not accepted (torn, truncated, garbage) is set aside as `<path>.corrupt`,
+ * reported, and `fallback` is returned: a damaged file must never stop the box from booting.
  */
-export async function readStoredJson<T>(path: string, fallback: T, accept: (stored: unknown) => stored is T, onSetAside: (reason: string) => void): Promise<T> {
+export async function readStoredJson<T>(path: string, fallback: T, accept: (stored: unknown) => stored is T, log: StoreReporter): Promise<T> {
   try {
     const stored = await readJsonFile<unknown>(path, fallback);
     if (accept(stored)) return stored;
     throw new Error('unexpected content');
   } catch (err) {
-    onSetAside((err as Error).message);
+    log.error('stored file unreadable; set aside', { path, setAsideAs: `${path}.corrupt`, reason: (err as Error).message });
     await rename(path, `${path}.corrupt`).catch(() => {});
     return fallback;
   }
+}
+
+/** An accept function for stored files that hold one JSON object. */
+export function isJsonObject<T extends object>(stored: unknown): stored is T {
+  return stored !== null && typeof stored === 'object' && !Array.isArray(stored);
 }

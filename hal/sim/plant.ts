@@ -21,6 +21,8 @@ export interface PlantOptions {
   readonly voltageV: number;
   /** Meter register at start (a real meter keeps its total across restarts). */
   readonly energyWh?: number;
+  /** The meter's non-volatile register: told the total each time it reaches another whole Wh (rounded). */
+  readonly keepEnergy?: (energyWh: number) => void;
 }
 
 /**
@@ -48,8 +50,10 @@ export class SimPlant {
   #energyWh: number;
   #integratedAtMs: number;
   #lostReading: MeterReading | null = null;
+  readonly #keepEnergy: ((energyWh: number) => void) | undefined;
 
   constructor(options: PlantOptions) {
+    this.#keepEnergy = options.keepEnergy;
     this.clock = options.clock;
     this.wiredPhases = options.wiredPhases;
     this.voltageV = options.voltageV;
@@ -154,7 +158,11 @@ export class SimPlant {
     const nowMs = this.clock.now();
     if (nowMs <= this.#integratedAtMs) return;
     const powerW = this.currentsA().reduce((sum, a) => sum + a * this.voltageV, 0);
+    const before = this.#energyWh;
     this.#energyWh += (powerW * (nowMs - this.#integratedAtMs)) / 3_600_000;
     this.#integratedAtMs = nowMs;
+    // Kept before any reading with the new whole Wh is handed out: after a crash the register
+    // never reads below what was reported.
+    if (Math.round(this.#energyWh) !== Math.round(before)) this.#keepEnergy?.(this.#energyWh);
   }
 }

@@ -7,6 +7,7 @@ import { AuthorizationStore } from '../../firmware/ocpp/model/authorization.js';
 import { OcppConfiguration } from '../../firmware/ocpp/model/configuration.js';
 import { connectorStatus } from '../../firmware/ocpp/model/connector-status.js';
 import { ProfileStore } from '../../firmware/ocpp/model/profile-store.js';
+import { TxQueue } from '../../firmware/ocpp/model/tx-queue.js';
 import { charging, simRig, type Rig } from '../helpers/sim-rig.js';
 import { smartRig, txDefault } from '../helpers/smart-rig.js';
 
@@ -135,6 +136,8 @@ t.test('RemoteStartTransaction with a TxProfile: in force before the transaction
     configuration: await OcppConfiguration.load(null, silentLogger),
     authorization: await AuthorizationStore.load(null, silentLogger),
     profiles: await ProfileStore.load(null, silentLogger),
+    queue: await TxQueue.load(null, silentLogger),
+    recoveryReason: 'Reboot',
     evse: { voltageV: 230, maxCurrentA: 32 },
     clock: rig.clock,
     log: silentLogger,

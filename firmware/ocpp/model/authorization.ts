@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
-import { readJsonFile, writeFileAtomic } from '../../store/atomic-file.js';
+import { isJsonObject, readStoredJson, saveFile } from '../../store/atomic-file.js';
 
 export type AuthorizationStatus = 'Accepted' | 'Blocked' | 'Expired' | 'Invalid' | 'ConcurrentTx';
 
@@ -41,8 +41,8 @@ export class AuthorizationStore {
   static async load(dataDir: string | null, log: Logger): Promise<AuthorizationStore> {
     const path = dataDir === null ? null : join(dataDir, 'ocpp-authorization.json');
     const empty: Stored = { listVersion: 0, list: {}, cache: {} };
-    const data = path === null ? empty : await readJsonFile<Stored>(path, empty);
-    return new AuthorizationStore(path, { ...empty, ...data }, log);
+    const data = path === null ? empty : await readStoredJson(path, empty, isStored, log);
+    return new AuthorizationStore(path, data, log);
   }
 
   get listVersion(): number {
@@ -83,6 +83,10 @@ export class AuthorizationStore {
   }
 
   async #save(): Promise<void> {
-    if (this.#path !== null) await writeFileAtomic(this.#path, JSON.stringify(this.#data));
+    if (this.#path !== null) await saveFile(this.#path, JSON.stringify(this.#data), this.#log);
   }
+}
+
+function isStored(stored: unknown): stored is Stored {
+  return isJsonObject<Stored>(stored) && Number.isInteger(stored.listVersion) && isJsonObject(stored.list) && isJsonObject(stored.cache);
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
-import { readJsonFile, writeFileAtomic } from '../../store/atomic-file.js';
+import { isJsonObject, readStoredJson, saveFile } from '../../store/atomic-file.js';
 
 type KeyType = 'boolean' | 'integer' | 'measurands' | 'units' | 'text';
 
@@ -81,7 +81,7 @@ export class OcppConfiguration {
   /** The keys with the central system's stored changes; `facts` are the read-only values this box's build decides. */
   static async load(dataDir: string | null, log: Logger, facts: Readonly<Record<string, string>> = {}): Promise<OcppConfiguration> {
     const path = dataDir === null ? null : join(dataDir, 'ocpp-configuration.json');
-    const stored = path === null ? {} : await readJsonFile<Record<string, string>>(path, {});
+    const stored = path === null ? {} : await readStoredJson(path, {}, isJsonObject<Record<string, unknown>>, log);
     const values: Record<string, string> = {};
     for (const [key, def] of Object.entries(KEYS)) {
       const candidate = stored[key];
@@ -125,7 +125,7 @@ export class OcppConfiguration {
     if (!def || !Object.hasOwn(KEYS, key)) return 'NotSupported';
     if (def.readonly || !valid(def, value)) return 'Rejected';
     this.#values = { ...this.#values, [key]: normalise(def, value) };
-    if (this.#path !== null) await writeFileAtomic(this.#path, JSON.stringify(this.#changed(), null, 1));
+    if (this.#path !== null) await saveFile(this.#path, JSON.stringify(this.#changed(), null, 1), this.#log);
     this.#log.info('OCPP configuration changed', { key, value: /AuthorizationKey/i.test(key) ? '[redacted]' : value });
     for (const listener of this.#listeners) listener(key);
     return 'Accepted';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import type { Logger } from '../../log.js';
-import { readStoredJson, writeFileAtomic } from '../../store/atomic-file.js';
+import { readStoredJson, saveFile } from '../../store/atomic-file.js';
 import { checkPayload } from '../schemas.js';
 import { matchesClear, replacedBy, type ClearCriteria, type InstalledProfile } from './charging-profile.js';
 
@@ -14,10 +14,12 @@ const FILE = 'ocpp-charging-profiles.json';
  */
 export class ProfileStore {
   readonly #path: string | null;
+  readonly #log: Logger;
   #profiles: readonly InstalledProfile[];
 
-  private constructor(path: string | null, profiles: readonly InstalledProfile[]) {
+  private constructor(path: string | null, profiles: readonly InstalledProfile[], log: Logger) {
     this.#path = path;
+    this.#log = log;
     this.#profiles = profiles;
   }
 
@@ -27,9 +29,9 @@ export class ProfileStore {
    */
   static async load(dataDir: string | null, log: Logger): Promise<ProfileStore> {
     const path = dataDir === null ? null : join(dataDir, FILE);
-    if (path === null) return new ProfileStore(null, []);
-    const stored = await readStoredJson(path, [], isProfileList, (reason) => log.error('charging profiles unreadable; set aside', { path, reason }));
-    const store = new ProfileStore(path, stored);
+    if (path === null) return new ProfileStore(null, [], log);
+    const stored = await readStoredJson(path, [], isProfileList, log);
+    const store = new ProfileStore(path, stored, log);
     if (stored.some(isTxProfile)) await store.#save(stored.filter((e) => !isTxProfile(e)));
     return store;
   }
@@ -68,7 +70,7 @@ export class ProfileStore {
   /** In force at once (the limit must follow without waiting for the disk), then written. */
   async #save(profiles: readonly InstalledProfile[]): Promise<void> {
     this.#profiles = profiles;
-    if (this.#path !== null) await writeFileAtomic(this.#path, JSON.stringify(profiles));
+    if (this.#path !== null) await saveFile(this.#path, JSON.stringify(profiles), this.#log);
   }
 }
 

@@ -1,15 +1,38 @@
+import { join } from 'node:path';
 import type { Clock } from '../../../hal/clock.js';
 import type { Logger } from '../../log.js';
+import { Journal } from '../../store/journal.js';
 import { RpcError, type OcppRpc } from '../rpc.js';
 
-/** A transaction message; `payload` is built at send time, so it can carry a transactionId that arrived later. */
-export interface TxMessage {
-  readonly action: 'StartTransaction' | 'StopTransaction' | 'MeterValues';
-  /** The transaction it belongs to: when its StartTransaction is dropped, its other messages go too. */
-  readonly transaction: object;
-  /** Null while it waits for its transactionId. */
-  payload(): object | null;
-  onResult?(response: unknown): void;
+export type TxAction = 'StartTransaction' | 'StopTransaction' | 'MeterValues';
+
+/** A transaction the box opened, as the journal keeps it until its StopTransaction is queued. */
+export interface OpenTransaction {
+  readonly localId: number;
+  readonly idTag: string;
+  readonly meterStartWh: number;
+  readonly startedAt: string;
+  /** The last meter reading kept for it (null: none since the start). */
+  readonly lastMeter: { readonly wh: number; readonly at: string } | null;
+}
+
+/** The journal's records (`dataDir/ocpp-transactions.jsonl`). */
+type QueueRecord =
+  | { k: 'ids'; nextSeq: number; nextTx: number }
+  | { k: 'open'; tx: number; idTag: string; meterStartWh: number; startedAt: string }
+  | { k: 'meter'; tx: number; wh: number; at: string }
+  | { k: 'msg'; seq: number; tx: number; action: TxAction; payload: Record<string, unknown>; failures?: number }
+  | { k: 'txid'; tx: number; id: number }
+  | { k: 'fail'; seq: number; failures: number }
+  | { k: 'done'; seq: number };
+
+interface Queued {
+  readonly seq: number;
+  readonly tx: number;
+  readonly action: TxAction;
+  /** Without transactionId for StopTransaction and MeterValues: it is added at send time. */
+  readonly payload: Record<string, unknown>;
+  failures: number;
 }
 
 export interface TxQueueOptions {
@@ -24,35 +47,101 @@ export interface TxQueueOptions {
   readonly canSend: () => boolean;
 }
 
+/** The journal and the dead-letter file as read at boot (`TxQueue.load`). */
+export interface StoredQueue {
+  readonly journal: Journal<QueueRecord>;
+  readonly records: readonly QueueRecord[];
+  readonly deadLetters: Journal<Record<string, unknown>>;
+}
+
+/** Bound of the queue. Beyond it, sampled MeterValues are thinned (every second one goes); Start and Stop never are. */
+export const MAX_QUEUED_MESSAGES = 5000;
+/** Done records after which the journal is compacted. */
+const COMPACT_AFTER = 1000;
+
 /**
- * The transaction messages (StartTransaction, StopTransaction, transaction MeterValues) in their
- * order, sent while the link is up and kept while it is down. A message the central system
- * refuses (CALLERROR or no answer) is tried TransactionMessageAttempts times, waiting
- * TransactionMessageRetryInterval × the attempts so far before each retry, then dropped and
- * logged; time offline never counts as an attempt. (In memory for now: the persisted journal is
- * the durability work.)
+ * The transaction messages (StartTransaction, StopTransaction, transaction MeterValues), kept in
+ * a journal in `dataDir` so none is lost to a crash, a power loss or a long outage, and sent in
+ * their order while the link is up. StopTransaction and MeterValues get their transactionId at
+ * send time, from StartTransaction.conf. A message the central system refuses (CALLERROR or no
+ * answer) is tried TransactionMessageAttempts times, waiting TransactionMessageRetryInterval ×
+ * the attempts so far; then it goes to the dead-letter file and the queue moves on. Time offline
+ * never counts as an attempt. The journal also keeps the open transactions with their last meter
+ * reading, so a transaction cut by a crash can be closed at the next boot.
  */
 export class TxQueue {
   readonly #o: TxQueueOptions;
-  #messages: Array<{ message: TxMessage; failures: number }> = [];
+  readonly #journal: Journal<QueueRecord>;
+  readonly #deadLetters: Journal<Record<string, unknown>>;
+  #messages: Queued[] = [];
+  readonly #txIds = new Map<number, number>();
+  readonly #open = new Map<number, OpenTransaction>();
+  #nextSeq = 1;
+  #nextTx = 1;
+  #doneSinceCompaction = 0;
+  #deadLetterCount = 0;
   #running: Promise<void> | null = null;
-  /** Transactions whose StartTransaction was dropped: their later messages cannot be sent either. */
-  readonly #abandoned = new WeakSet<object>();
+  /** Called with the central system's answer to each message sent, and what was sent. */
+  onConfirmed: (action: TxAction, localId: number, response: unknown, payload: Record<string, unknown>) => void = () => {};
 
-  constructor(options: TxQueueOptions) {
+  /** The queue as the journal left it: messages not yet confirmed, transactions still open. */
+  constructor(options: TxQueueOptions, stored: StoredQueue) {
     this.#o = options;
+    this.#journal = stored.journal;
+    this.#deadLetters = stored.deadLetters;
+    for (const record of stored.records) this.#replay(record);
+    if (stored.records.length > 0) this.#compact();
+  }
+
+  /** Reads the journal in `dataDir` (null: memory only). */
+  static async load(dataDir: string | null, log: Logger): Promise<StoredQueue> {
+    const path = (name: string): string | null => (dataDir === null ? null : join(dataDir, name));
+    const { journal, records } = await Journal.open(path('ocpp-transactions.jsonl'), isQueueRecord, log);
+    const { journal: deadLetters } = await Journal.open(path('ocpp-dead-letter.jsonl'), isObject, log);
+    return { journal, records, deadLetters };
   }
 
   get length(): number {
     return this.#messages.length;
   }
 
-  push(message: TxMessage): void {
-    if (this.#abandoned.has(message.transaction)) {
-      this.#o.log.error('transaction message dropped: its StartTransaction was dropped', { action: message.action });
-      return;
-    }
-    this.#messages.push({ message, failures: 0 });
+  /** Messages given up on since this start (they are in the dead-letter file). */
+  get deadLetterCount(): number {
+    return this.#deadLetterCount;
+  }
+
+  /** Transactions opened and not yet closed by a StopTransaction (after a crash: the one it cut). */
+  get openTransactions(): readonly OpenTransaction[] {
+    return [...this.#open.values()];
+  }
+
+  /** The central system's transactionId of a local transaction, once StartTransaction.conf came. */
+  transactionIdOf(localId: number): number | null {
+    return this.#txIds.get(localId) ?? null;
+  }
+
+  /** Keeps a new transaction; returns its local id (unique across restarts). */
+  openTransaction(info: Omit<OpenTransaction, 'localId' | 'lastMeter'>): number {
+    const localId = this.#nextTx++;
+    this.#open.set(localId, { localId, ...info, lastMeter: null });
+    this.#journal.append({ k: 'open', tx: localId, ...info });
+    return localId;
+  }
+
+  /** Keeps the latest meter reading of an open transaction (what a crash would close it with). */
+  recordMeter(localId: number, wh: number, at: string): void {
+    const open = this.#open.get(localId);
+    if (!open) return;
+    this.#open.set(localId, { ...open, lastMeter: { wh, at } });
+    this.#journal.append({ k: 'meter', tx: localId, wh, at });
+  }
+
+  /** Queues a message of transaction `localId`; a StopTransaction closes it. */
+  push(action: TxAction, localId: number, payload: Record<string, unknown>): void {
+    const record: QueueRecord = { k: 'msg', seq: this.#nextSeq++, tx: localId, action, payload };
+    this.#apply(record);
+    this.#journal.append(record);
+    if (this.#messages.length > MAX_QUEUED_MESSAGES) this.#thin();
     void this.drain();
   }
 
@@ -62,31 +151,157 @@ export class TxQueue {
     return this.#running;
   }
 
+  /** Resolves when the journal has everything so far on disk. */
+  flush(): Promise<void> {
+    return Promise.all([this.#journal.flush(), this.#deadLetters.flush()]).then(() => {});
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#journal.close(), this.#deadLetters.close()]);
+  }
+
   async #loop(): Promise<void> {
     while (this.#messages.length > 0 && this.#o.canSend()) {
-      const head = this.#messages[0]!;
-      const payload = head.message.payload();
-      if (payload === null) return; // waits for the transactionId of its StartTransaction
+      const head = this.#messages[0] as Queued;
+      const payload = this.#payloadOf(head);
+      if (payload === null) {
+        this.#deadLetter(head, 'its StartTransaction was given up on: no transactionId');
+        continue;
+      }
       try {
-        const response = await this.#o.rpc.call(head.message.action, payload);
-        this.#messages.shift();
-        head.message.onResult?.(response);
+        const response = await this.#o.rpc.call(head.action, payload);
+        if (head.action === 'StartTransaction') this.#record({ k: 'txid', tx: head.tx, id: (response as { transactionId: number }).transactionId });
+        this.#record({ k: 'done', seq: head.seq });
+        this.onConfirmed(head.action, head.tx, response, payload);
       } catch (err) {
         if (!this.#o.rpc.connected) return; // offline: not an attempt
         head.failures += 1;
         if (!(err instanceof RpcError) || head.failures >= this.#o.attempts()) {
-          this.#drop(head.message, (err as Error).message);
+          this.#deadLetter(head, (err as Error).message);
           continue;
         }
+        this.#journal.append({ k: 'fail', seq: head.seq, failures: head.failures });
         await new Promise<void>((resolve) => this.#o.clock.setTimeout(resolve, this.#o.retryIntervalS() * 1000 * head.failures));
       }
     }
   }
 
-  #drop(message: TxMessage, reason: string): void {
-    if (message.action === 'StartTransaction') this.#abandoned.add(message.transaction);
-    const related = message.action === 'StartTransaction' ? this.#messages.filter((m) => m.message.transaction === message.transaction) : [this.#messages[0]!];
-    this.#messages = this.#messages.filter((m) => !related.includes(m));
-    this.#o.log.error('transaction message dropped', { action: message.action, reason, alsoDropped: related.length - 1 });
+  /** What goes on the wire: Stop and MeterValues with the transactionId; null when there never will be one. */
+  #payloadOf(message: Queued): Record<string, unknown> | null {
+    if (message.action === 'StartTransaction') return message.payload;
+    const transactionId = this.#txIds.get(message.tx);
+    return transactionId === undefined ? null : { ...message.payload, transactionId };
+  }
+
+  /** Gives up on a message: into the dead-letter file, logged; a StartTransaction takes its transaction's messages along. */
+  #deadLetter(message: Queued, reason: string): void {
+    const related = message.action === 'StartTransaction' ? this.#messages.filter((m) => m.tx === message.tx) : [message];
+    for (const m of related) {
+      this.#deadLetters.append({ at: new Date(this.#o.clock.now()).toISOString(), reason, action: m.action, localId: m.tx, payload: m.payload });
+      this.#record({ k: 'done', seq: m.seq });
+    }
+    this.#deadLetterCount += related.length;
+    this.#o.log.error('transaction message given up on: kept in the dead-letter file', { action: message.action, reason, alsoGivenUp: related.length - 1 });
+  }
+
+  /** Over the bound: every second queued MeterValues goes, oldest first; Start and Stop stay. */
+  #thin(): void {
+    const meterValues = this.#messages.slice(1).filter((m) => m.action === 'MeterValues');
+    const dropped = meterValues.filter((_, i) => i % 2 === 1);
+    for (const m of dropped) this.#record({ k: 'done', seq: m.seq });
+    this.#o.log.warn('transaction queue full: sampled meter values thinned', { dropped: dropped.length, queued: this.#messages.length });
+  }
+
+  #record(record: QueueRecord): void {
+    this.#apply(record);
+    this.#journal.append(record);
+    if (record.k === 'done' && ++this.#doneSinceCompaction >= COMPACT_AFTER) this.#compact();
+  }
+
+  /** Loads a record from the journal: the state it describes, with the counters past it. */
+  #replay(record: QueueRecord): void {
+    this.#apply(record);
+    if (record.k === 'msg') {
+      this.#nextSeq = Math.max(this.#nextSeq, record.seq + 1);
+      this.#nextTx = Math.max(this.#nextTx, record.tx + 1);
+    }
+    if (record.k === 'open') this.#nextTx = Math.max(this.#nextTx, record.tx + 1);
+  }
+
+  #apply(record: QueueRecord): void {
+    switch (record.k) {
+      case 'ids':
+        this.#nextSeq = Math.max(this.#nextSeq, record.nextSeq);
+        this.#nextTx = Math.max(this.#nextTx, record.nextTx);
+        break;
+      case 'open':
+        this.#open.set(record.tx, { localId: record.tx, idTag: record.idTag, meterStartWh: record.meterStartWh, startedAt: record.startedAt, lastMeter: null });
+        break;
+      case 'meter': {
+        const open = this.#open.get(record.tx);
+        if (open) this.#open.set(record.tx, { ...open, lastMeter: { wh: record.wh, at: record.at } });
+        break;
+      }
+      case 'msg':
+        if (!this.#messages.some((m) => m.seq === record.seq)) this.#messages.push({ seq: record.seq, tx: record.tx, action: record.action, payload: record.payload, failures: record.failures ?? 0 });
+        if (record.action === 'StopTransaction') this.#open.delete(record.tx);
+        break;
+      case 'txid':
+        this.#txIds.set(record.tx, record.id);
+        break;
+      case 'fail': {
+        const message = this.#messages.find((m) => m.seq === record.seq);
+        if (message) message.failures = record.failures;
+        break;
+      }
+      case 'done':
+        this.#messages = this.#messages.filter((m) => m.seq !== record.seq);
+        break;
+    }
+  }
+
+  /** Rewrites the journal as the live state only: counters, open transactions, ids still needed, queued messages. */
+  #compact(): void {
+    this.#doneSinceCompaction = 0;
+    const needed = new Set([...this.#messages.map((m) => m.tx), ...this.#open.keys()]);
+    for (const tx of [...this.#txIds.keys()]) if (!needed.has(tx)) this.#txIds.delete(tx);
+    const records: QueueRecord[] = [{ k: 'ids', nextSeq: this.#nextSeq, nextTx: this.#nextTx }];
+    for (const open of this.#open.values()) {
+      records.push({ k: 'open', tx: open.localId, idTag: open.idTag, meterStartWh: open.meterStartWh, startedAt: open.startedAt });
+      if (open.lastMeter) records.push({ k: 'meter', tx: open.localId, wh: open.lastMeter.wh, at: open.lastMeter.at });
+    }
+    for (const [tx, id] of this.#txIds) records.push({ k: 'txid', tx, id });
+    for (const m of this.#messages) records.push({ k: 'msg', seq: m.seq, tx: m.tx, action: m.action, payload: m.payload, failures: m.failures });
+    this.#journal.rewrite(records);
+  }
+}
+
+function isObject(record: unknown): record is Record<string, unknown> {
+  return record !== null && typeof record === 'object' && !Array.isArray(record);
+}
+
+const ACTIONS: readonly string[] = ['StartTransaction', 'StopTransaction', 'MeterValues'];
+
+/** A record as the journal holds it (the payloads themselves are checked by the schema when sent). */
+function isQueueRecord(record: unknown): record is QueueRecord {
+  if (!isObject(record)) return false;
+  const int = (key: string): boolean => Number.isInteger(record[key]);
+  switch (record['k']) {
+    case 'ids':
+      return int('nextSeq') && int('nextTx');
+    case 'open':
+      return int('tx') && typeof record['idTag'] === 'string' && typeof record['meterStartWh'] === 'number' && typeof record['startedAt'] === 'string';
+    case 'meter':
+      return int('tx') && typeof record['wh'] === 'number' && typeof record['at'] === 'string';
+    case 'msg':
+      return int('seq') && int('tx') && ACTIONS.includes(record['action'] as string) && isObject(record['payload']);
+    case 'txid':
+      return int('tx') && int('id');
+    case 'fail':
+      return int('seq') && int('failures');
+    case 'done':
+      return int('seq');
+    default:
+      return false;
   }
 }
