@@ -81,6 +81,7 @@ export class TxQueue {
   #doneSinceCompaction = 0;
   #deadLetterCount = 0;
   #running: Promise<void> | null = null;
+  #again = false;
   /** Called with the central system's answer to each message sent, and what was sent. */
   onConfirmed: (action: TxAction, localId: number, response: unknown, payload: Record<string, unknown>) => void = () => {};
 
@@ -147,8 +148,24 @@ export class TxQueue {
 
   /** Sends what is queued, in order, while the link stays up; resolves when it stops for now. */
   drain(): Promise<void> {
-    this.#running ??= this.#loop().finally(() => (this.#running = null));
+    if (this.#running !== null) {
+      // The running pass may already have decided to stop: it looks once more before it ends.
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = this.#run();
     return this.#running;
+  }
+
+  async #run(): Promise<void> {
+    try {
+      do {
+        this.#again = false;
+        await this.#loop();
+      } while (this.#again);
+    } finally {
+      this.#running = null;
+    }
   }
 
   /** Resolves when the journal has everything so far on disk. */

@@ -1,0 +1,60 @@
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { createLogger } from '../../firmware/log.js';
+import { Journal } from '../../firmware/store/journal.js';
+
+/** The append-only journal: order, a torn last line, damaged lines, compaction, a disk that refuses. */
+
+type Rec = { n: number };
+const isRec = (r: unknown): r is Rec => typeof (r as Rec | null)?.n === 'number';
+
+function recordingLog() {
+  const lines: Array<Record<string, unknown>> = [];
+  return { lines, log: createLogger({ level: 'debug', write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) }) };
+}
+
+t.test('records come back in the order written; rewrite compacts', async (t) => {
+  const path = join(t.testdir({}), 'j.jsonl');
+  const { log } = recordingLog();
+  const { journal } = await Journal.open(path, isRec, log);
+  for (let n = 1; n <= 5; n++) journal.append({ n });
+  await journal.flush();
+  t.same((await Journal.open(path, isRec, log)).records, [1, 2, 3, 4, 5].map((n) => ({ n })));
+  journal.rewrite([{ n: 9 }]);
+  journal.append({ n: 10 });
+  await journal.close();
+  t.same((await Journal.open(path, isRec, log)).records, [{ n: 9 }, { n: 10 }]);
+});
+
+t.test('a torn last line (a crash during an append) is skipped quietly; a damaged line inside is skipped and reported', async (t) => {
+  const path = join(t.testdir({}), 'j.jsonl');
+  writeFileSync(path, '{"n":1}\n{"n":2}\n{"n":');
+  const torn = recordingLog();
+  t.same((await Journal.open(path, isRec, torn.log)).records, [{ n: 1 }, { n: 2 }]);
+  t.ok(torn.lines.some((l) => l['level'] === 'warn' && l['msg'] === 'journal: torn last record skipped'));
+  t.notOk(torn.lines.some((l) => l['level'] === 'error'));
+  writeFileSync(path, '{"n":1}\ngarbage\x00\x01\n{"x":3}\n{"n":4}\n');
+  const damaged = recordingLog();
+  t.same((await Journal.open(path, isRec, damaged.log)).records, [{ n: 1 }, { n: 4 }]);
+  t.match(damaged.lines.find((l) => l['level'] === 'error'), { msg: 'journal: damaged records skipped', skipped: 2 });
+});
+
+t.test('a disk that refuses: logged once per kind of failure, memory goes on, writes resume when it recovers', async (t) => {
+  const dir = join(t.testdir({}), 'not-yet');
+  const path = join(dir, 'j.jsonl');
+  const { lines, log } = recordingLog();
+  const { journal } = await Journal.open(path, isRec, log);
+  for (let n = 1; n <= 3; n++) journal.append({ n });
+  await journal.flush();
+  t.equal(journal.healthy, false);
+  t.equal(lines.filter((l) => l['msg'] === 'journal write failed; kept in memory only').length, 1, 'one error line for three failed writes');
+  mkdirSync(dir);
+  journal.append({ n: 4 });
+  await journal.close();
+  t.equal(journal.healthy, true);
+  t.ok(lines.some((l) => l['msg'] === 'journal writable again'));
+  t.equal(readFileSync(path, 'utf8'), '{"n":4}\n');
+  appendFileSync(path, '{"n":5}\n');
+  t.same((await Journal.open(path, isRec, log)).records, [{ n: 4 }, { n: 5 }]);
+});
