@@ -310,8 +310,11 @@ export class TransactionService {
       timestamp: startedAt,
       ...(reservationId !== null && { reservationId }),
     });
-    // The StartTransaction is queued before the status that follows from it, and the
-    // transaction's profiles are in force before it permits charging.
+    // No energy without a durable record: the StartTransaction is on disk before the
+    // transaction permits charging (a few ms), so a crash cannot leave a charge nobody bills.
+    // The transaction's profiles are in force before it permits charging too.
+    await this.#o.queue.flush();
+    if (this.#tx !== tx) return;
     this.#o.onTransaction(tx);
     this.#applyPermission();
     this.#startSampling();
