@@ -3,6 +3,7 @@ import type { Clock } from '../../../hal/clock.js';
 import type { Logger } from '../../log.js';
 import { Journal } from '../../store/journal.js';
 import { RpcError, type OcppRpc } from '../rpc.js';
+import { registerReading } from './meter-sample.js';
 
 export type TxAction = 'StartTransaction' | 'StopTransaction' | 'MeterValues';
 
@@ -131,10 +132,10 @@ export class TxQueue {
 
   /** Keeps the latest meter reading of an open transaction (what a crash would close it with). */
   recordMeter(localId: number, wh: number, at: string): void {
-    const open = this.#open.get(localId);
-    if (!open) return;
-    this.#open.set(localId, { ...open, lastMeter: { wh, at } });
-    this.#journal.append({ k: 'meter', tx: localId, wh, at });
+    if (!this.#open.has(localId)) return;
+    const record: QueueRecord = { k: 'meter', tx: localId, wh, at };
+    this.#apply(record);
+    this.#journal.append(record);
   }
 
   /** Queues a message of transaction `localId`; a StopTransaction closes it. */
@@ -254,14 +255,14 @@ export class TxQueue {
       case 'open':
         this.#open.set(record.tx, { localId: record.tx, idTag: record.idTag, meterStartWh: record.meterStartWh, startedAt: record.startedAt, lastMeter: null });
         break;
-      case 'meter': {
-        const open = this.#open.get(record.tx);
-        if (open) this.#open.set(record.tx, { ...open, lastMeter: { wh: record.wh, at: record.at } });
+      case 'meter':
+        this.#meterOf(record.tx, { wh: record.wh, at: record.at });
         break;
-      }
       case 'msg':
         if (!this.#messages.some((m) => m.seq === record.seq)) this.#messages.push({ seq: record.seq, tx: record.tx, action: record.action, payload: record.payload, failures: record.failures ?? 0 });
         if (record.action === 'StopTransaction') this.#open.delete(record.tx);
+        // A MeterValues is a kept reading too, in the same record: a crash cannot separate them.
+        if (record.action === 'MeterValues') this.#meterOf(record.tx, registerReading((record.payload['meterValue'] as unknown[] | undefined) ?? []));
         break;
       case 'txid':
         this.#txIds.set(record.tx, record.id);
@@ -275,6 +276,13 @@ export class TxQueue {
         this.#messages = this.#messages.filter((m) => m.seq !== record.seq);
         break;
     }
+  }
+
+  /** The latest reading of an open transaction, never lowered. */
+  #meterOf(localId: number, reading: { wh: number; at: string } | null): void {
+    const open = this.#open.get(localId);
+    if (!open || reading === null || (open.lastMeter !== null && reading.wh < open.lastMeter.wh)) return;
+    this.#open.set(localId, { ...open, lastMeter: reading });
   }
 
   /** Rewrites the journal as the live state only: counters, open transactions, ids still needed, queued messages. */
