@@ -34,7 +34,7 @@ export interface CentralSystem {
   close(): Promise<void>;
 }
 
-export async function startCentralSystem(options: { strict?: boolean } = {}): Promise<CentralSystem> {
+export async function startCentralSystem(options: { strict?: boolean; port?: number } = {}): Promise<CentralSystem> {
   const server = new RPCServer({ protocols: ['ocpp1.6'], strictMode: options.strict ?? true });
   const recorded = new WatchedList<RecordedCall>();
   const calls = recorded.items;
@@ -82,7 +82,7 @@ export async function startCentralSystem(options: { strict?: boolean } = {}): Pr
       return handler(params);
     });
   });
-  const http = await server.listen(0, '127.0.0.1');
+  const http = await server.listen(options.port ?? 0, '127.0.0.1');
   (cs as { url: string }).url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/ocpp`;
   return cs;
 }
