@@ -12,6 +12,7 @@ import { ProfileStore } from './ocpp/model/profile-store.js';
 import { TxQueue } from './ocpp/model/tx-queue.js';
 import { ModbusSlave } from './modbus/slave.js';
 import type { FaultLog } from './safety/fault-log.js';
+import { removeTornWrites } from './store/atomic-file.js';
 import { readBootId, readRunState, writeRunState } from './store/run-state.js';
 import { FIRMWARE_VERSION } from './version.js';
 
@@ -127,6 +128,8 @@ export class Firmware {
   async start(): Promise<void> {
     const { dataDir } = this.#config;
     this.#bootId = this.#options.bootId ?? (await readBootId());
+    const torn = await removeTornWrites(dataDir);
+    if (torn > 0) this.#log.warn('writes cut short by the last stop removed; their files kept the last good version', { torn });
     const previous = await readRunState(dataDir, this.#log);
     // A transaction still open in the journal was cut: by a process restart under the same
     // kernel boot (Reboot), or by the machine going down (PowerLoss).

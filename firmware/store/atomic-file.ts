@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /**
@@ -24,6 +24,14 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
   } finally {
     await folder.close();
   }
+}
+
+/** Temp files of writes a crash cut short (the target kept its last good version); removed at boot. */
+export async function removeTornWrites(dir: string): Promise<number> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const torn = names.filter((name) => /^\.\d+\.[0-9a-f]{8}\.tmp$/.test(name) && !name.startsWith(`.${process.pid}.`));
+  await Promise.all(torn.map((name) => rm(join(dir, name), { force: true }).catch(() => {})));
+  return torn.length;
 }
 
 /** The parsed JSON in `path`, or `fallback` when the file does not exist. */

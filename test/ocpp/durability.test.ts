@@ -125,6 +125,7 @@ t.test('truncated and garbage files in dataDir: each set aside and reported, the
     'config-overlay.json': '[1,2,3]',
     'sim-meter.json': '{"energyWh":',
     'ocpp-transactions.jsonl': 'not json\n{"k":"msg","seq":1}\n{"k":"ids","nextSeq":5,"nextTx":9}\n{"k":"op',
+    '.4242.0badc0de.tmp': '{"half a write',
   };
   const dir = t.testdir({ data: damaged });
   const { cs } = await centralSystem(t);
@@ -135,6 +136,7 @@ t.test('truncated and garbage files in dataDir: each set aside and reported, the
     t.ok(box.fw.logs.some((l) => l['level'] === 'error' && l['msg'] === 'stored file unreadable; set aside' && String(l['path']).endsWith(name)), `${name} reported`);
   }
   t.ok(box.fw.logs.some((l) => l['msg'] === 'journal: damaged records skipped'), 'damaged journal lines reported');
+  t.notOk(existsSync(join(dir, 'data', '.4242.0badc0de.tmp')), 'the temp file of a write cut short is removed');
   await plugIn(box);
   await waitStatus(cs, 'Charging', 0);
   t.pass('charges');

@@ -81,7 +81,8 @@ t.test('CALLERRORs use up TransactionMessageAttempts (offline time does not coun
   const queue = await openQueue(dir, rpc, clock, 2);
   queueTransaction(queue, 1);
   const draining = queue.drain();
-  await new Promise((resolve) => setImmediate(resolve));
+  for (let turn = 0; turn < 1000 && sent.length < 2; turn++) await new Promise((resolve) => setTimeout(resolve, 1));
+  await new Promise((resolve) => setTimeout(resolve, 5));
   t.same(sent.map((s) => s.action), ['StartTransaction', 'MeterValues'], 'first attempt refused');
   rpc.connected = false;
   clock.advance(10_000);

@@ -191,6 +191,8 @@ export class TxQueue {
         if (head.action === 'StartTransaction') this.#record({ k: 'txid', tx: head.tx, id: (response as { transactionId: number }).transactionId });
         this.#record({ k: 'done', seq: head.seq });
         this.onConfirmed(head.action, head.tx, response, payload);
+        // The answer is on disk before the next message goes: a crash can repeat only the one in flight.
+        await this.#journal.flush();
       } catch (err) {
         if (!this.#o.rpc.connected) return; // offline: not an attempt
         head.failures += 1;
