@@ -94,12 +94,14 @@ export class SmartCharging {
   }
 
   /**
-   * GetCompositeSchedule from now (whole seconds) for `durationS`, in `unit` (A when not asked).
-   * Without a transaction it shows what a transaction starting now would get.
+   * GetCompositeSchedule from now for `durationS`, in `unit` (A when not asked). Without a
+   * transaction it shows what a transaction starting now would get. The start is now to the
+   * millisecond: rounded down to the second it could fall before the transaction's start and
+   * show a moment without its profile.
    */
   composite(connectorId: number, durationS: number, unit: ChargingRateUnit = 'A'): CompositeAnswer {
     if (connectorId !== 0 && connectorId !== this.#o.connectorId) return { status: 'Rejected' };
-    const startMs = Math.floor(this.#o.nowMs() / 1000) * 1000;
+    const startMs = this.#o.nowMs();
     const chargingSchedule = compositeSchedule(this.#o.store.profiles, {
       connectorId: this.#o.connectorId,
       startMs,

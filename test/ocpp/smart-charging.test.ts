@@ -160,3 +160,13 @@ t.test('RemoteStartTransaction with a TxProfile: in force before the transaction
   cp.transactions.close();
   cp.smartCharging.stop();
 });
+
+t.test('GetCompositeSchedule just after a transaction started within a second: its Relative profile from 0, no moment without it', async (t) => {
+  const rig = await smartRig();
+  rig.clock.advance(700);
+  rig.startTransaction({ ...txDefault([{ startPeriod: 0, limit: 9 }], rig.iso()), chargingProfilePurpose: 'TxProfile', chargingProfileKind: 'Relative' });
+  rig.clock.advance(200);
+  const answer = rig.smart.composite(1, 60);
+  t.same(answer.chargingSchedule?.chargingSchedulePeriod, [{ startPeriod: 0, limit: 9 }]);
+  t.equal(answer.scheduleStart, rig.iso(), 'the schedule starts now, to the millisecond');
+});
