@@ -77,6 +77,7 @@ export function simSnapshot(plant: SimPlant): Record<string, unknown> {
     ev: { state: ev.state, maxCurrentA: ev.maxCurrentA, phases: ev.phases, followDelayMs: ev.followDelayMs },
     meter: { energyWh: meter.energyWh, powerW: meter.powerW, currentsA: meter.currentsA },
     faults: [...plant.faults],
+    changedAtMs: { ...plant.changedAtMs },
   };
 }
 

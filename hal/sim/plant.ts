@@ -47,6 +47,11 @@ export class SimPlant {
   halted = false;
   /** Test backend: the RCD does not trip on its test current. */
   rcdSelfTestFails = false;
+  /**
+   * Wall-clock time (epoch ms, sub-ms) of the last change of the pilot output, the contactor
+   * command and the car's settings: lets a benchmark outside the process time the firmware.
+   */
+  readonly changedAtMs = { pilot: 0, contactor: 0, ev: 0 };
   #energyWh: number;
   #integratedAtMs: number;
   #lostReading: MeterReading | null = null;
@@ -69,6 +74,7 @@ export class SimPlant {
 
   drivePilot(output: PilotOutput): void {
     if (this.halted) return;
+    if (!samePilot(this.pilot, output)) this.changedAtMs.pilot = wallClockMs();
     this.change(() => {
       this.ev.pilotChanged(this.pilot, output, this.clock.now());
       this.pilot = output;
@@ -78,6 +84,7 @@ export class SimPlant {
   /** Commands the contactor coil (ignored while the board is halted). */
   commandContactor(closed: boolean): void {
     if (this.halted) return;
+    if (closed !== this.contactorCommanded) this.changedAtMs.contactor = wallClockMs();
     this.change(() => (this.contactorCommanded = closed));
   }
 
@@ -89,6 +96,7 @@ export class SimPlant {
   }
 
   configureEv(settings: Partial<EvSettings>): void {
+    this.changedAtMs.ev = wallClockMs();
     this.change(() => this.ev.configure(settings));
   }
 
@@ -165,4 +173,12 @@ export class SimPlant {
     // never reads below what was reported.
     if (Math.round(this.#energyWh) !== Math.round(before)) this.#keepEnergy?.(this.#energyWh);
   }
+}
+
+function samePilot(a: PilotOutput, b: PilotOutput): boolean {
+  return a.mode === b.mode && (a.mode !== 'pwm' || (b.mode === 'pwm' && a.dutyPct === b.dutyPct));
+}
+
+function wallClockMs(): number {
+  return performance.timeOrigin + performance.now();
 }
