@@ -1,5 +1,5 @@
-// Bundles the firmware into one ESM file, dist/firmware.mjs, and each installer tool into
-// dist/tools/<name>.mjs. Native addons stay external: they
+// Bundles the firmware into one ESM file, dist/firmware.mjs, each installer tool into
+// dist/tools/<name>.mjs and the benchmarks into dist/bench/main.mjs. Native addons stay external: they
 // are loaded from node_modules at run time. `--if-needed` skips the build when the bundle is
 // newer than every source file (what `npm start` uses).
 import { build } from 'esbuild';
@@ -7,7 +7,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const OUTFILE = 'dist/firmware.mjs';
-const SOURCE_DIRS = ['firmware', 'hal', 'board', 'tools'];
+const SOURCE_DIRS = ['firmware', 'hal', 'board', 'tools', 'bench'];
 const NATIVE = ['serialport', '@serialport/*', 'onoff', 'epoll', 'i2c-bus'];
 
 function newestSourceMs(dir) {
@@ -32,7 +32,13 @@ function upToDate() {
 if (process.argv.includes('--if-needed') && upToDate()) process.exit(0);
 
 await build({
-  entryPoints: { firmware: 'firmware/main.ts', 'tools/faults': 'tools/faults.ts', 'tools/register-table': 'tools/register-table.ts' },
+  entryPoints: {
+    firmware: 'firmware/main.ts',
+    'tools/faults': 'tools/faults.ts',
+    'tools/register-table': 'tools/register-table.ts',
+    'tools/fleet': 'tools/fleet.ts',
+    'bench/main': 'bench/main.ts',
+  },
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
   bundle: true,

@@ -1,0 +1,260 @@
+// `npm run bench`: what a wallbox maker and an energy manager care about, measured on the built
+// firmware process with the simulated board. One JSON object per line (CONTRACT §1):
+// {"name","value","unit"} with the median as value, and p99, samples and the goal beside it.
+// Tests never assert these figures; this is where they are looked at.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { RPCServer } from 'ocpp-rpc';
+import { startCentralSystem } from '../test/helpers/central-system.js';
+import { startBox, startFirmware, type RunningBox } from '../test/helpers/firmware-process.js';
+import { freePort } from '../test/helpers/ocpp-scenario.js';
+import { RawModbusClient } from './modbus-raw.js';
+import { round, summarize } from './stats.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), 'wallbox-bench-'));
+const wallMs = (): number => performance.timeOrigin + performance.now();
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function emit(name: string, value: number | null, unit: string, extra: Record<string, unknown> = {}): void {
+  process.stdout.write(`${JSON.stringify({ name, value: value === null ? null : round(value), unit, ...extra })}\n`);
+}
+
+function emitSummary(name: string, samples: number[], unit: string, goal: string): void {
+  const s = summarize(samples);
+  emit(name, s.median, unit, { p99: round(s.p99), samples: s.samples, goal });
+}
+
+/** Resident memory of a process, MB (Linux /proc). */
+function rssMb(pid: number): number {
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+  return kb / 1024;
+}
+
+async function until<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (accept(value)) return value;
+    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms: ${JSON.stringify(value)}`);
+    await sleep(2);
+  }
+}
+
+async function benchStartup(): Promise<void> {
+  emit('bundle_kb', statSync(join(ROOT, 'dist/firmware.mjs')).size / 1024, 'kB');
+  const samples: number[] = [];
+  for (let run = 0; run < 10; run++) {
+    const dir = mkdtempSync(join(work, 'startup-'));
+    const startedMs = wallMs();
+    const fw = startFirmware(dir, { dataDir: join(dir, 'data'), sim: { controlPort: 0 }, http: null, modbus: { tcp: { host: '127.0.0.1', port: 0 } } });
+    await fw.waitForLog((l) => l['msg'] === 'Modbus TCP listening');
+    samples.push(wallMs() - startedMs);
+    await fw.kill();
+  }
+  emitSummary('startup_ms', samples, 'ms', 'process start to Modbus listening');
+}
+
+/** The box under test: OCPP to a local central system, Modbus TCP, a car charging. */
+async function startChargingBox(): Promise<{ box: RunningBox; close: () => Promise<void>; call: (action: string, params: object) => Promise<unknown> }> {
+  const cs = await startCentralSystem();
+  const dir = mkdtempSync(join(work, 'box-'));
+  const box = await startBox(dir, { ocpp: { url: cs.url, chargeBoxId: 'bench', password: '', fixedIdTag: 'BENCH' }, evse: { minOffS: 0 } });
+  await cs.waitForCall('StatusNotification', (p) => p['connectorId'] === 1);
+  return { box, call: (action, params) => cs.call(action, params), close: async () => void (await Promise.all([box.fw.kill(), cs.close()])) };
+}
+
+async function benchModbusToPilot(box: RunningBox): Promise<void> {
+  const client = await RawModbusClient.connect(box.modbusPort);
+  const samples: number[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const sentMs = wallMs();
+    await client.writeRegister(1, 8093, i % 2 === 0 ? 100 : 160);
+    const sim = await until(box.sim, (s) => (s['changedAtMs'].pilot as number) >= sentMs, 1000);
+    samples.push((sim['changedAtMs'].pilot as number) - sentMs);
+  }
+  await client.writeRegister(1, 8093, 320);
+  client.close();
+  emitSummary('modbus_limit_to_pilot_ms', samples, 'ms', 'p99 < 5 ms');
+}
+
+async function benchProfileToPilot(box: RunningBox, call: (action: string, params: object) => Promise<unknown>): Promise<void> {
+  const samples: number[] = [];
+  for (let i = 0; i < 300; i++) {
+    const limit = i % 2 === 0 ? 12 : 14;
+    const profile = {
+      chargingProfileId: 1,
+      stackLevel: 0,
+      chargingProfilePurpose: 'TxDefaultProfile',
+      chargingProfileKind: 'Relative',
+      chargingSchedule: { chargingRateUnit: 'A', chargingSchedulePeriod: [{ startPeriod: 0, limit }] },
+    };
+    const sentMs = wallMs();
+    await call('SetChargingProfile', { connectorId: 1, csChargingProfiles: profile });
+    const sim = await until(box.sim, (s) => (s['changedAtMs'].pilot as number) >= sentMs, 1000);
+    samples.push((sim['changedAtMs'].pilot as number) - sentMs);
+  }
+  await call('ClearChargingProfile', {});
+  emitSummary('ocpp_profile_to_pilot_ms', samples, 'ms', 'p99 < 10 ms');
+}
+
+async function benchSafetyOpen(box: RunningBox): Promise<void> {
+  const samples: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    await until(box.sim, (s) => s['relayClosed'] === true, 10_000);
+    await box.simPost('/sim/ev', { state: 'B' });
+    const sim = await until(box.sim, (s) => s['relayClosed'] === false, 1000);
+    samples.push((sim['changedAtMs'].contactor as number) - (sim['changedAtMs'].ev as number));
+    await box.simPost('/sim/ev', { state: 'C' });
+  }
+  emitSummary('safety_open_ms', samples, 'ms', 'p99 < 20 ms (IEC 61851: 100 ms)');
+}
+
+async function roundTrips(port: number, count: number): Promise<number[]> {
+  const client = await RawModbusClient.connect(port);
+  const samples: number[] = [];
+  for (let i = 0; i < count + 200; i++) {
+    const start = process.hrtime.bigint();
+    await client.readHolding(1, 8092, 6);
+    if (i >= 200) samples.push(Number(process.hrtime.bigint() - start) / 1000); // the first 200 warm up
+  }
+  client.close();
+  return samples;
+}
+
+/** The libmodbus reference server, built here; null (with the reason) when libmodbus is missing. */
+async function startReference(): Promise<{ port: number; child: ChildProcess } | string> {
+  const binary = join(ROOT, 'dist/bench/modbus-ref');
+  try {
+    const flags = execFileSync('pkg-config', ['--cflags', '--libs', 'libmodbus'], { encoding: 'utf8' }).trim().split(/\s+/);
+    execFileSync('gcc', ['-O2', '-o', binary, join(ROOT, 'bench/modbus-ref.c'), ...flags], { stdio: 'pipe' });
+  } catch (err) {
+    return `libmodbus reference not built (apt-get install gcc pkg-config libmodbus-dev): ${(err as Error).message.split('\n')[0]}`;
+  }
+  const port = await freePort();
+  const child = spawn(binary, [String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await once(createInterface({ input: child.stdout! }), 'line');
+  return { port, child };
+}
+
+async function benchRoundTrip(box: RunningBox): Promise<void> {
+  const ours = summarize(await roundTrips(box.modbusPort, 2000));
+  const reference = await startReference();
+  if (typeof reference === 'string') {
+    emit('modbus_rtt_us', ours.median, 'us', { p99: round(ours.p99), samples: ours.samples, reference: null, note: reference, goal: 'at most 2x the C reference' });
+    return;
+  }
+  const ref = summarize(await roundTrips(reference.port, 2000));
+  reference.child.kill();
+  emit('modbus_rtt_us', ours.median, 'us', { p99: round(ours.p99), samples: ours.samples, referenceMedian: round(ref.median), referenceP99: round(ref.p99), ratio: round(ours.median / ref.median), goal: 'at most 2x the C reference (libmodbus)' });
+}
+
+async function bareNodeRssMb(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  await sleep(1000);
+  const mb = rssMb(child.pid as number);
+  child.kill();
+  return mb;
+}
+
+/**
+ * Fleet: N boxes in one fleet process against one central system here. On time = every box's
+ * MeterValues (every 5 s) arrive no more than 1 s late over a 20 s window once all charge.
+ */
+async function fleetRun(count: number): Promise<{ onTime: boolean; perBoxKb: number; worstLateMs: number; charging: number }> {
+  const server = new RPCServer({ protocols: ['ocpp1.6'], strictMode: false });
+  const arrivals = new Map<string, number[]>();
+  let transactionId = 0;
+  server.auth((accept: (session?: Record<string, unknown>, protocol?: string) => void) => accept({}, 'ocpp1.6'));
+  server.on('client', (client: { identity: string; handle: (fn: (call: { method: string }) => unknown) => void }) => {
+    client.handle(({ method }) => {
+      if (method === 'MeterValues') arrivals.get(client.identity)?.push(Date.now()) ?? arrivals.set(client.identity, [Date.now()]);
+      switch (method) {
+        case 'BootNotification':
+          return { status: 'Accepted', interval: 60, currentTime: new Date().toISOString() };
+        case 'Heartbeat':
+          return { currentTime: new Date().toISOString() };
+        case 'Authorize':
+        case 'StopTransaction':
+          return { idTagInfo: { status: 'Accepted' } };
+        case 'StartTransaction':
+          return { transactionId: ++transactionId, idTagInfo: { status: 'Accepted' } };
+        default:
+          return {};
+      }
+    });
+  });
+  const port = await freePort();
+  await server.listen(port, '127.0.0.1');
+  const data = mkdtempSync(join(work, `fleet-${count}-`));
+  const fleet = spawn(process.execPath, [join(ROOT, 'dist/tools/fleet.mjs'), '--url', `ws://127.0.0.1:${port}/ocpp`, '--count', String(count), '--sample-s', '5', '--data', data], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let last: Record<string, number> = {};
+  createInterface({ input: fleet.stdout! }).on('line', (line) => (last = JSON.parse(line) as Record<string, number>));
+  const deadline = Date.now() + 90_000;
+  while (!(last['event'] === ('status' as unknown as number) && last['charging'] === count) && Date.now() < deadline) await sleep(250);
+  const windowStart = Date.now() + 5000;
+  await sleep(25_000);
+  const windowEnd = Date.now();
+  let worstLateMs = 0;
+  let onTime = last['charging'] === count;
+  for (let i = 1; i <= count; i++) {
+    const times = (arrivals.get(`fleet-${i}`) ?? []).filter((ms) => ms >= windowStart && ms <= windowEnd);
+    if (times.length < 3) onTime = false;
+    for (let k = 1; k < times.length; k++) worstLateMs = Math.max(worstLateMs, (times[k] as number) - (times[k - 1] as number) - 5000);
+  }
+  if (worstLateMs > 1000) onTime = false;
+  const perBoxKb = last['perBoxKb'] ?? 0;
+  const charging = last['charging'] ?? 0;
+  fleet.kill('SIGTERM');
+  await Promise.race([once(fleet, 'exit'), sleep(20_000)]);
+  fleet.kill('SIGKILL');
+  await server.close({ force: true, awaitPending: false });
+  rmSync(data, { recursive: true, force: true });
+  return { onTime, perBoxKb, worstLateMs, charging };
+}
+
+async function benchFleet(): Promise<void> {
+  let largest = 0;
+  let perBoxKb = 0;
+  for (const count of [250, 500, 1000]) {
+    const run = await fleetRun(count);
+    emit(`fleet_${count}_worst_late_ms`, run.worstLateMs, 'ms', { onTime: run.onTime, charging: run.charging, perBoxKb: run.perBoxKb });
+    if (!run.onTime) break;
+    largest = count;
+    perBoxKb = run.perBoxKb;
+  }
+  emit('fleet_max_wallboxes', largest, 'wallboxes', { goal: '1000 on this 2-core machine', tried: [250, 500, 1000] });
+  emit('fleet_kb_per_wallbox', perBoxKb, 'kB', { goal: 'under 1024 kB', at: largest });
+}
+
+async function main(): Promise<void> {
+  const startedMs = Date.now();
+  await benchStartup();
+  const bare = await bareNodeRssMb();
+  const { box, call, close } = await startChargingBox();
+  await sleep(2000);
+  const idle = rssMb(box.fw.child.pid as number);
+  emit('rss_mb_idle', idle, 'MB', { bareNodeMb: round(bare), ratio: round(idle / bare) });
+  await box.simPost('/sim/ev', { state: 'C' });
+  await until(box.sim, (s) => s['relayClosed'] === true, 10_000);
+  await benchModbusToPilot(box);
+  await benchProfileToPilot(box, call);
+  await benchSafetyOpen(box);
+  await benchRoundTrip(box);
+  const charging = rssMb(box.fw.child.pid as number);
+  emit('rss_mb_charging', charging, 'MB', { bareNodeMb: round(bare), ratio: round(charging / bare), with: 'OCPP, Modbus TCP, a car charging' });
+  await close();
+  await benchFleet();
+  emit('bench_duration_s', (Date.now() - startedMs) / 1000, 's', { goal: 'under 300 s' });
+}
+
+try {
+  await main();
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+process.exit(0);
