@@ -41,11 +41,16 @@ export function encodeRegister(def: RegisterDef, value: number | string): number
 }
 
 /** The words of the window [WINDOW_START, WINDOW_END) for the given values; holes and write-only registers read 0. */
-export function windowWords(values: RegisterValues): Uint16Array {
-  const words = new Uint16Array(WINDOW_END - WINDOW_START);
+export function windowWords(values: RegisterValues, address = WINDOW_START, count = WINDOW_END - WINDOW_START): Uint16Array {
+  const words = new Uint16Array(count);
   for (const def of REGISTERS) {
-    if (def.access === 'w') continue;
-    encodeRegister(def, values[def.name]).forEach((word, i) => (words[def.address - WINDOW_START + i] = word));
+    // Only the registers the read touches are encoded: a master polling 6 registers every
+    // second must not pay for the strings.
+    if (def.access === 'w' || def.address >= address + count || def.address + def.count <= address) continue;
+    encodeRegister(def, values[def.name]).forEach((word, i) => {
+      const at = def.address - address + i;
+      if (at >= 0 && at < count) words[at] = word;
+    });
   }
   return words;
 }

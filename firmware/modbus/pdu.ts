@@ -1,5 +1,5 @@
 import { checkRead, decodeWrite, Exception, windowWords, type ExceptionCode, type RegisterWrite } from './codec.js';
-import { WINDOW_START, type RegisterValues } from './registers.js';
+import type { RegisterValues } from './registers.js';
 
 /** What the protocol engine needs from the register model. */
 export interface RegisterModel {
@@ -41,7 +41,7 @@ export async function handlePdu(pdu: Buffer, model: RegisterModel): Promise<PduR
       const count = pdu.readUInt16BE(3);
       const refused = checkRead(address, count);
       if (refused !== null) return exception(fc, refused);
-      const words = windowWords(model.values()).subarray(address - WINDOW_START, address - WINDOW_START + count);
+      const words = windowWords(model.values(), address, count);
       const response = Buffer.alloc(2 + count * 2);
       response[0] = fc;
       response[1] = count * 2;

@@ -42,6 +42,9 @@ t.test('the window: holes and write-only registers read 0', async (t) => {
   t.equal(words[8127 - 8000], 0, 'the last register of the window is a hole');
   t.equal(words[8093 - 8000], 7);
   t.equal(words[8009 - 8000], 0, 'second word of the serial number');
+  for (const [address, count] of [[8092, 6], [8000, 125], [8009, 3], [8097, 20], [8127, 1], [8058, 4]] as const) {
+    t.same([...windowWords(values, address, count)], [...words.subarray(address - 8000, address - 8000 + count)], `a read of ${count} at ${address} encodes only what it touches, the same words`);
+  }
 });
 
 t.test('reads: quantity 1..125, and entirely inside 8000..8127', async (t) => {
