@@ -1,0 +1,16 @@
+import { openPromisified } from 'i2c-bus';
+import type { I2cWordBus } from './ads1115.js';
+
+/** `/dev/i2c-N` through `i2c-bus` (async: transfers run off the event loop); an error names the bus. */
+export async function openI2cBus(busNumber: number): Promise<I2cWordBus & { close(): Promise<void> }> {
+  try {
+    const bus = await openPromisified(busNumber);
+    return {
+      writeWord: (address, register, word) => bus.writeWord(address, register, word),
+      readWord: (address, register) => bus.readWord(address, register),
+      close: () => bus.close(),
+    };
+  } catch (err) {
+    throw new Error(`I2C bus ${busNumber} (/dev/i2c-${busNumber}): ${(err as Error).message}`);
+  }
+}
