@@ -1,66 +1,14 @@
 import t from 'tap';
 import { GpioConnectorLock, GpioContactor, GpioFaultInputs, GpioPhaseRelay } from '../../hal/linux/gpio-devices.js';
-import { onoffGpio, type OnoffGpioClass } from '../../hal/linux/onoff-gpio.js';
+import { onoffGpio } from '../../hal/linux/onoff-gpio.js';
 import { SimulatedClock } from '../../hal/sim/simulated-clock.js';
+import { fakeKernel } from '../helpers/fake-kernel.js';
 
 /**
  * Relays, lock and fault inputs on GPIO through the onoff backend, with an injected Gpio class
  * standing in for the kernel: physical pin levels, active-low pins, edge watchers, pins that do
  * not exist or are not accessible.
  */
-
-interface Pin {
-  direction: string;
-  level: 0 | 1;
-  activeLow: boolean;
-  watchers: Array<(err: Error | null, value: 0 | 1) => void>;
-  exported: boolean;
-}
-
-/** A fake kernel: `pins` by number (physical levels); `onWrite` plays the hardware behind an output. */
-function fakeKernel(accessible: number[]) {
-  const pins = new Map<number, Pin>();
-  let onWrite: (pin: number, level: 0 | 1) => void = () => {};
-  const logical = (p: Pin): 0 | 1 => ((p.level ^ (p.activeLow ? 1 : 0)) as 0 | 1);
-  const FakeGpio = class {
-    readonly #pin: Pin;
-    readonly #number: number;
-    constructor(gpio: number, direction: string, _edge?: string, options?: { activeLow?: boolean }) {
-      if (!accessible.includes(gpio)) throw new Error('EACCES: permission denied, open /sys/class/gpio/export');
-      this.#number = gpio;
-      this.#pin = pins.get(gpio) ?? { direction, level: 0, activeLow: options?.activeLow ?? false, watchers: [], exported: true };
-      Object.assign(this.#pin, { direction, activeLow: options?.activeLow ?? false, exported: true });
-      pins.set(gpio, this.#pin);
-    }
-    readSync(): 0 | 1 {
-      return logical(this.#pin);
-    }
-    writeSync(value: 0 | 1): void {
-      this.#pin.level = (value ^ (this.#pin.activeLow ? 1 : 0)) as 0 | 1;
-      onWrite(this.#number, this.#pin.level);
-    }
-    watch(callback: (err: Error | null, value: 0 | 1) => void): void {
-      this.#pin.watchers.push(callback);
-    }
-    unexport(): void {
-      this.#pin.exported = false;
-    }
-  };
-  return {
-    Gpio: FakeGpio as unknown as OnoffGpioClass,
-    pins,
-    /** Sets an input's physical level and fires its edge watchers. */
-    drive(pin: number, level: 0 | 1): void {
-      const p = pins.get(pin) ?? { direction: 'in', level, activeLow: false, watchers: [], exported: false };
-      p.level = level;
-      pins.set(pin, p);
-      for (const w of p.watchers) w(null, logical(p));
-    },
-    onWrite(handler: (pin: number, level: 0 | 1) => void): void {
-      onWrite = handler;
-    },
-  };
-}
 
 t.test('contactor: coil on its pin, mirror followed by edges; closing writes the pin; close leaves the coil off', async (t) => {
   const kernel = fakeKernel([17, 27]);

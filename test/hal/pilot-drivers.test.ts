@@ -1,13 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { Ads1115, type I2cWordBus } from '../../hal/linux/ads1115.js';
+import { Ads1115 } from '../../hal/linux/ads1115.js';
+import { AdcSampler } from '../../hal/linux/adc-sampler.js';
+import { LinuxControlPilot, LinuxProximityPilot, PILOT_PERIOD_NS } from '../../hal/linux/control-pilot.js';
+import { onoffGpio } from '../../hal/linux/onoff-gpio.js';
 import { SysfsPwm } from '../../hal/linux/sysfs-pwm.js';
+import { fakeAds1115, fakeKernel } from '../helpers/fake-kernel.js';
 
 /**
  * The Control Pilot's kernel-facing drivers with fakes at the kernel boundary: a folder standing
- * in for the sysfs PWM tree, and an I2C bus that behaves like an ADS1115 (config register with
- * the OS bit, conversion register, channel mux, PGA, little-endian SMBus words).
+ * in for the sysfs PWM tree, and an I2C bus that behaves like an ADS1115.
  */
 
 t.test('sysfs PWM: period and polarity at open, duty and enable on output, disable; a missing chip names its path', async (t) => {
@@ -26,40 +29,6 @@ t.test('sysfs PWM: period and polarity at open, duty and enable on output, disab
   t.equal(readFileSync(join(root, 'pwmchip0', 'export'), 'utf8'), '2', 'the export was asked for');
 });
 
-/** An ADS1115 on a fake bus: the volts on its four inputs are set by the test. */
-function fakeAds1115(inputsV: number[]): I2cWordBus & { conversions: number[] } {
-  const swap = (w: number): number => ((w & 0xff) << 8) | ((w >> 8) & 0xff);
-  const fullScale = [6.144, 4.096, 2.048, 1.024, 0.512, 0.256];
-  let config = 0x8583;
-  let conversion = 0;
-  let readyAt = 0;
-  const conversions: number[] = [];
-  return {
-    conversions,
-    async writeWord(address, register, word) {
-      if (address !== 0x48 || register !== 0x01) throw new Error(`unexpected write ${address}/${register}`);
-      config = swap(word);
-      if ((config & 0x8000) === 0) return;
-      const mux = (config >> 12) & 0x7;
-      if (mux < 4) throw new Error('only single-ended inputs are wired');
-      const channel = mux - 4;
-      conversions.push(channel);
-      const fs = fullScale[(config >> 9) & 0x7] as number;
-      const volts = Math.max(-fs, Math.min(fs, inputsV[channel] as number));
-      // The converter saturates at 0x7FFF / 0x8000, as the real one does.
-      conversion = Math.max(-0x8000, Math.min(0x7fff, Math.round((volts / fs) * 0x8000))) & 0xffff;
-      readyAt = performance.now() + 1.16; // 860 samples/s
-      config &= 0x7fff; // busy
-    },
-    async readWord(address, register) {
-      if (address !== 0x48) throw new Error('no device');
-      if (register === 0x01) return swap(performance.now() >= readyAt ? config | 0x8000 : config);
-      if (performance.now() < readyAt) throw new Error('read before the conversion was done');
-      return swap(conversion);
-    },
-  };
-}
-
 t.test('ADS1115: single-shot conversions per channel, PGA scaling, negative inputs', async (t) => {
   const bus = fakeAds1115([3.3, -1.25, 0.5, 4.2]);
   const adc = new Ads1115(bus, { fullScaleV: 4.096 });
@@ -73,4 +42,48 @@ t.test('ADS1115: single-shot conversions per channel, PGA scaling, negative inpu
   for (let i = 0; i < 20; i++) await adc.read((i % 2) as 0 | 1);
   const perReadMs = (performance.now() - started) / 20;
   t.ok(perReadMs < 5, `a conversion with its I2C traffic takes ${perReadMs.toFixed(2)} ms here`);
+});
+
+t.test('Control Pilot and PP on the fakes: duty in the sysfs tree, state E switch, peak voltages and PP resistance from the ADC', async (t) => {
+  const root = t.testdir({ pwmchip0: { export: '', pwm0: { period: '0', duty_cycle: '0', polarity: 'normal', enable: '0' } } });
+  const read = (name: string): string => readFileSync(join(root, 'pwmchip0', 'pwm0', name), 'utf8');
+  const kernel = fakeKernel([24]);
+  // Divider: pilot −12..+12 V onto 0..4 V at the ADC: pilot = adc × 6 − 12.
+  // PP: 330 Ω pull-up to 3.3 V (inside the ADC's 4.096 V range, so an open PP is seen).
+  const inputsV = [(9 + 12) / 6, (-12 + 12) / 6, (3.3 * 220) / (330 + 220), 0];
+  const sampler = new AdcSampler(new Ads1115(fakeAds1115(inputsV)), { fast: [0, 1], slow: [2], slowEvery: 5 });
+  await sampler.start();
+  t.teardown(() => sampler.stop());
+  const pilot = new LinuxControlPilot({
+    pwm: new SysfsPwm({ root, chip: 0, channel: 0, periodNs: PILOT_PERIOD_NS }),
+    stateE: onoffGpio(kernel.Gpio).output('CP state E switch', { pin: 24 }),
+    sampler,
+    highChannel: 0,
+    lowChannel: 1,
+    scale: { gain: 6, offsetV: -12 },
+  });
+  t.equal(kernel.pins.get(24)?.level, 1, 'off: pilot at 0 V');
+  t.equal(read('enable'), '0');
+  pilot.drive({ mode: 'x1' });
+  t.same([read('duty_cycle'), read('enable'), kernel.pins.get(24)?.level], ['1000000', '1', 0], 'x1: +12 V steady');
+  pilot.drive({ mode: 'pwm', dutyPct: 26.666666 });
+  t.equal(read('duty_cycle'), '266667', '16 A');
+  pilot.drive({ mode: 'F' });
+  t.equal(read('duty_cycle'), '0', 'F: −12 V');
+  pilot.drive({ mode: 'E' });
+  t.same([read('enable'), kernel.pins.get(24)?.level], ['0', 1], 'E: 0 V');
+  const sample = pilot.sample();
+  t.ok(Math.abs(sample.highV - 9) < 0.01 && Math.abs(sample.lowV + 12) < 0.01, `high ${sample.highV.toFixed(2)} V, low ${sample.lowV.toFixed(2)} V: state B, diode present`);
+  const pp = new LinuxProximityPilot(sampler, 2, { pullUpOhm: 330, supplyV: 3.3 });
+  t.ok(Math.abs(pp.resistanceOhm() - 220) < 1, `PP ${pp.resistanceOhm().toFixed(1)} Ω: a 32 A cable`);
+  inputsV[0] = (6 + 12) / 6;
+  const rounds = sampler.rounds;
+  const started = performance.now();
+  while (sampler.rounds < rounds + 10) await new Promise((resolve) => setTimeout(resolve, 1));
+  const roundMs = (performance.now() - started) / 10;
+  t.ok(Math.abs(pilot.sample().highV - 6) < 0.01, 'the sampler follows the pilot to 6 V (state C)');
+  t.ok(roundMs < 20, `one round of both CP channels every ${roundMs.toFixed(1)} ms (the 100 ms rule needs far less)`);
+  inputsV[2] = 3.3;
+  while (sampler.rounds < rounds + 20) await new Promise((resolve) => setTimeout(resolve, 1));
+  t.equal(pp.resistanceOhm(), Number.POSITIVE_INFINITY, 'no cable: PP open');
 });

@@ -1,0 +1,67 @@
+import type { Ads1115 } from './ads1115.js';
+
+type Channel = 0 | 1 | 2 | 3;
+
+/**
+ * Keeps the ADC converting, one channel after the other, and the latest volts of each: the HAL's
+ * reads (`sample()`, `resistanceOhm()`) are synchronous and must not wait for the I2C bus. The
+ * fast channels are read every round, the slow ones (PP) every `slowEvery` rounds. At 860
+ * samples/s a round of the two CP channels takes about 2.5 ms: CP is seen about 400 times a
+ * second, far inside the 100 ms the contactor rule allows.
+ */
+export class AdcSampler {
+  readonly #adc: Ads1115;
+  readonly #fast: readonly Channel[];
+  readonly #slow: readonly Channel[];
+  readonly #slowEvery: number;
+  readonly #volts = new Map<Channel, number>();
+  #running = false;
+  #loop: Promise<void> | null = null;
+  #rounds = 0;
+  /** Called once per failed conversion (the bus or the chip); the last good values stay. */
+  onError: ((err: Error) => void) | null = null;
+
+  constructor(adc: Ads1115, options: { readonly fast: readonly Channel[]; readonly slow?: readonly Channel[]; readonly slowEvery?: number }) {
+    this.#adc = adc;
+    this.#fast = options.fast;
+    this.#slow = options.slow ?? [];
+    this.#slowEvery = options.slowEvery ?? 20;
+  }
+
+  /** Volts last converted on `channel` (NaN before the first). */
+  volts(channel: Channel): number {
+    return this.#volts.get(channel) ?? Number.NaN;
+  }
+
+  /** Rounds completed so far (for the sampling-rate figure). */
+  get rounds(): number {
+    return this.#rounds;
+  }
+
+  /** Converts each channel once, then keeps going in the background. */
+  async start(): Promise<void> {
+    await this.#round();
+    this.#running = true;
+    this.#loop = (async () => {
+      while (this.#running) await this.#round();
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    await this.#loop;
+  }
+
+  async #round(): Promise<void> {
+    const channels = this.#rounds % this.#slowEvery === 0 ? [...this.#fast, ...this.#slow] : this.#fast;
+    for (const channel of channels) {
+      try {
+        this.#volts.set(channel, await this.#adc.read(channel));
+      } catch (err) {
+        this.onError?.(err as Error);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+    this.#rounds += 1;
+  }
+}
