@@ -18,8 +18,9 @@ export class AdcSampler {
   #running = false;
   #loop: Promise<void> | null = null;
   #rounds = 0;
-  /** Called once per failed conversion (the bus or the chip); the last good values stay. */
-  onError: ((err: Error) => void) | null = null;
+  /** Told when conversions start failing (the bus or the chip) and when they work again. */
+  onHealth: ((err: Error | null) => void) | null = null;
+  #failing = false;
 
   constructor(adc: Ads1115, options: { readonly fast: readonly Channel[]; readonly slow?: readonly Channel[]; readonly slowEvery?: number }) {
     this.#adc = adc;
@@ -28,9 +29,12 @@ export class AdcSampler {
     this.#slowEvery = options.slowEvery ?? 20;
   }
 
-  /** Volts last converted on `channel` (NaN before the first). */
+  /**
+   * Volts last converted on `channel`; NaN while conversions fail. A stale pilot voltage could
+   * hold state C after the car left: NaN reads as no valid state (F), and the contactor opens.
+   */
   volts(channel: Channel): number {
-    return this.#volts.get(channel) ?? Number.NaN;
+    return this.#failing ? Number.NaN : (this.#volts.get(channel) ?? Number.NaN);
   }
 
   /** Rounds completed so far (for the sampling-rate figure). */
@@ -38,9 +42,9 @@ export class AdcSampler {
     return this.#rounds;
   }
 
-  /** Converts each channel once, then keeps going in the background. */
+  /** Converts each channel once (an ADC that does not answer is an error here), then keeps going in the background. */
   async start(): Promise<void> {
-    await this.#round();
+    for (const channel of [...this.#fast, ...this.#slow]) this.#volts.set(channel, await this.#adc.read(channel));
     this.#running = true;
     this.#loop = (async () => {
       while (this.#running) await this.#round();
@@ -57,8 +61,11 @@ export class AdcSampler {
     for (const channel of channels) {
       try {
         this.#volts.set(channel, await this.#adc.read(channel));
+        if (this.#failing) this.onHealth?.(null);
+        this.#failing = false;
       } catch (err) {
-        this.onError?.(err as Error);
+        if (!this.#failing) this.onHealth?.(err as Error);
+        this.#failing = true;
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     }

@@ -1,4 +1,4 @@
-import { Gpio } from 'onoff';
+import type { Gpio } from 'onoff';
 import type { GpioBackend, GpioInputOptions, GpioLine, GpioPin } from '../gpio.js';
 
 /** The part of onoff's `Gpio` class the backend uses (a test can hand in a fake of it). */
@@ -13,7 +13,7 @@ export type OnoffGpioClass = new (
  * GPIO through the kernel's sysfs interface (`onoff`). A pin that is missing or not accessible
  * is an error at start naming the signal and the pin, not a crash later. Outputs start inactive.
  */
-export function onoffGpio(GpioClass: OnoffGpioClass = Gpio): GpioBackend {
+export function onoffGpio(GpioClass: OnoffGpioClass): GpioBackend {
   const open = (name: string, pin: GpioPin, direction: 'in' | 'out', options: GpioInputOptions = {}): GpioLine => {
     let gpio: InstanceType<OnoffGpioClass>;
     try {
@@ -39,4 +39,10 @@ export function onoffGpio(GpioClass: OnoffGpioClass = Gpio): GpioBackend {
     output: (name, pin) => open(name, pin, 'out'),
     input: (name, pin, options) => open(name, pin, 'in', options),
   };
+}
+
+/** The backend on the real sysfs GPIO; onoff (and its native epoll) is loaded only on a Linux board. */
+export async function loadOnoffGpio(): Promise<GpioBackend> {
+  const { Gpio } = await import('onoff');
+  return onoffGpio(Gpio);
 }

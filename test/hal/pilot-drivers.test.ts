@@ -87,3 +87,31 @@ t.test('Control Pilot and PP on the fakes: duty in the sysfs tree, state E switc
   while (sampler.rounds < rounds + 20) await new Promise((resolve) => setTimeout(resolve, 1));
   t.equal(pp.resistanceOhm(), Number.POSITIVE_INFINITY, 'no cable: PP open');
 });
+
+t.test('an ADC that stops answering: the pilot reads NaN (no valid state, so the contactor opens), reported once, and recovers', async (t) => {
+  const bus = fakeAds1115([3.5, 0, 1, 0]);
+  let broken = false;
+  const flaky = { writeWord: (a: number, r: number, w: number) => (broken ? Promise.reject(new Error('EREMOTEIO')) : bus.writeWord(a, r, w)), readWord: (a: number, r: number) => bus.readWord(a, r) };
+  const sampler = new AdcSampler(new Ads1115(flaky), { fast: [0, 1] });
+  const health: Array<string | null> = [];
+  sampler.onHealth = (err) => health.push(err?.message ?? null);
+  await sampler.start();
+  t.ok(Number.isFinite(sampler.volts(0)));
+  broken = true;
+  const until = async (condition: () => boolean): Promise<void> => {
+    const deadline = Date.now() + 2000;
+    while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+  };
+  await until(() => health.length === 1);
+  t.ok(Number.isNaN(sampler.volts(0)), 'NaN while failing');
+  const rounds = sampler.rounds;
+  await until(() => sampler.rounds > rounds + 3);
+  t.same(health, ['EREMOTEIO'], 'reported once');
+  broken = false;
+  await until(() => health.length === 2);
+  t.same(health, ['EREMOTEIO', null]);
+  t.ok(Number.isFinite(sampler.volts(0)), 'readings again');
+  await sampler.stop();
+  broken = true;
+  await t.rejects(new AdcSampler(new Ads1115(flaky), { fast: [0] }).start(), /EREMOTEIO/, 'an ADC that does not answer at start is an error there');
+});
