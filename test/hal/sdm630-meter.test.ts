@@ -1,36 +1,13 @@
-import ModbusSerial from 'modbus-serial';
 import t from 'tap';
 import { systemClock } from '../../hal/clock.js';
 import { openMeterBus, Sdm630Meter } from '../../hal/linux/sdm630-meter.js';
+import { meterEmulator as emulator, meterRegisters as registers } from '../helpers/meter-emulator.js';
 import { startPtyPair } from '../helpers/socat.js';
 
 /**
  * The SDM630-class meter driver over a virtual serial cable (socat) against a meter emulator on
  * the far end: modbus-serial's own RTU server, holding the meter's input registers as floats.
  */
-
-const { ServerSerial } = ModbusSerial as unknown as { ServerSerial: new (vector: object, options: object) => { close(cb: () => void): void } };
-
-/** The meter's input registers: address → 16-bit word, from float values at their addresses. */
-function registers(floats: Record<number, number>): Map<number, number> {
-  const words = new Map<number, number>();
-  for (const [address, value] of Object.entries(floats)) {
-    const bytes = Buffer.alloc(4);
-    bytes.writeFloatBE(value);
-    words.set(Number(address), bytes.readUInt16BE(0));
-    words.set(Number(address) + 1, bytes.readUInt16BE(2));
-  }
-  return words;
-}
-
-function emulator(path: string, words: Map<number, number>) {
-  return new Promise<{ close(): Promise<void> }>((resolve, reject) => {
-    const server = new ServerSerial(
-      { getInputRegister: (address: number) => words.get(address) ?? 0 },
-      { path, baudRate: 9600, unitID: 7, openCallback: (err: Error | null) => (err ? reject(err) : resolve({ close: () => new Promise((done) => server.close(() => done())) })) },
-    );
-  });
-}
 
 t.test('reads voltages, currents, power and energy; a meter that stops answering keeps its last reading and is reported once', async (t) => {
   const pair = await startPtyPair();

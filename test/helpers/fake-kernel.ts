@@ -60,7 +60,8 @@ export function fakeKernel(accessible: number[]) {
  * An I2C bus with an ADS1115 at 0x48: config register with the OS bit, conversion register,
  * channel mux, PGA, saturation, little-endian SMBus words. `inputsV` (changeable) are its inputs.
  */
-export function fakeAds1115(inputsV: number[]): I2cWordBus & { conversions: number[] } {
+export function fakeAds1115(inputsV: number[] | ((channel: number) => number)): I2cWordBus & { conversions: number[] } {
+  const input = (channel: number): number => (typeof inputsV === 'function' ? inputsV(channel) : (inputsV[channel] as number));
   const swap = (w: number): number => ((w & 0xff) << 8) | ((w >> 8) & 0xff);
   const fullScale = [6.144, 4.096, 2.048, 1.024, 0.512, 0.256];
   let config = 0x8583;
@@ -78,7 +79,7 @@ export function fakeAds1115(inputsV: number[]): I2cWordBus & { conversions: numb
       const channel = mux - 4;
       conversions.push(channel);
       const fs = fullScale[(config >> 9) & 0x7] as number;
-      const volts = Math.max(-fs, Math.min(fs, inputsV[channel] as number));
+      const volts = Math.max(-fs, Math.min(fs, input(channel)));
       // The converter saturates at 0x7FFF / 0x8000, as the real one does.
       conversion = Math.max(-0x8000, Math.min(0x7fff, Math.round((volts / fs) * 0x8000))) & 0xffff;
       readyAt = performance.now() + 1.16; // 860 samples/s
