@@ -36,3 +36,16 @@ export const systemClock: Clock = {
   setTimeout: (fn, delayMs) => globalThis.setTimeout(fn, delayMs),
   clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>),
 };
+
+/** Checks `condition` every `stepMs` on `clock`: true once it holds, false after `timeoutMs`. */
+export function waitFor(clock: Clock, condition: () => boolean, timeoutMs: number, stepMs: number): Promise<boolean> {
+  const deadline = clock.now() + timeoutMs;
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (condition()) resolve(true);
+      else if (clock.now() >= deadline) resolve(false);
+      else clock.setTimeout(check, stepMs);
+    };
+    check();
+  });
+}

@@ -1,4 +1,4 @@
-import { every, type Clock } from '../../hal/clock.js';
+import { every, waitFor, type Clock } from '../../hal/clock.js';
 import type { PilotOutput } from '../../hal/control-pilot.js';
 import type { Hal } from '../../hal/hal.js';
 import type { MeterReading } from '../../hal/meter.js';
@@ -163,15 +163,7 @@ export class ChargingController {
 
   /** Checks `condition` every control tick on the clock; true once it holds, false after `timeoutMs`. */
   #waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-    const deadline = this.#clock.now() + timeoutMs;
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (condition()) resolve(true);
-        else if (this.#clock.now() >= deadline) resolve(false);
-        else this.#clock.setTimeout(check, this.#tickMs);
-      };
-      check();
-    });
+    return waitFor(this.#clock, condition, timeoutMs, this.#tickMs);
   }
 
   /**

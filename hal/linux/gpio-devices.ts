@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js';
+import { waitFor, type Clock } from '../clock.js';
 import type { ConnectorLock } from '../connector-lock.js';
 import type { Contactor } from '../contactor.js';
 import type { FaultInputs } from '../fault-inputs.js';
@@ -142,14 +142,6 @@ export class GpioFaultInputs implements FaultInputs {
   }
 
   #waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-    const deadline = this.#clock.now() + timeoutMs;
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (condition()) resolve(true);
-        else if (this.#clock.now() >= deadline) resolve(false);
-        else this.#clock.setTimeout(check, 5);
-      };
-      check();
-    });
+    return waitFor(this.#clock, condition, timeoutMs, 5);
   }
 }
