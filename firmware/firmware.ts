@@ -10,6 +10,7 @@ import { AuthorizationStore } from './ocpp/model/authorization.js';
 import { OcppConfiguration } from './ocpp/model/configuration.js';
 import { ProfileStore } from './ocpp/model/profile-store.js';
 import { TxQueue } from './ocpp/model/tx-queue.js';
+import { ocppTlsOptions } from './ocpp/tls.js';
 import { ModbusSlave } from './modbus/slave.js';
 import type { FaultLog } from './safety/fault-log.js';
 import { removeTornWrites } from './store/atomic-file.js';
@@ -81,6 +82,8 @@ export class Firmware {
     const { clock, log, hal } = this.#options;
     const persistent = dataDir;
     const facts = { ConnectorSwitch3to1PhaseSupported: String(this.charging.phaseSwitchingEnabled) };
+    const tls = ocpp.url.startsWith('wss://') ? await ocppTlsOptions(ocpp) : undefined;
+    if (tls && !tls.rejectUnauthorized) log.warn('OCPP TLS: the central system certificate is not verified (ocpp.insecureTls)', { url: ocpp.url });
     return new ChargePoint({
       settings: ocpp,
       identity: { vendor: PRODUCT.vendorName, model: PRODUCT.model, serialNumber: this.#options.serialNumber ?? '', firmwareVersion: FIRMWARE_VERSION },
@@ -91,6 +94,7 @@ export class Firmware {
       profiles: await ProfileStore.load(persistent, log),
       queue: await TxQueue.load(persistent, log),
       recoveryReason,
+      ...(tls !== undefined && { tls }),
       evse: { voltageV: evse.voltageV, maxCurrentA: evse.maxCurrentA },
       clock,
       log,

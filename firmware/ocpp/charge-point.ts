@@ -13,6 +13,7 @@ import { TxQueue, type StoredQueue } from './model/tx-queue.js';
 import { registerOperations } from './operations/index.js';
 import { OcppRpc } from './rpc.js';
 import { SmartCharging } from './smart-charging.js';
+import type { OcppTlsOptions } from './tls.js';
 import { TransactionService } from './transactions.js';
 
 export interface OcppSettings {
@@ -51,6 +52,8 @@ export interface ChargePointOptions {
   readonly onIdTag: (idTag: string) => void;
   /** Whether the host clock has a time source of its own (NTP); if not, the central system's time is used. */
   readonly hostTimeTrusted?: boolean;
+  /** TLS for a `wss://` central system. */
+  readonly tls?: OcppTlsOptions;
   readonly callTimeoutMs?: number;
 }
 
@@ -145,6 +148,7 @@ export class ChargePoint {
       onOpen: () => void this.#linkUp(),
       onClose: () => this.#linkDown(),
       onUnreachable: () => this.transactions.ready(),
+      ...(options.tls !== undefined && { tls: options.tls }),
     });
     options.rfid.onCard = (idTag) => void this.transactions.cardPresented(idTag);
     options.charging.onChange(() => this.reportStatus());

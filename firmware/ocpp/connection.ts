@@ -2,6 +2,7 @@ import WebSocket from 'ws';
 import type { Clock, TimerHandle } from '../../hal/clock.js';
 import type { Logger } from '../log.js';
 import type { OcppRpc } from './rpc.js';
+import type { OcppTlsOptions } from './tls.js';
 
 export interface OcppConnectionOptions {
   /** `ocpp.url`; the charge box id is appended as the last path segment. */
@@ -24,6 +25,8 @@ export interface OcppConnectionOptions {
   readonly onUnreachable?: () => void;
   /** The random source of the backoff jitter (tests fix it). */
   readonly random?: () => number;
+  /** For a `wss://` URL: CA, client certificate, verification (`ocppTlsOptions`). */
+  readonly tls?: OcppTlsOptions;
 }
 
 export const SUBPROTOCOL = 'ocpp1.6';
@@ -90,7 +93,7 @@ export class OcppConnection {
     if (password !== '') headers['authorization'] = `Basic ${Buffer.from(`${chargeBoxId}:${password}`).toString('base64')}`;
     const endpoint = endpointUrl(url, chargeBoxId);
     this.#log.info('OCPP connecting', { url: endpoint, attempt: this.#attempt });
-    const socket = new WebSocket(endpoint, [SUBPROTOCOL], { headers, handshakeTimeout: 10_000, perMessageDeflate: false });
+    const socket = new WebSocket(endpoint, [SUBPROTOCOL], { headers, handshakeTimeout: 10_000, perMessageDeflate: false, ...this.#options.tls });
     this.#socket = socket;
     socket.on('open', () => this.#opened(socket));
     socket.on('message', (data, isBinary) => {

@@ -1,0 +1,74 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { runFirmware, startBox } from '../helpers/firmware-process.js';
+import { makeCertificates, startTlsCentralSystem, type Certificates } from '../helpers/tls-fixtures.js';
+
+/**
+ * OCPP over TLS (security profiles 2 and 3) against a real TLS server (ocpp-rpc's strict server
+ * on https.createServer) with certificates made by openssl: the server must chain to
+ * ocpp.caFile and match the host name, and not be expired; profile 3 presents a client
+ * certificate. The firmware runs as a child process.
+ */
+
+let certs: Certificates;
+t.before(() => {
+  const dir = join(t.testdirName, 'certs');
+  mkdirSync(dir, { recursive: true });
+  certs = makeCertificates(dir);
+});
+
+/** Starts the box against `cs` with `ocpp` settings; true when it completed the WebSocket handshake. */
+async function connects(t: Test, server: { cert: string; key: string }, ocpp: Record<string, unknown>, clientCa?: string): Promise<{ ok: boolean; logs: Array<Record<string, unknown>> }> {
+  const cs = await startTlsCentralSystem(server, clientCa);
+  t.teardown(() => cs.close());
+  const box = await startBox(t.testdir({}), { ocpp: { url: cs.url, chargeBoxId: 'box-tls', password: 'secret-pw', fixedIdTag: '', ...ocpp } });
+  t.teardown(() => box.fw.kill());
+  const ok = await box.fw.waitForLog((l) => l['msg'] === 'OCPP connected', 4000).then(
+    () => true,
+    () => false,
+  );
+  return { ok, logs: box.fw.logs };
+}
+
+t.test('profile 2: connects with the right CA', async (t) => {
+  const { ok, logs } = await connects(t, certs.server, { caFile: certs.ca });
+  t.ok(ok);
+  t.notOk(JSON.stringify(logs).includes('secret-pw'), 'the password is in no log line');
+});
+
+t.test('profile 2: refuses a server that does not chain to the CA', async (t) => {
+  const { ok, logs } = await connects(t, certs.server, { caFile: certs.otherCa });
+  t.notOk(ok);
+  t.ok(logs.some((l) => l['msg'] === 'OCPP link error' && /certificate/i.test(String(l['reason']))), 'the reason is logged');
+});
+
+t.test('profile 2: refuses a certificate for another host name', async (t) => {
+  const { ok, logs } = await connects(t, certs.wrongHost, { caFile: certs.ca });
+  t.notOk(ok);
+  t.ok(logs.some((l) => l['msg'] === 'OCPP link error' && /altnames|host/i.test(String(l['reason']))));
+});
+
+t.test('profile 2: refuses an expired certificate', async (t) => {
+  const { ok, logs } = await connects(t, certs.expired, { caFile: certs.ca });
+  t.notOk(ok);
+  t.ok(logs.some((l) => l['msg'] === 'OCPP link error' && /expired/i.test(String(l['reason']))));
+});
+
+t.test('ocpp.insecureTls connects to a server it cannot verify, and says so', async (t) => {
+  const { ok, logs } = await connects(t, certs.server, { insecureTls: true });
+  t.ok(ok);
+  t.ok(logs.some((l) => l['level'] === 'warn' && /not verified/.test(String(l['msg']))));
+});
+
+t.test('profile 3: refused without a client certificate, accepted with one', async (t) => {
+  t.notOk((await connects(t, certs.server, { caFile: certs.ca }, certs.ca)).ok, 'no client certificate: refused');
+  t.ok((await connects(t, certs.server, { caFile: certs.ca, certFile: certs.client.cert, keyFile: certs.client.key }, certs.ca)).ok, 'with one: connected');
+});
+
+t.test('an unreadable CA file is a config error naming the key (exit 2)', async (t) => {
+  const dir = t.testdir({ 'config.json': JSON.stringify({ dataDir: 'data', modbus: { tcp: null }, sim: { controlPort: 0 }, ocpp: { url: 'wss://localhost:1/ocpp', chargeBoxId: 'b', caFile: '/nonexistent/ca.pem' } }) });
+  const result = await runFirmware(['--config', 'config.json'], dir);
+  t.equal(result.code, 2);
+  t.match(result.stderr, /ocpp\.caFile: cannot read \/nonexistent\/ca\.pem: ENOENT/);
+});
