@@ -10,15 +10,14 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { RPCServer } from 'ocpp-rpc';
 import { startCentralSystem } from '../test/helpers/central-system.js';
-import { startBox, startFirmware, type RunningBox } from '../test/helpers/firmware-process.js';
-import { freePort } from '../test/helpers/ocpp-scenario.js';
+import { pollUntil, startBox, startFirmware, type RunningBox } from '../test/helpers/firmware-process.js';
+import { freePort, sleep } from '../test/helpers/ocpp-scenario.js';
 import { RawModbusClient } from './modbus-raw.js';
 import { round, summarize } from './stats.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'wallbox-bench-'));
 const wallMs = (): number => performance.timeOrigin + performance.now();
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function emit(name: string, value: number | null, unit: string, extra: Record<string, unknown> = {}): void {
   process.stdout.write(`${JSON.stringify({ name, value: value === null ? null : round(value), unit, ...extra })}\n`);
@@ -35,14 +34,9 @@ function rssMb(pid: number): number {
   return kb / 1024;
 }
 
-async function until<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms: ${JSON.stringify(value)}`);
-    await sleep(2);
-  }
+/** The sim view polled every 2 ms until `accept` takes it (the figures come from its timestamps, not from the polling). */
+function until(probe: () => Promise<Record<string, any>>, accept: (view: Record<string, any>) => boolean, timeoutMs: number): Promise<Record<string, any>> {
+  return pollUntil(probe, accept, timeoutMs, 2);
 }
 
 async function benchStartup(): Promise<void> {
@@ -222,10 +216,10 @@ async function fleetRun(count: number): Promise<{ onTime: boolean; perBoxKb: num
   await server.listen(port, '127.0.0.1');
   const data = mkdtempSync(join(work, `fleet-${count}-`));
   const fleet = spawn(process.execPath, [join(ROOT, 'dist/tools/fleet.mjs'), '--url', `ws://127.0.0.1:${port}/ocpp`, '--count', String(count), '--sample-s', String(SAMPLE_S), '--data', data], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let last: Record<string, number> = {};
-  createInterface({ input: fleet.stdout! }).on('line', (line) => (last = JSON.parse(line) as Record<string, number>));
+  let last: Record<string, unknown> = {};
+  createInterface({ input: fleet.stdout! }).on('line', (line) => (last = JSON.parse(line) as Record<string, unknown>));
   const deadline = Date.now() + 90_000;
-  while (!(last['event'] === ('status' as unknown as number) && last['charging'] === count) && Date.now() < deadline) await sleep(250);
+  while (!(last['event'] === 'status' && last['charging'] === count) && Date.now() < deadline) await sleep(250);
   const windowStart = Date.now() + 5000;
   await sleep(30_000);
   const windowEnd = Date.now();
@@ -239,8 +233,8 @@ async function fleetRun(count: number): Promise<{ onTime: boolean; perBoxKb: num
     }
   }
   if (worstLateMs > 1000) onTime = false;
-  const perBoxKb = last['perBoxKb'] ?? 0;
-  const charging = last['charging'] ?? 0;
+  const perBoxKb = Number(last['perBoxKb'] ?? 0);
+  const charging = Number(last['charging'] ?? 0);
   fleet.kill('SIGTERM');
   await Promise.race([once(fleet, 'exit'), sleep(20_000)]);
   fleet.kill('SIGKILL');

@@ -53,6 +53,19 @@ export function startFirmware(dir: string, config: unknown): FirmwareProcess {
   };
 }
 
+/**
+ * The firmware with Modbus RTU on the tty `rtuPath` (the slave end of a socat pair) at
+ * `baudRate`, no TCP unless `modbus` adds it, the sim control API on any free port.
+ */
+export function startRtuFirmware(dir: string, rtuPath: string, baudRate: number, modbus: Record<string, unknown> = {}): FirmwareProcess {
+  return startFirmware(dir, {
+    dataDir: join(dir, 'data'),
+    sim: { controlPort: 0 },
+    http: null,
+    modbus: { tcp: null, ...modbus, rtu: { path: rtuPath, baudRate } },
+  });
+}
+
 export interface RunResult {
   readonly code: number | null;
   readonly stdout: string;
@@ -82,13 +95,13 @@ export function runTool(args: string[], cwd: string): Promise<RunResult> {
 }
 
 /** Polls `probe` until it returns a value `accept` takes; the firmware is a separate process, so there is no event to await. */
-export async function pollUntil<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+export async function pollUntil<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000, intervalMs = 20): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (accept(value)) return value;
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
 
