@@ -1,8 +1,7 @@
-import ModbusSerial from 'modbus-serial';
-import type { ModbusRTU } from 'modbus-serial/ModbusRTU.js';
 import { every, type Clock } from '../clock.js';
 import type { Meter, MeterReading } from '../meter.js';
 import type { Rs485Settings } from '../rs485-port.js';
+import { ModbusClient } from './modbus-client.js';
 
 /** What the meter driver needs of a Modbus RTU master: input registers (FC04) as raw bytes. */
 export interface InputRegisterReader {
@@ -85,9 +84,6 @@ export class Sdm630Meter implements Meter {
     void this.#o.bus.close();
   }
 }
-
-/** modbus-serial is CommonJS: its module object is the client class its types call the default export. */
-const ModbusClient = ModbusSerial as unknown as typeof ModbusRTU;
 
 /** A Modbus RTU master on a tty (`modbus-serial`), talking to meter `unitId`. */
 export async function openMeterBus(settings: Rs485Settings, unitId: number, timeoutMs = 500): Promise<InputRegisterReader> {

@@ -1,12 +1,7 @@
-import ModbusSerial from 'modbus-serial';
 import type { ModbusRTU } from 'modbus-serial/ModbusRTU.js';
+import { ModbusClient } from '../../hal/linux/modbus-client.js';
 
-/**
- * modbus-serial is CommonJS: its module object is the client class, while its type declarations
- * describe an ES default export. This gives the class its declared type.
- */
-const ModbusClient = ModbusSerial as unknown as typeof ModbusRTU;
-export type ModbusClient = ModbusRTU;
+export { ModbusClient };
 
 /** A modbus-serial client on Modbus TCP at 127.0.0.1:`port`, talking to `unit`. */
 export async function tcpClient(port: number, unit = 1): Promise<ModbusRTU> {

@@ -1,9 +1,8 @@
 import t from 'tap';
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startFirmware, type FirmwareProcess } from '../helpers/firmware-process.js';
+import { startRtuFirmware, type FirmwareProcess } from '../helpers/firmware-process.js';
 import {
   contractAnswer,
   openRawRtuMaster,
@@ -126,12 +125,7 @@ function wrongAnswer(request: MbapFrame, response: MbapFrame): string | null {
 t.before(async () => {
   const dir = t.testdir({});
   pty = await startPtyPair();
-  fw = startFirmware(dir, {
-    dataDir: join(dir, 'data'),
-    sim: { controlPort: 0 },
-    http: null,
-    modbus: { unitId: UNIT, tcp: { host: '127.0.0.1', port: 0 }, rtu: { path: pty.slavePath, baudRate: BAUD } },
-  });
+  fw = startRtuFirmware(dir, pty.slavePath, BAUD, { unitId: UNIT, tcp: { host: '127.0.0.1', port: 0 } });
   const tcp = await fw.waitForLog((l) => l['msg'] === 'Modbus TCP listening');
   tcpPort = Number(tcp['port']);
   await fw.waitForLog((l) => l['msg'] === 'Modbus RTU listening');

@@ -1,9 +1,8 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import ModbusSerial from 'modbus-serial';
+import { ModbusClient } from '../../hal/linux/modbus-client.js';
 import type { ModbusRTU } from 'modbus-serial/ModbusRTU.js';
-import { pollUntil, startFirmware, type FirmwareProcess } from '../helpers/firmware-process.js';
+import { pollUntil, startRtuFirmware, type FirmwareProcess } from '../helpers/firmware-process.js';
 import { openRawRtuMaster, readPdu, rtuFrame, writeMultiplePdu, writeSinglePdu, type RawRtuMaster } from '../helpers/modbus-frames.js';
 import { pymodbusMaster, type PyAnswer, type PyRequest } from '../helpers/pymodbus.js';
 import { startPtyPair, type PtyPair } from '../helpers/socat.js';
@@ -19,8 +18,6 @@ t.setTimeout(30_000);
 const BAUD = 19200;
 /** Waiting this long for an answer that must not come. */
 const SILENCE_MS = 300;
-
-const ModbusClient = ModbusSerial as unknown as typeof ModbusRTU;
 
 let pty: PtyPair;
 let fw: FirmwareProcess;
@@ -118,12 +115,7 @@ const simPost = async (path: string, body: unknown): Promise<number> => (await f
 t.before(async () => {
   const dir = t.testdir({});
   pty = await startPtyPair();
-  fw = startFirmware(dir, {
-    dataDir: join(dir, 'data'),
-    sim: { controlPort: 0 },
-    http: null,
-    modbus: { tcp: null, rtu: { path: pty.slavePath, baudRate: BAUD } },
-  });
+  fw = startRtuFirmware(dir, pty.slavePath, BAUD);
   await fw.waitForLog((l) => l['msg'] === 'Modbus RTU listening' && l['path'] === pty.slavePath);
   const sim = await fw.waitForLog((l) => l['msg'] === 'simulator control API listening');
   simBase = `http://127.0.0.1:${String(sim['port'])}`;
