@@ -11,6 +11,7 @@ import { OcppConfiguration } from './ocpp/model/configuration.js';
 import { ProfileStore } from './ocpp/model/profile-store.js';
 import { TxQueue } from './ocpp/model/tx-queue.js';
 import { ocppTlsOptions } from './ocpp/tls.js';
+import type { RecoveryReason } from './ocpp/transactions.js';
 import { ModbusSlave } from './modbus/slave.js';
 import type { FaultLog } from './safety/fault-log.js';
 import { removeTornWrites } from './store/atomic-file.js';
@@ -73,7 +74,7 @@ export class Firmware {
     this.modbusSlave = new ModbusSlave({ model: this.modbus, log: options.log, tcp: options.config.modbus.tcp, rs485: options.hal.rs485 });
   }
 
-  async #createChargePoint(recoveryReason: 'Reboot' | 'PowerLoss'): Promise<ChargePoint | null> {
+  async #createChargePoint(recoveryReason: RecoveryReason): Promise<ChargePoint | null> {
     const { ocpp, dataDir, evse } = this.#config;
     if (ocpp === null) {
       await ProfileStore.remove(dataDir);
@@ -137,7 +138,7 @@ export class Firmware {
     const previous = await readRunState(dataDir, this.#log);
     // A transaction still open in the journal was cut: by a process restart under the same
     // kernel boot (Reboot), or by the machine going down (PowerLoss).
-    const recoveryReason = previous?.bootId === this.#bootId ? 'Reboot' : 'PowerLoss';
+    const recoveryReason: RecoveryReason = previous?.bootId === this.#bootId ? 'Reboot' : 'PowerLoss';
     if (previous !== null && !previous.cleanStop) this.#log.warn('the last run did not stop cleanly', { cause: recoveryReason === 'Reboot' ? 'process restart' : 'machine restart' });
     await writeRunState(dataDir, { bootId: this.#bootId, cleanStop: false, startedAt: new Date(this.#clock.now()).toISOString() }, this.#log);
     this.charging.start();

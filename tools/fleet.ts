@@ -72,12 +72,14 @@ for (let i = 0; i < count; i++) {
   setTimeout(() => box.plant.configureEv({ state: 'C' }), 1000 + Math.random() * 10_000).unref();
   if (i % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 50));
 }
-report({ event: 'started', count, rssMb: rssMb(), perBoxKb: count > 0 ? Math.round(((rssMb() - baselineMb) * 1024) / count) : 0 });
+/** Memory the boxes added, per box. */
+const perBoxKb = (): number => (count > 0 ? Math.round(((rssMb() - baselineMb) * 1024) / count) : 0);
+report({ event: 'started', count, rssMb: rssMb(), perBoxKb: perBoxKb() });
 
 const status = setInterval(() => {
   const online = boxes.filter((b) => b.firmware.chargePoint?.online).length;
   const charging = boxes.filter((b) => b.plant.contactorCommanded).length;
-  report({ event: 'status', count, online, charging, rssMb: rssMb(), perBoxKb: count > 0 ? Math.round(((rssMb() - baselineMb) * 1024) / count) : 0 });
+  report({ event: 'status', count, online, charging, rssMb: rssMb(), perBoxKb: perBoxKb() });
 }, 5000);
 
 process.once('SIGTERM', () => {

@@ -14,7 +14,7 @@ import { registerOperations } from './operations/index.js';
 import { OcppRpc } from './rpc.js';
 import { SmartCharging } from './smart-charging.js';
 import type { OcppTlsOptions } from './tls.js';
-import { TransactionService } from './transactions.js';
+import { TransactionService, type RecoveryReason } from './transactions.js';
 
 export interface OcppSettings {
   readonly url: string;
@@ -42,7 +42,7 @@ export interface ChargePointOptions {
   /** The transaction journal as read at boot (`TxQueue.load`). */
   readonly queue: StoredQueue;
   /** How transactions the journal still has open were cut: only the process restarted, or the machine. */
-  readonly recoveryReason: 'Reboot' | 'PowerLoss';
+  readonly recoveryReason: RecoveryReason;
   /** `evse.voltageV` and `evse.maxCurrentA`, for charging profiles. */
   readonly evse: { readonly voltageV: number; readonly maxCurrentA: number };
   readonly clock: Clock;

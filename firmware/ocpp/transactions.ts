@@ -8,6 +8,9 @@ import { meterValue } from './model/meter-sample.js';
 import type { TxAction, TxQueue } from './model/tx-queue.js';
 import type { OcppRpc } from './rpc.js';
 
+/** How a transaction the journal still had open at boot was cut: only the process restarted, or the machine. */
+export type RecoveryReason = 'Reboot' | 'PowerLoss';
+
 export type StopReason = 'Local' | 'EVDisconnected' | 'Remote' | 'HardReset' | 'SoftReset' | 'PowerLoss' | 'Reboot' | 'DeAuthorized' | 'UnlockCommand' | 'EmergencyStop' | 'Other';
 
 export interface Transaction {
@@ -95,7 +98,7 @@ export class TransactionService {
    * closed with StopTransaction, its last kept meter reading and time, and `reason` (Reboot when
    * only the process restarted, PowerLoss when the machine did).
    */
-  recover(reason: 'Reboot' | 'PowerLoss'): void {
+  recover(reason: RecoveryReason): void {
     for (const open of this.#o.queue.openTransactions) {
       const meterStop = Math.round(open.lastMeter?.wh ?? open.meterStartWh);
       const timestamp = open.lastMeter?.at ?? open.startedAt;
