@@ -10,7 +10,8 @@ import { AuthorizationStore } from './ocpp/model/authorization.js';
 import { OcppConfiguration } from './ocpp/model/configuration.js';
 import { ProfileStore } from './ocpp/model/profile-store.js';
 import { TxQueue } from './ocpp/model/tx-queue.js';
-import { ocppTlsOptions } from './ocpp/tls.js';
+import { CertificateStore } from './ocpp/model/certificate-store.js';
+import { LinkSecurity } from './ocpp/link-security.js';
 import type { RecoveryReason } from './ocpp/transactions.js';
 import { ModbusSlave } from './modbus/slave.js';
 import type { FaultLog } from './safety/fault-log.js';
@@ -83,8 +84,15 @@ export class Firmware {
     const { clock, log, hal } = this.#options;
     const persistent = dataDir;
     const facts = { ConnectorSwitch3to1PhaseSupported: String(this.charging.phaseSwitchingEnabled) };
-    const tls = ocpp.url.startsWith('wss://') ? await ocppTlsOptions(ocpp) : undefined;
-    if (tls && !tls.rejectUnauthorized) log.warn('OCPP TLS: the central system certificate is not verified (ocpp.insecureTls)', { url: ocpp.url });
+    const certificates = await CertificateStore.load(persistent, log);
+    const link = await LinkSecurity.load({
+      settings: ocpp,
+      certificates,
+      dataDir: persistent,
+      saveAuthorizationKey: async (key) => void (await this.#options.overlay?.set('ocpp.password', key)),
+      log,
+    });
+    if (link.target.tls?.rejectUnauthorized === false) log.warn('OCPP TLS: the central system certificate is not verified (ocpp.insecureTls)', { url: ocpp.url });
     return new ChargePoint({
       settings: ocpp,
       identity: { vendor: PRODUCT.vendorName, model: PRODUCT.model, serialNumber: this.#options.serialNumber ?? '', firmwareVersion: FIRMWARE_VERSION },
@@ -94,8 +102,9 @@ export class Firmware {
       authorization: await AuthorizationStore.load(persistent, log),
       profiles: await ProfileStore.load(persistent, log),
       queue: await TxQueue.load(persistent, log),
+      certificates,
+      link,
       recoveryReason,
-      ...(tls !== undefined && { tls }),
       evse: { voltageV: evse.voltageV, maxCurrentA: evse.maxCurrentA },
       clock,
       log,

@@ -7,13 +7,16 @@ import { isJsonObject, readStoredJson, saveFile } from '../store/atomic-file.js'
 import { OcppConnection } from './connection.js';
 import type { AuthorizationStore } from './model/authorization.js';
 import type { OcppConfiguration } from './model/configuration.js';
+import type { CertificateStore } from './model/certificate-store.js';
 import type { ProfileStore } from './model/profile-store.js';
 import { connectorStatus, type ConnectorView } from './model/connector-status.js';
 import { TxQueue, type StoredQueue } from './model/tx-queue.js';
 import { registerOperations } from './operations/index.js';
+import type { LinkSecurity } from './link-security.js';
 import { OcppRpc } from './rpc.js';
+import { SecurityEvents } from './security-events.js';
 import { SmartCharging } from './smart-charging.js';
-import type { OcppTlsOptions } from './tls.js';
+import { CLOCK_FLOOR_MS } from '../version.js';
 import { TransactionService, type RecoveryReason } from './transactions.js';
 
 export interface OcppSettings {
@@ -39,6 +42,9 @@ export interface ChargePointOptions {
   readonly configuration: OcppConfiguration;
   readonly authorization: AuthorizationStore;
   readonly profiles: ProfileStore;
+  readonly certificates: CertificateStore;
+  /** The security profile: what the link connects with, and the keys SecurityProfile and AuthorizationKey. */
+  readonly link: LinkSecurity;
   /** The transaction journal as read at boot (`TxQueue.load`). */
   readonly queue: StoredQueue;
   /** How transactions the journal still has open were cut: only the process restarted, or the machine. */
@@ -52,8 +58,6 @@ export interface ChargePointOptions {
   readonly onIdTag: (idTag: string) => void;
   /** Whether the host clock has a time source of its own (NTP); if not, the central system's time is used. */
   readonly hostTimeTrusted?: boolean;
-  /** TLS for a `wss://` central system. */
-  readonly tls?: OcppTlsOptions;
   readonly callTimeoutMs?: number;
 }
 
@@ -62,6 +66,9 @@ export type Availability = 'Operative' | 'Inoperative';
 
 /** Retry after a failed or unanswered BootNotification when the backend gave no interval. */
 const BOOT_RETRY_MS = 30_000;
+
+/** A correction of the clock by the central system this large is a SettingSystemTime security event. */
+const CLOCK_SET_EVENT_MS = 5_000;
 
 /**
  * The OCPP 1.6J charge point: the link, BootNotification (nothing else until Accepted),
@@ -74,6 +81,9 @@ export class ChargePoint {
   readonly smartCharging: SmartCharging;
   readonly configuration: OcppConfiguration;
   readonly authorization: AuthorizationStore;
+  readonly certificates: CertificateStore;
+  readonly link: LinkSecurity;
+  readonly securityEvents: SecurityEvents;
   readonly charging: ChargingController;
   readonly settings: OcppSettings;
   readonly log: Logger;
@@ -84,6 +94,7 @@ export class ChargePoint {
   #bootTimer: TimerHandle | null = null;
   #heartbeatTimer: TimerHandle | null = null;
   #clockOffsetMs = 0;
+  #clockFromCentralSystem = false;
   #availability: Availability = 'Operative';
   #scheduledAvailability: Availability | null = null;
   #sent = new Map<number, string>();
@@ -94,6 +105,8 @@ export class ChargePoint {
     this.settings = options.settings;
     this.configuration = options.configuration;
     this.authorization = options.authorization;
+    this.certificates = options.certificates;
+    this.link = options.link;
     this.charging = options.charging;
     this.log = options.log.child({ module: 'ocpp' });
     this.rpc = new OcppRpc({ clock: options.clock, log: options.log, ...(options.callTimeoutMs !== undefined && { callTimeoutMs: options.callTimeoutMs }) });
@@ -137,19 +150,25 @@ export class ChargePoint {
       nowMs: () => options.clock.now() + this.#clockOffsetMs,
       transaction: () => this.transactions.transaction,
     });
+    this.securityEvents = new SecurityEvents({ rpc: this.rpc, log: this.log, timestamp: () => this.timestamp(), canSend: () => this.online });
+    const target = options.link.target;
     this.#connection = new OcppConnection({
-      url: options.settings.url,
+      url: target.url,
       chargeBoxId: options.settings.chargeBoxId,
-      password: options.settings.password,
+      password: target.password,
       rpc: this.rpc,
       clock: options.clock,
       log: options.log,
       pingIntervalS: () => options.configuration.integer('WebSocketPingInterval'),
       onOpen: () => void this.#linkUp(),
       onClose: () => this.#linkDown(),
-      onUnreachable: () => this.transactions.ready(),
-      ...(options.tls !== undefined && { tls: options.tls }),
+      onUnreachable: (failure) => {
+        options.link.linkFailed(failure);
+        this.transactions.ready();
+      },
+      ...(target.tls !== undefined && { tls: target.tls }),
     });
+    options.link.attach(this.#connection, this.securityEvents, options.configuration);
     options.rfid.onCard = (idTag) => void this.transactions.cardPresented(idTag);
     options.charging.onChange(() => this.reportStatus());
     options.configuration.onChange((key) => {
@@ -176,6 +195,16 @@ export class ChargePoint {
     return this.#boot;
   }
 
+  /**
+   * OCPP time now in ms, or null while it is not known: the host has no time source and the
+   * central system has not given one, and the host clock is before this firmware was built.
+   * Certificate validity is checked only against a known time (README: TLS).
+   */
+  knownTimeMs(): number | null {
+    const nowMs = this.#o.clock.now() + this.#clockOffsetMs;
+    return this.#o.hostTimeTrusted === true || this.#clockFromCentralSystem || nowMs >= CLOCK_FLOOR_MS ? nowMs : null;
+  }
+
   /** Transaction messages waiting for the central system, and those given up on since this start. */
   get queueState(): { readonly queued: number; readonly deadLetters: number } {
     return { queued: this.#queue.length, deadLetters: this.#queue.deadLetterCount };
@@ -188,6 +217,7 @@ export class ChargePoint {
     this.transactions.availabilityChanged();
     this.transactions.scheduleAligned();
     this.smartCharging.apply();
+    this.securityEvents.report('StartupOfTheDevice', `firmware ${this.#o.identity.firmwareVersion}`);
     this.#connection.start();
   }
 
@@ -259,6 +289,7 @@ export class ChargePoint {
     await this.transactions.stop(type === 'Soft' ? 'SoftReset' : 'HardReset');
     await this.#queue.drain();
     this.log.warn('reset', { type });
+    this.securityEvents.report('ResetOrReboot', `${type} reset by the central system`);
     this.#boot = 'none';
     this.#connection.reconnect(`${type} reset`);
   }
@@ -317,6 +348,7 @@ export class ChargePoint {
         this.transactions.ready();
         this.reportStatus();
         void this.#queue.drain();
+        void this.securityEvents.flush();
         return;
       }
       this.#retryBoot(response.interval > 0 ? response.interval * 1000 : BOOT_RETRY_MS);
@@ -333,6 +365,7 @@ export class ChargePoint {
 
   /** Boot once per start (and after a reset); a reconnect after that resumes at once. */
   async #linkUp(): Promise<void> {
+    await this.link.linkOpened();
     if (this.#boot !== 'Accepted') {
       await this.#bootNotification();
       return;
@@ -340,6 +373,7 @@ export class ChargePoint {
     this.#scheduleHeartbeat();
     this.reportStatus();
     void this.#queue.drain();
+    void this.securityEvents.flush();
   }
 
   #linkDown(): void {
@@ -371,7 +405,12 @@ export class ChargePoint {
     if (this.#o.hostTimeTrusted) return;
     const serverMs = Date.parse(currentTime);
     if (!Number.isFinite(serverMs)) return;
-    this.#clockOffsetMs = serverMs - this.#o.clock.now();
+    const offsetMs = serverMs - this.#o.clock.now();
+    if (Math.abs(offsetMs - this.#clockOffsetMs) >= CLOCK_SET_EVENT_MS) {
+      this.securityEvents.report('SettingSystemTime', `clock set from the central system by ${Math.round(offsetMs - this.#clockOffsetMs)} ms`);
+    }
+    this.#clockFromCentralSystem = true;
+    this.#clockOffsetMs = offsetMs;
     // Profile boundaries are in the central system's time.
     this.smartCharging.apply();
   }

@@ -22,7 +22,7 @@ export interface OcppConnectionOptions {
   readonly onOpen: () => void;
   readonly onClose: () => void;
   /** An attempt failed before the link opened: the backend is unreachable for now. */
-  readonly onUnreachable?: () => void;
+  readonly onUnreachable?: (failure: LinkFailure) => void;
   /** The random source of the backoff jitter (tests fix it). */
   readonly random?: () => number;
   /** For a `wss://` URL: CA, client certificate, verification (`ocppTlsOptions`). */
@@ -30,6 +30,21 @@ export interface OcppConnectionOptions {
 }
 
 export const SUBPROTOCOL = 'ocpp1.6';
+
+/** Where and how the link connects; the security profile decides it (`LinkSecurity`). */
+export interface LinkTarget {
+  readonly url: string;
+  /** AuthorizationKey for Basic auth; "" = none. */
+  readonly password: string;
+  readonly tls?: OcppTlsOptions;
+}
+
+/** Why an attempt failed before the link opened: the error's text, its code, the HTTP status of a refused upgrade. */
+export interface LinkFailure {
+  readonly reason: string;
+  readonly code?: string;
+  readonly httpStatus?: number;
+}
 
 /** `url` + "/" + the charge box id, with one slash between them. */
 export function endpointUrl(url: string, chargeBoxId: string): string {
@@ -51,10 +66,39 @@ export class OcppConnection {
   #pingTimer: TimerHandle | null = null;
   #lastHeardMs = 0;
   #stopped = true;
+  #target: LinkTarget;
+  /** Why the attempt under way failed, once its socket has said so. */
+  #failure: LinkFailure | null = null;
 
   constructor(options: OcppConnectionOptions) {
     this.#options = options;
     this.#log = options.log.child({ module: 'ocpp' });
+    this.#target = { url: options.url, password: options.password, ...(options.tls !== undefined && { tls: options.tls }) };
+  }
+
+  get target(): LinkTarget {
+    return this.#target;
+  }
+
+  /**
+   * Connects to `target` from now on. With a reason the link is closed (gracefully: an answer
+   * still queued goes out first) and the next attempt comes soon; without one the next
+   * connection uses it.
+   */
+  retarget(target: LinkTarget, reason: string | null): void {
+    this.#target = target;
+    if (reason === null || this.#stopped) return;
+    this.#attempt = 0;
+    const socket = this.#socket;
+    if (socket !== null) {
+      this.#log.warn('OCPP link replaced', { reason });
+      socket.close(1000);
+      this.#options.clock.setTimeout(() => socket.terminate(), 2000);
+      return;
+    }
+    // Between attempts: the one waiting for its backoff goes now, with the new target.
+    this.#clearTimers();
+    this.#connect();
   }
 
   get open(): boolean {
@@ -88,14 +132,22 @@ export class OcppConnection {
   }
 
   #connect(): void {
-    const { url, chargeBoxId, password } = this.#options;
+    const { chargeBoxId } = this.#options;
+    const { url, password, tls } = this.#target;
     const headers: Record<string, string> = {};
     if (password !== '') headers['authorization'] = `Basic ${Buffer.from(`${chargeBoxId}:${password}`).toString('base64')}`;
     const endpoint = endpointUrl(url, chargeBoxId);
     this.#log.info('OCPP connecting', { url: endpoint, attempt: this.#attempt });
-    const socket = new WebSocket(endpoint, [SUBPROTOCOL], { headers, handshakeTimeout: 10_000, perMessageDeflate: false, ...this.#options.tls });
+    const socket = new WebSocket(endpoint, [SUBPROTOCOL], { headers, handshakeTimeout: 10_000, perMessageDeflate: false, ...tls });
     this.#socket = socket;
+    this.#failure = null;
     socket.on('open', () => this.#opened(socket));
+    socket.on('unexpected-response', (request, response) => {
+      // A refused upgrade (401 for a wrong password): keep the status, then give up this attempt.
+      this.#failure = { reason: `HTTP ${String(response.statusCode)}`, httpStatus: response.statusCode ?? 0 };
+      request.destroy();
+      socket.terminate();
+    });
     socket.on('message', (data, isBinary) => {
       this.#lastHeardMs = this.#options.clock.now();
       if (isBinary) {
@@ -105,7 +157,10 @@ export class OcppConnection {
       this.#options.rpc.receive(String(data));
     });
     socket.on('pong', () => (this.#lastHeardMs = this.#options.clock.now()));
-    socket.on('error', (err) => this.#log.warn('OCPP link error', { reason: err.message }));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (this.#options.rpc.connected && this.#socket === socket) this.#log.warn('OCPP link error', { reason: err.message });
+      else this.#failure ??= { reason: err.message, ...(err.code !== undefined && { code: err.code }) };
+    });
     socket.on('close', (code) => this.#closed(socket, code));
   }
 
@@ -127,15 +182,18 @@ export class OcppConnection {
     if (this.#socket !== socket) return;
     this.#socket = null;
     this.#clearTimers();
+    const delayMs = this.#backoffMs();
     if (this.#options.rpc.connected) {
       this.#options.rpc.detach();
+      this.#log.info('OCPP disconnected', { code });
       this.#options.onClose();
     } else {
-      this.#options.onUnreachable?.();
+      // One line per backoff step, whatever the socket said on the way.
+      const failure = this.#failure ?? { reason: `closed (${String(code)})` };
+      if (!this.#stopped) this.#log.warn('OCPP connection failed', { ...failure, attempt: this.#attempt, retryInMs: delayMs });
+      this.#options.onUnreachable?.(failure);
     }
-    this.#log.info('OCPP disconnected', { code });
     if (this.#stopped) return;
-    const delayMs = this.#backoffMs();
     this.#attempt += 1;
     this.#retryTimer = this.#options.clock.setTimeout(() => {
       this.#retryTimer = null;

@@ -80,7 +80,7 @@ t.test('a server that does not agree to ocpp1.6 is refused and retried, never us
   await link.stop();
   t.equal(opened, 0);
   t.equal(rpc.connected, false);
-  t.ok(lines.some((l) => l['msg'] === 'OCPP link error' && /subprotocol/.test(String(l['reason']))), 'the handshake failed on the subprotocol');
+  t.ok(lines.some((l) => l['msg'] === 'OCPP connection failed' && /subprotocol/.test(String(l['reason']))), 'the handshake failed on the subprotocol');
 });
 
 t.test('backoff doubles from the minimum to the maximum, with jitter in its upper half', async (t) => {
@@ -88,7 +88,7 @@ t.test('backoff doubles from the minimum to the maximum, with jitter in its uppe
   const { lines, log } = recordingLog();
   const rpc = new OcppRpc({ clock, log });
   const attempts = () => lines.filter((l) => l['msg'] === 'OCPP connecting').length;
-  const closes = () => lines.filter((l) => l['msg'] === 'OCPP disconnected').length;
+  const closes = () => lines.filter((l) => l['msg'] === 'OCPP connection failed').length;
   // Port 9 on loopback: nothing listens, the connection is refused at once.
   const link = new OcppConnection({ url: 'ws://127.0.0.1:9', chargeBoxId: 'b', password: '', rpc, clock, log, pingIntervalS: 0, minBackoffMs: 1000, maxBackoffMs: 8000, random: () => 1, onOpen: () => {}, onClose: () => {} });
   link.start();

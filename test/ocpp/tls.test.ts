@@ -40,19 +40,19 @@ t.test('profile 2: connects with the right CA', async (t) => {
 t.test('profile 2: refuses a server that does not chain to the CA', async (t) => {
   const { ok, logs } = await connects(t, certs.server, { caFile: certs.otherCa });
   t.notOk(ok);
-  t.ok(logs.some((l) => l['msg'] === 'OCPP link error' && /certificate/i.test(String(l['reason']))), 'the reason is logged');
+  t.ok(logs.some((l) => l['msg'] === 'OCPP connection failed' && /certificate/i.test(String(l['reason']))), 'the reason is logged');
 });
 
 t.test('profile 2: refuses a certificate for another host name', async (t) => {
   const { ok, logs } = await connects(t, certs.wrongHost, { caFile: certs.ca });
   t.notOk(ok);
-  t.ok(logs.some((l) => l['msg'] === 'OCPP link error' && /altnames|host/i.test(String(l['reason']))));
+  t.ok(logs.some((l) => l['msg'] === 'OCPP connection failed' && /altnames|host/i.test(String(l['reason']))));
 });
 
 t.test('profile 2: refuses an expired certificate', async (t) => {
   const { ok, logs } = await connects(t, certs.expired, { caFile: certs.ca });
   t.notOk(ok);
-  t.ok(logs.some((l) => l['msg'] === 'OCPP link error' && /expired/i.test(String(l['reason']))));
+  t.ok(logs.some((l) => l['msg'] === 'OCPP connection failed' && /expired/i.test(String(l['reason']))));
 });
 
 t.test('ocpp.insecureTls connects to a server it cannot verify, and says so', async (t) => {

@@ -61,7 +61,19 @@ const KEYS: Readonly<Record<string, KeyDef>> = {
   MaxChargingProfilesInstalled: { type: 'integer', readonly: true, value: '16' },
   // What the box is built as: set from the config at load.
   ConnectorSwitch3to1PhaseSupported: { type: 'boolean', readonly: true, value: 'false' },
+  // Security extension (OCPP 1.6 security whitepaper). SecurityProfile and AuthorizationKey are
+  // owned by the link (`own`); these are plain keys.
+  CpoName: { type: 'text', readonly: false, value: '' },
+  CertificateStoreMaxLength: { type: 'integer', readonly: true, value: '10' },
+  AdditionalRootCertificateCheck: { type: 'boolean', readonly: false, value: 'false' },
 };
+
+/** A key whose value and changes belong to a service (the link owns SecurityProfile and AuthorizationKey). */
+export interface OwnedKey {
+  /** The value GetConfiguration shows; undefined = write-only (listed without a value). */
+  value(): string | undefined;
+  change(value: string): Promise<ChangeResult>;
+}
 
 export type ChangeResult = 'Accepted' | 'Rejected' | 'RebootRequired' | 'NotSupported';
 
@@ -71,6 +83,7 @@ export class OcppConfiguration {
   readonly #log: Logger;
   #values: Record<string, string>;
   readonly #listeners = new Set<(key: string) => void>();
+  readonly #owned = new Map<string, OwnedKey>();
 
   private constructor(path: string | null, values: Record<string, string>, log: Logger) {
     this.#path = path;
@@ -112,21 +125,34 @@ export class OcppConfiguration {
     return (this.#values[key] ?? '').split(',').flatMap((unit) => (unit === 'Current' ? ['A' as const] : unit === 'Power' ? ['W' as const] : []));
   }
 
+  /** Hands `key`'s value and changes to a service. */
+  own(key: string, owner: OwnedKey): void {
+    this.#owned.set(key, owner);
+  }
+
   /** GetConfiguration: the known keys asked for (all when none), and the unknown ones. */
-  entries(keys: readonly string[] | undefined): { known: Array<{ key: string; readonly: boolean; value: string }>; unknown: string[] } {
-    const asked = keys && keys.length > 0 ? keys : Object.keys(KEYS);
-    const known = asked.filter((k) => Object.hasOwn(KEYS, k)).map((key) => ({ key, readonly: (KEYS[key] as KeyDef).readonly, value: this.#values[key] ?? '' }));
-    return { known, unknown: asked.filter((k) => !Object.hasOwn(KEYS, k)) };
+  entries(keys: readonly string[] | undefined): { known: Array<{ key: string; readonly: boolean; value?: string }>; unknown: string[] } {
+    const asked = keys && keys.length > 0 ? keys : [...Object.keys(KEYS), ...this.#owned.keys()];
+    const isKnown = (key: string): boolean => Object.hasOwn(KEYS, key) || this.#owned.has(key);
+    const known = asked.filter(isKnown).map((key) => {
+      const owner = this.#owned.get(key);
+      if (owner === undefined) return { key, readonly: (KEYS[key] as KeyDef).readonly, value: this.#values[key] ?? '' };
+      const value = owner.value();
+      return { key, readonly: false, ...(value !== undefined && { value }) };
+    });
+    return { known, unknown: asked.filter((key) => !isKnown(key)) };
   }
 
   /** ChangeConfiguration: unknown keys NotSupported, read-only keys and bad values Rejected. */
   async change(key: string, value: string): Promise<ChangeResult> {
+    const owner = this.#owned.get(key);
+    if (owner !== undefined) return owner.change(value);
     const def = KEYS[key];
     if (!def || !Object.hasOwn(KEYS, key)) return 'NotSupported';
     if (def.readonly || !valid(def, value)) return 'Rejected';
     this.#values = { ...this.#values, [key]: normalise(def, value) };
     if (this.#path !== null) await saveFile(this.#path, JSON.stringify(this.#changed(), null, 1), this.#log);
-    this.#log.info('OCPP configuration changed', { key, value: /AuthorizationKey/i.test(key) ? '[redacted]' : value });
+    this.#log.info('OCPP configuration changed', { key, value });
     for (const listener of this.#listeners) listener(key);
     return 'Accepted';
   }

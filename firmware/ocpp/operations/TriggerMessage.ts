@@ -1,24 +1,28 @@
 import type { ChargePoint } from '../charge-point.js';
 
-interface Request {
+export interface TriggerRequest {
   requestedMessage: string;
   connectorId?: number;
 }
 
+/** The answer to a trigger; the message follows the answer. `more` adds the messages only one kind of trigger has. */
+export function trigger(cp: ChargePoint, request: TriggerRequest, more: Record<string, () => void> = {}): { status: 'Accepted' | 'Rejected' | 'NotImplemented' } {
+  const { requestedMessage, connectorId } = request;
+  if (connectorId !== undefined && connectorId !== 0 && connectorId !== cp.settings.connectorId) return { status: 'Rejected' };
+  const send: Record<string, () => void> = {
+    BootNotification: () => void cp.bootNotificationNow(),
+    Heartbeat: () => void cp.heartbeat().catch(() => {}),
+    StatusNotification: () => cp.resendStatus(connectorId),
+    MeterValues: () => cp.transactions.sampleNow(),
+    ...more,
+  };
+  const action = send[requestedMessage];
+  if (!action) return { status: 'NotImplemented' };
+  setImmediate(action);
+  return { status: 'Accepted' };
+}
+
 /** TriggerMessage: Accepted, and the message follows the answer. */
 export function register(cp: ChargePoint): void {
-  cp.rpc.handle('TriggerMessage', (payload) => {
-    const { requestedMessage, connectorId } = payload as Request;
-    if (connectorId !== undefined && connectorId !== 0 && connectorId !== cp.settings.connectorId) return { status: 'Rejected' };
-    const send: Record<string, () => void> = {
-      BootNotification: () => void cp.bootNotificationNow(),
-      Heartbeat: () => void cp.heartbeat().catch(() => {}),
-      StatusNotification: () => cp.resendStatus(connectorId),
-      MeterValues: () => cp.transactions.sampleNow(),
-    };
-    const action = send[requestedMessage];
-    if (!action) return { status: 'NotImplemented' };
-    setImmediate(action);
-    return { status: 'Accepted' };
-  });
+  cp.rpc.handle('TriggerMessage', (payload) => trigger(cp, payload as TriggerRequest));
 }

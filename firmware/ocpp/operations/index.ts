@@ -1,13 +1,18 @@
 import type { ChargePoint } from '../charge-point.js';
 import * as CancelReservation from './CancelReservation.js';
+import * as CertificateSigned from './CertificateSigned.js';
 import * as ChangeAvailability from './ChangeAvailability.js';
 import * as ChangeConfiguration from './ChangeConfiguration.js';
 import * as ClearCache from './ClearCache.js';
 import * as ClearChargingProfile from './ClearChargingProfile.js';
 import * as DataTransfer from './DataTransfer.js';
+import * as DeleteCertificate from './DeleteCertificate.js';
+import * as ExtendedTriggerMessage from './ExtendedTriggerMessage.js';
 import * as GetCompositeSchedule from './GetCompositeSchedule.js';
 import * as GetConfiguration from './GetConfiguration.js';
+import * as GetInstalledCertificateIds from './GetInstalledCertificateIds.js';
 import * as GetLocalListVersion from './GetLocalListVersion.js';
+import * as InstallCertificate from './InstallCertificate.js';
 import * as RemoteStartTransaction from './RemoteStartTransaction.js';
 import * as RemoteStopTransaction from './RemoteStopTransaction.js';
 import * as ReserveNow from './ReserveNow.js';
@@ -20,14 +25,19 @@ import * as UnlockConnector from './UnlockConnector.js';
 /** The operations the central system may call (one file each). */
 const OPERATIONS = [
   CancelReservation,
+  CertificateSigned,
   ChangeAvailability,
   ChangeConfiguration,
   ClearCache,
   ClearChargingProfile,
   DataTransfer,
+  DeleteCertificate,
+  ExtendedTriggerMessage,
   GetCompositeSchedule,
   GetConfiguration,
+  GetInstalledCertificateIds,
   GetLocalListVersion,
+  InstallCertificate,
   RemoteStartTransaction,
   RemoteStopTransaction,
   ReserveNow,

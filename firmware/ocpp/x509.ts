@@ -1,0 +1,178 @@
+// tsyringe, which @peculiar/x509 uses inside, needs the Reflect metadata API before it loads.
+import 'reflect-metadata';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import * as pkix from '@peculiar/x509';
+import { createHash, createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
+
+pkix.cryptoProvider.set(webcrypto as unknown as Parameters<typeof pkix.cryptoProvider.set>[0]);
+
+/**
+ * X.509 for the OCPP security extension: the parts `node:crypto` cannot do (a CSR, a certificate,
+ * the DER of a name) come from @peculiar/x509; signatures and chains are checked with Node's own
+ * X509Certificate.
+ */
+
+/** ECDSA P-256 with SHA-256: what the security whitepaper allows and what small boxes sign fast. */
+const KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+
+/** OCPP 1.6 security CertificateHashDataType. */
+export interface CertificateHashData {
+  readonly hashAlgorithm: 'SHA256';
+  readonly issuerNameHash: string;
+  readonly issuerKeyHash: string;
+  readonly serialNumber: string;
+}
+
+/** The certificates of a PEM text, in order (a chain or a bundle); anything else is ignored. */
+export function splitPems(text: string): string[] {
+  return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}
+
+/** The certificate in `pem`, or null when it does not parse. */
+export function parseCertificate(pem: string): X509Certificate | null {
+  try {
+    return new X509Certificate(pem);
+  } catch {
+    return null;
+  }
+}
+
+const sha256 = (data: ArrayBuffer | Buffer): string => createHash('sha256').update(Buffer.from(data as ArrayBuffer)).digest('hex');
+
+/**
+ * The CertificateHashData of `cert` (OCSP CertID style): the hash of its issuer's name, the hash of
+ * the issuer's public key bits, and its serial number. `issuer` is the certificate that signed it
+ * (itself for a root).
+ */
+export function certificateHashData(cert: X509Certificate, issuer: X509Certificate): CertificateHashData {
+  const issuerName = new pkix.X509Certificate(cert.raw).issuerName.toArrayBuffer();
+  const spki = AsnConvert.parse(issuer.publicKey.export({ type: 'spki', format: 'der' }), SubjectPublicKeyInfo);
+  return {
+    hashAlgorithm: 'SHA256',
+    issuerNameHash: sha256(issuerName),
+    issuerKeyHash: sha256(spki.subjectPublicKey),
+    serialNumber: cert.serialNumber.toLowerCase().replace(/^0+(?=.)/, ''),
+  };
+}
+
+export function sameHashData(a: CertificateHashData, b: CertificateHashData): boolean {
+  return (
+    a.hashAlgorithm === b.hashAlgorithm &&
+    a.issuerNameHash.toLowerCase() === b.issuerNameHash.toLowerCase() &&
+    a.issuerKeyHash.toLowerCase() === b.issuerKeyHash.toLowerCase() &&
+    a.serialNumber.toLowerCase().replace(/^0+(?=.)/, '') === b.serialNumber
+  );
+}
+
+/** A new key pair made here, as PKCS#8 PEM, and its public half. */
+async function newKeyPair(): Promise<{ keys: webcrypto.CryptoKeyPair; keyPem: string }> {
+  const keys = (await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+  const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`;
+  return { keys, keyPem };
+}
+
+/** A distinguished name from its parts, each value escaped for the RFC 4514 string form. */
+function distinguishedName(parts: ReadonlyArray<readonly [string, string]>): string {
+  const escape = (value: string): string => value.replace(/[\\,+"<>;=]/g, '\\$&').replace(/^[ #]|\s$/g, '\\$&');
+  return parts.filter(([, value]) => value !== '').map(([type, value]) => `${type}=${escape(value)}`).join(', ');
+}
+
+/** SignCertificate: a key pair made on the box and a PKCS#10 request for it (CN and O as the whitepaper asks). */
+export async function certificateRequest(subject: { commonName: string; organization: string }): Promise<{ csrPem: string; keyPem: string }> {
+  const { keys, keyPem } = await newKeyPair();
+  const name = distinguishedName([['CN', subject.commonName], ['O', subject.organization]]);
+  const csr = await pkix.Pkcs10CertificateRequestGenerator.create({ name, keys, signingAlgorithm: KEY_ALGORITHM });
+  return { csrPem: csr.toString('pem'), keyPem };
+}
+
+/** Whether `keyPem` is the private key of `cert`. */
+export function keyMatches(cert: X509Certificate, keyPem: string): boolean {
+  try {
+    return cert.checkPrivateKey(createPrivateKey(keyPem));
+  } catch {
+    return false;
+  }
+}
+
+/** When a certificate is valid, ms. */
+function validity(cert: X509Certificate): { fromMs: number; toMs: number } {
+  return { fromMs: Date.parse(cert.validFrom), toMs: Date.parse(cert.validTo) };
+}
+
+/**
+ * Why `chain` (leaf first) does not lead to one of `roots`, or null when it does: each certificate
+ * issued and signed by the next, the last one by a root. `atMs` checks every validity period at that
+ * time; null skips it (a box whose clock is not known yet, see the README).
+ */
+export function chainProblem(chain: readonly X509Certificate[], roots: readonly X509Certificate[], atMs: number | null): string | null {
+  if (chain.length === 0) return 'no certificate';
+  for (const [i, cert] of chain.entries()) {
+    if (atMs !== null) {
+      const { fromMs, toMs } = validity(cert);
+      if (!(atMs >= fromMs && atMs <= toMs)) return `certificate ${i} is not valid now (${cert.validFrom} .. ${cert.validTo})`;
+    }
+    const next = chain[i + 1];
+    if (next !== undefined && !(cert.checkIssued(next) && cert.verify(next.publicKey))) return `certificate ${i} is not signed by certificate ${i + 1}`;
+  }
+  const top = chain[chain.length - 1] as X509Certificate;
+  const anchor = roots.find((root) => top.fingerprint256 === root.fingerprint256 || (top.checkIssued(root) && top.verify(root.publicKey)));
+  return anchor === undefined ? 'does not chain to an installed root certificate' : null;
+}
+
+export type CertificateRole = 'ca' | 'server' | 'client';
+
+export interface IssueOptions {
+  readonly role: CertificateRole;
+  readonly commonName: string;
+  readonly organization?: string;
+  /** Host names and IP addresses (server role). */
+  readonly hosts?: readonly string[];
+  readonly days: number;
+  /** The CA that signs it; none = self-signed (a root CA). */
+  readonly issuer?: { readonly certPem: string; readonly keyPem: string };
+  /** A CSR whose key the certificate is for (SignCertificate's answer); none = a new key pair. */
+  readonly csrPem?: string;
+}
+
+const IP_ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]+:[0-9a-f:]*)$/i;
+
+/**
+ * A certificate for the installer's certificate tool and the tests' central system: a root CA, a
+ * server certificate for the backend's host names, or a charge point (client) certificate.
+ */
+export async function issueCertificate(options: IssueOptions): Promise<{ certPem: string; keyPem: string | null }> {
+  const fresh = options.csrPem === undefined ? await newKeyPair() : null;
+  const publicKey = fresh !== null ? fresh.keys.publicKey : await new pkix.Pkcs10CertificateRequest(options.csrPem as string).publicKey.export();
+  const signingKey = options.issuer !== undefined ? await importKey(options.issuer.keyPem) : (fresh as { keys: webcrypto.CryptoKeyPair }).keys.privateKey;
+  const subject = distinguishedName([['CN', options.commonName], ['O', options.organization ?? '']]);
+  const issuerName = options.issuer !== undefined ? new pkix.X509Certificate(options.issuer.certPem).subject : subject;
+  const extensions: pkix.Extension[] = [
+    new pkix.BasicConstraintsExtension(options.role === 'ca', undefined, true),
+    new pkix.KeyUsagesExtension(options.role === 'ca' ? pkix.KeyUsageFlags.keyCertSign | pkix.KeyUsageFlags.cRLSign : pkix.KeyUsageFlags.digitalSignature | pkix.KeyUsageFlags.keyAgreement, true),
+    await pkix.SubjectKeyIdentifierExtension.create(publicKey),
+  ];
+  if (options.role !== 'ca') extensions.push(new pkix.ExtendedKeyUsageExtension([options.role === 'server' ? pkix.ExtendedKeyUsage.serverAuth : pkix.ExtendedKeyUsage.clientAuth]));
+  if (options.hosts !== undefined && options.hosts.length > 0) {
+    extensions.push(new pkix.SubjectAlternativeNameExtension(options.hosts.map((host) => ({ type: IP_ADDRESS.test(host) ? 'ip' : 'dns', value: host }))));
+  }
+  const notBefore = new Date(Date.now() - 60_000);
+  const cert = await pkix.X509CertificateGenerator.create({
+    subject,
+    issuer: issuerName,
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + options.days * 86_400_000),
+    publicKey,
+    signingKey,
+    signingAlgorithm: KEY_ALGORITHM,
+    extensions,
+  });
+  return { certPem: cert.toString('pem') + '\n', keyPem: fresh?.keyPem ?? null };
+}
+
+/** A signing key from PEM (PKCS#8 or the SEC1 form openssl writes). */
+async function importKey(keyPem: string): Promise<webcrypto.CryptoKey> {
+  const der = createPrivateKey(keyPem).export({ type: 'pkcs8', format: 'der' });
+  return webcrypto.subtle.importKey('pkcs8', der, KEY_ALGORITHM, false, ['sign']) as Promise<webcrypto.CryptoKey>;
+}
