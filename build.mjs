@@ -37,6 +37,7 @@ await build({
     'tools/faults': 'tools/faults.ts',
     'tools/register-table': 'tools/register-table.ts',
     'tools/fleet': 'tools/fleet.ts',
+    'tools/certificates': 'tools/certificates.ts',
     'bench/main': 'bench/main.ts',
   },
   outdir: 'dist',

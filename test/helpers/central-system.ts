@@ -1,4 +1,8 @@
-import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { RPCServer } from 'ocpp-rpc';
 import { WatchedList } from './watched-list.js';
 
@@ -27,14 +31,57 @@ export interface CentralSystem {
   call(action: string, params: Record<string, any>): Promise<any>;
   /** Sends a raw text frame to the charge point. */
   sendRaw(text: string): void;
-  /** Connections seen so far, with their handshake. */
-  readonly connections: Array<{ identity: string; password: string | null; protocol: string | undefined }>;
+  /** Connections seen so far, with their handshake: over TLS or not, and the client certificate presented. */
+  readonly connections: Array<{ identity: string; password: string | null; protocol: string | undefined; secure: boolean; clientCertificate: { subject: Record<string, string>; serialNumber: string } | null }>;
+  /** Whether a handshake's password is good; a refused one gets HTTP 401. */
+  acceptPassword: (password: string | null) => boolean;
   /** The connected client's socket (to stop answering pings, or to drop it). */
   client(): any;
   close(): Promise<void>;
 }
 
-export async function startCentralSystem(options: { strict?: boolean; port?: number } = {}): Promise<CentralSystem> {
+/** TLS for the central system (PEM file paths); `clientCa` asks for a client certificate (not required: profile 2 clients share the port). */
+export interface CentralSystemTls {
+  readonly cert: string;
+  readonly key: string;
+  readonly clientCa?: string;
+}
+
+/**
+ * Serves `ws://` and, with `tls`, `wss://` on the same port (a TLS ClientHello starts with byte
+ * 0x16): a charge point whose security profile goes from 1 to 2 keeps its host and port.
+ */
+async function listen(server: RPCServer, port: number, tls: CentralSystemTls | undefined): Promise<{ port: number; close(): void }> {
+  if (tls === undefined) {
+    const http: Server = await server.listen(port, '127.0.0.1');
+    return { port: (http.address() as AddressInfo).port, close: () => http.close() };
+  }
+  const plain = createHttpServer();
+  const secure = createHttpsServer({
+    cert: readFileSync(tls.cert),
+    key: readFileSync(tls.key),
+    ...(tls.clientCa !== undefined && { ca: readFileSync(tls.clientCa), requestCert: true, rejectUnauthorized: false }),
+  });
+  for (const http of [plain, secure]) http.on('upgrade', server.handleUpgrade);
+  const front = createNetServer((socket) => {
+    socket.once('data', (first) => {
+      socket.pause();
+      socket.unshift(first);
+      (first[0] === 0x16 ? secure : plain).emit('connection', socket);
+      socket.resume();
+    });
+  });
+  await new Promise<void>((resolve) => front.listen(port, '127.0.0.1', resolve));
+  return {
+    port: (front.address() as AddressInfo).port,
+    close: () => {
+      front.close();
+      for (const http of [plain, secure]) http.closeAllConnections();
+    },
+  };
+}
+
+export async function startCentralSystem(options: { strict?: boolean; port?: number; tls?: CentralSystemTls } = {}): Promise<CentralSystem> {
   const server = new RPCServer({ protocols: ['ocpp1.6'], strictMode: options.strict ?? true });
   const recorded = new WatchedList<RecordedCall>();
   const calls = recorded.items;
@@ -62,15 +109,25 @@ export async function startCentralSystem(options: { strict?: boolean; port?: num
         () => `no ${action} within ${timeoutMs} ms; calls: ${calls.map((c) => c.action).join(', ')}`,
       );
     },
+    acceptPassword: () => true,
     call: (action, params) => current.call(action, params),
     sendRaw: (text) => current.sendRaw(text),
     client: () => current,
     close: async () => {
       await server.close({ force: true, awaitPending: false });
+      listener.close();
     },
   };
-  server.auth((accept: (session?: Record<string, unknown>, protocol?: string) => void, _reject: unknown, handshake: any) => {
-    connections.push({ identity: handshake.identity, password: handshake.password ? handshake.password.toString() : null, protocol: [...handshake.protocols][0] });
+  server.auth((accept: (session?: Record<string, unknown>, protocol?: string) => void, reject: (code: number, message: string) => void, handshake: any) => {
+    const password = handshake.password ? handshake.password.toString() : null;
+    const socket = handshake.request.socket as TLSSocket;
+    const peer = socket.encrypted ? socket.getPeerCertificate() : null;
+    const clientCertificate = peer !== null && peer.subject !== undefined ? { subject: { ...peer.subject } as Record<string, string>, serialNumber: peer.serialNumber } : null;
+    connections.push({ identity: handshake.identity, password, protocol: [...handshake.protocols][0], secure: socket.encrypted === true, clientCertificate });
+    if (!cs.acceptPassword(password)) {
+      reject(401, 'Unauthorized');
+      return;
+    }
     accept({}, 'ocpp1.6');
   });
   server.on('client', (client: any) => {
@@ -82,7 +139,8 @@ export async function startCentralSystem(options: { strict?: boolean; port?: num
       return handler(params);
     });
   });
-  const http = await server.listen(options.port ?? 0, '127.0.0.1');
-  (cs as { url: string }).url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/ocpp`;
+  const listener = await listen(server, options.port ?? 0, options.tls);
+  // localhost: the name the test server certificates carry.
+  (cs as { url: string }).url = `ws://${options.tls ? 'localhost' : '127.0.0.1'}:${listener.port}/ocpp`;
   return cs;
 }
