@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { RPCServer } from 'ocpp-rpc';
 import { WatchedList } from './watched-list.js';
@@ -48,8 +48,9 @@ export interface CentralSystemTls {
 }
 
 /**
- * Serves `ws://` and, with `tls`, `wss://` on the same port (a TLS ClientHello starts with byte
- * 0x16): a charge point whose security profile goes from 1 to 2 keeps its host and port.
+ * Serves `ws://` and, with `tls`, `wss://` on the same port: a charge point whose security profile
+ * goes from 1 to 2 keeps its host and port. A front port passes each connection to the plain or
+ * the TLS server by its first byte (0x16 starts a TLS ClientHello).
  */
 async function listen(server: RPCServer, port: number, tls: CentralSystemTls | undefined): Promise<{ port: number; close(): void }> {
   if (tls === undefined) {
@@ -62,13 +63,24 @@ async function listen(server: RPCServer, port: number, tls: CentralSystemTls | u
     key: readFileSync(tls.key),
     ...(tls.clientCa !== undefined && { ca: readFileSync(tls.clientCa), requestCert: true, rejectUnauthorized: false }),
   });
-  for (const http of [plain, secure]) http.on('upgrade', server.handleUpgrade);
+  const backends = await Promise.all(
+    [plain, secure].map(async (http) => {
+      http.on('upgrade', server.handleUpgrade);
+      await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+      return (http.address() as AddressInfo).port;
+    }),
+  );
   const front = createNetServer((socket) => {
     socket.once('data', (first) => {
-      socket.pause();
-      socket.unshift(first);
-      (first[0] === 0x16 ? secure : plain).emit('connection', socket);
-      socket.resume();
+      const backend = connect(first[0] === 0x16 ? (backends[1] as number) : (backends[0] as number), '127.0.0.1');
+      backend.write(first);
+      socket.pipe(backend).pipe(socket);
+      const end = (): void => {
+        socket.destroy();
+        backend.destroy();
+      };
+      socket.on('error', end).on('close', end);
+      backend.on('error', end).on('close', end);
     });
   });
   await new Promise<void>((resolve) => front.listen(port, '127.0.0.1', resolve));
@@ -76,7 +88,10 @@ async function listen(server: RPCServer, port: number, tls: CentralSystemTls | u
     port: (front.address() as AddressInfo).port,
     close: () => {
       front.close();
-      for (const http of [plain, secure]) http.closeAllConnections();
+      for (const http of [plain, secure]) {
+        http.close();
+        http.closeAllConnections();
+      }
     },
   };
 }
