@@ -29,13 +29,16 @@ interface StoredProfile {
 /** Failed attempts with a new profile or key before the link goes back to the old one. */
 const TRIAL_ATTEMPTS = 3;
 
-/** The security event a failed attempt amounts to, if any. */
+/**
+ * The security event a failed attempt amounts to, if any. A TLS alert reaches us through the HTTP
+ * request as EPROTO with OpenSSL's text, so the text counts as much as the code.
+ */
 export function securityEventOf(failure: LinkFailure): SecurityEventType | null {
   if (failure.httpStatus === 401 || failure.httpStatus === 403) return 'FailedToAuthenticateAtCentralSystem';
-  const code = failure.code ?? '';
-  if (/PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|WRONG_VERSION_NUMBER/.test(code)) return 'InvalidTLSVersion';
-  if (/HANDSHAKE_FAILURE|NO_SHARED_CIPHER|NO_CIPHERS/.test(code)) return 'InvalidTLSCipherSuite';
-  if (/CERT|ALTNAME|ISSUER|SELF_SIGNED|LEAF_SIGNATURE/.test(code)) return 'InvalidCentralSystemCertificate';
+  const said = `${failure.code ?? ''} ${failure.reason}`;
+  if (/PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|WRONG_VERSION_NUMBER|alert protocol version|unsupported protocol|wrong version number/i.test(said)) return 'InvalidTLSVersion';
+  if (/HANDSHAKE_FAILURE|NO_SHARED_CIPHER|NO_CIPHERS|alert handshake failure|no shared cipher/i.test(said)) return 'InvalidTLSCipherSuite';
+  if (/CERT|ALTNAME|ISSUER|SELF_SIGNED|LEAF_SIGNATURE/.test(failure.code ?? '')) return 'InvalidCentralSystemCertificate';
   return null;
 }
 

@@ -40,11 +40,14 @@ export interface CentralSystem {
   close(): Promise<void>;
 }
 
-/** TLS for the central system (PEM file paths); `clientCa` asks for a client certificate (not required: profile 2 clients share the port). */
+/** TLS for the central system (PEM file paths). */
 export interface CentralSystemTls {
   readonly cert: string;
   readonly key: string;
+  /** Asks for a client certificate that chains to this CA. */
   readonly clientCa?: string;
+  /** Refuses a handshake without one (otherwise profile 2 clients share the port). */
+  readonly requireClientCertificate?: boolean;
 }
 
 /**
@@ -61,7 +64,7 @@ async function listen(server: RPCServer, port: number, tls: CentralSystemTls | u
   const secure = createHttpsServer({
     cert: readFileSync(tls.cert),
     key: readFileSync(tls.key),
-    ...(tls.clientCa !== undefined && { ca: readFileSync(tls.clientCa), requestCert: true, rejectUnauthorized: false }),
+    ...(tls.clientCa !== undefined && { ca: readFileSync(tls.clientCa), requestCert: true, rejectUnauthorized: tls.requireClientCertificate === true }),
   });
   const backends = await Promise.all(
     [plain, secure].map(async (http) => {
