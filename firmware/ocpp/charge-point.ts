@@ -168,7 +168,7 @@ export class ChargePoint {
       },
       ...(target.tls !== undefined && { tls: target.tls }),
     });
-    options.link.attach(this.#connection, this.securityEvents, options.configuration);
+    options.link.attach(this.#connection, this.securityEvents, options.configuration, () => this.knownTimeMs());
     options.rfid.onCard = (idTag) => void this.transactions.cardPresented(idTag);
     options.charging.onChange(() => this.reportStatus());
     options.configuration.onChange((key) => {

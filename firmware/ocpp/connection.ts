@@ -1,3 +1,4 @@
+import type { ClientRequestArgs } from 'node:http';
 import WebSocket from 'ws';
 import type { Clock, TimerHandle } from '../../hal/clock.js';
 import type { Logger } from '../log.js';
@@ -138,7 +139,8 @@ export class OcppConnection {
     if (password !== '') headers['authorization'] = `Basic ${Buffer.from(`${chargeBoxId}:${password}`).toString('base64')}`;
     const endpoint = endpointUrl(url, chargeBoxId);
     this.#log.info('OCPP connecting', { url: endpoint, attempt: this.#attempt });
-    const socket = new WebSocket(endpoint, [SUBPROTOCOL], { headers, handshakeTimeout: 10_000, perMessageDeflate: false, ...tls });
+    // ws hands the TLS options, createConnection included, to Node's https.request.
+    const socket = new WebSocket(endpoint, [SUBPROTOCOL], { headers, handshakeTimeout: 10_000, perMessageDeflate: false, ...tls } as WebSocket.ClientOptions & ClientRequestArgs);
     this.#socket = socket;
     this.#failure = null;
     socket.on('open', () => this.#opened(socket));

@@ -7,7 +7,7 @@ import type { CertificateStore } from './model/certificate-store.js';
 import type { ChangeResult, OcppConfiguration } from './model/configuration.js';
 import { authorizationKeyProblem, profileOf, raiseRefusal, urlFor, type SecurityProfile } from './model/security-profile.js';
 import type { SecurityEvents, SecurityEventType } from './security-events.js';
-import { ocppTlsOptions, type OcppTlsOptions } from './tls.js';
+import { ocppTlsOptions, verifiedConnection, type OcppTlsOptions } from './tls.js';
 import { parseCertificate, splitPems } from './x509.js';
 
 /** The `ocpp` config keys the link is made of. */
@@ -57,6 +57,8 @@ export interface LinkSecurityOptions {
   /** Keeps a new AuthorizationKey (the config overlay's `ocpp.password`). */
   readonly saveAuthorizationKey: (key: string) => Promise<void>;
   readonly log: Logger;
+  /** The host clock TLS checks certificate dates against (tests set it back). */
+  readonly hostClockMs?: () => number;
 }
 
 /**
@@ -75,6 +77,7 @@ export class LinkSecurity {
   #connection: OcppConnection | null = null;
   #events: SecurityEvents | null = null;
   #trial: Trial | null = null;
+  #knownTimeMs: () => number | null = () => null;
   /** Security events already reported for the failures since the link was last up. */
   readonly #reported = new Set<SecurityEventType>();
 
@@ -107,10 +110,11 @@ export class LinkSecurity {
     return this.#target;
   }
 
-  /** Wires the link it steers, the events it reports and the keys it owns. */
-  attach(connection: OcppConnection, events: SecurityEvents, configuration: OcppConfiguration): void {
+  /** Wires the link it steers, the events it reports, the keys it owns and the OCPP time (null while not known). */
+  attach(connection: OcppConnection, events: SecurityEvents, configuration: OcppConfiguration, knownTimeMs: () => number | null): void {
     this.#connection = connection;
     this.#events = events;
+    this.#knownTimeMs = knownTimeMs;
     configuration.own('SecurityProfile', { value: () => String(this.profile), change: (value) => this.#raise(value) });
     // Write-only: GetConfiguration lists the key without a value.
     configuration.own('AuthorizationKey', { value: () => undefined, change: (value) => this.#changeKey(value) });
@@ -241,10 +245,13 @@ export class LinkSecurity {
     const roots = certificates.pems('CentralSystemRootCertificate');
     const ca = [...(typeof fromFiles.ca === 'string' ? [fromFiles.ca] : []), ...roots];
     const installed = profile === 3 ? certificates.chargePoint : null;
+    const clock = { hostMs: this.#o.hostClockMs ?? Date.now, knownTimeMs: () => this.#knownTimeMs() };
+    const datesUnchecked = (): void => this.#log.warn('central system certificate accepted without checking its dates: the clock is not set yet');
     return {
       ...fromFiles,
       ...(ca.length > 0 && { ca }),
       ...(installed !== null && { cert: installed.chainPem, key: installed.keyPem }),
+      ...(fromFiles.rejectUnauthorized && { createConnection: verifiedConnection(ca.length > 0 ? ca : undefined, clock, datesUnchecked) }),
     };
   }
 }

@@ -1,6 +1,11 @@
+import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { SecureContextOptions } from 'node:tls';
+import { isIP } from 'node:net';
+import type { ClientRequestArgs } from 'node:http';
+import { checkServerIdentity, connect, rootCertificates, type ConnectionOptions, type DetailedPeerCertificate, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import { ConfigError } from '../config.js';
+import { CLOCK_FLOOR_MS } from '../version.js';
+import { chainProblem, parseCertificate, splitPems } from './x509.js';
 
 /**
  * The cipher suites the OCPP 1.6 security whitepaper names for TLS 1.2 (security profiles 2 and
@@ -20,8 +25,71 @@ export interface TlsSettings {
   readonly insecureTls: boolean;
 }
 
+/** How the HTTP request of the WebSocket gets its socket (Node's `createConnection`, the asynchronous form). */
+export type CreateConnection = NonNullable<ClientRequestArgs['createConnection']>;
+
 /** What the WebSocket client passes to `tls.connect` for a `wss://` central system. */
-export type OcppTlsOptions = SecureContextOptions & { readonly rejectUnauthorized: boolean; readonly minVersion: 'TLSv1.2' };
+export type OcppTlsOptions = SecureContextOptions & {
+  readonly rejectUnauthorized: boolean;
+  readonly minVersion: 'TLSv1.2';
+  /** Verification that survives a clock that is not set (`verifiedConnection`). */
+  readonly createConnection?: CreateConnection;
+};
+
+/** The times the verification of a central system certificate goes by. */
+export interface VerificationClock {
+  /** The host's clock, which OpenSSL checks validity against. */
+  readonly hostMs: () => number;
+  /** OCPP time when known (a time source, or the central system's time), else null. */
+  readonly knownTimeMs: () => number | null;
+}
+
+const DATE_ERRORS = new Set(['CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED']);
+
+/** The peer's chain as sent, leaf first. */
+function peerChain(socket: TLSSocket): X509Certificate[] {
+  const chain: X509Certificate[] = [];
+  let cert: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+  while (cert?.raw !== undefined && !chain.some((seen) => seen.raw.equals(cert!.raw))) {
+    chain.push(new X509Certificate(cert.raw));
+    cert = cert.issuerCertificate;
+  }
+  return chain;
+}
+
+/**
+ * Node's own verification of the central system certificate, with one exception: a box whose
+ * clock is certainly not set (before CLOCK_FLOOR_MS: no RTC, no time source yet) would find every
+ * certificate "not yet valid" and never reach the central system that could tell it the time.
+ * Then a date error alone does not refuse the server: the chain and the host name are checked
+ * here, and the dates against the central system's time once it is known.
+ */
+export function verifiedConnection(ca: readonly string[] | undefined, clock: VerificationClock, onDatesUnchecked: () => void): CreateConnection {
+  const roots = (ca ?? rootCertificates).flatMap((text) => splitPems(text)).map(parseCertificate).filter((cert): cert is X509Certificate => cert !== null);
+  return (requestOptions, done) => {
+    const options = requestOptions as ConnectionOptions;
+    const host = options.host ?? '';
+    const socket = connect({ ...options, servername: options.servername ?? (isIP(host) ? '' : host), rejectUnauthorized: false });
+    const fail = (err: Error): void => {
+      socket.destroy();
+      done(err, socket);
+    };
+    socket.once('error', fail);
+    socket.once('secureConnect', () => {
+      socket.off('error', fail);
+      if (socket.authorized) return done(null, socket);
+      const code = String(socket.authorizationError);
+      if (!DATE_ERRORS.has(code) || clock.hostMs() >= CLOCK_FLOOR_MS) return fail(Object.assign(new Error(`central system certificate refused: ${code}`), { code }));
+      const chain = peerChain(socket);
+      const knownMs = clock.knownTimeMs();
+      const problem = chainProblem(chain, roots, knownMs) ?? checkServerIdentity(host, socket.getPeerCertificate())?.message ?? null;
+      if (problem !== null) return fail(Object.assign(new Error(`central system certificate refused: ${problem}`), { code: 'CERT_REFUSED' }));
+      if (knownMs === null) onDatesUnchecked();
+      return done(null, socket);
+    });
+    return undefined;
+  };
+}
 
 /**
  * The TLS side of the OCPP link: the server certificate must chain to `ocpp.caFile` (without

@@ -134,6 +134,8 @@ export interface IssueOptions {
   readonly issuer?: { readonly certPem: string; readonly keyPem: string };
   /** A CSR whose key the certificate is for (SignCertificate's answer); none = a new key pair. */
   readonly csrPem?: string;
+  /** When it becomes valid; a minute ago when not given. */
+  readonly notBefore?: Date;
 }
 
 const IP_ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]+:[0-9a-f:]*)$/i;
@@ -157,7 +159,7 @@ export async function issueCertificate(options: IssueOptions): Promise<{ certPem
   if (options.hosts !== undefined && options.hosts.length > 0) {
     extensions.push(new pkix.SubjectAlternativeNameExtension(options.hosts.map((host) => ({ type: IP_ADDRESS.test(host) ? 'ip' : 'dns', value: host }))));
   }
-  const notBefore = new Date(Date.now() - 60_000);
+  const notBefore = options.notBefore ?? new Date(Date.now() - 60_000);
   const cert = await pkix.X509CertificateGenerator.create({
     subject,
     issuer: issuerName,
