@@ -28,6 +28,9 @@ interface PendingEvent {
   readonly techInfo?: string;
 }
 
+/** Events that record what the box or its operator did, not an attack or a failure: logged at info. */
+const ROUTINE: ReadonlySet<SecurityEventType> = new Set(['FirmwareUpdated', 'SettingSystemTime', 'StartupOfTheDevice', 'ResetOrReboot', 'ReconfigurationOfSecurityParameters']);
+
 /** Events kept while the central system cannot be told; the oldest go first when more come. */
 const MAX_PENDING = 100;
 
@@ -57,7 +60,9 @@ export class SecurityEvents {
   report(type: SecurityEventType, techInfo?: string): void {
     // techInfo is at most 255 characters in the schema.
     const info = techInfo?.slice(0, 255);
-    this.#o.log.warn('security event', { securityEvent: type, ...(info !== undefined && { techInfo: info }) });
+    const fields = { securityEvent: type, ...(info !== undefined && { techInfo: info }) };
+    if (ROUTINE.has(type)) this.#o.log.info('security event', fields);
+    else this.#o.log.warn('security event', fields);
     this.#pending.push({ type, timestamp: this.#o.timestamp(), ...(info !== undefined && { techInfo: info }) });
     if (this.#pending.length > MAX_PENDING) {
       this.#pending.shift();

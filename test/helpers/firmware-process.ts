@@ -6,7 +6,6 @@ import { createInterface } from 'node:readline';
 import { WatchedList } from './watched-list.js';
 
 const BUNDLE = new URL('../../dist/firmware.mjs', import.meta.url).pathname;
-const FAULTS_TOOL = new URL('../../dist/tools/faults.mjs', import.meta.url).pathname;
 
 export interface FirmwareProcess {
   readonly child: ChildProcess;
@@ -89,9 +88,9 @@ export function runFirmware(args: string[], cwd: string): Promise<RunResult> {
   return runToExit(BUNDLE, args, cwd);
 }
 
-/** Runs the built installer tool `dist/tools/faults.mjs` to its exit. */
-export function runTool(args: string[], cwd: string): Promise<RunResult> {
-  return runToExit(FAULTS_TOOL, args, cwd);
+/** Runs the built installer tool `dist/tools/<tool>.mjs` to its exit. */
+export function runTool(tool: 'faults' | 'certificates', args: string[], cwd: string): Promise<RunResult> {
+  return runToExit(new URL(`../../dist/tools/${tool}.mjs`, import.meta.url).pathname, args, cwd);
 }
 
 /** Polls `probe` until it returns a value `accept` takes; the firmware is a separate process, so there is no event to await. */
