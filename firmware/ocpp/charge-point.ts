@@ -162,8 +162,8 @@ export class ChargePoint {
       pingIntervalS: () => options.configuration.integer('WebSocketPingInterval'),
       onOpen: () => void this.#linkUp(),
       onClose: () => this.#linkDown(),
-      onUnreachable: (failure) => {
-        options.link.linkFailed(failure);
+      onUnreachable: (failure, failedTarget) => {
+        options.link.linkFailed(failure, failedTarget);
         this.transactions.ready();
       },
       ...(target.tls !== undefined && { tls: target.tls }),

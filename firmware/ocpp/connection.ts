@@ -23,7 +23,7 @@ export interface OcppConnectionOptions {
   readonly onOpen: () => void;
   readonly onClose: () => void;
   /** An attempt failed before the link opened: the backend is unreachable for now. */
-  readonly onUnreachable?: (failure: LinkFailure) => void;
+  readonly onUnreachable?: (failure: LinkFailure, target: LinkTarget) => void;
   /** The random source of the backoff jitter (tests fix it). */
   readonly random?: () => number;
   /** For a `wss://` URL: CA, client certificate, verification (`ocppTlsOptions`). */
@@ -70,11 +70,14 @@ export class OcppConnection {
   #target: LinkTarget;
   /** Why the attempt under way failed, once its socket has said so. */
   #failure: LinkFailure | null = null;
+  /** What the attempt under way connects to (the target may change meanwhile). */
+  #attemptTarget: LinkTarget;
 
   constructor(options: OcppConnectionOptions) {
     this.#options = options;
     this.#log = options.log.child({ module: 'ocpp' });
     this.#target = { url: options.url, password: options.password, ...(options.tls !== undefined && { tls: options.tls }) };
+    this.#attemptTarget = this.#target;
   }
 
   get target(): LinkTarget {
@@ -134,6 +137,7 @@ export class OcppConnection {
 
   #connect(): void {
     const { chargeBoxId } = this.#options;
+    this.#attemptTarget = this.#target;
     const { url, password, tls } = this.#target;
     const headers: Record<string, string> = {};
     if (password !== '') headers['authorization'] = `Basic ${Buffer.from(`${chargeBoxId}:${password}`).toString('base64')}`;
@@ -193,7 +197,7 @@ export class OcppConnection {
       // One line per backoff step, whatever the socket said on the way.
       const failure = this.#failure ?? { reason: `closed (${String(code)})` };
       if (!this.#stopped) this.#log.warn('OCPP connection failed', { ...failure, attempt: this.#attempt, retryInMs: delayMs });
-      this.#options.onUnreachable?.(failure);
+      this.#options.onUnreachable?.(failure, this.#attemptTarget);
     }
     if (this.#stopped) return;
     this.#attempt += 1;

@@ -132,15 +132,16 @@ export class LinkSecurity {
     this.#events?.report('ReconfigurationOfSecurityParameters', trial.what);
   }
 
-  /** An attempt failed before the link opened. */
-  linkFailed(failure: LinkFailure): void {
+  /** An attempt with `target` failed before the link opened. */
+  linkFailed(failure: LinkFailure, target: LinkTarget): void {
     const event = securityEventOf(failure);
     if (event !== null && !this.#reported.has(event)) {
       this.#reported.add(event);
       this.#events?.report(event, failure.reason);
     }
     const trial = this.#trial;
-    if (trial === null) return;
+    // An attempt with the old target still under way when the trial began does not count.
+    if (trial === null || target !== this.#target) return;
     trial.failures += 1;
     if (trial.failures < TRIAL_ATTEMPTS) return;
     this.#trial = null;
@@ -203,6 +204,10 @@ export class LinkSecurity {
 
   /** Accepted now; after the answer is out, the link reconnects with the change on trial. */
   async #try(what: string, profile: SecurityProfile, password: string, commit: () => Promise<void>): Promise<ChangeResult> {
+    if (this.#trial !== null) {
+      this.#log.warn('security change rejected: another one is on trial', { change: what, onTrial: this.#trial.what });
+      return 'Rejected';
+    }
     let target: LinkTarget;
     try {
       target = await this.#targetFor(profile, password);

@@ -19,7 +19,7 @@ t.test('connects to url + chargeBoxId with ocpp1.6 and Basic auth; Boot first, t
   const boot = await cs.waitForCall('BootNotification');
   t.equal(cs.calls[0]?.action, 'BootNotification', 'nothing before Boot');
   t.match(boot.params, { chargePointVendor: 'SmartWallbox', chargePointModel: 'SW-Controller-1', chargePointSerialNumber: 'SIM-000001', firmwareVersion: '0.1.0' });
-  t.same(cs.connections[0], { identity: 'box-1', password: 'secret-key', protocol: 'ocpp1.6' });
+  t.same(cs.connections[0], { identity: 'box-1', password: 'secret-key', protocol: 'ocpp1.6', secure: false, clientCertificate: null });
   await cs.waitForCall('StatusNotification', (p) => p['connectorId'] === 0 && p['status'] === 'Available');
   await cs.waitForCall('StatusNotification', (p) => p['connectorId'] === 1 && p['status'] === 'Available');
   t.notOk(box.fw.logs.some((l) => JSON.stringify(l).includes('secret-key')), 'the password never reaches a log');
