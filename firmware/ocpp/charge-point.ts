@@ -406,11 +406,11 @@ export class ChargePoint {
     const serverMs = Date.parse(currentTime);
     if (!Number.isFinite(serverMs)) return;
     const offsetMs = serverMs - this.#o.clock.now();
-    if (Math.abs(offsetMs - this.#clockOffsetMs) >= CLOCK_SET_EVENT_MS) {
-      this.securityEvents.report('SettingSystemTime', `clock set from the central system by ${Math.round(offsetMs - this.#clockOffsetMs)} ms`);
-    }
+    const movedMs = offsetMs - this.#clockOffsetMs;
     this.#clockFromCentralSystem = true;
     this.#clockOffsetMs = offsetMs;
+    // Stamped with the time just set: the one the central system goes by.
+    if (Math.abs(movedMs) >= CLOCK_SET_EVENT_MS) this.securityEvents.report('SettingSystemTime', `clock set from the central system by ${Math.round(movedMs)} ms`);
     // Profile boundaries are in the central system's time.
     this.smartCharging.apply();
   }

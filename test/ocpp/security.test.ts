@@ -202,3 +202,22 @@ t.test('SignCertificate -> CertificateSigned: a key made on the box, a CSR opens
   t.notOk(JSON.stringify(running.fw.logs).includes('PRIVATE KEY'), 'no key in a log line');
   await running.fw.kill();
 });
+
+t.test('security events of the box itself: StartupOfTheDevice, SettingSystemTime when the central system moves the clock, ResetOrReboot; sent in order once Boot is Accepted', async (t) => {
+  const cs = await centralSystem(t);
+  const hourAhead = () => new Date(Date.now() + 3_600_000).toISOString();
+  cs.handlers['BootNotification'] = () => ({ status: 'Accepted', interval: 300, currentTime: hourAhead() });
+  const running = await box(t, t.testdir(), cs);
+  const time = await securityEvent(cs, 'SettingSystemTime');
+  t.match(time.params['techInfo'], /clock set from the central system by 3[56]\d{5} ms/);
+  const boot = cs.calls.findIndex((c) => c.action === 'BootNotification');
+  const firstEvent = cs.calls.findIndex((c) => c.action === 'SecurityEventNotification');
+  t.ok(boot >= 0 && firstEvent > boot, 'nothing before BootNotification is Accepted');
+  t.equal(cs.calls[firstEvent]?.params['type'], 'StartupOfTheDevice', 'in the order they happened');
+  t.ok(Math.abs(Date.parse(time.params['timestamp']) - Date.parse(hourAhead())) < 60_000, 'timestamps on the central system clock');
+  const from = cs.calls.length;
+  t.same(await cs.call('Reset', { type: 'Soft' }), { status: 'Accepted' });
+  const reset = await securityEvent(cs, 'ResetOrReboot', from);
+  t.ok(cs.calls.slice(from).findIndex((c) => c.action === 'BootNotification') < cs.calls.slice(from).indexOf(reset), 'reported after the new BootNotification');
+  await running.fw.kill();
+});
