@@ -14,7 +14,7 @@ import { registerOperations } from './operations/index.js';
 import { OcppRpc } from './rpc.js';
 import { SmartCharging } from './smart-charging.js';
 import type { OcppTlsOptions } from './tls.js';
-import { TransactionService, type RecoveryReason } from './transactions.js';
+import { TransactionService, type EndedTransaction, type RecoveryReason } from './transactions.js';
 
 export interface OcppSettings {
   readonly url: string;
@@ -55,6 +55,8 @@ export interface ChargePointOptions {
   /** TLS for a `wss://` central system. */
   readonly tls?: OcppTlsOptions;
   readonly callTimeoutMs?: number;
+  /** A transaction ended (the owner's history). */
+  readonly onTransactionEnded?: (ended: EndedTransaction) => void;
 }
 
 export type BootState = 'none' | 'Pending' | 'Rejected' | 'Accepted';
@@ -88,6 +90,7 @@ export class ChargePoint {
   #scheduledAvailability: Availability | null = null;
   #sent = new Map<number, string>();
   #stopped = false;
+  readonly #unsubscribeCharging: () => void;
 
   constructor(options: ChargePointOptions) {
     this.#o = options;
@@ -124,6 +127,7 @@ export class ChargePoint {
       },
       onTransaction: (tx) => this.smartCharging.transactionChanged(tx),
       onIdTag: options.onIdTag,
+      ...(options.onTransactionEnded !== undefined && { onEnded: options.onTransactionEnded }),
     });
     this.smartCharging = new SmartCharging({
       store: options.profiles,
@@ -151,7 +155,7 @@ export class ChargePoint {
       ...(options.tls !== undefined && { tls: options.tls }),
     });
     options.rfid.onCard = (idTag) => void this.transactions.cardPresented(idTag);
-    options.charging.onChange(() => this.reportStatus());
+    this.#unsubscribeCharging = options.charging.onChange(() => this.reportStatus());
     options.configuration.onChange((key) => {
       if (key === 'HeartbeatInterval') this.#scheduleHeartbeat();
       if (key === 'ClockAlignedDataInterval') this.transactions.scheduleAligned();
@@ -197,6 +201,7 @@ export class ChargePoint {
     await this.transactions.stop('Reboot');
     await this.#queue.drain();
     this.#clearTimers();
+    this.#unsubscribeCharging();
     this.transactions.close();
     this.smartCharging.stop();
     await this.#connection.stop();
