@@ -203,7 +203,6 @@ export class WebInterface {
 
   async #api(req: IncomingMessage, res: ServerResponse, path: string): Promise<Reply | null> {
     const method = req.method ?? 'GET';
-    if (method !== 'GET' && method !== 'HEAD') this.#checkOrigin(req);
     const token = sessionToken(req.headers.cookie);
     const address = req.socket.remoteAddress ?? 'unknown';
     const ctx = { req, res, token: token ?? '', address };
@@ -218,6 +217,7 @@ export class WebInterface {
   #dispatch(route: Readonly<Partial<Record<string, Handler>>>, method: string, path: string, ctx: Parameters<Handler>[0]): Promise<Reply | null> {
     const handler = route[method];
     if (!handler) throw new HttpError(405, `${method} not allowed on ${path}`, { allow: Object.keys(route).join(', ') });
+    if (method !== 'GET' && method !== 'HEAD') this.#checkOrigin(ctx.req);
     return handler(ctx);
   }
 

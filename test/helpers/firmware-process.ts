@@ -109,6 +109,8 @@ export interface RunningBox {
   readonly fw: FirmwareProcess;
   readonly modbusPort: number;
   readonly simPort: number;
+  /** Port of the HTTP API and web page; null unless `extra.http` enabled it (port 0: any free port). */
+  readonly httpPort: number | null;
   /** GET /sim */
   sim(): Promise<Record<string, any>>;
   /** POST to the simulator control API. */
@@ -120,7 +122,7 @@ export interface RunningBox {
  * under `dir`. `extra` is merged over that config (one level deep for `modbus`).
  */
 export async function startBox(dir: string, extra: Record<string, any> = {}): Promise<RunningBox> {
-  const config = {
+  const config: Record<string, any> = {
     dataDir: join(dir, 'data'),
     sim: { controlPort: 0 },
     http: null,
@@ -130,11 +132,13 @@ export async function startBox(dir: string, extra: Record<string, any> = {}): Pr
   const fw = startFirmware(dir, config);
   const sim = await fw.waitForLog((l) => l['msg'] === 'simulator control API listening');
   const modbus = await fw.waitForLog((l) => l['msg'] === 'Modbus TCP listening');
+  const http = config.http === null ? null : await fw.waitForLog((l) => l['msg'] === 'HTTP API listening');
   const simBase = `http://127.0.0.1:${String(sim['port'])}`;
   return {
     fw,
     modbusPort: Number(modbus['port']),
     simPort: Number(sim['port']),
+    httpPort: http === null ? null : Number(http['port']),
     sim: async () => (await (await fetch(`${simBase}/sim`)).json()) as Record<string, any>,
     simPost: (path, body) => fetch(`${simBase}${path}`, { method: 'POST', body: JSON.stringify(body) }),
   };
