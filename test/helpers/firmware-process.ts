@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { WatchedList } from './watched-list.js';
 
 const BUNDLE = new URL('../../dist/firmware.mjs', import.meta.url).pathname;
-const FAULTS_TOOL = new URL('../../dist/tools/faults.mjs', import.meta.url).pathname;
+const toolBundle = (name: string): string => new URL(`../../dist/tools/${name}.mjs`, import.meta.url).pathname;
 
 export interface FirmwareProcess {
   readonly child: ChildProcess;
@@ -72,8 +72,9 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-async function runToExit(script: string, args: string[], cwd: string): Promise<RunResult> {
-  const child = spawn(process.execPath, [script, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+async function runToExit(script: string, args: string[], cwd: string, stdin?: string): Promise<RunResult> {
+  const child = spawn(process.execPath, [script, ...args], { cwd, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  if (stdin !== undefined) child.stdin!.end(stdin);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -89,9 +90,9 @@ export function runFirmware(args: string[], cwd: string): Promise<RunResult> {
   return runToExit(BUNDLE, args, cwd);
 }
 
-/** Runs the built installer tool `dist/tools/faults.mjs` to its exit. */
-export function runTool(args: string[], cwd: string): Promise<RunResult> {
-  return runToExit(FAULTS_TOOL, args, cwd);
+/** Runs a built installer tool (`dist/tools/<tool>.mjs`, faults unless told) to its exit, with `stdin` as its input. */
+export function runTool(args: string[], cwd: string, options: { tool?: string; stdin?: string } = {}): Promise<RunResult> {
+  return runToExit(toolBundle(options.tool ?? 'faults'), args, cwd, options.stdin);
 }
 
 /** Polls `probe` until it returns a value `accept` takes; the firmware is a separate process, so there is no event to await. */
