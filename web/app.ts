@@ -132,8 +132,9 @@ function renderStatus(s: Status): void {
 const HOUR_S = 3600;
 
 class Chart {
+  /** The firmware's samples (every 10 s, kept there for an hour) and the live points seen on this page (every second). */
   #samples: Sample[] = [];
-  #live: Sample | null = null;
+  #live: Sample[] = [];
   #plot: uPlot | null = null;
 
   reset(samples: Sample[]): void {
@@ -146,15 +147,16 @@ class Chart {
     this.#draw();
   }
 
-  /** The live point (each second) follows the 10 s samples, so the line reaches now. */
   live(sample: Sample): void {
-    this.#live = sample;
+    this.#live.push(sample);
+    const oldestMs = Date.now() - HOUR_S * 1000;
+    while ((this.#live[0]?.t ?? Infinity) < oldestMs) this.#live.shift();
     this.#draw();
   }
 
   #data(): uPlot.AlignedData {
     const nowS = Date.now() / 1000;
-    const points = [...this.#samples, ...(this.#live ? [this.#live] : [])].filter((p) => p.t / 1000 > nowS - HOUR_S).sort((a, b) => a.t - b.t);
+    const points = [...this.#samples, ...this.#live].filter((p) => p.t / 1000 > nowS - HOUR_S).sort((a, b) => a.t - b.t);
     return [points.map((p) => p.t / 1000), points.map((p) => p.currentA), points.map((p) => p.powerW / 1000)];
   }
 
@@ -168,7 +170,8 @@ class Chart {
           height: 220,
           series: [{}, { label: 'Current', stroke: '#0b7a4b', width: 2, value: (_u, v) => (v == null ? '–' : `${v.toFixed(1)} A`) }, { label: 'Power', stroke: '#1f5fa8', width: 2, scale: 'kW', value: (_u, v) => (v == null ? '–' : `${v.toFixed(2)} kW`) }],
           axes: [{}, { label: 'A', size: 50 }, { side: 1, scale: 'kW', label: 'kW', size: 50, grid: { show: false } }],
-          scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(6, max)] }, kW: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+          // Different headroom on the two scales keeps the current and power lines apart.
+          scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.ceil(Math.max(6, max) * 1.1)] }, kW: { range: (_u, _min, max) => [0, Math.ceil(Math.max(1, max) * 1.4)] } },
         },
         this.#data(),
         el,
