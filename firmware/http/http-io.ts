@@ -16,13 +16,13 @@ export class HttpError extends Error {
 /** Largest request body: a PEM certificate chain with its key fits comfortably. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-/** The request body as JSON; 413 past the size limit, 400 when it is not JSON. */
-export async function readJson(req: IncomingMessage): Promise<unknown> {
+/** The request body as JSON; 413 past `maxBytes`, 400 when it is not JSON. */
+export async function readJson(req: IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<unknown> {
   let size = 0;
   const chunks: Buffer[] = [];
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`);
+    if (size > maxBytes) throw new HttpError(413, `body larger than ${maxBytes} bytes`);
     chunks.push(chunk as Buffer);
   }
   const text = Buffer.concat(chunks).toString('utf8');
