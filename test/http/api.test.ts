@@ -168,7 +168,14 @@ t.test('past transactions: without OCPP a plug-in to unplug is one session with 
   const history = await pollUntil(async () => (await client.call('GET', '/api/transactions')).body, (h: any[]) => h.length === 1);
   t.match(history[0], { source: 'local', transactionId: null, reason: 'EVDisconnected', startedAt: String, stoppedAt: String });
   t.ok(history[0].energyWh > 0 && history[0].energyWh === history[0].meterStopWh - history[0].meterStartWh, `energy ${history[0].energyWh} Wh`);
-  const stored = await pollUntil(async () => JSON.parse(readFileSync(join(dataDir, 'transaction-history.json'), 'utf8')), (h: any[]) => h.length === 1);
+  const readStored = async (): Promise<any[]> => {
+    try {
+      return JSON.parse(readFileSync(join(dataDir, 'transaction-history.json'), 'utf8')) as any[];
+    } catch {
+      return []; // written just after the answer
+    }
+  };
+  const stored = await pollUntil(readStored, (h) => h.length === 1);
   t.same(stored, history, 'kept in dataDir');
 });
 

@@ -59,8 +59,8 @@ t.test('a new OCPP URL: the box stops the transaction with Reboot, reconnects an
   await pollUntil(async () => (await client.call('GET', '/api/status')).body, (s: any) => s.ocpp.url === second.url && s.ocpp.online && s.ocpp.transaction?.transactionId !== null);
   const history = (await client.call('GET', '/api/transactions')).body;
   t.match(history, [{ source: 'ocpp', idTag: 'OWNER01', reason: 'Reboot', energyWh: Number }]);
-  const events = (await client.call('GET', '/api/events')).body.map((e: { text: string }) => e.text);
-  t.ok(events.includes(`OCPP connected to ${second.url}`));
+  // The link is looked at once a second for the events.
+  const events = await pollUntil(async () => (await client.call('GET', '/api/events')).body.map((e: { text: string }) => e.text) as string[], (texts) => texts.includes(`OCPP connected to ${second.url}`));
   t.ok(events.includes('changed: ocpp'));
 
   // The password can be replaced but not read; "" clears it.
