@@ -11,11 +11,14 @@ import { PasswordFile, passwordProblem } from '../firmware/http/password.js';
  *   http-password [--config FILE]              asks for it on a terminal, or reads one line from a pipe
  */
 async function readPassword(): Promise<string> {
-  const rl = createInterface({ input: process.stdin, terminal: false });
+  // On a terminal the typed characters are not echoed: the input goes to a readline with no output.
+  const rl = createInterface({ input: process.stdin, terminal: process.stdin.isTTY === true });
+  rl.on('SIGINT', () => process.exit(130));
   const lines = rl[Symbol.asyncIterator]();
   const ask = async (prompt: string): Promise<string> => {
     if (process.stdin.isTTY) process.stderr.write(prompt);
     const next = await lines.next();
+    if (process.stdin.isTTY) process.stderr.write('\n');
     return next.done === true ? '' : String(next.value);
   };
   try {

@@ -359,6 +359,18 @@ $('logout').addEventListener('click', () => {
   void api('POST', '/api/logout', {}).finally(() => showLogin());
 });
 
+$('password-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  api('POST', '/api/password', { current: input('password-current').value, password: input('password-new').value }).then(
+    () => {
+      input('password-current').value = '';
+      input('password-new').value = '';
+      say('password-message', 'Password changed; other browsers were logged out.');
+    },
+    (err: Error) => say('password-message', err.message, true),
+  );
+});
+
 $('pause').addEventListener('click', () => {
   void api('POST', '/api/charging', { paused: !paused }).then((s: Status) => renderStatus(s));
 });

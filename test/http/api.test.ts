@@ -22,6 +22,7 @@ const ROUTES: Array<[string, string]> = [
   ['GET', '/api/samples'],
   ['PUT', '/api/certs/ca'],
   ['PUT', '/api/certs/client'],
+  ['POST', '/api/password'],
 ];
 
 let box: RunningBox;
@@ -243,6 +244,22 @@ t.test('events: logins, state changes, config changes, most recent last', async 
   t.match(samples[0], { t: Number, currentA: Number, powerW: Number, offeredA: Number });
 });
 
+t.test('password change: the current one is needed, other sessions end', async (t) => {
+  const phone = new WebClient(anon.base);
+  t.equal((await phone.call('POST', '/api/login', { password: PASSWORD })).status, 200);
+  const wrong = await client.call('POST', '/api/password', { current: 'not the password', password: 'a new password' });
+  t.equal(wrong.status, 403);
+  t.equal(wrong.body.error, 'current: wrong password');
+  const short = await client.call('POST', '/api/password', { current: PASSWORD, password: 'tiny' });
+  t.equal(short.status, 400);
+  t.match(short.body.error, /^password: must have at least 8/);
+  t.equal((await client.call('POST', '/api/password', { current: PASSWORD, password: 'a new password' })).status, 204);
+  t.equal((await phone.call('GET', '/api/status')).status, 401, 'the other session ended');
+  t.equal((await client.call('GET', '/api/status')).status, 200, 'this one goes on');
+  t.equal((await phone.call('POST', '/api/login', { password: 'a new password' })).status, 200);
+  t.equal((await client.call('POST', '/api/password', { current: 'a new password', password: PASSWORD })).status, 204);
+});
+
 let sessionValue = '';
 
 t.test('logout ends the session on the server and the live stream', async (t) => {
@@ -279,6 +296,7 @@ t.test('no secret in any log line', async (t) => {
   const logs = JSON.stringify(box.fw.logs);
   t.notOk(logs.includes(PASSWORD));
   t.notOk(logs.includes('guess 1'));
+  t.notOk(logs.includes('a new password'));
   t.ok(sessionValue.length > 20);
   t.notOk(logs.includes(sessionValue), 'nor the session token');
 });
