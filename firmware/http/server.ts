@@ -1,7 +1,5 @@
-import { randomInt } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Type } from '@sinclair/typebox';
 import { every, type Clock } from '../../hal/clock.js';
 import type { ConfigOverlay } from '../config-overlay.js';
 import type { Firmware } from '../firmware.js';
@@ -9,14 +7,15 @@ import type { Logger } from '../log.js';
 import { Activity } from './activity.js';
 import { EventRing } from './events.js';
 import { TransactionHistory } from './history.js';
-import { bodyParser, EmptyBody, HttpError, readJson, sendJson } from './http-io.js';
+import { HttpError, sendJson } from './http-io.js';
 import { LiveStream } from './live.js';
 import { LoginLimiter } from './login-limiter.js';
-import { PasswordFile, passwordProblem } from './password.js';
+import { PasswordFile } from './password.js';
+import { accessRoutes, newSetupCode } from './access-routes.js';
 import { apiRoutes, type Handler, type Reply, type RouteTable } from './routes.js';
 import { Samples } from './samples.js';
 import { statusView } from './status-view.js';
-import { clearedSessionCookie, sessionCookie, Sessions, sessionToken } from './sessions.js';
+import { Sessions, sessionToken } from './sessions.js';
 import { loadWebFiles, type StaticFile } from './static-files.js';
 
 export interface WebInterfaceOptions {
@@ -39,16 +38,6 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'no-referrer',
 } as const;
 
-const parseLogin = bodyParser(Type.Object({ password: Type.String({ maxLength: 1024 }) }, { additionalProperties: false }));
-const parseSetup = bodyParser(Type.Object({ setupCode: Type.String({ maxLength: 64 }), password: Type.String({ maxLength: 1024 }) }, { additionalProperties: false }));
-const parseNewPassword = bodyParser(Type.Object({ current: Type.String({ maxLength: 1024 }), password: Type.String({ maxLength: 1024 }) }, { additionalProperties: false }));
-const parseEmpty = bodyParser(EmptyBody);
-
-/** A one-time code of 10 digits in groups, printed in the log: only someone who can read the box's log may set the first password. */
-function newSetupCode(): string {
-  return Array.from({ length: 2 }, () => String(randomInt(0, 100_000)).padStart(5, '0')).join('-');
-}
-
 /**
  * The local HTTP API and web page on `http` of the config. Everything under /api but the login
  * needs a session; state-changing requests must be JSON from the box's own origin (CSRF).
@@ -69,7 +58,7 @@ export class WebInterface {
   #routes: RouteTable = new Map();
   readonly #access: RouteTable;
   #files = new Map<string, StaticFile>();
-  #setupCode: string | null = null;
+  readonly #setup: { code: string | null } = { code: null };
   #stopTimers: Array<() => void> = [];
   #lastPushMs = 0;
   #pushPending = false;
@@ -86,7 +75,7 @@ export class WebInterface {
     // A slow or silent client must not hold a connection for ever.
     this.#server.requestTimeout = 30_000;
     this.#server.headersTimeout = 10_000;
-    this.#access = this.#accessRoutes();
+    this.#access = accessRoutes({ sessions: this.#sessions, limiter: this.#limiter, password: this.#password, events: this.#events, log: this.#log, live: this.#live, setup: this.#setup });
   }
 
   /** Loads the history and the page, records activity from now on. Call before the firmware starts (to see its first transactions). */
@@ -125,8 +114,8 @@ export class WebInterface {
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}/`;
     this.#log.info('HTTP API listening', { host, port: bound, url });
     if (!(await this.#password.isSet())) {
-      this.#setupCode = newSetupCode();
-      this.#log.warn('web interface has no password yet: open the page and set one with this setup code (or run npm run http-password)', { url, setupCode: this.#setupCode });
+      this.#setup.code = newSetupCode();
+      this.#log.warn('web interface has no password yet: open the page and set one with this setup code (or run npm run http-password)', { url, setupCode: this.#setup.code });
     }
   }
 
@@ -231,105 +220,5 @@ export class WebInterface {
     if (type !== 'application/json') throw new HttpError(415, 'content-type: must be application/json');
     const origin = req.headers.origin;
     if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}`) throw new HttpError(403, `origin: ${origin} may not change this box`);
-  }
-
-  /** Login, logout, first-start setup and password change: open without a session (logout and password check it themselves). */
-  #accessRoutes(): RouteTable {
-    const limited = (retry: number): HttpError => new HttpError(429, `too many failed attempts; try again in ${retry} s`, { 'retry-after': String(retry) });
-    const login = (event: string, address: string): Reply => {
-      const token = this.#sessions.create();
-      this.#limiter.succeeded(address);
-      this.#events.add('access', `${event} from ${address}`);
-      this.#log.info(event, { address });
-      return { body: { loggedIn: true }, headers: { 'set-cookie': sessionCookie(token) } };
-    };
-    return new Map<string, Partial<Record<string, Handler>>>([
-      [
-        '/api/auth',
-        {
-          GET: async ({ req }) => {
-            const passwordSet = await this.#password.isSet();
-            return { body: { passwordSet, loggedIn: this.#sessions.valid(sessionToken(req.headers.cookie)) } };
-          },
-        },
-      ],
-      [
-        '/api/login',
-        {
-          POST: async ({ req, address }) => {
-            const retry = this.#limiter.retryAfterS(address);
-            if (retry > 0) throw limited(retry);
-            const { password } = parseLogin(await readJson(req));
-            if (!(await this.#password.verify(password))) {
-              this.#limiter.failed(address);
-              this.#events.add('access', `failed login from ${address}`);
-              this.#log.warn('failed login on the web interface', { address });
-              const wait = this.#limiter.retryAfterS(address);
-              if (wait > 0) throw limited(wait);
-              throw new HttpError(401, (await this.#password.isSet()) ? 'wrong password' : 'no password set yet: use the setup code');
-            }
-            return login('login', address);
-          },
-        },
-      ],
-      [
-        '/api/setup',
-        {
-          POST: async ({ req, address }) => {
-            const retry = this.#limiter.retryAfterS(address);
-            if (retry > 0) throw limited(retry);
-            const { setupCode, password } = parseSetup(await readJson(req));
-            if (await this.#password.isSet()) throw new HttpError(409, 'a password is set already: log in');
-            if (this.#setupCode === null || setupCode.trim() !== this.#setupCode) {
-              this.#limiter.failed(address);
-              this.#log.warn('wrong setup code on the web interface', { address });
-              throw new HttpError(403, 'setupCode: wrong code (it is in the firmware log, "web interface has no password yet")');
-            }
-            const problem = passwordProblem(password);
-            if (problem !== null) throw new HttpError(400, `password: ${problem}`);
-            await this.#password.set(password);
-            this.#setupCode = null;
-            return login('web password set with the setup code', address);
-          },
-        },
-      ],
-      [
-        '/api/logout',
-        {
-          POST: async ({ req, res, address }) => {
-            parseEmpty(await readJson(req));
-            const token = sessionToken(req.headers.cookie);
-            if (this.#sessions.valid(token)) this.#events.add('access', `logout from ${address}`);
-            this.#sessions.end(token);
-            this.#live.prune((t) => this.#sessions.valid(t));
-            res.setHeader('set-cookie', clearedSessionCookie());
-            return {};
-          },
-        },
-      ],
-      [
-        '/api/password',
-        {
-          POST: async ({ req, address }) => {
-            const token = sessionToken(req.headers.cookie);
-            if (!this.#sessions.touch(token)) throw new HttpError(401, 'not logged in');
-            const retry = this.#limiter.retryAfterS(address);
-            if (retry > 0) throw limited(retry);
-            const { current, password } = parseNewPassword(await readJson(req));
-            if (!(await this.#password.verify(current))) {
-              this.#limiter.failed(address);
-              throw new HttpError(403, 'current: wrong password');
-            }
-            const problem = passwordProblem(password);
-            if (problem !== null) throw new HttpError(400, `password: ${problem}`);
-            await this.#password.set(password);
-            this.#sessions.endAllBut(token);
-            this.#events.add('access', `web password changed from ${address}`);
-            this.#log.info('web password changed', { address });
-            return {};
-          },
-        },
-      ],
-    ]);
   }
 }
