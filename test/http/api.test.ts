@@ -31,7 +31,7 @@ let client: WebClient;
 let dataDir: string;
 
 t.before(async () => {
-  box = await startBoxFor(t, HTTP_ON_ANY_PORT);
+  box = await startBoxFor(t, { ...HTTP_ON_ANY_PORT, evse: { minOffS: 1 } });
   dataDir = join(t.testdirName, 'data');
   anon = new WebClient(`http://127.0.0.1:${box.httpPort}`);
 });
@@ -165,6 +165,9 @@ t.test('live stream: the car starts charging, seen as it happens; pause and resu
 });
 
 t.test('past transactions: without OCPP a plug-in to unplug is one session with its energy', async (t) => {
+  // Charging again after the resume, for some Wh more.
+  const resumed = await pollUntil(box.sim, (s) => s['relayClosed'] === true && s['meter']['powerW'] > 0);
+  await pollUntil(box.sim, (s) => s['meter']['energyWh'] >= resumed['meter']['energyWh'] + 5);
   await box.simPost('/sim/ev', { state: 'A' });
   const history = await pollUntil(async () => (await client.call('GET', '/api/transactions')).body, (h: any[]) => h.length === 1);
   t.match(history[0], { source: 'local', transactionId: null, reason: 'EVDisconnected', startedAt: String, stoppedAt: String });
