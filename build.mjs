@@ -1,13 +1,14 @@
 // Bundles the firmware into one ESM file, dist/firmware.mjs, each installer tool into
-// dist/tools/<name>.mjs and the benchmarks into dist/bench/main.mjs. Native addons stay external: they
+// dist/tools/<name>.mjs, the benchmarks into dist/bench/main.mjs and the web page (web/: TS, CSS
+// and uPlot's CSS bundled, the HTML copied) into dist/web/, which the firmware serves. Native addons stay external: they
 // are loaded from node_modules at run time. `--if-needed` skips the build when the bundle is
 // newer than every source file (what `npm start` uses).
 import { build } from 'esbuild';
-import { readdirSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const OUTFILE = 'dist/firmware.mjs';
-const SOURCE_DIRS = ['firmware', 'hal', 'board', 'tools', 'bench'];
+const SOURCE_DIRS = ['firmware', 'hal', 'board', 'tools', 'bench', 'web'];
 const NATIVE = ['serialport', '@serialport/*', 'onoff', 'epoll', 'i2c-bus'];
 
 function newestSourceMs(dir) {
@@ -38,6 +39,7 @@ await build({
     'tools/register-table': 'tools/register-table.ts',
     'tools/fleet': 'tools/fleet.ts',
     'tools/certificates': 'tools/certificates.ts',
+    'tools/http-password': 'tools/http-password.ts',
     'bench/main': 'bench/main.ts',
   },
   outdir: 'dist',
@@ -52,3 +54,17 @@ await build({
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+
+await build({
+  entryPoints: { app: 'web/app.ts', style: 'web/style.css' },
+  outdir: 'dist/web',
+  bundle: true,
+  platform: 'browser',
+  format: 'esm',
+  target: ['chrome100', 'firefox100', 'safari15'],
+  minify: true,
+  sourcemap: true,
+  logLevel: 'warning',
+});
+mkdirSync('dist/web', { recursive: true });
+copyFileSync('web/index.html', 'dist/web/index.html');

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
-import { Ajv } from 'ajv';
+import { Type, type TUnsafe } from '@sinclair/typebox';
+import { bodyParser, HttpError, readJson, sendJson } from '../firmware/http/http-io.js';
 import type { Logger } from '../firmware/log.js';
 import { evCurrentForDutyPct, type EvRequest, type PpCurrentA } from '../hal/sim/ev.js';
 import type { SimRfidReader } from '../hal/sim/peripherals.js';
@@ -30,31 +30,9 @@ const FaultBody = Type.Object(
 
 const MAX_BODY_BYTES = 16 * 1024;
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const ajv = new Ajv({ allErrors: false, strict: false });
-
-function validator<S extends TSchema>(schema: S): (body: unknown) => Static<S> {
-  const check = ajv.compile(schema);
-  return (body) => {
-    if (check(body)) return body as Static<S>;
-    const error = check.errors?.[0];
-    const where = error?.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : 'body';
-    const extra = error?.keyword === 'additionalProperties' ? ` (${String(error.params.additionalProperty)})` : '';
-    throw new HttpError(400, `${where}: ${error?.message ?? 'invalid'}${extra}`);
-  };
-}
-
-const parseEv = validator(EvBody);
-const parseRfid = validator(RfidBody);
-const parseFault = validator(FaultBody);
+const parseEv = bodyParser(EvBody);
+const parseRfid = bodyParser(RfidBody);
+const parseFault = bodyParser(FaultBody);
 
 /** What `GET /sim` answers (CONTRACT §7). */
 export function simSnapshot(plant: SimPlant): Record<string, unknown> {
@@ -127,45 +105,24 @@ export class SimControlApi {
         case 'GET /sim':
           break;
         case 'POST /sim/ev': {
-          const body = parseEv(await readJson(req));
+          const body = parseEv(await readJson(req, MAX_BODY_BYTES));
           this.#plant.configureEv(body);
           break;
         }
         case 'POST /sim/rfid':
-          this.#rfid.present(parseRfid(await readJson(req)).idTag);
+          this.#rfid.present(parseRfid(await readJson(req, MAX_BODY_BYTES)).idTag);
           break;
         case 'POST /sim/fault':
-          this.#plant.setFault(parseFault(await readJson(req)).kind);
+          this.#plant.setFault(parseFault(await readJson(req, MAX_BODY_BYTES)).kind);
           break;
         default:
           throw new HttpError(404, `no route ${route}`);
       }
-      send(res, 200, simSnapshot(this.#plant));
+      sendJson(res, 200, simSnapshot(this.#plant));
     } catch (err) {
       const status = err instanceof HttpError ? err.status : 500;
       if (status === 500) this.#log.error('simulator control API failed', { err });
-      send(res, status, { error: (err as Error).message });
+      sendJson(res, status, { error: (err as Error).message });
     }
   }
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'body too large');
-    chunks.push(chunk as Buffer);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new HttpError(400, 'body is not JSON');
-  }
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
 }

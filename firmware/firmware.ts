@@ -12,7 +12,7 @@ import { ProfileStore } from './ocpp/model/profile-store.js';
 import { TxQueue } from './ocpp/model/tx-queue.js';
 import { CertificateStore } from './ocpp/model/certificate-store.js';
 import { LinkSecurity } from './ocpp/link-security.js';
-import type { RecoveryReason } from './ocpp/transactions.js';
+import type { EndedTransaction, RecoveryReason } from './ocpp/transactions.js';
 import { ModbusSlave } from './modbus/slave.js';
 import type { FaultLog } from './safety/fault-log.js';
 import { removeTornWrites } from './store/atomic-file.js';
@@ -50,10 +50,12 @@ export class Firmware {
   /** The OCPP client; null without `ocpp` in the config (created by start()). */
   chargePoint: ChargePoint | null = null;
   readonly #options: FirmwareOptions;
-  readonly #config: Config;
+  #config: Config;
   readonly #clock: Clock;
   readonly #log: Logger;
   #bootId = '';
+  #ocppChange: Promise<void> = Promise.resolve();
+  readonly #endedListeners = new Set<(ended: EndedTransaction) => void>();
 
   constructor(options: FirmwareOptions) {
     this.#options = options;
@@ -110,6 +112,9 @@ export class Firmware {
       log,
       dataDir: persistent,
       onIdTag: (idTag) => this.modbus.setIdTag(idTag),
+      onTransactionEnded: (ended) => {
+        for (const listener of this.#endedListeners) listener(ended);
+      },
     });
   }
 
@@ -139,6 +144,31 @@ export class Firmware {
     return { ...this.charging.status(), faultHistory: this.charging.faultHistory() };
   }
 
+  /** Calls `listener` when an OCPP transaction ends (also one closed at boot). */
+  onTransactionEnded(listener: (ended: EndedTransaction) => void): void {
+    this.#endedListeners.add(listener);
+  }
+
+  /**
+   * New OCPP settings at run time (the web interface): the charge point stops cleanly (a running
+   * transaction ends with Reboot, its StopTransaction stays in the journal in dataDir) and a new
+   * one starts with `ocpp`, reading the same journal, so nothing queued is lost and a car still
+   * plugged in starts a new transaction. Changes are applied one after the other.
+   */
+  applyOcpp(ocpp: Config['ocpp']): Promise<void> {
+    const change = this.#ocppChange.then(async () => {
+      await this.chargePoint?.stop();
+      this.chargePoint = null;
+      this.#config = { ...this.#config, ocpp };
+      this.charging.setOcppConfigured(ocpp !== null);
+      this.chargePoint = await this.#createChargePoint('Reboot');
+      await this.chargePoint?.start();
+      this.#log.info('OCPP settings applied', { url: ocpp?.url ?? null });
+    });
+    this.#ocppChange = change.catch(() => {});
+    return change;
+  }
+
   async start(): Promise<void> {
     const { dataDir } = this.#config;
     this.#bootId = this.#options.bootId ?? (await readBootId());
@@ -161,6 +191,7 @@ export class Firmware {
 
   /** CONTRACT §1 clean stop: PWM off, contactor open, state saved with a clean-stop marker. */
   async stop(): Promise<void> {
+    await this.#ocppChange;
     await this.chargePoint?.stop();
     await this.modbusSlave.stop();
     await this.charging.stop();

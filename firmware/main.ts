@@ -1,9 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { boardFactory, boardNames, type Board } from '../board/index.js';
 import { systemClock } from '../hal/clock.js';
 import { ConfigOverlay } from './config-overlay.js';
 import { ConfigError, loadConfigFile } from './config.js';
 import { Firmware } from './firmware.js';
+import { WebInterface } from './http/server.js';
 import { FaultLog } from './safety/fault-log.js';
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from './log.js';
 
@@ -65,12 +67,18 @@ async function main(argv: string[]): Promise<number> {
   board = await factory({ config, clock: systemClock, log });
   const faultLog = await FaultLog.load(config.dataDir, log);
   const firmware = new Firmware({ config, hal: board.hal, clock: systemClock, log, faultLog, overlay, serialNumber: board.serialNumber });
+  // The bundle's neighbour dist/web/ (build.mjs puts the page there).
+  const web = config.http === null ? null : new WebInterface({ firmware, overlay, clock: systemClock, log, webRoot: fileURLToPath(new URL('./web/', import.meta.url)) });
   const stopSignal = waitForStopSignal();
   await board.start();
+  // Before the firmware starts, so that transactions closed at boot reach the history.
+  await web?.prepare();
   await firmware.start();
+  if (config.http !== null) await web?.start(config.http.host, config.http.port);
   const signal = await stopSignal;
   log.info('stopping', { signal });
   await firmware.stop();
+  await web?.stop();
   await board.stop();
   return EXIT_OK;
 }

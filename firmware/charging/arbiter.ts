@@ -5,7 +5,7 @@ export const LIMIT_SOURCES = ['hardware', 'cable', 'modbus', 'ocpp'] as const;
 export type LimitSource = (typeof LIMIT_SOURCES)[number];
 
 /** Why no current is offered although the limits might allow some. */
-export type PauseReason = 'fault' | 'modbusDisabled' | 'ocppNotAllowed' | 'belowMinimum';
+export type PauseReason = 'fault' | 'userPaused' | 'modbusDisabled' | 'ocppNotAllowed' | 'belowMinimum';
 
 export interface ChargingLimits {
   /** `evse.maxCurrentA`: the installation limit. */
@@ -18,6 +18,8 @@ export interface ChargingLimits {
   readonly ocpp: { readonly limitA: number | null; readonly allowed: boolean } | null;
   /** A fault is latched (CONTRACT §6). */
   readonly faultLatched: boolean;
+  /** The owner paused charging on the web interface (independent of the energy manager's 8094). */
+  readonly userPaused?: boolean;
 }
 
 export interface Offer {
@@ -56,6 +58,7 @@ function sane(limitA: number): number {
 
 function pauseReason(limits: ChargingLimits, limitA: number): PauseReason | null {
   if (limits.faultLatched) return 'fault';
+  if (limits.userPaused === true) return 'userPaused';
   if (!limits.modbus.enabled) return 'modbusDisabled';
   if (limits.ocpp !== null && !limits.ocpp.allowed) return 'ocppNotAllowed';
   if (!(limitA >= MIN_CURRENT_A)) return 'belowMinimum';

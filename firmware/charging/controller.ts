@@ -144,6 +144,17 @@ export class ChargingController {
     this.#setLimits({ ...this.#limits, ocpp: { ...this.#ocppLimits(), allowed } });
   }
 
+  /** The owner's pause from the web interface (volatile: a restart resumes). */
+  setUserPaused(paused: boolean): void {
+    this.#setLimits({ ...this.#limits, userPaused: paused });
+  }
+
+  /** OCPP was switched on or off at run time: on, it starts by not allowing charging (no transaction yet). */
+  setOcppConfigured(configured: boolean): void {
+    if (configured === (this.#limits.ocpp !== null)) return;
+    this.#setLimits({ ...this.#limits, ocpp: configured ? { limitA: null, allowed: false } : null });
+  }
+
   #ocppLimits(): NonNullable<ChargingLimits['ocpp']> {
     if (this.#limits.ocpp === null) throw new Error('OCPP is not configured');
     return this.#limits.ocpp;

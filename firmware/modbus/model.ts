@@ -81,6 +81,11 @@ export class ModbusModel implements RegisterModel {
     return this.#unitId;
   }
 
+  /** The energy manager's inputs as the status shows them: 8093 and 8094 as written, and the watchdog. */
+  energyManager(): { readonly limitA: number; readonly enabled: boolean; readonly watchdog: { readonly timeoutS: number; readonly fired: boolean } } {
+    return { limitA: this.#limitDeciA / 10, enabled: this.#enable === 1, watchdog: { timeoutS: this.#options.timeoutS, fired: this.#watchdogFired } };
+  }
+
   /** The idTag of the running or last transaction (8096), set by the OCPP side. */
   setIdTag(idTag: string): void {
     this.#idTag = idTag;

@@ -17,7 +17,7 @@ import { OcppRpc } from './rpc.js';
 import { SecurityEvents } from './security-events.js';
 import { SmartCharging } from './smart-charging.js';
 import { CLOCK_FLOOR_MS } from '../version.js';
-import { TransactionService, type RecoveryReason } from './transactions.js';
+import { TransactionService, type EndedTransaction, type RecoveryReason } from './transactions.js';
 
 export interface OcppSettings {
   readonly url: string;
@@ -59,6 +59,8 @@ export interface ChargePointOptions {
   /** Whether the host clock has a time source of its own (NTP); if not, the central system's time is used. */
   readonly hostTimeTrusted?: boolean;
   readonly callTimeoutMs?: number;
+  /** A transaction ended (the owner's history). */
+  readonly onTransactionEnded?: (ended: EndedTransaction) => void;
 }
 
 export type BootState = 'none' | 'Pending' | 'Rejected' | 'Accepted';
@@ -99,6 +101,7 @@ export class ChargePoint {
   #scheduledAvailability: Availability | null = null;
   #sent = new Map<number, string>();
   #stopped = false;
+  readonly #unsubscribeCharging: () => void;
 
   constructor(options: ChargePointOptions) {
     this.#o = options;
@@ -137,6 +140,7 @@ export class ChargePoint {
       },
       onTransaction: (tx) => this.smartCharging.transactionChanged(tx),
       onIdTag: options.onIdTag,
+      ...(options.onTransactionEnded !== undefined && { onEnded: options.onTransactionEnded }),
     });
     this.smartCharging = new SmartCharging({
       store: options.profiles,
@@ -170,7 +174,7 @@ export class ChargePoint {
     });
     options.link.attach(this.#connection, this.securityEvents, options.configuration, () => this.knownTimeMs());
     options.rfid.onCard = (idTag) => void this.transactions.cardPresented(idTag);
-    options.charging.onChange(() => this.reportStatus());
+    this.#unsubscribeCharging = options.charging.onChange(() => this.reportStatus());
     options.configuration.onChange((key) => {
       if (key === 'HeartbeatInterval') this.#scheduleHeartbeat();
       if (key === 'ClockAlignedDataInterval') this.transactions.scheduleAligned();
@@ -227,6 +231,7 @@ export class ChargePoint {
     await this.transactions.stop('Reboot');
     await this.#queue.drain();
     this.#clearTimers();
+    this.#unsubscribeCharging();
     this.transactions.close();
     this.smartCharging.stop();
     await this.#connection.stop();

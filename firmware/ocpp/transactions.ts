@@ -25,6 +25,18 @@ export interface Transaction {
   readonly chargingProfile: ChargingProfile | null;
 }
 
+/** A transaction that ended, as the owner's history keeps it. */
+export interface EndedTransaction {
+  readonly localId: number;
+  readonly transactionId: number | null;
+  readonly idTag: string;
+  readonly startedAt: string;
+  readonly stoppedAt: string;
+  readonly meterStartWh: number;
+  readonly meterStopWh: number;
+  readonly reason: StopReason;
+}
+
 export interface Reservation {
   readonly reservationId: number;
   readonly idTag: string;
@@ -55,6 +67,8 @@ export interface TransactionServiceOptions {
   readonly onTransaction: (tx: Transaction | null) => void;
   /** The idTag of the running or last transaction (Modbus 8096). */
   readonly onIdTag: (idTag: string) => void;
+  /** A transaction ended (also one closed at boot after a restart cut it). */
+  readonly onEnded?: (ended: EndedTransaction) => void;
 }
 
 /**
@@ -86,10 +100,11 @@ export class TransactionService {
   #meterTimer: TimerHandle | null = null;
   #keptWh = 0;
   #starting = false;
+  readonly #unsubscribe: () => void;
 
   constructor(options: TransactionServiceOptions) {
     this.#o = options;
-    options.charging.onChange((status) => this.#chargingChanged(status));
+    this.#unsubscribe = options.charging.onChange((status) => this.#chargingChanged(status));
     options.queue.onConfirmed = (action, localId, response, payload) => this.#confirmed(action, localId, response, payload);
   }
 
@@ -104,6 +119,7 @@ export class TransactionService {
       const timestamp = open.lastMeter?.at ?? open.startedAt;
       this.#o.log.warn('transaction cut by a restart: closed', { localId: open.localId, reason, meterStop, timestamp });
       this.#o.queue.push('StopTransaction', open.localId, { idTag: open.idTag, meterStop, timestamp, reason });
+      this.#o.onEnded?.({ localId: open.localId, transactionId: null, idTag: open.idTag, startedAt: open.startedAt, stoppedAt: timestamp, meterStartWh: open.meterStartWh, meterStopWh: meterStop, reason });
     }
   }
 
@@ -196,6 +212,7 @@ export class TransactionService {
     const timestamp = this.#o.timestamp();
     this.#o.log.info('transaction stopped', { localId: tx.localId, reason, meterStop });
     this.#o.queue.push('StopTransaction', tx.localId, { idTag: tx.idTag, meterStop, timestamp, reason, ...(transactionData && { transactionData }) });
+    this.#o.onEnded?.({ localId: tx.localId, transactionId: tx.transactionId, idTag: tx.idTag, startedAt: tx.startedAt, stoppedAt: timestamp, meterStartWh: tx.meterStartWh, meterStopWh: meterStop, reason });
     // The StopTransaction is queued before the status that follows from it, and a scheduled
     // availability change applies before that status too.
     this.#o.onChange();
@@ -228,7 +245,9 @@ export class TransactionService {
   }
 
   /** Stops the timers (clean stop). */
+  /** The service is done (the charge point stopped): it no longer follows the charging core. */
   close(): void {
+    this.#unsubscribe();
     this.#stopSampling();
     this.#stopKeepingMeter();
     if (this.#alignedTimer !== null) this.#o.clock.clearTimeout(this.#alignedTimer);

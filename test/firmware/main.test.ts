@@ -102,7 +102,7 @@ t.test('a welded contactor stays latched across a restart until the installer cl
     t.equal(fault['level'], 'warn');
   });
 
-  const listed = await runTool('faults', ['--config', join(dir, 'config.json'), 'list'], dir);
+  const listed = await runTool(['--config', join(dir, 'config.json'), 'list'], dir);
   t.match(listed.stdout, /"latched":true,"kind":"contactorWelded"/);
 
   await run(async (fw, base) => {
@@ -117,7 +117,7 @@ t.test('a welded contactor stays latched across a restart until the installer cl
     t.notOk(fw.logs.some((l) => l['msg'] === 'contactor closed'));
   });
 
-  const cleared = await runTool('faults', ['--config', join(dir, 'config.json'), 'clear'], dir);
+  const cleared = await runTool(['--config', join(dir, 'config.json'), 'clear'], dir);
   t.equal(cleared.code, 0);
   t.same(JSON.parse(cleared.stdout), { cleared: ['contactorWelded'] });
 

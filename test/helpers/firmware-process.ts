@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { WatchedList } from './watched-list.js';
 
 const BUNDLE = new URL('../../dist/firmware.mjs', import.meta.url).pathname;
+const toolBundle = (name: string): string => new URL(`../../dist/tools/${name}.mjs`, import.meta.url).pathname;
 
 export interface FirmwareProcess {
   readonly child: ChildProcess;
@@ -71,8 +72,9 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-async function runToExit(script: string, args: string[], cwd: string): Promise<RunResult> {
-  const child = spawn(process.execPath, [script, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+async function runToExit(script: string, args: string[], cwd: string, stdin?: string): Promise<RunResult> {
+  const child = spawn(process.execPath, [script, ...args], { cwd, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  if (stdin !== undefined) child.stdin!.end(stdin);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -88,9 +90,9 @@ export function runFirmware(args: string[], cwd: string): Promise<RunResult> {
   return runToExit(BUNDLE, args, cwd);
 }
 
-/** Runs the built installer tool `dist/tools/<tool>.mjs` to its exit. */
-export function runTool(tool: 'faults' | 'certificates', args: string[], cwd: string): Promise<RunResult> {
-  return runToExit(new URL(`../../dist/tools/${tool}.mjs`, import.meta.url).pathname, args, cwd);
+/** Runs a built installer tool (`dist/tools/<tool>.mjs`, faults unless told) to its exit, with `stdin` as its input. */
+export function runTool(args: string[], cwd: string, options: { tool?: string; stdin?: string } = {}): Promise<RunResult> {
+  return runToExit(toolBundle(options.tool ?? 'faults'), args, cwd, options.stdin);
 }
 
 /** Polls `probe` until it returns a value `accept` takes; the firmware is a separate process, so there is no event to await. */
@@ -108,6 +110,8 @@ export interface RunningBox {
   readonly fw: FirmwareProcess;
   readonly modbusPort: number;
   readonly simPort: number;
+  /** Port of the HTTP API and web page; null unless `extra.http` enabled it (port 0: any free port). */
+  readonly httpPort: number | null;
   /** GET /sim */
   sim(): Promise<Record<string, any>>;
   /** POST to the simulator control API. */
@@ -119,7 +123,7 @@ export interface RunningBox {
  * under `dir`. `extra` is merged over that config (one level deep for `modbus`).
  */
 export async function startBox(dir: string, extra: Record<string, any> = {}): Promise<RunningBox> {
-  const config = {
+  const config: Record<string, any> = {
     dataDir: join(dir, 'data'),
     sim: { controlPort: 0 },
     http: null,
@@ -129,11 +133,13 @@ export async function startBox(dir: string, extra: Record<string, any> = {}): Pr
   const fw = startFirmware(dir, config);
   const sim = await fw.waitForLog((l) => l['msg'] === 'simulator control API listening');
   const modbus = await fw.waitForLog((l) => l['msg'] === 'Modbus TCP listening');
+  const http = config.http === null ? null : await fw.waitForLog((l) => l['msg'] === 'HTTP API listening');
   const simBase = `http://127.0.0.1:${String(sim['port'])}`;
   return {
     fw,
     modbusPort: Number(modbus['port']),
     simPort: Number(sim['port']),
+    httpPort: http === null ? null : Number(http['port']),
     sim: async () => (await (await fetch(`${simBase}/sim`)).json()) as Record<string, any>,
     simPost: (path, body) => fetch(`${simBase}${path}`, { method: 'POST', body: JSON.stringify(body) }),
   };

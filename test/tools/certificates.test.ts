@@ -13,7 +13,7 @@ import { runTool, startBox } from '../helpers/firmware-process.js';
 
 t.test('ca, server and client certificates set up profile 3 in three commands', async (t) => {
   const dir = t.testdir();
-  const tool = (args: string[]) => runTool('certificates', args, dir);
+  const tool = (args: string[]) => runTool(args, dir, { tool: 'certificates' });
   const ca = await tool(['ca', '--out', 'ca', '--name', 'ACME OCPP Root']);
   t.equal(ca.code, 0, ca.stderr);
   t.match(JSON.parse(ca.stdout), { certificate: 'ca.crt', key: 'ca.key', commonName: 'ACME OCPP Root', days: 3650 });
@@ -37,7 +37,7 @@ t.test('ca, server and client certificates set up profile 3 in three commands', 
 t.test('a command line it cannot act on: exit 2 with the usage', async (t) => {
   const dir = t.testdir();
   for (const args of [[], ['server', '--out', 'x'], ['ca'], ['ca', '--out', 'x', '--days', '0'], ['what', '--out', 'x'], ['ca', '--out', 'x', '--bogus']]) {
-    const result = await runTool('certificates', args, dir);
+    const result = await runTool(args, dir, { tool: 'certificates' });
     t.equal(result.code, 2, args.join(' '));
     t.match(result.stderr, /usage:/);
   }

@@ -1,0 +1,94 @@
+import { isDeepStrictEqual } from 'node:util';
+import { ConfigError, getKey, parseConfig, type Config } from '../config.js';
+import { HttpError } from './http-io.js';
+
+/**
+ * How a key written from the web takes effect: `now` (the OCPP settings: the charge point is
+ * restarted with them at once) or `restart` (read once at start: the Modbus ports, the EVSE
+ * settings, the web server's own address).
+ */
+export type ApplyMode = 'now' | 'restart';
+
+/** The keys the web interface may write, each kept as one entry of the run-time overlay. */
+export const WRITABLE_KEYS: Readonly<Record<string, ApplyMode>> = {
+  'evse.maxCurrentA': 'restart',
+  'evse.phases': 'restart',
+  'evse.voltageV': 'restart',
+  'evse.cable': 'restart',
+  'evse.ventilation': 'restart',
+  'evse.minOffS': 'restart',
+  'evse.phaseSwitching': 'restart',
+  'modbus.unitId': 'restart',
+  'modbus.tcp': 'restart',
+  'modbus.rtu': 'restart',
+  'modbus.bootCurrentA': 'restart',
+  'modbus.timeoutS': 'restart',
+  'modbus.failsafeCurrentA': 'restart',
+  ocpp: 'now',
+  http: 'restart',
+};
+
+/** Sections merged key by key; `ocpp` and `http` are merged inside their object. */
+const LEAF_SECTIONS = ['evse', 'modbus'] as const;
+
+type JsonObject = Record<string, unknown>;
+
+const isObject = (value: unknown): value is JsonObject => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** The config as the API shows it: secrets are write-only (`ocpp.password` becomes `passwordSet`). */
+export function maskedConfig(config: Config): JsonObject {
+  const { ocpp, ...rest } = config;
+  if (ocpp === null) return { ...rest, ocpp: null };
+  const { password, ...visible } = ocpp;
+  return { ...rest, ocpp: { ...visible, passwordSet: password !== '' } };
+}
+
+/** `current` merged with `patch` one level into each object (JSON merge patch: null removes an optional key). */
+function mergeObject(current: JsonObject | null, patch: unknown, key: string): JsonObject | null {
+  if (patch === null) return null;
+  if (!isObject(patch)) throw new HttpError(400, `${key}: must be an object or null`);
+  const merged: JsonObject = { ...(current ?? {}) };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null && key === 'ocpp') delete merged[k];
+    else merged[k] = v;
+  }
+  return merged;
+}
+
+export interface ConfigChange {
+  readonly config: Config;
+  /** The writable keys whose value changes, with how each applies. */
+  readonly changed: ReadonlyArray<{ readonly key: string; readonly apply: ApplyMode }>;
+}
+
+/**
+ * The config after the web's `patch` (a partial config: `{"ocpp": {"url": …}}`), checked with the
+ * same schema as the config file; 400 naming the key. `ocpp.password` left out keeps the stored one.
+ */
+export function patchConfig(current: Config, patch: unknown): ConfigChange {
+  if (!isObject(patch)) throw new HttpError(400, 'body: must be a JSON object');
+  const next = structuredClone(current) as unknown as JsonObject;
+  for (const [section, value] of Object.entries(patch)) {
+    if ((LEAF_SECTIONS as readonly string[]).includes(section)) {
+      if (!isObject(value)) throw new HttpError(400, `${section}: must be an object`);
+      next[section] = { ...(next[section] as JsonObject), ...value };
+    } else if (section === 'ocpp' || section === 'http') {
+      next[section] = mergeObject(next[section] as JsonObject | null, value, section);
+    } else if (section in current) {
+      throw new HttpError(400, `${section}: not writable from the web interface (config file only)`);
+    } else {
+      throw new HttpError(400, `${section}: unknown key`);
+    }
+  }
+  let config: Config;
+  try {
+    config = parseConfig(next);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new HttpError(400, err.message);
+    throw err;
+  }
+  const changed = Object.entries(WRITABLE_KEYS)
+    .filter(([key]) => !isDeepStrictEqual(getKey(current, key), getKey(config, key)))
+    .map(([key, apply]) => ({ key, apply }));
+  return { config, changed };
+}
