@@ -53,7 +53,7 @@ t.test('a new OCPP URL: the box stops the transaction with Reboot, reconnects an
   const stop = await first.waitForCall('StopTransaction');
   t.match(stop.params, { transactionId: Number, reason: 'Reboot', idTag: started.params['idTag'] });
   await second.waitForCall('BootNotification');
-  t.same(second.connections[0], { identity: 'box-web', password: 'ocpp-key-123', protocol: 'ocpp1.6' }, 'the stored password is kept');
+  t.match(second.connections[0], { identity: 'box-web', password: 'ocpp-key-123', protocol: 'ocpp1.6' }, 'the stored password is kept');
   const restarted = await second.waitForCall('StartTransaction');
   t.match(restarted.params, { idTag: 'OWNER01', connectorId: 1 });
   await pollUntil(async () => (await client.call('GET', '/api/status')).body, (s: any) => s.ocpp.url === second.url && s.ocpp.online && s.ocpp.transaction?.transactionId !== null);
