@@ -1,7 +1,9 @@
 // Bundles the firmware into one ESM file, dist/firmware.mjs, each installer tool into
 // dist/tools/<name>.mjs and the benchmarks into dist/bench/main.mjs. Native addons stay external: they
 // are loaded from node_modules at run time. `--if-needed` skips the build when the bundle is
-// newer than every source file (what `npm start` uses).
+// newer than every source file (what `npm start` uses). `--outdir DIR --version V` builds only what a
+// firmware image carries (the firmware and its launcher) into DIR with V as the firmware's version
+// (tools/image.ts uses it).
 import { build } from 'esbuild';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,17 +31,28 @@ function upToDate() {
   }
 }
 
+function option(name) {
+  const at = process.argv.indexOf(name);
+  return at === -1 ? undefined : process.argv[at + 1];
+}
+
 if (process.argv.includes('--if-needed') && upToDate()) process.exit(0);
 
+const imageDir = option('--outdir');
+const version = option('--version');
+const IMAGE_ENTRIES = { firmware: 'firmware/main.ts', launcher: 'firmware/update/launcher.ts' };
+
 await build({
-  entryPoints: {
-    firmware: 'firmware/main.ts',
+  entryPoints: imageDir !== undefined ? IMAGE_ENTRIES : {
+    ...IMAGE_ENTRIES,
+    'tools/image': 'tools/image.ts',
+    'tools/keygen': 'tools/keygen.ts',
     'tools/faults': 'tools/faults.ts',
     'tools/register-table': 'tools/register-table.ts',
     'tools/fleet': 'tools/fleet.ts',
     'bench/main': 'bench/main.ts',
   },
-  outdir: 'dist',
+  outdir: imageDir ?? 'dist',
   outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
@@ -47,6 +60,7 @@ await build({
   target: 'node20',
   sourcemap: true,
   external: NATIVE,
+  define: version === undefined ? {} : { __FIRMWARE_VERSION__: JSON.stringify(version) },
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   logLevel: 'warning',

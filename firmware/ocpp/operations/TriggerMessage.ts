@@ -1,4 +1,5 @@
 import type { ChargePoint } from '../charge-point.js';
+import { firmwareStatus16 } from './UpdateFirmware.js';
 
 interface Request {
   requestedMessage: string;
@@ -15,6 +16,9 @@ export function register(cp: ChargePoint): void {
       Heartbeat: () => void cp.heartbeat().catch(() => {}),
       StatusNotification: () => cp.resendStatus(connectorId),
       MeterValues: () => cp.transactions.sampleNow(),
+      DiagnosticsStatusNotification: () => void cp.notify('DiagnosticsStatusNotification', { status: cp.diagnostics?.status ?? 'Idle' }),
+      // Idle unless an update is downloading or installing (1.6 §5.17).
+      FirmwareStatusNotification: () => void cp.notify('FirmwareStatusNotification', { status: firmwareStatus16(cp.firmwareUpdates?.status ?? 'Idle') ?? 'Idle' }),
     };
     const action = send[requestedMessage];
     if (!action) return { status: 'NotImplemented' };

@@ -7,6 +7,7 @@ import * as ClearChargingProfile from './ClearChargingProfile.js';
 import * as DataTransfer from './DataTransfer.js';
 import * as GetCompositeSchedule from './GetCompositeSchedule.js';
 import * as GetConfiguration from './GetConfiguration.js';
+import * as GetDiagnostics from './GetDiagnostics.js';
 import * as GetLocalListVersion from './GetLocalListVersion.js';
 import * as RemoteStartTransaction from './RemoteStartTransaction.js';
 import * as RemoteStopTransaction from './RemoteStopTransaction.js';
@@ -16,6 +17,7 @@ import * as SendLocalList from './SendLocalList.js';
 import * as SetChargingProfile from './SetChargingProfile.js';
 import * as TriggerMessage from './TriggerMessage.js';
 import * as UnlockConnector from './UnlockConnector.js';
+import * as UpdateFirmware from './UpdateFirmware.js';
 
 /** The operations the central system may call (one file each). */
 const OPERATIONS = [
@@ -27,6 +29,7 @@ const OPERATIONS = [
   DataTransfer,
   GetCompositeSchedule,
   GetConfiguration,
+  GetDiagnostics,
   GetLocalListVersion,
   RemoteStartTransaction,
   RemoteStopTransaction,
@@ -36,6 +39,7 @@ const OPERATIONS = [
   SetChargingProfile,
   TriggerMessage,
   UnlockConnector,
+  UpdateFirmware,
 ];
 
 export function registerOperations(cp: ChargePoint): void {
