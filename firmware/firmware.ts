@@ -195,7 +195,7 @@ export class Firmware {
     this.#started = true;
     this.chargePoint = await this.#createChargePoint(recoveryReason);
     await this.chargePoint?.start();
-    this.#log.info('firmware running', { evse: this.#config.evse });
+    this.#log.info('firmware running', { version: FIRMWARE_VERSION, evse: this.#config.evse });
     const latched = this.charging.status().faults;
     if (latched.length > 0) this.#log.warn('latched faults in force', { faults: latched.map((f) => f.kind) });
   }
