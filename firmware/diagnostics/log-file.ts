@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync, renameSync, statSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, openSync, renameSync, statSync, type WriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -99,8 +99,9 @@ export class LogFile {
     this.#bytes = 0;
   }
 
+  /** The file is opened at once (one quick syscall, rarely) so that a rotation never renames a file not created yet. */
   #createStream(): WriteStream {
-    const stream = createWriteStream(join(this.dir, NAME), { flags: 'a', mode: 0o640 });
+    const stream = createWriteStream('', { fd: openSync(join(this.dir, NAME), 'a', 0o640) });
     stream.on('error', (err) => this.#fail(err));
     return stream;
   }
