@@ -72,6 +72,9 @@ t.test('install: the image goes into slot a of a temporary root and starts from 
   const unit = await readFile(join(root, 'etc/systemd/system/wallbox.service'), 'utf8');
   for (const line of ['User=wallbox', 'SupplementaryGroups=gpio i2c dialout', 'Restart=always', 'ProtectSystem=strict', 'ReadWritePaths=/var/lib/wallbox /opt/wallbox', 'NoNewPrivileges=yes'])
     t.ok(unit.split('\n').includes(line), `unit: ${line}`);
+  const verify = await run('systemd-analyze', ['verify', join(root, 'etc/systemd/system/wallbox.service')]).catch((err: { stderr?: string; code?: unknown }) => err);
+  if ((verify as { code?: unknown }).code === 'ENOENT') t.comment('systemd-analyze is not installed: the unit is not verified');
+  else t.notMatch(verify.stderr ?? '', /Unknown key|Failed to parse|Invalid|Unknown section/, `systemd-analyze verify accepts the unit: ${verify.stderr ?? ''}`);
   const rules = await readFile(join(root, 'etc/udev/rules.d/99-wallbox.rules'), 'utf8');
   for (const device of ['pwm', 'gpio', 'i2c-dev', 'tty', 'watchdog']) t.match(rules, device, `udev rule for ${device}`);
   t.same(JSON.parse(await readFile(join(root, 'etc/wallbox/config.json'), 'utf8')).board, 'som-ref', 'the default config is the reference SoM');
