@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Clock } from '../hal/clock.js';
 import type { Hal } from '../hal/hal.js';
 import { ChargingController, type ChargingStatus } from './charging/controller.js';
@@ -17,7 +18,6 @@ import type { FaultLog } from './safety/fault-log.js';
 import { removeTornWrites } from './store/atomic-file.js';
 import { readBootId, readRunState, writeRunState } from './store/run-state.js';
 import { FIRMWARE_VERSION } from './version.js';
-import { join } from 'node:path';
 import type { LogFile } from './diagnostics/log-file.js';
 import { DiagnosticsUploader } from './diagnostics/uploader.js';
 import type { HealthReport } from './update/health.js';

@@ -169,7 +169,6 @@ export class FirmwareUpdater {
     try {
       verified = await (request.verify ?? ((path) => this.#verify(path)))(file);
     } catch (err) {
-      await rm(file, { force: true });
       const invalidSignature = err instanceof ImageRejected && err.reason === 'InvalidSignature';
       return finish(invalidSignature ? 'InvalidSignature' : 'InstallationFailed', (err as Error).message);
     } finally {

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -57,7 +57,7 @@ export async function startInstalled(root: string, healthTimeoutS: number): Prom
   return startLoggedProcess(script ?? '', rest, root);
 }
 
-/** A file server for update images and an upload endpoint; `answer` may override a request. */
+/** A file server for update images and an upload endpoint (POST bodies are kept). */
 export interface FileServer {
   readonly base: string;
   readonly requests: string[];
@@ -107,10 +107,4 @@ export async function startFileServer(): Promise<FileServer> {
     serve: (path, data) => void files.set(path, data),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-/** A folder for test data beside `root` (mkdir -p). */
-export async function folder(path: string): Promise<string> {
-  await mkdir(path, { recursive: true });
-  return path;
 }
