@@ -78,6 +78,8 @@ export class InstallDir {
    */
   async stage(image: Buffer): Promise<SlotName> {
     const running = await this.pointer('current');
+    // The other slot holds the version to roll back to until the running one has proved healthy.
+    if (running !== (await this.pointer('good'))) throw new Error('the running version is still on trial');
     const slot: SlotName = running === 'a' ? 'b' : 'a';
     const dir = this.slotDir(slot);
     await rm(dir, { recursive: true, force: true });

@@ -138,16 +138,14 @@ export class FirmwareUpdater {
 
   async #run(request: UpdateRequest, generation: number, report: FirmwareStatusReport): Promise<void> {
     const current = (): boolean => generation === this.#generation;
-    const set = async (status: FirmwareUpdateStatus, detail?: string): Promise<void> => {
-      this.#status = status;
+    const set = async (status: FirmwareUpdateStatus, detail?: string, nowIdle = false): Promise<void> => {
+      if (current()) this.#status = nowIdle ? 'Idle' : status;
       this.#log.info('firmware update', { status, ...(detail !== undefined && { detail }) });
       await report(status, detail);
     };
-    const finish = async (status: FirmwareUpdateStatus, detail: string): Promise<void> => {
-      await set(status, detail);
-      if (current()) this.#status = 'Idle';
-    };
-    const file = join(this.#o.workDir, 'firmware.download');
+    // A final status: the updater is Idle again before it is reported (a TriggerMessage right after says so).
+    const finish = (status: FirmwareUpdateStatus, detail: string): Promise<void> => set(status, detail, true);
+    const file = join(this.#o.workDir, `firmware-${generation}.download`);
     await mkdir(this.#o.workDir, { recursive: true });
     await set('Downloading');
     try {

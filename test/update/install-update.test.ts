@@ -40,7 +40,7 @@ t.before(async () => {
   const v040 = await buildImage(join(dir, 'broken'), key, '0.4.0');
   await run('tar', ['-xzf', v040.image, '-C', join(dir, 'broken')]);
   const brokenFolder = join(dir, 'broken', 'wallbox-firmware-0.4.0');
-  await writeFile(join(brokenFolder, 'firmware.mjs'), `console.log(JSON.stringify({ level: 'info', msg: 'broken firmware idling' })); setInterval(() => {}, 1000);\n`);
+  await writeFile(join(brokenFolder, 'firmware.mjs'), `console.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'broken firmware idling' })); setInterval(() => {}, 1000);\n`);
   brokenUpdate = (await packImage(brokenFolder, join(dir, 'broken', 'out'), await readFile(key, 'utf8'))).updateFile;
 
   cs = await startCentralSystem();
@@ -57,6 +57,35 @@ t.teardown(async () => {
 const firmwareStatuses = (from: number): string[] => since(cs, from, 'FirmwareStatusNotification').map((c) => String(c.params['status']));
 const waitFirmwareStatus = (status: string, from: number, timeoutMs = 20_000) => cs.waitForCall('FirmwareStatusNotification', (p) => p['status'] === status, { from, timeoutMs });
 const bootOf = (version: string, from: number, timeoutMs = 20_000) => cs.waitForCall('BootNotification', (p) => p['firmwareVersion'] === version, { from, timeoutMs });
+
+/**
+ * What happened since `from` / `logsFrom`, in time order, for the test output: the central
+ * system's view (BootNotification with the version, FirmwareStatusNotification, transactions)
+ * and the launcher's lines.
+ */
+function transcript(from: number, logsFrom: number): string {
+  const shown: Record<string, (p: Record<string, any>) => string> = {
+    BootNotification: (p) => `BootNotification firmwareVersion=${String(p['firmwareVersion'])}`,
+    FirmwareStatusNotification: (p) => `FirmwareStatusNotification ${String(p['status'])}`,
+    DiagnosticsStatusNotification: (p) => `DiagnosticsStatusNotification ${String(p['status'])}`,
+    StartTransaction: (p) => `StartTransaction idTag=${String(p['idTag'])}`,
+    StopTransaction: (p) => `StopTransaction reason=${String(p['reason'])}`,
+  };
+  const calls = since(cs, from)
+    .filter((c) => shown[c.action])
+    .map((c) => ({ atMs: c.atMs, text: `central system <- ${shown[c.action]!(c.params)}` }));
+  const launcher = box.logs
+    .slice(logsFrom)
+    .filter((l) => l['module'] === 'launcher' || l['msg'] === 'broken firmware idling')
+    .map((l) => {
+      const { time, level: _level, msg, module, ...fields } = l;
+      return { atMs: Date.parse(String(time ?? new Date().toISOString())), text: `${String(module ?? 'firmware')}: ${String(msg)} ${JSON.stringify(fields)}` };
+    });
+  return [...calls, ...launcher]
+    .sort((a, b) => a.atMs - b.atMs)
+    .map((e) => `${new Date(e.atMs).toISOString().slice(11, 23)}  ${e.text}`)
+    .join('\n');
+}
 
 /** UpdateFirmware for `data` served at `path`; resolves with the answer (an empty object). */
 async function updateFirmware(path: string, data: Buffer | null): Promise<unknown> {
@@ -96,6 +125,7 @@ t.test('install: the image goes into slot a of a temporary root and starts from 
   await bootOf('0.2.0', 0);
   await waitStatus(cs, 'Available', 0);
   t.ok(box.logs.some((l) => l['module'] === 'launcher' && l['msg'] === 'starting firmware' && l['slot'] === 'a'), 'the launcher started slot a');
+  t.comment(`install.sh: ${output.trim()}\n${transcript(0, 0)}`);
 });
 
 /** The sim control API of the firmware now running (each start logs its port). */
@@ -107,6 +137,7 @@ async function simPost(path: string, body: unknown): Promise<void> {
 
 t.test('an update arriving during a transaction downloads (with a retry), waits for the end, then installs 0.3.0: Downloading, Downloaded, Installing, Installed', async (t) => {
   const from = cs.calls.length;
+  const logsFrom = box.logs.length;
   await simPost('/sim/ev', { state: 'C' });
   await cs.waitForCall('StartTransaction', () => true, { from });
   await waitStatus(cs, 'Charging', from);
@@ -131,6 +162,7 @@ t.test('an update arriving during a transaction downloads (with a retry), waits 
   t.equal(await readlink(join(opt, 'current')), 'slots/b', 'current -> slots/b');
   t.equal(await readlink(join(opt, 'good')), 'slots/b', 'good -> slots/b once healthy');
   t.ok(box.logs.some((l) => l['msg'] === 'update committed: the new version is healthy' && l['version'] === '0.3.0'));
+  t.comment(transcript(from, logsFrom));
 });
 
 t.test('a corrupt image is refused before anything is unpacked: InstallationFailed, 0.3.0 keeps running', async (t) => {
@@ -145,6 +177,7 @@ t.test('a corrupt image is refused before anything is unpacked: InstallationFail
   await sleep(500);
   t.same(since(cs, from, 'BootNotification'), [], 'no restart');
   t.equal(await readlink(join(opt, 'current')), 'slots/b');
+  t.comment(transcript(from, logsFrom));
 });
 
 t.test('an older image (0.2.0, signed) is refused: InstallationFailed', async (t) => {
@@ -172,6 +205,7 @@ t.test('an image that fails its health check is rolled back: 0.3.0 runs again an
   t.equal(await readlink(join(opt, 'good')), 'slots/b');
   const starts = box.logs.slice(logsFrom).filter((l) => l['msg'] === 'starting firmware').map((l) => `${String(l['slot'])}${l['trial'] ? ` (trial ${String(l['trial'])})` : ''}`);
   t.same(starts, ['a (trial 0.4.0)', 'b']);
+  t.comment(transcript(from, logsFrom));
 });
 
 t.test('a download that keeps failing: retried, then DownloadFailed; TriggerMessage FirmwareStatusNotification then says Idle', async (t) => {

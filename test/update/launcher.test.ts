@@ -15,13 +15,18 @@ import { freePort } from '../helpers/ocpp-scenario.js';
 
 const LAUNCHER = new URL('../../dist/launcher.mjs', import.meta.url).pathname;
 
-/** A stand-in firmware: logs its slot and what the launcher sends, reports `health` (or nothing), exits on SIGTERM. */
-function fakeFirmware(slot: string, behaviour: { exitCode?: number; health?: Record<string, unknown> | null }): string {
+/**
+ * A stand-in firmware: logs its slot and what the launcher sends, reports `health` (or nothing),
+ * exits on SIGTERM; with `exitCode` it exits at once (only on its first start with `firstRunOnly`).
+ */
+function fakeFirmware(slot: string, behaviour: { exitCode?: number; firstRunOnly?: boolean; health?: Record<string, unknown> | null }): string {
   const health = behaviour.health === undefined ? { controlLoop: true, modbus: true, ocpp: 'off' } : behaviour.health;
+  const exit = `process.exit(${String(behaviour.exitCode)});`;
   return `
+import { existsSync, writeFileSync } from 'node:fs';
 const log = (msg, fields = {}) => console.log(JSON.stringify({ level: 'info', msg, slot: ${JSON.stringify(slot)}, ...fields }));
 log('fake firmware');
-${behaviour.exitCode !== undefined ? `process.exit(${behaviour.exitCode});` : ''}
+${behaviour.exitCode === undefined ? '' : behaviour.firstRunOnly ? `if (!existsSync('ran-once')) { writeFileSync('ran-once', ''); ${exit} }` : exit}
 process.on('message', (m) => log('message from launcher', { message: m }));
 process.on('SIGTERM', () => process.exit(0));
 ${health === null ? 'setInterval(() => {}, 1000);' : `setInterval(() => process.send({ type: 'health', version: ${JSON.stringify(slot)}, ...${JSON.stringify(health)} }), 100);`}
@@ -55,7 +60,7 @@ async function rig(t: Test, slots: { a: string; b: string }, options: { current:
 const started = (r: Rig): string[] => r.launcher.logs.filter((l) => l['msg'] === 'fake firmware').map((l) => String(l['slot']));
 
 t.test('no trial: the current slot runs, and is started again when it exits', async (t) => {
-  const r = await rig(t, { a: fakeFirmware('a', { exitCode: 3 }), b: fakeFirmware('b', {}) }, { current: 'a' });
+  const r = await rig(t, { a: fakeFirmware('a', { exitCode: 3, firstRunOnly: true }), b: fakeFirmware('b', {}) }, { current: 'a' });
   await r.launcher.waitForLog((l) => l['msg'] === 'firmware exited; restarting' && l['code'] === 3);
   await r.launcher.waitForLog((l) => started(r).length >= 2 && l['msg'] === 'fake firmware');
   t.same([...new Set(started(r))], ['a']);

@@ -1,5 +1,5 @@
 import type { ChargePoint } from '../charge-point.js';
-import { firmwareStatus16 } from './UpdateFirmware.js';
+import { firmwareState16 } from './UpdateFirmware.js';
 
 interface Request {
   requestedMessage: string;
@@ -18,7 +18,7 @@ export function register(cp: ChargePoint): void {
       MeterValues: () => cp.transactions.sampleNow(),
       DiagnosticsStatusNotification: () => void cp.notify('DiagnosticsStatusNotification', { status: cp.diagnostics?.status ?? 'Idle' }),
       // Idle unless an update is downloading or installing (1.6 §5.17).
-      FirmwareStatusNotification: () => void cp.notify('FirmwareStatusNotification', { status: firmwareStatus16(cp.firmwareUpdates?.status ?? 'Idle') ?? 'Idle' }),
+      FirmwareStatusNotification: () => void cp.notify('FirmwareStatusNotification', { status: firmwareState16(cp.firmwareUpdates?.status ?? 'Idle') }),
     };
     const action = send[requestedMessage];
     if (!action) return { status: 'NotImplemented' };

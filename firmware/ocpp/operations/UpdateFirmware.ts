@@ -30,6 +30,21 @@ export function firmwareStatus16(status: FirmwareUpdateStatus): string | null {
   }
 }
 
+/** The 1.6 FirmwareStatus that describes where an update stands (TriggerMessage FirmwareStatusNotification). */
+export function firmwareState16(status: FirmwareUpdateStatus): string {
+  switch (status) {
+    case 'SignatureVerified':
+    case 'InstallScheduled':
+      return 'Downloaded';
+    case 'InstallRebooting':
+      return 'Installing';
+    case 'DownloadScheduled':
+      return 'Idle';
+    default:
+      return firmwareStatus16(status) ?? 'Idle';
+  }
+}
+
 /**
  * UpdateFirmware: answered at once; the download starts at retrieveDate and each step is reported
  * with FirmwareStatusNotification (Installed comes from the new version, InstallationFailed after
