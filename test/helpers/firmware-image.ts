@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -8,7 +7,8 @@ import { promisify } from 'node:util';
 import { startLoggedProcess, type FirmwareProcess } from './firmware-process.js';
 
 const run = promisify(execFile);
-const IMAGE_TOOL = new URL('../../dist/tools/image.mjs', import.meta.url).pathname;
+export const IMAGE_TOOL = new URL('../../dist/tools/image.mjs', import.meta.url).pathname;
+export const KEYGEN_TOOL = new URL('../../dist/tools/keygen.mjs', import.meta.url).pathname;
 
 export interface BuiltImage {
   readonly version: string;
@@ -18,11 +18,10 @@ export interface BuiltImage {
   readonly bytes: number;
 }
 
-/** A fresh Ed25519 signing key in `dir` (tests never use a key from the repository). */
-export async function makeSigningKey(dir: string, name = 'signing.key'): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-  return path;
+/** A fresh signing key pair in `dir`, made by the keygen tool (tests never use a key from the repository); the private key's path. */
+export async function makeSigningKey(dir: string): Promise<string> {
+  const { stdout } = await run(process.execPath, [KEYGEN_TOOL, '--out', dir]);
+  return (JSON.parse(stdout) as { privateKey: string }).privateKey;
 }
 
 /** `npm run image` as a user runs it: the built tool, with the version given. */

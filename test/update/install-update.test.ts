@@ -35,6 +35,7 @@ let brokenUpdate = '';
 
 t.before(async () => {
   const key = await makeSigningKey(dir);
+
   [v020, v030] = await Promise.all([buildImage(join(dir, 'images'), key, '0.2.0'), buildImage(join(dir, 'images'), key, '0.3.0')]);
   // A 0.4.0 that is signed and newer but never comes up healthy: its firmware starts and idles.
   const v040 = await buildImage(join(dir, 'broken'), key, '0.4.0');
@@ -247,6 +248,15 @@ t.test('GetDiagnostics: the logs packed and uploaded by HTTP POST; Uploading, Up
   t.match(log, /"msg":"firmware update","module":"update","status":"InstallationFailed"/, 'the failed updates');
   t.notMatch(log, PASSWORD, 'the OCPP password is not in the log');
   t.equal(JSON.parse(entries.get('info.json') ?? '{}').firmwareVersion, '0.3.0');
+});
+
+t.test('GetDiagnostics to a location that refuses: retried, then UploadFailed', async (t) => {
+  const from = cs.calls.length;
+  files.failNext('/refusing', 500, 2);
+  await cs.call('GetDiagnostics', { location: `${files.base}/refusing`, retries: 1, retryInterval: 1 });
+  await cs.waitForCall('DiagnosticsStatusNotification', (p) => p['status'] === 'UploadFailed', { from });
+  t.same(since(cs, from, 'DiagnosticsStatusNotification').map((c) => c.params['status']), ['Uploading', 'UploadFailed']);
+  t.same(files.requests.filter((r) => r === 'POST /refusing').length, 2, 'one try and one retry');
 });
 
 t.test('SIGTERM to the launcher stops the firmware cleanly: exit 0', async (t) => {
