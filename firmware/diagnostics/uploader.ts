@@ -69,7 +69,7 @@ export class DiagnosticsUploader {
     const workDir = join(this.#o.dataDir, 'diagnostics');
     await mkdir(workDir, { recursive: true });
     const staging = await mkdtemp(join(workDir, 'pack-'));
-    const archive = join(workDir, fileName);
+    const archive = join(staging, fileName);
     try {
       await this.#pack(request, staging, archive);
       await withRetries(
@@ -85,7 +85,6 @@ export class DiagnosticsUploader {
     } finally {
       this.#status = 'Idle';
       await rm(staging, { recursive: true, force: true });
-      await rm(archive, { force: true });
     }
   }
 

@@ -14,15 +14,23 @@ export class TransferError extends Error {
   override name = 'TransferError';
 }
 
-function checkScheme(location: string): URL {
+/**
+ * The URL to fetch and its headers. Central systems often put credentials into the location
+ * (`https://user:password@host/…`); fetch refuses such URLs, so they become Basic auth.
+ */
+function target(location: string): { readonly url: URL; readonly headers: Record<string, string> } {
   let url: URL;
   try {
     url = new URL(location);
   } catch {
-    throw new TransferError(`not a URL: ${location}`);
+    throw new TransferError('not a URL');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TransferError(`${url.protocol} is not supported (http and https are)`);
-  return url;
+  if (url.username === '' && url.password === '') return { url, headers: {} };
+  const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  url.username = '';
+  url.password = '';
+  return { url, headers: { authorization: `Basic ${Buffer.from(credentials).toString('base64')}` } };
 }
 
 /** Where a location is, for logs: without user and password. */
@@ -39,8 +47,8 @@ export function safeLocation(location: string): string {
 
 /** Downloads `location` into `file`; rejects on a non-2xx answer, a larger body than `maxBytes` or `timeoutMs`. */
 export async function downloadToFile(location: string, file: string, options: { readonly timeoutMs: number; readonly maxBytes: number }): Promise<number> {
-  const url = checkScheme(location);
-  const response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs) });
+  const { url, headers } = target(location);
+  const response = await fetch(url, { headers, signal: AbortSignal.timeout(options.timeoutMs) });
   if (!response.ok || response.body === null) throw new TransferError(`HTTP ${response.status} from ${safeLocation(location)}`);
   let bytes = 0;
   const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
@@ -57,10 +65,10 @@ export async function downloadToFile(location: string, file: string, options: { 
  * common upload endpoints take; rejects on a non-2xx answer or `timeoutMs`.
  */
 export async function uploadFile(location: string, file: string, options: { readonly timeoutMs: number; readonly contentType: string }): Promise<void> {
-  const url = checkScheme(location);
+  const { url, headers } = target(location);
   const form = new FormData();
   form.append('file', new Blob([await readFile(file)], { type: options.contentType }), basename(file));
-  const response = await fetch(url, { method: 'POST', body: form, signal: AbortSignal.timeout(options.timeoutMs) });
+  const response = await fetch(url, { method: 'POST', headers, body: form, signal: AbortSignal.timeout(options.timeoutMs) });
   await response.arrayBuffer().catch(() => undefined);
   if (!response.ok) throw new TransferError(`HTTP ${response.status} from ${safeLocation(location)}`);
 }

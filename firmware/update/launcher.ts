@@ -93,8 +93,9 @@ function reachable(address: { host: string; port: number }): Promise<boolean> {
   });
 }
 
-async function healthy(report: HealthReport, backend: { host: string; port: number } | null): Promise<boolean> {
-  if (!report.controlLoop || !report.modbus) return false;
+/** The trial's verdict on one report: the version switched to, its loop and Modbus up, and OCPP up unless the backend cannot be reached. */
+async function healthy(report: HealthReport, version: string, backend: { host: string; port: number } | null): Promise<boolean> {
+  if (report.version !== version || !report.controlLoop || !report.modbus) return false;
   if (report.ocpp !== 'offline' || backend === null) return true;
   return !(await reachable(backend));
 }
@@ -166,7 +167,7 @@ async function superviseTrial(proc: ChildProcess, trial: TrialState, exited: Pro
   const onMessage = (message: unknown): void => {
     if (!isHealthReport(message) || checking || decided !== 'none') return;
     checking = true;
-    void healthy(message, backend).then((ok) => {
+    void healthy(message, trial.version, backend).then((ok) => {
       checking = false;
       if (ok) void decide('commit');
     });

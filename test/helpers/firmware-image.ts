@@ -65,7 +65,7 @@ export interface FileServer {
   /** Serves `data` at `path`. */
   serve(path: string, data: Buffer): void;
   /** Bodies received by POST, with their content type. */
-  readonly uploads: Array<{ path: string; contentType: string; body: Buffer }>;
+  readonly uploads: Array<{ path: string; contentType: string; authorization: string | undefined; body: Buffer }>;
   close(): Promise<void>;
 }
 
@@ -88,7 +88,7 @@ export async function startFileServer(): Promise<FileServer> {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
-        uploads.push({ path, contentType: req.headers['content-type'] ?? '', body: Buffer.concat(chunks) });
+        uploads.push({ path, contentType: req.headers['content-type'] ?? '', authorization: req.headers.authorization, body: Buffer.concat(chunks) });
         res.writeHead(201).end();
       });
       return;

@@ -222,12 +222,13 @@ t.test('a download that keeps failing: retried, then DownloadFailed; TriggerMess
 
 t.test('GetDiagnostics: the logs packed and uploaded by HTTP POST; Uploading, Uploaded; no secret in them', async (t) => {
   const from = cs.calls.length;
-  const answer = await cs.call('GetDiagnostics', { location: `${files.base}/upload`, startTime: new Date(Date.now() - 3_600_000).toISOString() });
+  const answer = await cs.call('GetDiagnostics', { location: files.base.replace('http://', 'http://diag:up%40load@') + '/upload', startTime: new Date(Date.now() - 3_600_000).toISOString() });
   t.match(answer.fileName, /^diagnostics-box-fw-\d{8}T\d{6}Z\.tar\.gz$/);
   await cs.waitForCall('DiagnosticsStatusNotification', (p) => p['status'] === 'Uploaded', { from });
   t.same(since(cs, from, 'DiagnosticsStatusNotification').map((c) => c.params['status']), ['Uploading', 'Uploaded']);
   const upload = files.uploads.find((u) => u.path === '/upload');
   t.ok(upload, 'one upload');
+  t.equal(upload!.authorization, `Basic ${Buffer.from('diag:up@load').toString('base64')}`, 'the credentials in the location became Basic auth');
   const form = await new Response(upload!.body, { headers: { 'content-type': upload!.contentType } }).formData();
   const file = form.get('file') as File;
   t.equal(file.name, answer.fileName);
@@ -247,6 +248,7 @@ t.test('GetDiagnostics: the logs packed and uploaded by HTTP POST; Uploading, Up
   t.match(log, /"msg":"firmware running".*"version":"0\.3\.0"/, 'lines of 0.3.0');
   t.match(log, /"msg":"firmware update","module":"update","status":"InstallationFailed"/, 'the failed updates');
   t.notMatch(log, PASSWORD, 'the OCPP password is not in the log');
+  t.notMatch(box.logs.map((l) => JSON.stringify(l)).join('\n'), /up(@|%40)load/, 'nor the upload password');
   t.equal(JSON.parse(entries.get('info.json') ?? '{}').firmwareVersion, '0.3.0');
 });
 

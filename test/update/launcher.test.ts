@@ -29,7 +29,7 @@ log('fake firmware');
 ${behaviour.exitCode === undefined ? '' : behaviour.firstRunOnly ? `if (!existsSync('ran-once')) { writeFileSync('ran-once', ''); ${exit} }` : exit}
 process.on('message', (m) => log('message from launcher', { message: m }));
 process.on('SIGTERM', () => process.exit(0));
-${health === null ? 'setInterval(() => {}, 1000);' : `setInterval(() => process.send({ type: 'health', version: ${JSON.stringify(slot)}, ...${JSON.stringify(health)} }), 100);`}
+${health === null ? 'setInterval(() => {}, 1000);' : `setInterval(() => process.send({ type: 'health', version: '9.9.9', ...${JSON.stringify(health)} }), 100);`}
 `;
 }
 
@@ -95,6 +95,13 @@ t.test('a trial version that hangs without health is stopped and rolled back aft
   t.ok(Date.now() - startMs >= 2000, 'not before the 2 s timeout');
   t.match(await r.result(), { status: 'InstallationFailed', reason: /not healthy within 2 s/ });
   t.equal(await r.pointer('current'), 'slots/a');
+  await r.launcher.stop();
+});
+
+t.test('a slot that reports health for another version than the one switched to is not taken as healthy', async (t) => {
+  const r = await rig(t, { a: fakeFirmware('a', {}), b: fakeFirmware('b', { health: { version: '1.0.0', controlLoop: true, modbus: true, ocpp: 'off' } }) }, { current: 'b', trial: {} });
+  await r.launcher.waitForLog((l) => l['msg'] === 'fake firmware' && l['slot'] === 'a', 10_000);
+  t.match(await r.result(), { status: 'InstallationFailed', reason: /not healthy within/ });
   await r.launcher.stop();
 });
 
