@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../config.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger } from '../log.js';
 import { isHealthReport, type HealthReport } from './health.js';
 import { InstallDir, type TrialState } from './install-dir.js';
 
@@ -184,22 +184,26 @@ async function main(): Promise<number> {
   let restartDelayMs = 1000;
   for (;;) {
     const trial = await trialForThisStart();
+    if (stopping) return 0;
     const { code, ranMs, outcome } = await runOnce(trial);
     if (stopping) return code ?? 0;
     // Exit 0 without a stop signal is the firmware restarting into a new version; after a
     // rollback the old version starts at once. Anything else backs off while it keeps failing.
     const atOnce = code === 0 || outcome === 'rolledBack';
-    restartDelayMs = ranMs > STABLE_RUN_MS ? 1000 : Math.min(restartDelayMs * 2, 30_000);
-    log.warn('firmware exited; restarting', { code, inMs: atOnce ? 0 : restartDelayMs });
-    if (!atOnce) await delay(restartDelayMs);
+    const delayMs = atOnce ? 0 : ranMs > STABLE_RUN_MS ? 1000 : restartDelayMs;
+    restartDelayMs = Math.min(Math.max(delayMs, 1000) * 2, 30_000);
+    log.warn('firmware exited; restarting', { code, inMs: delayMs });
+    if (delayMs > 0) await delay(delayMs);
     if (stopping) return 0;
   }
 }
 
-function fatal(logger: Logger, err: unknown): never {
-  logger.error('launcher failed', { err });
-  child?.kill('SIGTERM');
-  process.exit(1);
-}
-
-main().then((code) => process.exit(code), (err: unknown) => fatal(log, err));
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    // systemd starts the launcher again (Restart=always).
+    log.error('launcher failed', { err });
+    child?.kill('SIGTERM');
+    process.exit(1);
+  },
+);
