@@ -8,11 +8,12 @@ import { MANIFEST_FILE, PUBLIC_KEY_FILE, type ImageManifest } from '../firmware/
 import { packImage, publicKeyOf } from './image-pack.js';
 
 /**
- * `npm run image -- --key PRIVATE_KEY [--version V] [--out DIR] [--node-modules DIR]`: the
- * versioned, signed firmware image. The folder `wallbox-firmware-<v>/` holds the bundle and the
- * launcher built for version V, the native addons the bundle loads (from `--node-modules`, built
- * for this machine's CPU by `npm ci`), the board files, a default config, the systemd unit, the udev
- * rules, install.sh, the public update key and manifest.json. See the README, "Firmware image".
+ * `npm run image -- --key PRIVATE_KEY [--version V] [--out DIR] [--arch A --node-modules DIR]`:
+ * the versioned, signed firmware image. The folder `wallbox-firmware-<v>/` holds the bundle and
+ * the launcher built for version V, the native addons the bundle loads (from `--node-modules`,
+ * built for the CPU `--arch`, this machine's by default), the board files, a default config, the
+ * systemd unit, the udev rules, install.sh, the public update key and manifest.json. See the
+ * README, "Firmware image".
  */
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     version: { type: 'string' },
     out: { type: 'string', default: join(ROOT, 'dist/image') },
     'node-modules': { type: 'string', default: join(ROOT, 'node_modules') },
+    arch: { type: 'string', default: process.arch },
   },
   strict: true,
 });
@@ -43,6 +45,25 @@ if (!/^\d+\.\d+\.\d+$/.test(version)) {
   process.exit(2);
 }
 const nodeModules = values['node-modules'];
+const arch = values.arch;
+/** ELF e_machine of each CPU Node runs on here: an addon built for another one is refused. */
+const ELF_MACHINE: Readonly<Record<string, number>> = { x64: 0x3e, arm64: 0xb7, arm: 0x28, ia32: 0x03, riscv64: 0xf3 };
+if (ELF_MACHINE[arch] === undefined) {
+  process.stderr.write(`image: --arch must be one of ${Object.keys(ELF_MACHINE).join(', ')}\n`);
+  process.exit(2);
+}
+
+/** The .node files under `dir` whose ELF machine is not `arch`'s. */
+async function foreignAddons(dir: string): Promise<string[]> {
+  const foreign: string[] = [];
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.node')) continue;
+    const path = join(entry.parentPath, entry.name);
+    const header = await readFile(path);
+    if (header.readUInt16LE(18) !== ELF_MACHINE[arch]) foreign.push(path.slice(dir.length + 1));
+  }
+  return foreign;
+}
 
 /** The packages `roots` need at run time, by folder name, from a hoisted node_modules. */
 async function runtimeClosure(roots: string[]): Promise<Set<string>> {
@@ -66,7 +87,7 @@ function runtimeFile(source: string): boolean {
     return rest === '' || rest === '/Release' || /^\/Release\/[^/]+\.node$/.test(rest);
   }
   const prebuild = /\/prebuilds\/([^/]+)/.exec(relative);
-  return prebuild === null || prebuild[1] === `${process.platform}-${process.arch}`;
+  return prebuild === null || prebuild[1] === `linux-${arch}`;
 }
 
 const staging = await mkdtemp(join(tmpdir(), 'wallbox-image-'));
@@ -75,15 +96,20 @@ try {
   await mkdir(folder, { recursive: true });
   await promisify(execFile)(process.execPath, ['build.mjs', '--outdir', folder, '--version', version], { cwd: ROOT });
   for (const name of await runtimeClosure(NATIVE_ROOTS)) await cp(join(nodeModules, name), join(folder, 'node_modules', name), { recursive: true, filter: runtimeFile });
+  const foreign = await foreignAddons(join(folder, 'node_modules'));
+  if (foreign.length > 0) throw new Error(`native addons not built for ${arch} (give --node-modules with addons built for it): ${foreign.join(', ')}`);
   await mkdir(join(folder, 'board'));
   for (const file of (await readdir(join(ROOT, 'board'))).filter((f) => f.endsWith('.json'))) await cp(join(ROOT, 'board', file), join(folder, 'board', file));
   for (const file of STATIC_FILES) await cp(join(ROOT, 'image', file), join(folder, file));
   await writeFile(join(folder, PUBLIC_KEY_FILE), publicKeyOf(await readFile(keyPath, 'utf8')));
-  const manifest: ImageManifest = { name: 'wallbox-firmware', version, arch: process.arch, platform: process.platform, builtAt: new Date().toISOString() };
+  const manifest: ImageManifest = { name: 'wallbox-firmware', version, arch, platform: 'linux', builtAt: new Date().toISOString() };
   await writeFile(join(folder, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
   const packed = await packImage(folder, values.out, await readFile(keyPath, 'utf8'));
   const bytes = (await stat(packed.updateFile)).size;
   process.stdout.write(JSON.stringify({ version, arch: manifest.arch, image: packed.imageFile, signature: packed.signatureFile, update: packed.updateFile, bytes }) + '\n');
+} catch (err) {
+  process.stderr.write(`image: ${(err as Error).message}\n`);
+  process.exitCode = 1;
 } finally {
   await rm(staging, { recursive: true, force: true });
 }

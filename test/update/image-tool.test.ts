@@ -31,3 +31,13 @@ t.test('image: without a key, or with a version that is not major.minor.patch, e
   t.equal(badVersion.code, 2);
   t.match(badVersion.stderr, /major\.minor\.patch/);
 });
+
+t.test("image: addons built for another CPU than --arch are refused, naming them", async (t) => {
+  const dir = t.testdir();
+  const key = await makeSigningKey(dir);
+  const other = process.arch === 'arm64' ? 'x64' : 'arm64';
+  const result = await fails([IMAGE_TOOL, '--key', key, '--arch', other, '--out', join(dir, 'out')]);
+  t.equal(result.code, 1);
+  t.match(result.stderr, new RegExp(`not built for ${other}.*epoll/build/Release/epoll\\.node`));
+  t.notMatch(result.stderr, /bindings-cpp/, "serialport's prebuild for the other CPU is taken");
+});
