@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { waitFor, type Clock, type TimerHandle } from '../../hal/clock.js';
 import type { Logger } from '../log.js';
 import { downloadToFile, safeLocation, withRetries } from '../transfer/http-transfer.js';
-import type { InstallDir, UpdateOrigin, UpdateResult } from './install-dir.js';
+import type { InstallDir, TrialState, UpdateOrigin, UpdateResult } from './install-dir.js';
 import { ImageRejected, openSignedImage, type VerifiedImage } from './signed-image.js';
 
 /**
@@ -173,33 +173,43 @@ export class FirmwareUpdater {
       await rm(file, { force: true });
     }
     await set('SignatureVerified', verified.manifest.version);
-    if (!this.#o.idle()) {
-      await set('InstallScheduled', 'waiting until no car is connected');
-      await waitFor(this.#o.clock, () => this.#o.idle() || !current(), Number.POSITIVE_INFINITY, IDLE_CHECK_MS);
+    const installDir = this.#o.installDir;
+    if (installDir === null) return finish('InstallationFailed', 'the firmware does not run from an installed image');
+    // Unpacking into the other slot does not touch the running version: it is done at once; only
+    // the switch waits for the car to go.
+    let trial: TrialState;
+    try {
+      const fromSlot = await installDir.pointer('current');
+      if (fromSlot === null) throw new Error(`no current slot in ${installDir.root}`);
+      const toSlot = await installDir.stage(verified.image);
+      trial = { version: verified.manifest.version, fromSlot, toSlot, origin: request.origin, attempts: 0, switchedAt: '' };
+    } catch (err) {
+      return finish('InstallationFailed', `staging failed: ${(err as Error).message}`);
     }
     if (!current()) return;
+    if (!this.#o.idle()) await set('InstallScheduled', 'waiting until no car is connected');
+    await this.#waitUntilIdle(current);
+    if (!current()) return;
     await set('Installing', verified.manifest.version);
-    await this.#install(verified, request.origin, finish);
+    // The notification may have taken a while: a car that came meanwhile is waited for too.
+    await this.#waitUntilIdle(current);
+    if (!current()) return;
+    try {
+      await installDir.switchTo({ ...trial, switchedAt: new Date(this.#o.clock.now()).toISOString() });
+    } catch (err) {
+      return finish('InstallationFailed', `switch failed: ${(err as Error).message}`);
+    }
+    this.#log.warn('firmware switched; restarting into the new version', { version: trial.version, slot: trial.toSlot });
+    this.#status = 'InstallRebooting';
+    this.#o.restart();
+  }
+
+  #waitUntilIdle(current: () => boolean): Promise<boolean> {
+    return waitFor(this.#o.clock, () => this.#o.idle() || !current(), Number.POSITIVE_INFINITY, IDLE_CHECK_MS);
   }
 
   async #verify(file: string): Promise<VerifiedImage> {
     if (this.#o.publicKeyPem === null) throw new ImageRejected('InvalidSignature', 'no update key in the running image');
     return openSignedImage(file, this.#o.publicKeyPem, this.#o.runningVersion);
-  }
-
-  async #install(verified: VerifiedImage, origin: UpdateOrigin, finish: (status: FirmwareUpdateStatus, detail: string) => Promise<void>): Promise<void> {
-    const installDir = this.#o.installDir;
-    if (installDir === null) return finish('InstallationFailed', 'the firmware does not run from an installed image');
-    try {
-      const fromSlot = await installDir.pointer('current');
-      if (fromSlot === null) throw new Error(`no current slot in ${installDir.root}`);
-      const toSlot = await installDir.stage(verified.image);
-      await installDir.switchTo({ version: verified.manifest.version, fromSlot, toSlot, origin, attempts: 0, switchedAt: new Date(this.#o.clock.now()).toISOString() });
-      this.#log.warn('firmware switched; restarting into the new version', { version: verified.manifest.version, slot: toSlot });
-    } catch (err) {
-      return finish('InstallationFailed', `staging failed: ${(err as Error).message}`);
-    }
-    this.#status = 'InstallRebooting';
-    this.#o.restart();
   }
 }
