@@ -142,21 +142,25 @@ async function runOnce(trial: TrialState | null): Promise<{ code: number | null;
 async function superviseTrial(proc: ChildProcess, trial: TrialState, exited: Promise<number | null>): Promise<TrialOutcome> {
   const backend = await backendAddress();
   let decided: TrialOutcome = 'none';
+  let decision: Promise<void> = Promise.resolve();
   let checking = false;
-  const decide = async (outcome: 'commit' | string): Promise<void> => {
-    if (decided !== 'none') return;
+  /** The first verdict wins; its file writes are awaited before the launcher moves on. */
+  const decide = (outcome: 'commit' | string): Promise<void> => {
+    if (decided !== 'none') return decision;
     decided = outcome === 'commit' ? 'committed' : 'rolledBack';
     clearTimeout(deadline);
     proc.off('message', onMessage);
-    const now = new Date().toISOString();
-    if (outcome === 'commit') {
-      await dir.commit(trial, now);
-      log.info('update committed: the new version is healthy', { version: trial.version });
-      if (proc.connected) proc.send({ type: 'update-result' });
-      return;
-    }
-    log.error('update rolled back', { version: trial.version, reason: outcome });
-    await dir.rollBack(trial, outcome, now);
+    decision = outcome === 'commit' ? commit() : rollBack(outcome);
+    return decision;
+  };
+  const commit = async (): Promise<void> => {
+    await dir.commit(trial, new Date().toISOString());
+    log.info('update committed: the new version is healthy', { version: trial.version });
+    if (proc.connected) proc.send({ type: 'update-result' });
+  };
+  const rollBack = async (reason: string): Promise<void> => {
+    log.error('update rolled back', { version: trial.version, reason });
+    await dir.rollBack(trial, reason, new Date().toISOString());
     if (proc.exitCode === null && proc.signalCode === null) {
       proc.kill('SIGTERM');
       const killTimer = setTimeout(() => proc.kill('SIGKILL'), KILL_GRACE_MS);
@@ -175,8 +179,9 @@ async function superviseTrial(proc: ChildProcess, trial: TrialState, exited: Pro
   const deadline = setTimeout(() => void decide(`not healthy within ${healthTimeoutMs / 1000} s`), healthTimeoutMs);
   proc.on('message', onMessage);
   const code = await exited;
-  if (!stopping) await decide(`exited with code ${String(code)} before it was healthy`);
   clearTimeout(deadline);
+  if (!stopping) await decide(`exited with code ${String(code)} before it was healthy`);
+  await decision;
   return decided;
 }
 
