@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { list } from 'tar';
 import { Readable } from 'node:stream';
+import { parseConfig } from '../../firmware/config.js';
 import { packImage } from '../../tools/image-pack.js';
 import { startCentralSystem, type CentralSystem } from '../helpers/central-system.js';
 import { buildImage, installImage, makeSigningKey, startFileServer, startInstalled, type BuiltImage, type FileServer } from '../helpers/firmware-image.js';
@@ -107,7 +108,8 @@ t.test('install: the image goes into slot a of a temporary root and starts from 
   else t.notMatch(verify.stderr ?? '', /Unknown key|Failed to parse|Invalid|Unknown section/, `systemd-analyze verify accepts the unit: ${verify.stderr ?? ''}`);
   const rules = await readFile(join(root, 'etc/udev/rules.d/99-wallbox.rules'), 'utf8');
   for (const device of ['pwm', 'gpio', 'i2c-dev', 'tty', 'watchdog']) t.match(rules, device, `udev rule for ${device}`);
-  t.same(JSON.parse(await readFile(join(root, 'etc/wallbox/config.json'), 'utf8')).board, 'som-ref', 'the default config is the reference SoM');
+  const defaults = parseConfig(JSON.parse(await readFile(join(root, 'etc/wallbox/config.json'), 'utf8')));
+  t.match(defaults, { board: 'som-ref', dataDir: '/var/lib/wallbox', ocpp: null }, 'the default config is valid: the reference SoM');
   t.comment(`image ${v020.bytes} bytes`);
 
   // The installer's config for this test: the sim board, free ports, the data folder in the root.
