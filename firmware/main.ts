@@ -44,7 +44,7 @@ function waitForStop(): { readonly stopped: Promise<string>; restart(): void } {
 
 /**
  * Run by the launcher from an installed image: the install folder and the key updates must be
- * signed with (in this version's slot). Null when run from a checkout (npm start, tests).
+ * signed with (in this version's slot). Undefined when run from a checkout (npm start, most tests).
  */
 async function installedImage(log: Logger): Promise<{ dir: string; publicKeyPem: string | null } | undefined> {
   const dir = process.env['WALLBOX_INSTALL_DIR'];
