@@ -21,7 +21,7 @@ import { since, sleep, waitStatus } from '../helpers/ocpp-scenario.js';
  */
 
 const run = promisify(execFile);
-const HEALTH_TIMEOUT_S = 6;
+const HEALTH_TIMEOUT_S = 10;
 const PASSWORD = 's3cret-authorization-key';
 
 const dir = t.testdir({ root: {}, images: {}, broken: {} });

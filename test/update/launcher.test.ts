@@ -47,7 +47,7 @@ async function rig(t: Test, slots: { a: string; b: string }, options: { current:
   if (options.trial) await writeFile(join(root, 'trial.json'), JSON.stringify({ version: '9.9.9', fromSlot: 'a', toSlot: 'b', origin: 'UpdateFirmware', attempts: 0, switchedAt: new Date().toISOString(), ...options.trial }));
   await mkdir(join(root, 'etc'));
   await writeFile(join(root, 'etc/config.json'), JSON.stringify(options.config ?? {}));
-  const launcher = startLoggedProcess(LAUNCHER, ['--install-dir', root, '--config', join(root, 'etc/config.json'), '--health-timeout-s', '2'], root);
+  const launcher = startLoggedProcess(LAUNCHER, ['--install-dir', root, '--config', join(root, 'etc/config.json'), '--health-timeout-s', '3'], root);
   t.teardown(() => launcher.kill());
   return {
     root,
@@ -92,8 +92,8 @@ t.test('a trial version that hangs without health is stopped and rolled back aft
   const r = await rig(t, { a: fakeFirmware('a', {}), b: fakeFirmware('b', { health: null }) }, { current: 'b', trial: {} });
   const startMs = Date.now();
   await r.launcher.waitForLog((l) => l['msg'] === 'fake firmware' && l['slot'] === 'a', 10_000);
-  t.ok(Date.now() - startMs >= 2000, 'not before the 2 s timeout');
-  t.match(await r.result(), { status: 'InstallationFailed', reason: /not healthy within 2 s/ });
+  t.ok(Date.now() - startMs >= 3000, 'not before the 3 s timeout');
+  t.match(await r.result(), { status: 'InstallationFailed', reason: /not healthy within 3 s/ });
   t.equal(await r.pointer('current'), 'slots/a');
   await r.launcher.stop();
 });
