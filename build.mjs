@@ -2,7 +2,9 @@
 // dist/tools/<name>.mjs, the benchmarks into dist/bench/main.mjs and the web page (web/: TS, CSS
 // and uPlot's CSS bundled, the HTML copied) into dist/web/, which the firmware serves. Native addons stay external: they
 // are loaded from node_modules at run time. `--if-needed` skips the build when the bundle is
-// newer than every source file (what `npm start` uses).
+// newer than every source file (what `npm start` uses). `--outdir DIR --version V` builds only what a
+// firmware image carries (the firmware and its launcher) into DIR with V as the firmware's version
+// (tools/image.ts uses it).
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,11 +32,22 @@ function upToDate() {
   }
 }
 
+function option(name) {
+  const at = process.argv.indexOf(name);
+  return at === -1 ? undefined : process.argv[at + 1];
+}
+
 if (process.argv.includes('--if-needed') && upToDate()) process.exit(0);
 
+const imageDir = option('--outdir');
+const version = option('--version');
+const IMAGE_ENTRIES = { firmware: 'firmware/main.ts', launcher: 'firmware/update/launcher.ts' };
+
 await build({
-  entryPoints: {
-    firmware: 'firmware/main.ts',
+  entryPoints: imageDir !== undefined ? IMAGE_ENTRIES : {
+    ...IMAGE_ENTRIES,
+    'tools/image': 'tools/image.ts',
+    'tools/keygen': 'tools/keygen.ts',
     'tools/faults': 'tools/faults.ts',
     'tools/register-table': 'tools/register-table.ts',
     'tools/fleet': 'tools/fleet.ts',
@@ -42,7 +55,7 @@ await build({
     'tools/http-password': 'tools/http-password.ts',
     'bench/main': 'bench/main.ts',
   },
-  outdir: 'dist',
+  outdir: imageDir ?? 'dist',
   outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
@@ -50,6 +63,7 @@ await build({
   target: 'node20',
   sourcemap: true,
   external: NATIVE,
+  define: version === undefined ? {} : { __FIRMWARE_VERSION__: JSON.stringify(version) },
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   logLevel: 'warning',

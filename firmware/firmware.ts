@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Clock } from '../hal/clock.js';
 import type { Hal } from '../hal/hal.js';
 import { ChargingController, type ChargingStatus } from './charging/controller.js';
@@ -18,6 +19,11 @@ import type { FaultLog } from './safety/fault-log.js';
 import { removeTornWrites } from './store/atomic-file.js';
 import { readBootId, readRunState, writeRunState } from './store/run-state.js';
 import { FIRMWARE_VERSION } from './version.js';
+import type { LogFile } from './diagnostics/log-file.js';
+import { DiagnosticsUploader } from './diagnostics/uploader.js';
+import type { HealthReport } from './update/health.js';
+import { InstallDir } from './update/install-dir.js';
+import { FirmwareUpdater } from './update/updater.js';
 
 /** Who the box says it is on Modbus (8000..8031). */
 const PRODUCT = { vendorId: 0x534e, vendorName: 'SmartWallbox', productId: 0x0001, productName: 'Smart Wallbox Controller', model: 'SW-Controller-1' } as const;
@@ -37,6 +43,12 @@ export interface FirmwareOptions {
   readonly tickMs?: number;
   /** The kernel boot id (`readBootId()` when not given): tells a process restart from a power loss. */
   readonly bootId?: string;
+  /** The install folder and the update key when the firmware runs from an installed image (launcher.ts); else updates are not installed. */
+  readonly install?: { readonly dir: string; readonly publicKeyPem: string | null };
+  /** The firmware's own log copy in dataDir (GetDiagnostics); none: diagnostics carry no log lines. */
+  readonly logFile?: LogFile;
+  /** Ends the process cleanly so that the launcher starts the version just switched to. */
+  readonly restart?: () => void;
 }
 
 /**
@@ -47,6 +59,8 @@ export class Firmware {
   readonly charging: ChargingController;
   readonly modbus: ModbusModel;
   readonly modbusSlave: ModbusSlave;
+  readonly updates: FirmwareUpdater;
+  readonly diagnostics: DiagnosticsUploader;
   /** The OCPP client; null without `ocpp` in the config (created by start()). */
   chargePoint: ChargePoint | null = null;
   readonly #options: FirmwareOptions;
@@ -56,6 +70,7 @@ export class Firmware {
   #bootId = '';
   #ocppChange: Promise<void> = Promise.resolve();
   readonly #endedListeners = new Set<(ended: EndedTransaction) => void>();
+  #started = false;
 
   constructor(options: FirmwareOptions) {
     this.#options = options;
@@ -75,6 +90,38 @@ export class Firmware {
     });
     this.modbus = this.#createModbus(options);
     this.modbusSlave = new ModbusSlave({ model: this.modbus, log: options.log, tcp: options.config.modbus.tcp, rs485: options.hal.rs485 });
+    const { dataDir } = options.config;
+    this.updates = new FirmwareUpdater({
+      installDir: options.install ? new InstallDir(options.install.dir, options.log) : null,
+      workDir: join(dataDir, 'update'),
+      publicKeyPem: options.install?.publicKeyPem ?? null,
+      runningVersion: FIRMWARE_VERSION,
+      clock: options.clock,
+      log: options.log,
+      idle: () => this.charging.status().cp === 'A' && (this.chargePoint?.transactions.transaction ?? null) === null,
+      restart: options.restart ?? (() => this.#log.error('no launcher to restart into the new version')),
+    });
+    this.diagnostics = new DiagnosticsUploader({
+      logFile: options.logFile ?? null,
+      dataDir,
+      identity: options.config.ocpp?.chargeBoxId ?? options.serialNumber ?? 'wallbox',
+      firmwareVersion: FIRMWARE_VERSION,
+      clock: options.clock,
+      log: options.log,
+    });
+  }
+
+  /** What the launcher judges a new version by (health.ts). */
+  health(): HealthReport {
+    const lastPassMs = this.charging.lastPassMs;
+    const cp = this.chargePoint;
+    return {
+      type: 'health',
+      version: FIRMWARE_VERSION,
+      controlLoop: lastPassMs !== null && this.#clock.now() - lastPassMs < 1000,
+      modbus: this.#started,
+      ocpp: cp === null ? 'off' : cp.online ? 'online' : 'offline',
+    };
   }
 
   async #createChargePoint(recoveryReason: RecoveryReason): Promise<ChargePoint | null> {
@@ -115,6 +162,8 @@ export class Firmware {
       onTransactionEnded: (ended) => {
         for (const listener of this.#endedListeners) listener(ended);
       },
+      firmwareUpdates: this.updates,
+      diagnostics: this.diagnostics,
     });
   }
 
@@ -182,9 +231,10 @@ export class Firmware {
     await writeRunState(dataDir, { bootId: this.#bootId, cleanStop: false, startedAt: new Date(this.#clock.now()).toISOString() }, this.#log);
     this.charging.start();
     await this.modbusSlave.start();
+    this.#started = true;
     this.chargePoint = await this.#createChargePoint(recoveryReason);
     await this.chargePoint?.start();
-    this.#log.info('firmware running', { evse: this.#config.evse });
+    this.#log.info('firmware running', { version: FIRMWARE_VERSION, evse: this.#config.evse });
     const latched = this.charging.status().faults;
     if (latched.length > 0) this.#log.warn('latched faults in force', { faults: latched.map((f) => f.kind) });
   }
@@ -192,6 +242,7 @@ export class Firmware {
   /** CONTRACT §1 clean stop: PWM off, contactor open, state saved with a clean-stop marker. */
   async stop(): Promise<void> {
     await this.#ocppChange;
+    this.updates.stop();
     await this.chargePoint?.stop();
     await this.modbusSlave.stop();
     await this.charging.stop();

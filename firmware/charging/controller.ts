@@ -87,6 +87,7 @@ export class ChargingController {
   #stopLoop: (() => void) | null = null;
   #listeners = new Set<(status: ChargingStatus) => void>();
   #notifiedKey = '';
+  #lastPassMs: number | null = null;
 
   constructor(options: ControllerOptions) {
     this.#hal = options.hal;
@@ -269,6 +270,12 @@ export class ChargingController {
       return;
     }
     this.#hal.watchdog.feed();
+    this.#lastPassMs = this.#clock.now();
+  }
+
+  /** Clock time of the last pass of the control loop that completed (null: none yet); the health check reads it. */
+  get lastPassMs(): number | null {
+    return this.#lastPassMs;
   }
 
   #setLimits(limits: ChargingLimits): void {

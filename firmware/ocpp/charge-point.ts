@@ -17,6 +17,8 @@ import { OcppRpc } from './rpc.js';
 import { SecurityEvents } from './security-events.js';
 import { SmartCharging } from './smart-charging.js';
 import { CLOCK_FLOOR_MS } from '../version.js';
+import type { DiagnosticsUploader } from '../diagnostics/uploader.js';
+import type { FirmwareUpdater } from '../update/updater.js';
 import { TransactionService, type EndedTransaction, type RecoveryReason } from './transactions.js';
 
 export interface OcppSettings {
@@ -61,6 +63,10 @@ export interface ChargePointOptions {
   readonly callTimeoutMs?: number;
   /** A transaction ended (the owner's history). */
   readonly onTransactionEnded?: (ended: EndedTransaction) => void;
+  /** Firmware updates (UpdateFirmware); without it the operation is not offered. */
+  readonly firmwareUpdates?: FirmwareUpdater;
+  /** Diagnostics uploads (GetDiagnostics); without it the operation is not offered. */
+  readonly diagnostics?: DiagnosticsUploader;
 }
 
 export type BootState = 'none' | 'Pending' | 'Rejected' | 'Accepted';
@@ -89,6 +95,8 @@ export class ChargePoint {
   readonly charging: ChargingController;
   readonly settings: OcppSettings;
   readonly log: Logger;
+  readonly firmwareUpdates: FirmwareUpdater | null;
+  readonly diagnostics: DiagnosticsUploader | null;
   readonly #o: ChargePointOptions;
   readonly #connection: OcppConnection;
   readonly #queue: TxQueue;
@@ -102,6 +110,8 @@ export class ChargePoint {
   #sent = new Map<number, string>();
   #stopped = false;
   readonly #unsubscribeCharging: () => void;
+  /** Notifications waiting for Boot Accepted, the latest per action. */
+  #waitingNotifications = new Map<string, Record<string, unknown>>();
 
   constructor(options: ChargePointOptions) {
     this.#o = options;
@@ -111,6 +121,8 @@ export class ChargePoint {
     this.certificates = options.certificates;
     this.link = options.link;
     this.charging = options.charging;
+    this.firmwareUpdates = options.firmwareUpdates ?? null;
+    this.diagnostics = options.diagnostics ?? null;
     this.log = options.log.child({ module: 'ocpp' });
     this.rpc = new OcppRpc({ clock: options.clock, log: options.log, ...(options.callTimeoutMs !== undefined && { callTimeoutMs: options.callTimeoutMs }) });
     this.#queue = new TxQueue({
@@ -299,6 +311,25 @@ export class ChargePoint {
     this.#connection.reconnect(`${type} reset`);
   }
 
+  /**
+   * Sends a status notification (FirmwareStatusNotification, DiagnosticsStatusNotification…) now
+   * when online, else once Boot is Accepted again (only the latest per action is kept). Resolves
+   * when it was answered, failed, or was put aside; never rejects.
+   */
+  async notify(action: string, payload: Record<string, unknown>): Promise<void> {
+    if (!this.online) {
+      this.#waitingNotifications.set(action, payload);
+      return;
+    }
+    await this.rpc.call(action, payload).catch((err: unknown) => this.log.warn(`${action} failed`, { reason: (err as Error).message }));
+  }
+
+  #sendWaitingNotifications(): void {
+    const waiting = [...this.#waitingNotifications];
+    this.#waitingNotifications.clear();
+    for (const [action, payload] of waiting) void this.notify(action, payload);
+  }
+
   async heartbeat(): Promise<void> {
     const response = await this.rpc.call<{ currentTime: string }>('Heartbeat', {});
     this.#takeTime(response.currentTime);
@@ -352,6 +383,7 @@ export class ChargePoint {
         this.#sent.clear();
         this.transactions.ready();
         this.reportStatus();
+        this.#sendWaitingNotifications();
         void this.#queue.drain();
         void this.securityEvents.flush();
         return;
@@ -377,6 +409,7 @@ export class ChargePoint {
     }
     this.#scheduleHeartbeat();
     this.reportStatus();
+    this.#sendWaitingNotifications();
     void this.#queue.drain();
     void this.securityEvents.flush();
   }

@@ -23,8 +23,16 @@ export interface FirmwareProcess {
 export function startFirmware(dir: string, config: unknown): FirmwareProcess {
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify(config));
-  const child = spawn(process.execPath, [BUNDLE, '--config', configFile], {
-    cwd: dir,
+  return startLoggedProcess(BUNDLE, ['--config', configFile], dir);
+}
+
+/**
+ * Runs a Node script whose stdout is JSON lines (the firmware, or the launcher of an installed
+ * image with the firmware's lines passing through) and collects the lines.
+ */
+export function startLoggedProcess(script: string, args: string[], cwd: string): FirmwareProcess {
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd,
     env: { ...process.env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,4 +1,5 @@
 import type { ChargePoint } from '../charge-point.js';
+import { firmwareState16 } from './UpdateFirmware.js';
 
 export interface TriggerRequest {
   requestedMessage: string;
@@ -14,6 +15,9 @@ export function trigger(cp: ChargePoint, request: TriggerRequest, more: Record<s
     Heartbeat: () => void cp.heartbeat().catch(() => {}),
     StatusNotification: () => cp.resendStatus(connectorId),
     MeterValues: () => cp.transactions.sampleNow(),
+    DiagnosticsStatusNotification: () => void cp.notify('DiagnosticsStatusNotification', { status: cp.diagnostics?.status ?? 'Idle' }),
+    // Idle unless an update is downloading or installing (1.6 §5.17).
+    FirmwareStatusNotification: () => void cp.notify('FirmwareStatusNotification', { status: firmwareState16(cp.firmwareUpdates?.status ?? 'Idle') }),
     ...more,
   };
   const action = send[requestedMessage];

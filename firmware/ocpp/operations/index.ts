@@ -10,6 +10,7 @@ import * as DeleteCertificate from './DeleteCertificate.js';
 import * as ExtendedTriggerMessage from './ExtendedTriggerMessage.js';
 import * as GetCompositeSchedule from './GetCompositeSchedule.js';
 import * as GetConfiguration from './GetConfiguration.js';
+import * as GetDiagnostics from './GetDiagnostics.js';
 import * as GetInstalledCertificateIds from './GetInstalledCertificateIds.js';
 import * as GetLocalListVersion from './GetLocalListVersion.js';
 import * as InstallCertificate from './InstallCertificate.js';
@@ -21,6 +22,7 @@ import * as SendLocalList from './SendLocalList.js';
 import * as SetChargingProfile from './SetChargingProfile.js';
 import * as TriggerMessage from './TriggerMessage.js';
 import * as UnlockConnector from './UnlockConnector.js';
+import * as UpdateFirmware from './UpdateFirmware.js';
 
 /** The operations the central system may call (one file each). */
 const OPERATIONS = [
@@ -35,6 +37,7 @@ const OPERATIONS = [
   ExtendedTriggerMessage,
   GetCompositeSchedule,
   GetConfiguration,
+  GetDiagnostics,
   GetInstalledCertificateIds,
   GetLocalListVersion,
   InstallCertificate,
@@ -46,6 +49,7 @@ const OPERATIONS = [
   SetChargingProfile,
   TriggerMessage,
   UnlockConnector,
+  UpdateFirmware,
 ];
 
 export function registerOperations(cp: ChargePoint): void {

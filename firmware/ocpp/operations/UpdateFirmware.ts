@@ -1,0 +1,66 @@
+import type { FirmwareUpdateStatus } from '../../update/updater.js';
+import type { ChargePoint } from '../charge-point.js';
+
+interface Request {
+  location: string;
+  retrieveDate: string;
+  retries?: number;
+  retryInterval?: number;
+}
+
+/** When the central system leaves them out (OCPP: "left to the Charge Point"). */
+const DEFAULT_RETRIES = 2;
+const DEFAULT_RETRY_INTERVAL_S = 60;
+
+/** The 1.6 FirmwareStatus for an updater status; null: nothing to send (no 1.6 equivalent). */
+export function firmwareStatus16(status: FirmwareUpdateStatus): string | null {
+  switch (status) {
+    case 'Downloading':
+    case 'Downloaded':
+    case 'DownloadFailed':
+    case 'Installing':
+    case 'Installed':
+    case 'InstallationFailed':
+    case 'Idle':
+      return status;
+    case 'InvalidSignature':
+      return 'InstallationFailed';
+    default:
+      return null;
+  }
+}
+
+/** The 1.6 FirmwareStatus that describes where an update stands (TriggerMessage FirmwareStatusNotification). */
+export function firmwareState16(status: FirmwareUpdateStatus): string {
+  switch (status) {
+    case 'SignatureVerified':
+    case 'InstallScheduled':
+      return 'Downloaded';
+    case 'InstallRebooting':
+      return 'Installing';
+    case 'DownloadScheduled':
+      return 'Idle';
+    default:
+      return firmwareStatus16(status) ?? 'Idle';
+  }
+}
+
+/**
+ * UpdateFirmware: answered at once; the download starts at retrieveDate and each step is reported
+ * with FirmwareStatusNotification (Installed comes from the new version, InstallationFailed after
+ * a rollback from the old one). Not offered without an updater.
+ */
+export function register(cp: ChargePoint): void {
+  const updater = cp.firmwareUpdates;
+  if (updater === null) return;
+  const report = async (status: FirmwareUpdateStatus): Promise<void> => {
+    const status16 = firmwareStatus16(status);
+    if (status16 !== null) await cp.notify('FirmwareStatusNotification', { status: status16 });
+  };
+  updater.deliverResults('UpdateFirmware', report);
+  cp.rpc.handle('UpdateFirmware', (payload) => {
+    const { location, retrieveDate, retries, retryInterval } = payload as Request;
+    updater.update({ location, retrieveAtMs: cp.clockMs(retrieveDate), retries: Math.max(0, retries ?? DEFAULT_RETRIES), retryIntervalS: Math.max(0, retryInterval ?? DEFAULT_RETRY_INTERVAL_S), origin: 'UpdateFirmware' }, report);
+    return {};
+  });
+}

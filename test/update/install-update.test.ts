@@ -1,0 +1,268 @@
+import { execFile } from 'node:child_process';
+import { readFile, readlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { list } from 'tar';
+import { Readable } from 'node:stream';
+import { parseConfig } from '../../firmware/config.js';
+import { packImage } from '../../tools/image-pack.js';
+import { startCentralSystem, type CentralSystem } from '../helpers/central-system.js';
+import { buildImage, installImage, makeSigningKey, startFileServer, startInstalled, type BuiltImage, type FileServer } from '../helpers/firmware-image.js';
+import type { FirmwareProcess } from '../helpers/firmware-process.js';
+import { since, sleep, waitStatus } from '../helpers/ocpp-scenario.js';
+
+/**
+ * Issue 10 end to end: the image is built by the image tool, installed by its install.sh into a
+ * temporary root and started the way systemd starts it (the unit's ExecStart: the launcher of the
+ * good slot), on the simulated board against a strict OCPP central system. Updates are served by a
+ * local HTTP server: one through every status to the new version (arriving during a transaction,
+ * it waits for its end), a corrupt one, one that fails its health check, an older one.
+ */
+
+const run = promisify(execFile);
+const HEALTH_TIMEOUT_S = 10;
+const PASSWORD = 's3cret-authorization-key';
+
+const dir = t.testdir({ root: {}, images: {}, broken: {} });
+const root = join(dir, 'root');
+const opt = join(root, 'opt/wallbox');
+let cs: CentralSystem;
+let files: FileServer;
+let box: FirmwareProcess;
+let v020: BuiltImage;
+let v030: BuiltImage;
+let brokenUpdate = '';
+
+t.before(async () => {
+  const key = await makeSigningKey(dir);
+
+  [v020, v030] = await Promise.all([buildImage(join(dir, 'images'), key, '0.2.0'), buildImage(join(dir, 'images'), key, '0.3.0')]);
+  // A 0.4.0 that is signed and newer but never comes up healthy: its firmware starts and idles.
+  const v040 = await buildImage(join(dir, 'broken'), key, '0.4.0');
+  await run('tar', ['-xzf', v040.image, '-C', join(dir, 'broken')]);
+  const brokenFolder = join(dir, 'broken', 'wallbox-firmware-0.4.0');
+  await writeFile(join(brokenFolder, 'firmware.mjs'), `console.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'broken firmware idling' })); setInterval(() => {}, 1000);\n`);
+  brokenUpdate = (await packImage(brokenFolder, join(dir, 'broken', 'out'), await readFile(key, 'utf8'))).updateFile;
+
+  cs = await startCentralSystem();
+  cs.handlers.FirmwareStatusNotification = () => ({});
+  cs.handlers.DiagnosticsStatusNotification = () => ({});
+  files = await startFileServer();
+});
+t.teardown(async () => {
+  await box?.kill();
+  await cs?.close();
+  await files?.close();
+});
+
+const firmwareStatuses = (from: number): string[] => since(cs, from, 'FirmwareStatusNotification').map((c) => String(c.params['status']));
+const waitFirmwareStatus = (status: string, from: number, timeoutMs = 20_000) => cs.waitForCall('FirmwareStatusNotification', (p) => p['status'] === status, { from, timeoutMs });
+const bootOf = (version: string, from: number, timeoutMs = 20_000) => cs.waitForCall('BootNotification', (p) => p['firmwareVersion'] === version, { from, timeoutMs });
+
+/**
+ * What happened since `from` / `logsFrom`, in time order, for the test output: the central
+ * system's view (BootNotification with the version, FirmwareStatusNotification, transactions)
+ * and the launcher's lines.
+ */
+function transcript(from: number, logsFrom: number): string {
+  const shown: Record<string, (p: Record<string, any>) => string> = {
+    BootNotification: (p) => `BootNotification firmwareVersion=${String(p['firmwareVersion'])}`,
+    FirmwareStatusNotification: (p) => `FirmwareStatusNotification ${String(p['status'])}`,
+    DiagnosticsStatusNotification: (p) => `DiagnosticsStatusNotification ${String(p['status'])}`,
+    StartTransaction: (p) => `StartTransaction idTag=${String(p['idTag'])}`,
+    StopTransaction: (p) => `StopTransaction reason=${String(p['reason'])}`,
+  };
+  const calls = since(cs, from)
+    .filter((c) => shown[c.action])
+    .map((c) => ({ atMs: c.atMs, text: `central system <- ${shown[c.action]!(c.params)}` }));
+  const launcher = box.logs
+    .slice(logsFrom)
+    .filter((l) => l['module'] === 'launcher' || l['msg'] === 'broken firmware idling')
+    .map((l) => {
+      const { time, level: _level, msg, module, ...fields } = l;
+      return { atMs: Date.parse(String(time ?? new Date().toISOString())), text: `${String(module ?? 'firmware')}: ${String(msg)} ${JSON.stringify(fields)}` };
+    });
+  return [...calls, ...launcher]
+    .sort((a, b) => a.atMs - b.atMs)
+    .map((e) => `${new Date(e.atMs).toISOString().slice(11, 23)}  ${e.text}`)
+    .join('\n');
+}
+
+/** UpdateFirmware for `data` served at `path`; resolves with the answer (an empty object). */
+async function updateFirmware(path: string, data: Buffer | null): Promise<unknown> {
+  if (data !== null) files.serve(path, data);
+  return cs.call('UpdateFirmware', { location: `${files.base}${path}`, retrieveDate: new Date().toISOString(), retries: 1, retryInterval: 1 });
+}
+
+t.test('install: the image goes into slot a of a temporary root and starts from there like systemd starts it', async (t) => {
+  const output = await installImage(v020.image, root);
+  t.match(output, /installed wallbox-firmware 0\.2\.0 into .*slots\/a/);
+  t.equal(await readlink(join(opt, 'current')), 'slots/a');
+  t.equal(await readlink(join(opt, 'good')), 'slots/a');
+  const unit = await readFile(join(root, 'etc/systemd/system/wallbox.service'), 'utf8');
+  for (const line of ['User=wallbox', 'SupplementaryGroups=gpio i2c dialout', 'Restart=always', 'ProtectSystem=strict', 'ReadWritePaths=/var/lib/wallbox /opt/wallbox', 'NoNewPrivileges=yes'])
+    t.ok(unit.split('\n').includes(line), `unit: ${line}`);
+  const verify = await run('systemd-analyze', ['verify', join(root, 'etc/systemd/system/wallbox.service')]).catch((err: { stderr?: string; code?: unknown }) => err);
+  if ((verify as { code?: unknown }).code === 'ENOENT') t.comment('systemd-analyze is not installed: the unit is not verified');
+  else t.notMatch(verify.stderr ?? '', /Unknown key|Failed to parse|Invalid|Unknown section/, `systemd-analyze verify accepts the unit: ${verify.stderr ?? ''}`);
+  const rules = await readFile(join(root, 'etc/udev/rules.d/99-wallbox.rules'), 'utf8');
+  for (const device of ['pwm', 'gpio', 'i2c-dev', 'tty', 'watchdog']) t.match(rules, device, `udev rule for ${device}`);
+  const defaults = parseConfig(JSON.parse(await readFile(join(root, 'etc/wallbox/config.json'), 'utf8')));
+  t.match(defaults, { board: 'som-ref', dataDir: '/var/lib/wallbox', ocpp: null }, 'the default config is valid: the reference SoM');
+  t.comment(`image ${v020.bytes} bytes`);
+
+  // The installer's config for this test: the sim board, free ports, the data folder in the root.
+  await writeFile(
+    join(root, 'etc/wallbox/config.json'),
+    JSON.stringify({
+      board: 'sim',
+      dataDir: join(root, 'var/lib/wallbox'),
+      modbus: { tcp: { host: '127.0.0.1', port: 0 } },
+      sim: { controlPort: 0 },
+      http: null,
+      ocpp: { url: cs.url, chargeBoxId: 'box-fw', password: PASSWORD, fixedIdTag: 'FIXED' },
+    }),
+  );
+  box = await startInstalled(root, HEALTH_TIMEOUT_S);
+  await bootOf('0.2.0', 0);
+  await waitStatus(cs, 'Available', 0);
+  t.ok(box.logs.some((l) => l['module'] === 'launcher' && l['msg'] === 'starting firmware' && l['slot'] === 'a'), 'the launcher started slot a');
+  t.comment(`install.sh: ${output.trim()}\n${transcript(0, 0)}`);
+});
+
+/** The sim control API of the firmware now running (each start logs its port). */
+async function simPost(path: string, body: unknown): Promise<void> {
+  const lines = box.logs.filter((l) => l['msg'] === 'simulator control API listening');
+  const port = String(lines[lines.length - 1]?.['port']);
+  await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', body: JSON.stringify(body) });
+}
+
+t.test('an update arriving during a transaction downloads (with a retry), waits for the end, then installs 0.3.0: Downloading, Downloaded, Installing, Installed', async (t) => {
+  const from = cs.calls.length;
+  const logsFrom = box.logs.length;
+  await simPost('/sim/ev', { state: 'C' });
+  await cs.waitForCall('StartTransaction', () => true, { from });
+  await waitStatus(cs, 'Charging', from);
+  files.failNext('/fw/0.3.0.update.tar', 503, 1);
+  t.same(await updateFirmware('/fw/0.3.0.update.tar', await readFile(v030.update)), {}, 'UpdateFirmware answered');
+  await waitFirmwareStatus('Downloaded', from);
+  t.same(files.requests.filter((r) => r.endsWith('/fw/0.3.0.update.tar')).length, 2, 'the first download failed (503) and was retried');
+  await sleep(1500);
+  t.same(firmwareStatuses(from), ['Downloading', 'Downloaded'], 'no install while the car is connected');
+  t.same(since(cs, from, 'StopTransaction'), [], 'the transaction goes on');
+
+  const unplugged = cs.calls.length;
+  await simPost('/sim/ev', { state: 'A' });
+  const stop = await cs.waitForCall('StopTransaction', () => true, { from: unplugged });
+  t.equal(stop.params['reason'], 'EVDisconnected');
+  const installing = await waitFirmwareStatus('Installing', from);
+  t.ok(installing.atMs >= stop.atMs, 'Installing only after the transaction ended');
+  const boot = await bootOf('0.3.0', from);
+  const installed = await waitFirmwareStatus('Installed', from);
+  t.ok(installed.atMs > boot.atMs, 'Installed is reported by the new version after its BootNotification');
+  t.same(firmwareStatuses(from), ['Downloading', 'Downloaded', 'Installing', 'Installed']);
+  t.equal(await readlink(join(opt, 'current')), 'slots/b', 'current -> slots/b');
+  t.equal(await readlink(join(opt, 'good')), 'slots/b', 'good -> slots/b once healthy');
+  t.ok(box.logs.some((l) => l['msg'] === 'update committed: the new version is healthy' && l['version'] === '0.3.0'));
+  t.comment(transcript(from, logsFrom));
+});
+
+t.test('a corrupt image is refused before anything is unpacked: InstallationFailed, 0.3.0 keeps running', async (t) => {
+  const from = cs.calls.length;
+  const logsFrom = box.logs.length;
+  const corrupt = Buffer.from(await readFile(v030.update));
+  for (let i = 4096; i < 4196; i++) corrupt[i] = (corrupt[i] ?? 0) ^ 0xff; // inside image.tar.gz
+  t.same(await updateFirmware('/fw/corrupt.update.tar', corrupt), {}, 'UpdateFirmware answered');
+  await waitFirmwareStatus('InstallationFailed', from);
+  t.same(firmwareStatuses(from), ['Downloading', 'Downloaded', 'InstallationFailed']);
+  t.ok(box.logs.slice(logsFrom).some((l) => l['msg'] === 'firmware update' && /InvalidSignature|signature/.test(String(l['detail']))), 'the log names the signature');
+  await sleep(500);
+  t.same(since(cs, from, 'BootNotification'), [], 'no restart');
+  t.equal(await readlink(join(opt, 'current')), 'slots/b');
+  t.comment(transcript(from, logsFrom));
+});
+
+t.test('an older image (0.2.0, signed) is refused: InstallationFailed', async (t) => {
+  const from = cs.calls.length;
+  t.same(await updateFirmware('/fw/0.2.0.update.tar', await readFile(v020.update)), {}, 'UpdateFirmware answered');
+  await waitFirmwareStatus('InstallationFailed', from);
+  t.same(firmwareStatuses(from), ['Downloading', 'Downloaded', 'InstallationFailed']);
+  t.equal(await readlink(join(opt, 'current')), 'slots/b');
+});
+
+t.test('an image that fails its health check is rolled back: 0.3.0 runs again and reports InstallationFailed', async (t) => {
+  const from = cs.calls.length;
+  const logsFrom = box.logs.length;
+  t.same(await updateFirmware('/fw/0.4.0.update.tar', await readFile(brokenUpdate)), {}, 'UpdateFirmware answered');
+  await waitFirmwareStatus('Installing', from);
+  await box.waitForLog((l) => l['msg'] === 'broken firmware idling', 20_000);
+  const rolledBack = await box.waitForLog((l) => l['msg'] === 'update rolled back' && l['version'] === '0.4.0', (HEALTH_TIMEOUT_S + 10) * 1000);
+  t.match(rolledBack['reason'], /not healthy within/);
+  const boot = await bootOf('0.3.0', from);
+  const failed = await waitFirmwareStatus('InstallationFailed', from);
+  t.ok(failed.atMs > boot.atMs, 'reported by the old version after its BootNotification');
+  t.same(firmwareStatuses(from), ['Downloading', 'Downloaded', 'Installing', 'InstallationFailed']);
+  t.same(since(cs, from, 'BootNotification').map((c) => c.params['firmwareVersion']), ['0.3.0'], 'the broken version never booted its OCPP session');
+  t.equal(await readlink(join(opt, 'current')), 'slots/b', 'current back on slot b');
+  t.equal(await readlink(join(opt, 'good')), 'slots/b');
+  const starts = box.logs.slice(logsFrom).filter((l) => l['msg'] === 'starting firmware').map((l) => `${String(l['slot'])}${l['trial'] ? ` (trial ${String(l['trial'])})` : ''}`);
+  t.same(starts, ['a (trial 0.4.0)', 'b']);
+  t.comment(transcript(from, logsFrom));
+});
+
+t.test('a download that keeps failing: retried, then DownloadFailed; TriggerMessage FirmwareStatusNotification then says Idle', async (t) => {
+  const from = cs.calls.length;
+  t.same(await updateFirmware('/fw/missing.update.tar', null), {}, 'UpdateFirmware answered');
+  await waitFirmwareStatus('DownloadFailed', from);
+  t.same(firmwareStatuses(from), ['Downloading', 'DownloadFailed']);
+  t.equal(files.requests.filter((r) => r === 'GET /fw/missing.update.tar').length, 2, 'one try and one retry');
+  const triggered = cs.calls.length;
+  t.same(await cs.call('TriggerMessage', { requestedMessage: 'FirmwareStatusNotification' }), { status: 'Accepted' });
+  t.equal((await waitFirmwareStatus('Idle', triggered)).params['status'], 'Idle');
+});
+
+t.test('GetDiagnostics: the logs packed and uploaded by HTTP POST; Uploading, Uploaded; no secret in them', async (t) => {
+  const from = cs.calls.length;
+  const answer = await cs.call('GetDiagnostics', { location: files.base.replace('http://', 'http://diag:up%40load@') + '/upload', startTime: new Date(Date.now() - 3_600_000).toISOString() });
+  t.match(answer.fileName, /^diagnostics-box-fw-\d{8}T\d{6}Z\.tar\.gz$/);
+  await cs.waitForCall('DiagnosticsStatusNotification', (p) => p['status'] === 'Uploaded', { from });
+  t.same(since(cs, from, 'DiagnosticsStatusNotification').map((c) => c.params['status']), ['Uploading', 'Uploaded']);
+  const upload = files.uploads.find((u) => u.path === '/upload');
+  t.ok(upload, 'one upload');
+  t.equal(upload!.authorization, `Basic ${Buffer.from('diag:up@load').toString('base64')}`, 'the credentials in the location became Basic auth');
+  const form = await new Response(upload!.body, { headers: { 'content-type': upload!.contentType } }).formData();
+  const file = form.get('file') as File;
+  t.equal(file.name, answer.fileName);
+  const entries = new Map<string, string>();
+  await new Promise<void>((resolve, reject) => {
+    const parser = list({ onReadEntry: (entry) => {
+      let text = '';
+      entry.on('data', (c: Buffer) => (text += c.toString()));
+      entry.on('end', () => entries.set(entry.path, text));
+    } });
+    parser.on('end', resolve).on('error', reject);
+    void file.arrayBuffer().then((data) => Readable.from([Buffer.from(data)]).pipe(parser));
+  });
+  t.same([...entries.keys()].sort(), ['firmware.log', 'info.json']);
+  const log = entries.get('firmware.log') ?? '';
+  t.match(log, /"msg":"firmware running".*"version":"0\.2\.0"/, 'lines of 0.2.0');
+  t.match(log, /"msg":"firmware running".*"version":"0\.3\.0"/, 'lines of 0.3.0');
+  t.match(log, /"msg":"firmware update","module":"update","status":"InstallationFailed"/, 'the failed updates');
+  t.notMatch(log, PASSWORD, 'the OCPP password is not in the log');
+  t.notMatch(box.logs.map((l) => JSON.stringify(l)).join('\n'), /up(@|%40)load/, 'nor the upload password');
+  t.equal(JSON.parse(entries.get('info.json') ?? '{}').firmwareVersion, '0.3.0');
+});
+
+t.test('GetDiagnostics to a location that refuses: retried, then UploadFailed', async (t) => {
+  const from = cs.calls.length;
+  files.failNext('/refusing', 500, 2);
+  await cs.call('GetDiagnostics', { location: `${files.base}/refusing`, retries: 1, retryInterval: 1 });
+  await cs.waitForCall('DiagnosticsStatusNotification', (p) => p['status'] === 'UploadFailed', { from });
+  t.same(since(cs, from, 'DiagnosticsStatusNotification').map((c) => c.params['status']), ['Uploading', 'UploadFailed']);
+  t.same(files.requests.filter((r) => r === 'POST /refusing').length, 2, 'one try and one retry');
+});
+
+t.test('SIGTERM to the launcher stops the firmware cleanly: exit 0', async (t) => {
+  t.equal(await box.stop(), 0);
+});
