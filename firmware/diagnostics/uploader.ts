@@ -18,6 +18,8 @@ export interface DiagnosticsRequest {
   /** Log lines from / until (clock ms); null: no bound. */
   readonly fromMs: number | null;
   readonly toMs: number | null;
+  /** Which log it is: the whole log (GetDiagnostics, GetLog DiagnosticsLog) or only the security events (GetLog SecurityLog). */
+  readonly log?: 'diagnostics' | 'security';
 }
 
 export interface DiagnosticsUploaderOptions {
@@ -54,7 +56,7 @@ export class DiagnosticsUploader {
   /** Starts an upload; resolves at once with the file name (what GetDiagnostics.conf returns), the upload goes on. */
   upload(request: DiagnosticsRequest, report: DiagnosticsStatusReport): string {
     const stamp = new Date(this.#o.clock.now()).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-    const fileName = `diagnostics-${this.#o.identity.replace(/[^A-Za-z0-9_.-]/g, '_')}-${stamp}.tar.gz`;
+    const fileName = `${request.log === 'security' ? 'security-log' : 'diagnostics'}-${this.#o.identity.replace(/[^A-Za-z0-9_.-]/g, '_')}-${stamp}.tar.gz`;
     void this.#run(request, fileName, report).catch((err: unknown) => this.#log.error('diagnostics failed', { err }));
     return fileName;
   }
@@ -89,7 +91,9 @@ export class DiagnosticsUploader {
   }
 
   async #pack(request: DiagnosticsRequest, staging: string, archive: string): Promise<void> {
-    const lines = (await this.#o.logFile?.linesBetween(request.fromMs, request.toMs)) ?? [];
+    const all = (await this.#o.logFile?.linesBetween(request.fromMs, request.toMs)) ?? [];
+    // The security log: the lines SecurityEvents wrote (they carry `securityEvent`).
+    const lines = request.log === 'security' ? all.filter((line) => line.includes('"securityEvent":')) : all;
     await writeFile(join(staging, 'firmware.log'), lines.map((line) => line + '\n').join(''));
     const files = ['firmware.log', 'info.json'];
     const info = {
@@ -101,7 +105,8 @@ export class DiagnosticsUploader {
       lines: lines.length,
     };
     await writeFile(join(staging, 'info.json'), JSON.stringify(info, null, 2));
-    if (await copyFile(join(this.#o.dataDir, 'faults.json'), join(staging, 'faults.json')).then(() => true, () => false)) files.push('faults.json');
+    const withFaults = request.log !== 'security';
+    if (withFaults && (await copyFile(join(this.#o.dataDir, 'faults.json'), join(staging, 'faults.json')).then(() => true, () => false))) files.push('faults.json');
     await create({ gzip: true, file: archive, cwd: staging, portable: true }, files);
   }
 }

@@ -121,7 +121,8 @@ export function chainProblem(chain: readonly X509Certificate[], roots: readonly 
   return anchor === undefined ? 'does not chain to an installed root certificate' : null;
 }
 
-export type CertificateRole = 'ca' | 'server' | 'client';
+/** A CA, a TLS server or client, or a firmware signer (SignedUpdateFirmware's signing certificate). */
+export type CertificateRole = 'ca' | 'server' | 'client' | 'firmware-signer';
 
 export interface IssueOptions {
   readonly role: CertificateRole;
@@ -155,7 +156,8 @@ export async function issueCertificate(options: IssueOptions): Promise<{ certPem
     new pkix.KeyUsagesExtension(options.role === 'ca' ? pkix.KeyUsageFlags.keyCertSign | pkix.KeyUsageFlags.cRLSign : pkix.KeyUsageFlags.digitalSignature | pkix.KeyUsageFlags.keyAgreement, true),
     await pkix.SubjectKeyIdentifierExtension.create(publicKey),
   ];
-  if (options.role !== 'ca') extensions.push(new pkix.ExtendedKeyUsageExtension([options.role === 'server' ? pkix.ExtendedKeyUsage.serverAuth : pkix.ExtendedKeyUsage.clientAuth]));
+  const usage = { server: pkix.ExtendedKeyUsage.serverAuth, client: pkix.ExtendedKeyUsage.clientAuth, 'firmware-signer': pkix.ExtendedKeyUsage.codeSigning } as const;
+  if (options.role !== 'ca') extensions.push(new pkix.ExtendedKeyUsageExtension([usage[options.role]]));
   if (options.hosts !== undefined && options.hosts.length > 0) {
     extensions.push(new pkix.SubjectAlternativeNameExtension(options.hosts.map((host) => ({ type: IP_ADDRESS.test(host) ? 'ip' : 'dns', value: host }))));
   }

@@ -28,6 +28,8 @@ export interface TrialState {
   readonly fromSlot: SlotName;
   readonly toSlot: SlotName;
   readonly origin: UpdateOrigin;
+  /** The request's id, when its operation has one (SignedUpdateFirmware): the final status names it. */
+  readonly requestId?: number;
   /** Starts of the new version so far (a power loss during the trial counts one). */
   readonly attempts: number;
   readonly switchedAt: string;
@@ -39,6 +41,7 @@ export interface UpdateResult {
   readonly status: InstallOutcome;
   readonly version: string;
   readonly origin: UpdateOrigin;
+  readonly requestId?: number;
   readonly reason?: string;
   readonly at: string;
 }
@@ -109,13 +112,13 @@ export class InstallDir {
   /** The version on trial came up healthy: it becomes the good one. */
   async commit(trial: TrialState, at: string): Promise<void> {
     await this.setPointer('good', trial.toSlot);
-    await this.#finish({ status: 'Installed', version: trial.version, origin: trial.origin, at });
+    await this.#finish({ status: 'Installed', version: trial.version, origin: trial.origin, ...(trial.requestId !== undefined && { requestId: trial.requestId }), at });
   }
 
   /** The version on trial did not come up healthy: the pointer goes back to the version it replaced. */
   async rollBack(trial: TrialState, reason: string, at: string): Promise<void> {
     await this.setPointer('current', trial.fromSlot);
-    await this.#finish({ status: 'InstallationFailed', version: trial.version, origin: trial.origin, reason, at });
+    await this.#finish({ status: 'InstallationFailed', version: trial.version, origin: trial.origin, ...(trial.requestId !== undefined && { requestId: trial.requestId }), reason, at });
   }
 
   async #finish(result: UpdateResult): Promise<void> {

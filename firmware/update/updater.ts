@@ -24,8 +24,12 @@ export type FirmwareUpdateStatus =
   | 'Installed'
   | 'InstallationFailed';
 
-/** Sends one status to whoever asked; resolves once it has been delivered (or given up on). */
-export type FirmwareStatusReport = (status: FirmwareUpdateStatus, detail?: string) => Promise<void>;
+/**
+ * Sends one status to whoever asked; resolves once it has been delivered (or given up on). A final
+ * result reported after the restart carries the request's id (its operation's report of the live
+ * statuses knows it already).
+ */
+export type FirmwareStatusReport = (status: FirmwareUpdateStatus, detail?: string, requestId?: number) => Promise<void>;
 
 export interface UpdateRequest {
   readonly location: string;
@@ -36,6 +40,8 @@ export interface UpdateRequest {
   readonly retryIntervalS: number;
   /** Who asked (e.g. "UpdateFirmware"); the final result after the restart goes back to them. */
   readonly origin: UpdateOrigin;
+  /** The request's id, kept through the restart for the final status. */
+  readonly requestId?: number;
   /** Checks the downloaded file; by default the signed image against the key inside the running image. */
   readonly verify?: (file: string) => Promise<VerifiedImage>;
 }
@@ -122,7 +128,7 @@ export class FirmwareUpdater {
     if (report === undefined) return;
     this.#log.info('firmware update result', { status: result.status, version: result.version, ...(result.reason !== undefined && { reason: result.reason }) });
     await installDir.clearResult();
-    await report(result.status, result.reason);
+    await report(result.status, result.reason, result.requestId);
   }
 
   /** Cancels a scheduled update (the process is stopping). */
@@ -165,7 +171,7 @@ export class FirmwareUpdater {
     await set('Downloaded');
     let verified: VerifiedImage;
     try {
-      verified = await (request.verify ?? ((path) => this.#verify(path)))(file);
+      verified = await (request.verify ?? ((path) => this.openImage(path)))(file);
     } catch (err) {
       const invalidSignature = err instanceof ImageRejected && err.reason === 'InvalidSignature';
       return finish(invalidSignature ? 'InvalidSignature' : 'InstallationFailed', (err as Error).message);
@@ -182,7 +188,7 @@ export class FirmwareUpdater {
       const fromSlot = await installDir.pointer('current');
       if (fromSlot === null) throw new Error(`no current slot in ${installDir.root}`);
       const toSlot = await installDir.stage(verified.image);
-      trial = { version: verified.manifest.version, fromSlot, toSlot, origin: request.origin, attempts: 0, switchedAt: '' };
+      trial = { version: verified.manifest.version, fromSlot, toSlot, origin: request.origin, ...(request.requestId !== undefined && { requestId: request.requestId }), attempts: 0, switchedAt: '' };
     } catch (err) {
       return finish('InstallationFailed', `staging failed: ${(err as Error).message}`);
     }
@@ -208,7 +214,8 @@ export class FirmwareUpdater {
     return waitFor(this.#o.clock, () => this.#o.idle() || !current(), Number.POSITIVE_INFINITY, IDLE_CHECK_MS);
   }
 
-  async #verify(file: string): Promise<VerifiedImage> {
+  /** The signed image in `file`, checked against the key inside the running image (every update's last check). */
+  async openImage(file: string): Promise<VerifiedImage> {
     if (this.#o.publicKeyPem === null) throw new ImageRejected('InvalidSignature', 'no update key in the running image');
     return openSignedImage(file, this.#o.publicKeyPem, this.#o.runningVersion);
   }

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { sign } from 'node:crypto';
 import { readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -6,6 +7,7 @@ import t from 'tap';
 import { list } from 'tar';
 import { Readable } from 'node:stream';
 import { parseConfig } from '../../firmware/config.js';
+import { issueCertificate } from '../../firmware/ocpp/x509.js';
 import { packImage } from '../../tools/image-pack.js';
 import { startCentralSystem, type CentralSystem } from '../helpers/central-system.js';
 import { buildImage, installImage, makeSigningKey, startFileServer, startInstalled, type BuiltImage, type FileServer } from '../helpers/firmware-image.js';
@@ -32,12 +34,13 @@ let files: FileServer;
 let box: FirmwareProcess;
 let v020: BuiltImage;
 let v030: BuiltImage;
+let v050: BuiltImage;
 let brokenUpdate = '';
 
 t.before(async () => {
   const key = await makeSigningKey(dir);
 
-  [v020, v030] = await Promise.all([buildImage(join(dir, 'images'), key, '0.2.0'), buildImage(join(dir, 'images'), key, '0.3.0')]);
+  [v020, v030, v050] = await Promise.all([buildImage(join(dir, 'images'), key, '0.2.0'), buildImage(join(dir, 'images'), key, '0.3.0'), buildImage(join(dir, 'images'), key, '0.5.0')]);
   // A 0.4.0 that is signed and newer but never comes up healthy: its firmware starts and idles.
   const v040 = await buildImage(join(dir, 'broken'), key, '0.4.0');
   await run('tar', ['-xzf', v040.image, '-C', join(dir, 'broken')]);
@@ -48,6 +51,7 @@ t.before(async () => {
   cs = await startCentralSystem();
   cs.handlers.FirmwareStatusNotification = () => ({});
   cs.handlers.DiagnosticsStatusNotification = () => ({});
+  for (const action of ['SignedFirmwareStatusNotification', 'LogStatusNotification', 'SecurityEventNotification']) cs.handlers[action] = () => ({});
   files = await startFileServer();
 });
 t.teardown(async () => {
@@ -70,6 +74,8 @@ function transcript(from: number, logsFrom: number): string {
     BootNotification: (p) => `BootNotification firmwareVersion=${String(p['firmwareVersion'])}`,
     FirmwareStatusNotification: (p) => `FirmwareStatusNotification ${String(p['status'])}`,
     DiagnosticsStatusNotification: (p) => `DiagnosticsStatusNotification ${String(p['status'])}`,
+    SignedFirmwareStatusNotification: (p) => `SignedFirmwareStatusNotification ${String(p['status'])} requestId=${String(p['requestId'])}`,
+    SecurityEventNotification: (p) => `SecurityEventNotification ${String(p['type'])}`,
     StartTransaction: (p) => `StartTransaction idTag=${String(p['idTag'])}`,
     StopTransaction: (p) => `StopTransaction reason=${String(p['reason'])}`,
   };
@@ -87,6 +93,23 @@ function transcript(from: number, logsFrom: number): string {
     .sort((a, b) => a.atMs - b.atMs)
     .map((e) => `${new Date(e.atMs).toISOString().slice(11, 23)}  ${e.text}`)
     .join('\n');
+}
+
+/** The files of an uploaded .tar.gz, as text, by path. */
+async function tarTexts(data: Buffer): Promise<Map<string, string>> {
+  const entries = new Map<string, string>();
+  await new Promise<void>((resolve, reject) => {
+    const parser = list({
+      onReadEntry: (entry) => {
+        let text = '';
+        entry.on('data', (c: Buffer) => (text += c.toString()));
+        entry.on('end', () => entries.set(entry.path, text));
+      },
+    });
+    parser.on('end', resolve).on('error', reject);
+    Readable.from([data]).pipe(parser);
+  });
+  return entries;
 }
 
 /** UpdateFirmware for `data` served at `path`; resolves with the answer (an empty object). */
@@ -234,16 +257,7 @@ t.test('GetDiagnostics: the logs packed and uploaded by HTTP POST; Uploading, Up
   const form = await new Response(upload!.body, { headers: { 'content-type': upload!.contentType } }).formData();
   const file = form.get('file') as File;
   t.equal(file.name, answer.fileName);
-  const entries = new Map<string, string>();
-  await new Promise<void>((resolve, reject) => {
-    const parser = list({ onReadEntry: (entry) => {
-      let text = '';
-      entry.on('data', (c: Buffer) => (text += c.toString()));
-      entry.on('end', () => entries.set(entry.path, text));
-    } });
-    parser.on('end', resolve).on('error', reject);
-    void file.arrayBuffer().then((data) => Readable.from([Buffer.from(data)]).pipe(parser));
-  });
+  const entries = await tarTexts(Buffer.from(await file.arrayBuffer()));
   t.same([...entries.keys()].sort(), ['firmware.log', 'info.json']);
   const log = entries.get('firmware.log') ?? '';
   t.match(log, /"msg":"firmware running".*"version":"0\.2\.0"/, 'lines of 0.2.0');
@@ -261,6 +275,72 @@ t.test('GetDiagnostics to a location that refuses: retried, then UploadFailed', 
   await cs.waitForCall('DiagnosticsStatusNotification', (p) => p['status'] === 'UploadFailed', { from });
   t.same(since(cs, from, 'DiagnosticsStatusNotification').map((c) => c.params['status']), ['Uploading', 'UploadFailed']);
   t.same(files.requests.filter((r) => r === 'POST /refusing').length, 2, 'one try and one retry');
+});
+
+/** The manufacturer's PKI for SignedUpdateFirmware: a root the box is given, and a firmware signer under it. */
+async function manufacturer() {
+  const root = await issueCertificate({ role: 'ca', commonName: 'Wallbox Maker Root', days: 30 });
+  const signer = await issueCertificate({ role: 'firmware-signer', commonName: 'Wallbox Maker Firmware', days: 30, issuer: { certPem: root.certPem, keyPem: root.keyPem! } });
+  return { rootPem: root.certPem, signerPem: signer.certPem, sign: (data: Buffer) => sign('sha256', data, signer.keyPem!).toString('base64') };
+}
+
+const signedStatuses = (from: number) => since(cs, from, 'SignedFirmwareStatusNotification').map((c) => c.params as { status: string; requestId?: number });
+const waitSignedStatus = (status: string, from: number, timeoutMs = 20_000) => cs.waitForCall('SignedFirmwareStatusNotification', (p) => p['status'] === status, { from, timeoutMs });
+const securityEvent = (type: string, from: number) => cs.waitForCall('SecurityEventNotification', (p) => p['type'] === type, { from, timeoutMs: 20_000 });
+
+t.test('SignedUpdateFirmware: a signing certificate that does not chain to a ManufacturerRootCertificate, or a bad signature, is refused; a good one installs 0.5.0 with the request id throughout', async (t) => {
+  const maker = await manufacturer();
+  const stranger = await manufacturer();
+  const data = await readFile(v050.update);
+  files.serve('/fw/0.5.0.update.tar', data);
+  const request = (requestId: number, signerPem: string, signature: string) =>
+    cs.call('SignedUpdateFirmware', { requestId, retries: 1, retryInterval: 1, firmware: { location: `${files.base}/fw/0.5.0.update.tar`, retrieveDateTime: new Date().toISOString(), signingCertificate: signerPem, signature } });
+
+  let from = cs.calls.length;
+  t.same(await request(1, maker.signerPem, maker.sign(data)), { status: 'InvalidCertificate' }, 'no manufacturer root installed yet');
+  await securityEvent('InvalidFirmwareSigningCertificate', from);
+  t.same(await cs.call('InstallCertificate', { certificateType: 'ManufacturerRootCertificate', certificate: maker.rootPem }), { status: 'Accepted' });
+  t.same(await request(2, stranger.signerPem, stranger.sign(data)), { status: 'InvalidCertificate' }, 'another maker');
+
+  from = cs.calls.length;
+  t.same(await request(3, maker.signerPem, maker.sign(Buffer.from('something else'))), { status: 'Accepted' });
+  await waitSignedStatus('InvalidSignature', from);
+  t.same(signedStatuses(from), [{ status: 'Downloading', requestId: 3 }, { status: 'Downloaded', requestId: 3 }, { status: 'InvalidSignature', requestId: 3 }]);
+  await securityEvent('InvalidFirmwareSignature', from);
+  t.equal(await readlink(join(opt, 'current')), 'slots/b', 'nothing switched');
+
+  from = cs.calls.length;
+  const logsFrom = box.logs.length;
+  t.same(await request(4, maker.signerPem, maker.sign(data)), { status: 'Accepted' });
+  await bootOf('0.5.0', from, 30_000);
+  await waitSignedStatus('Installed', from, 30_000);
+  t.same(signedStatuses(from), ['Downloading', 'Downloaded', 'SignatureVerified', 'Installing', 'Installed'].map((status) => ({ status, requestId: 4 })), 'every status with the request id, Installed from the new version');
+  await securityEvent('FirmwareUpdated', from);
+  t.equal(await readlink(join(opt, 'good')), 'slots/a', 'good -> the new slot');
+  t.same(await cs.call('ExtendedTriggerMessage', { requestedMessage: 'FirmwareStatusNotification' }), { status: 'Accepted' });
+  t.equal((await waitSignedStatus('Idle', from)).params['requestId'], undefined, 'triggered: Idle, no request');
+  t.comment(transcript(from, logsFrom));
+});
+
+t.test('GetLog SecurityLog: only the security events, uploaded by HTTP; LogStatusNotification with the request id', async (t) => {
+  const from = cs.calls.length;
+  const answer = await cs.call('GetLog', { logType: 'SecurityLog', requestId: 77, retries: 0, log: { remoteLocation: `${files.base}/security-upload` } });
+  t.equal(answer.status, 'Accepted');
+  t.match(answer.filename, /^security-log-box-fw-\d{8}T\d{6}Z\.tar\.gz$/);
+  await cs.waitForCall('LogStatusNotification', (p) => p['status'] === 'Uploaded', { from });
+  t.same(since(cs, from, 'LogStatusNotification').map((c) => c.params), [{ status: 'Uploading', requestId: 77 }, { status: 'Uploaded', requestId: 77 }]);
+  const upload = files.uploads.find((u) => u.path === '/security-upload');
+  const form = await new Response(upload!.body, { headers: { 'content-type': upload!.contentType } }).formData();
+  const entries = await tarTexts(Buffer.from(await (form.get('file') as File).arrayBuffer()));
+  t.same([...entries.keys()].sort(), ['firmware.log', 'info.json'], 'no fault history in the security log');
+  const lines = (entries.get('firmware.log') ?? '').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  t.ok(lines.length >= 3, `${lines.length} security events`);
+  t.ok(lines.every((l) => typeof l['securityEvent'] === 'string'), 'nothing but security events');
+  t.ok(lines.some((l) => l['securityEvent'] === 'InvalidFirmwareSignature'));
+  t.ok(lines.some((l) => l['securityEvent'] === 'StartupOfTheDevice'));
+  const triggered = cs.calls.length;
+  t.same(await cs.call('ExtendedTriggerMessage', { requestedMessage: 'LogStatusNotification' }), { status: 'Accepted' });
+  t.same((await cs.waitForCall('LogStatusNotification', () => true, { from: triggered })).params, { status: 'Idle' });
 });
 
 t.test('SIGTERM to the launcher stops the firmware cleanly: exit 0', async (t) => {

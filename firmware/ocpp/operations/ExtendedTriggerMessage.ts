@@ -1,14 +1,21 @@
 import type { ChargePoint } from '../charge-point.js';
+import { uploadLogStatus } from './GetLog.js';
 import * as SignCertificate from './SignCertificate.js';
 import { trigger, type TriggerRequest } from './TriggerMessage.js';
 
-/** ExtendedTriggerMessage: TriggerMessage's messages, and a new charge point certificate (Rejected without a CpoName for its O). */
+/**
+ * ExtendedTriggerMessage: TriggerMessage's messages, the security extension's status messages, and a
+ * new charge point certificate (Rejected without a CpoName for its O).
+ */
 export function register(cp: ChargePoint): void {
   cp.rpc.handle('ExtendedTriggerMessage', (payload) => {
     const request = payload as TriggerRequest;
     if (request.requestedMessage === 'SignChargePointCertificate' && (cp.configuration.get('CpoName') ?? '') === '') return { status: 'Rejected' };
     return trigger(cp, request, {
       SignChargePointCertificate: () => void SignCertificate.send(cp).catch((err: unknown) => cp.log.warn('SignCertificate failed', { reason: (err as Error).message })),
+      // The security extension's own status messages (Idle when nothing is under way).
+      FirmwareStatusNotification: () => void cp.notify('SignedFirmwareStatusNotification', { status: cp.firmwareUpdates?.status ?? 'Idle' }),
+      LogStatusNotification: () => void cp.notify('LogStatusNotification', { status: uploadLogStatus(cp.diagnostics?.status ?? 'Idle') }),
     });
   });
 }

@@ -53,7 +53,9 @@ export function firmwareState16(status: FirmwareUpdateStatus): string {
 export function register(cp: ChargePoint): void {
   const updater = cp.firmwareUpdates;
   if (updater === null) return;
-  const report = async (status: FirmwareUpdateStatus): Promise<void> => {
+  const report = async (status: FirmwareUpdateStatus, detail?: string): Promise<void> => {
+    if (status === 'InvalidSignature') cp.securityEvents.report('InvalidFirmwareSignature', detail);
+    if (status === 'Installed') cp.securityEvents.report('FirmwareUpdated', detail);
     const status16 = firmwareStatus16(status);
     if (status16 !== null) await cp.notify('FirmwareStatusNotification', { status: status16 });
   };

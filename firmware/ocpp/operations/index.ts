@@ -13,6 +13,7 @@ import * as GetConfiguration from './GetConfiguration.js';
 import * as GetDiagnostics from './GetDiagnostics.js';
 import * as GetInstalledCertificateIds from './GetInstalledCertificateIds.js';
 import * as GetLocalListVersion from './GetLocalListVersion.js';
+import * as GetLog from './GetLog.js';
 import * as InstallCertificate from './InstallCertificate.js';
 import * as RemoteStartTransaction from './RemoteStartTransaction.js';
 import * as RemoteStopTransaction from './RemoteStopTransaction.js';
@@ -20,6 +21,7 @@ import * as ReserveNow from './ReserveNow.js';
 import * as Reset from './Reset.js';
 import * as SendLocalList from './SendLocalList.js';
 import * as SetChargingProfile from './SetChargingProfile.js';
+import * as SignedUpdateFirmware from './SignedUpdateFirmware.js';
 import * as TriggerMessage from './TriggerMessage.js';
 import * as UnlockConnector from './UnlockConnector.js';
 import * as UpdateFirmware from './UpdateFirmware.js';
@@ -40,6 +42,7 @@ const OPERATIONS = [
   GetDiagnostics,
   GetInstalledCertificateIds,
   GetLocalListVersion,
+  GetLog,
   InstallCertificate,
   RemoteStartTransaction,
   RemoteStopTransaction,
@@ -47,6 +50,7 @@ const OPERATIONS = [
   Reset,
   SendLocalList,
   SetChargingProfile,
+  SignedUpdateFirmware,
   TriggerMessage,
   UnlockConnector,
   UpdateFirmware,
