@@ -108,6 +108,8 @@ export class ChargePoint {
   #availability: Availability = 'Operative';
   #scheduledAvailability: Availability | null = null;
   #sent = new Map<number, string>();
+  #statusChain: Promise<void> = Promise.resolve();
+  #statusesWaiting = 0;
   #stopped = false;
   readonly #unsubscribeCharging: () => void;
   /** Notifications waiting for Boot Accepted, the latest per action. */
@@ -355,12 +357,26 @@ export class ChargePoint {
     const key = `${view.status}/${view.errorCode}`;
     if (this.#sent.get(connectorId) === key) return;
     this.#sent.set(connectorId, key);
-    this.rpc
-      .call('StatusNotification', { connectorId, status: view.status, errorCode: view.errorCode, timestamp: this.timestamp() })
-      .catch((err: unknown) => {
-        this.#sent.delete(connectorId);
-        this.log.warn('StatusNotification failed', { reason: (err as Error).message });
-      });
+    const payload = { connectorId, status: view.status, errorCode: view.errorCode, timestamp: this.timestamp() };
+    const send = (): Promise<void> =>
+      this.rpc.call('StatusNotification', payload).then(
+        () => {},
+        (err: unknown) => {
+          this.#sent.delete(connectorId);
+          this.log.warn('StatusNotification failed', { reason: (err as Error).message });
+        },
+      );
+    if (this.#statusesWaiting === 0 && this.#queue.length === 0) {
+      void send();
+      return;
+    }
+    // A status follows the transaction messages queued before it (Available after the
+    // StopTransaction still waiting behind a MeterValues answer); statuses keep their own order.
+    this.#statusesWaiting += 1;
+    this.#statusChain = this.#statusChain
+      .then(() => (this.#queue.length > 0 ? this.#queue.drain() : undefined))
+      .then(send)
+      .finally(() => (this.#statusesWaiting -= 1));
   }
 
   async #bootNotification(): Promise<void> {
