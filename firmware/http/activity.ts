@@ -1,5 +1,6 @@
 import { every, type Clock } from '../../hal/clock.js';
 import type { ChargingStatus } from '../charging/controller.js';
+import type { ChargePoint } from '../ocpp/charge-point.js';
 import type { Firmware } from '../firmware.js';
 import type { EventRing } from './events.js';
 import type { TransactionHistory } from './history.js';
@@ -24,6 +25,7 @@ export class Activity {
   readonly #history: TransactionHistory;
   #last: ChargingStatus | null = null;
   #online: boolean | null = null;
+  #watched: ChargePoint | null = null;
   #session: LocalSession | null = null;
   #unsubscribe: (() => void) | null = null;
   #stopWatch: (() => void) | null = null;
@@ -80,9 +82,14 @@ export class Activity {
 
   #watchOcpp(): void {
     const cp = this.#firmware.chargePoint;
+    // New settings make a new charge point: its link is news even if the old one was up too.
+    if (cp !== this.#watched) {
+      this.#watched = cp;
+      this.#online = null;
+    }
     const online = cp === null ? null : cp.online;
     if (online === this.#online) return;
-    if (online !== null) this.#events.add('ocpp', online ? `OCPP connected to ${cp?.settings.url ?? ''}` : 'OCPP link down');
+    if (online !== null) this.#events.add('ocpp', online ? `OCPP connected to ${cp?.link.target.url ?? ''}` : 'OCPP link down');
     this.#online = online;
   }
 }
