@@ -8,8 +8,19 @@ interface Request {
   stopTime?: string;
 }
 
+/** When the central system leaves them out (OCPP: "left to the Charge Point"); UpdateFirmware's too. */
 const DEFAULT_RETRIES = 2;
 const DEFAULT_RETRY_INTERVAL_S = 60;
+
+/** Retries and their interval of a transfer request (GetDiagnostics, GetLog, UpdateFirmware, SignedUpdateFirmware). */
+export function retryPolicy(retries: number | undefined, retryInterval: number | undefined): { retries: number; retryIntervalS: number } {
+  return { retries: Math.max(0, retries ?? DEFAULT_RETRIES), retryIntervalS: Math.max(0, retryInterval ?? DEFAULT_RETRY_INTERVAL_S) };
+}
+
+/** The clock ms of an optional OCPP timestamp (a period's bound), null when not given. */
+export function boundMs(cp: ChargePoint, timestamp: string | undefined): number | null {
+  return timestamp === undefined ? null : cp.clockMs(timestamp);
+}
 
 /**
  * GetDiagnostics: answered with the file name at once; the logs of the period are packed and
@@ -24,10 +35,9 @@ export function register(cp: ChargePoint): void {
     const fileName = uploader.upload(
       {
         location,
-        retries: Math.max(0, retries ?? DEFAULT_RETRIES),
-        retryIntervalS: Math.max(0, retryInterval ?? DEFAULT_RETRY_INTERVAL_S),
-        fromMs: startTime === undefined ? null : cp.clockMs(startTime),
-        toMs: stopTime === undefined ? null : cp.clockMs(stopTime),
+        ...retryPolicy(retries, retryInterval),
+        fromMs: boundMs(cp, startTime),
+        toMs: boundMs(cp, stopTime),
       },
       (status) => cp.notify('DiagnosticsStatusNotification', { status }),
     );

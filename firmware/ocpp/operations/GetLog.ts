@@ -1,5 +1,6 @@
 import type { DiagnosticsStatus } from '../../diagnostics/uploader.js';
 import type { ChargePoint } from '../charge-point.js';
+import { boundMs, retryPolicy } from './GetDiagnostics.js';
 
 interface Request {
   log: { remoteLocation: string; oldestTimestamp?: string; latestTimestamp?: string };
@@ -9,8 +10,6 @@ interface Request {
   retryInterval?: number;
 }
 
-const DEFAULT_RETRIES = 2;
-const DEFAULT_RETRY_INTERVAL_S = 60;
 
 /** The security extension's UploadLogStatus for the uploader's state. */
 export function uploadLogStatus(status: DiagnosticsStatus): 'Idle' | 'Uploading' | 'Uploaded' | 'UploadFailure' {
@@ -30,10 +29,9 @@ export function register(cp: ChargePoint): void {
     const filename = uploader.upload(
       {
         location: log.remoteLocation,
-        retries: Math.max(0, retries ?? DEFAULT_RETRIES),
-        retryIntervalS: Math.max(0, retryInterval ?? DEFAULT_RETRY_INTERVAL_S),
-        fromMs: log.oldestTimestamp === undefined ? null : cp.clockMs(log.oldestTimestamp),
-        toMs: log.latestTimestamp === undefined ? null : cp.clockMs(log.latestTimestamp),
+        ...retryPolicy(retries, retryInterval),
+        fromMs: boundMs(cp, log.oldestTimestamp),
+        toMs: boundMs(cp, log.latestTimestamp),
         log: logType === 'SecurityLog' ? 'security' : 'diagnostics',
       },
       (status) => cp.notify('LogStatusNotification', { status: uploadLogStatus(status), requestId }),

@@ -4,6 +4,7 @@ import { ImageRejected } from '../../update/signed-image.js';
 import type { FirmwareUpdateStatus } from '../../update/updater.js';
 import type { ChargePoint } from '../charge-point.js';
 import { chainProblem, parseCertificate } from '../x509.js';
+import { retryPolicy } from './GetDiagnostics.js';
 
 interface Request {
   requestId: number;
@@ -12,8 +13,6 @@ interface Request {
   firmware: { location: string; retrieveDateTime: string; installDateTime?: string; signingCertificate: string; signature: string };
 }
 
-const DEFAULT_RETRIES = 2;
-const DEFAULT_RETRY_INTERVAL_S = 60;
 export const ORIGIN = 'SignedUpdateFirmware';
 
 /** Sends a SignedFirmwareStatusNotification, and the security events some statuses are. */
@@ -53,8 +52,7 @@ export function register(cp: ChargePoint): void {
       {
         location: firmware.location,
         retrieveAtMs: cp.clockMs(firmware.retrieveDateTime),
-        retries: Math.max(0, retries ?? DEFAULT_RETRIES),
-        retryIntervalS: Math.max(0, retryInterval ?? DEFAULT_RETRY_INTERVAL_S),
+        ...retryPolicy(retries, retryInterval),
         origin: ORIGIN,
         requestId,
         verify: async (file) => {

@@ -1,5 +1,6 @@
 import type { FirmwareUpdateStatus } from '../../update/updater.js';
 import type { ChargePoint } from '../charge-point.js';
+import { retryPolicy } from './GetDiagnostics.js';
 
 interface Request {
   location: string;
@@ -7,10 +8,6 @@ interface Request {
   retries?: number;
   retryInterval?: number;
 }
-
-/** When the central system leaves them out (OCPP: "left to the Charge Point"). */
-const DEFAULT_RETRIES = 2;
-const DEFAULT_RETRY_INTERVAL_S = 60;
 
 /** The 1.6 FirmwareStatus for an updater status; null: nothing to send (no 1.6 equivalent). */
 export function firmwareStatus16(status: FirmwareUpdateStatus): string | null {
@@ -62,7 +59,7 @@ export function register(cp: ChargePoint): void {
   updater.deliverResults('UpdateFirmware', report);
   cp.rpc.handle('UpdateFirmware', (payload) => {
     const { location, retrieveDate, retries, retryInterval } = payload as Request;
-    updater.update({ location, retrieveAtMs: cp.clockMs(retrieveDate), retries: Math.max(0, retries ?? DEFAULT_RETRIES), retryIntervalS: Math.max(0, retryInterval ?? DEFAULT_RETRY_INTERVAL_S), origin: 'UpdateFirmware' }, report);
+    updater.update({ location, retrieveAtMs: cp.clockMs(retrieveDate), ...retryPolicy(retries, retryInterval), origin: 'UpdateFirmware' }, report);
     return {};
   });
 }
