@@ -69,9 +69,11 @@ await build({
   logLevel: 'warning',
 });
 
+// The page goes beside the bundle that serves it: dist/web/, or web/ in an image's folder.
+const webDir = join(imageDir ?? 'dist', 'web');
 await build({
   entryPoints: { app: 'web/app.ts', style: 'web/style.css' },
-  outdir: 'dist/web',
+  outdir: webDir,
   bundle: true,
   platform: 'browser',
   format: 'esm',
@@ -80,5 +82,5 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
 });
-mkdirSync('dist/web', { recursive: true });
-copyFileSync('web/index.html', 'dist/web/index.html');
+mkdirSync(webDir, { recursive: true });
+copyFileSync('web/index.html', join(webDir, 'index.html'));
