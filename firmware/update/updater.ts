@@ -81,6 +81,7 @@ export class FirmwareUpdater {
   #generation = 0;
   #timer: TimerHandle | null = null;
   readonly #resultReports = new Map<UpdateOrigin, FirmwareStatusReport>();
+  #resultCheck: Promise<void> = Promise.resolve();
 
   constructor(options: FirmwareUpdaterOptions) {
     this.#o = options;
@@ -118,8 +119,17 @@ export class FirmwareUpdater {
     void this.checkResult();
   }
 
-  /** Reports a stored result to its origin (at start, and when the launcher says it committed one). */
-  async checkResult(): Promise<void> {
+  /**
+   * Reports a stored result to its origin (at start, and when the launcher says it committed one).
+   * Checks run one after the other: each operation's registration starts one, and two at once
+   * would both find the result before it is cleared.
+   */
+  checkResult(): Promise<void> {
+    this.#resultCheck = this.#resultCheck.then(() => this.#reportResult()).catch((err: unknown) => this.#log.error('update result not reported', { err }));
+    return this.#resultCheck;
+  }
+
+  async #reportResult(): Promise<void> {
     const installDir = this.#o.installDir;
     if (installDir === null) return;
     const result: UpdateResult | null = await installDir.readResult();
