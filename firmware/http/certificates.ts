@@ -1,5 +1,6 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
+import { splitPems } from '../ocpp/x509.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 import { HttpError } from './http-io.js';
 
@@ -17,11 +18,9 @@ export interface CertificateInfo {
   readonly fingerprint256: string;
 }
 
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
 /** Every certificate in `pem` (a bundle may hold several); 400 naming `key` when there is none or one does not parse. */
 function parseCertificates(pem: string, key: string): X509Certificate[] {
-  const blocks = pem.match(PEM_CERTIFICATE) ?? [];
+  const blocks = splitPems(pem);
   if (blocks.length === 0) throw new HttpError(400, `${key}: no PEM certificate (-----BEGIN CERTIFICATE-----) found`);
   return blocks.map((block) => {
     try {

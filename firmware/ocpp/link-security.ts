@@ -8,7 +8,7 @@ import type { ChangeResult, OcppConfiguration } from './model/configuration.js';
 import { authorizationKeyProblem, profileOf, raiseRefusal, urlFor, type SecurityProfile } from './model/security-profile.js';
 import type { SecurityEvents, SecurityEventType } from './security-events.js';
 import { ocppTlsOptions, verifiedConnection, type OcppTlsOptions } from './tls.js';
-import { parseCertificate, splitPems } from './x509.js';
+import { parsedCertificates } from './x509.js';
 
 /** The `ocpp` config keys the link is made of. */
 export interface LinkSettings {
@@ -160,9 +160,7 @@ export class LinkSecurity {
 
   /** The CA certificates a central system certificate may chain to: ocpp.caFile and the installed central system roots. */
   async centralSystemRoots(): Promise<X509Certificate[]> {
-    const { ca } = await this.#tlsFor(2);
-    const pems = (Array.isArray(ca) ? ca : []).flatMap((text) => splitPems(String(text)));
-    return pems.map(parseCertificate).filter((cert): cert is X509Certificate => cert !== null);
+    return parsedCertificates(await this.#caPems());
   }
 
   /** Whether a central system root may go: not the last one a TLS link depends on. */
@@ -238,17 +236,24 @@ export class LinkSecurity {
     return { url, password: basic, tls: await this.#tlsFor(profile) };
   }
 
+  /** ocpp.caFile's certificates and the installed central system roots, as PEM. */
+  async #caPems(): Promise<string[]> {
+    const { settings, certificates } = this.#o;
+    const { ca } = await ocppTlsOptions({ insecureTls: settings.insecureTls, ...(settings.caFile !== undefined && { caFile: settings.caFile }) });
+    return [...(typeof ca === 'string' ? [ca] : []), ...certificates.pems('CentralSystemRootCertificate')];
+  }
+
   async #tlsFor(profile: SecurityProfile): Promise<OcppTlsOptions> {
     const { settings, certificates } = this.#o;
     const clientFiles = profile === 3 && certificates.chargePoint === null;
-    const fromFiles = await ocppTlsOptions({
-      insecureTls: settings.insecureTls,
-      ...(settings.caFile !== undefined && { caFile: settings.caFile }),
-      ...(clientFiles && settings.certFile !== undefined && { certFile: settings.certFile }),
-      ...(clientFiles && settings.keyFile !== undefined && { keyFile: settings.keyFile }),
-    });
-    const roots = certificates.pems('CentralSystemRootCertificate');
-    const ca = [...(typeof fromFiles.ca === 'string' ? [fromFiles.ca] : []), ...roots];
+    const [fromFiles, ca] = await Promise.all([
+      ocppTlsOptions({
+        insecureTls: settings.insecureTls,
+        ...(clientFiles && settings.certFile !== undefined && { certFile: settings.certFile }),
+        ...(clientFiles && settings.keyFile !== undefined && { keyFile: settings.keyFile }),
+      }),
+      this.#caPems(),
+    ]);
     const installed = profile === 3 ? certificates.chargePoint : null;
     const clock = { hostMs: this.#o.hostClockMs ?? Date.now, knownTimeMs: () => this.#knownTimeMs() };
     const datesUnchecked = (): void => this.#log.warn('central system certificate accepted without checking its dates: the clock is not set yet');

@@ -5,7 +5,7 @@ import type { ClientRequestArgs } from 'node:http';
 import { checkServerIdentity, connect, rootCertificates, type ConnectionOptions, type DetailedPeerCertificate, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import { ConfigError } from '../config.js';
 import { CLOCK_FLOOR_MS } from '../version.js';
-import { chainProblem, parseCertificate, splitPems } from './x509.js';
+import { chainProblem, parsedCertificates } from './x509.js';
 
 /**
  * The cipher suites the OCPP 1.6 security whitepaper names for TLS 1.2 (security profiles 2 and
@@ -65,7 +65,9 @@ function peerChain(socket: TLSSocket): X509Certificate[] {
  * here, and the dates against the central system's time once it is known.
  */
 export function verifiedConnection(ca: readonly string[] | undefined, clock: VerificationClock, onDatesUnchecked: () => void): CreateConnection {
-  const roots = (ca ?? rootCertificates).flatMap((text) => splitPems(text)).map(parseCertificate).filter((cert): cert is X509Certificate => cert !== null);
+  // Parsed only when a date error needs them: the common path is Node's own verification.
+  let roots: X509Certificate[] | null = null;
+  const trusted = (): X509Certificate[] => (roots ??= parsedCertificates(ca ?? rootCertificates));
   return (requestOptions, done) => {
     const options = requestOptions as ConnectionOptions;
     const host = options.host ?? '';
@@ -82,7 +84,7 @@ export function verifiedConnection(ca: readonly string[] | undefined, clock: Ver
       if (!DATE_ERRORS.has(code) || clock.hostMs() >= CLOCK_FLOOR_MS) return fail(Object.assign(new Error(`central system certificate refused: ${code}`), { code }));
       const chain = peerChain(socket);
       const knownMs = clock.knownTimeMs();
-      const problem = chainProblem(chain, roots, knownMs) ?? checkServerIdentity(host, socket.getPeerCertificate())?.message ?? null;
+      const problem = chainProblem(chain, trusted(), knownMs) ?? checkServerIdentity(host, socket.getPeerCertificate())?.message ?? null;
       if (problem !== null) return fail(Object.assign(new Error(`central system certificate refused: ${problem}`), { code: 'CERT_REFUSED' }));
       if (knownMs === null) onDatesUnchecked();
       return done(null, socket);

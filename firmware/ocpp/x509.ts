@@ -38,6 +38,11 @@ export function parseCertificate(pem: string): X509Certificate | null {
   }
 }
 
+/** The certificates that parse, of PEM texts that may each hold several. */
+export function parsedCertificates(texts: readonly string[]): X509Certificate[] {
+  return texts.flatMap(splitPems).map(parseCertificate).filter((cert): cert is X509Certificate => cert !== null);
+}
+
 const sha256 = (data: ArrayBuffer | Buffer): string => createHash('sha256').update(Buffer.from(data as ArrayBuffer)).digest('hex');
 
 /**

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { ImageRejected } from '../../update/signed-image.js';
 import type { FirmwareUpdateStatus } from '../../update/updater.js';
 import type { ChargePoint } from '../charge-point.js';
-import { chainProblem, parseCertificate } from '../x509.js';
+import { chainProblem, parseCertificate, parsedCertificates } from '../x509.js';
 import { retryPolicy } from './GetDiagnostics.js';
 
 interface Request {
@@ -40,7 +40,7 @@ export function register(cp: ChargePoint): void {
   cp.rpc.handle('SignedUpdateFirmware', (payload) => {
     const { requestId, retries, retryInterval, firmware } = payload as Request;
     const certificate = parseCertificate(firmware.signingCertificate);
-    const roots = cp.certificates.pems('ManufacturerRootCertificate').map(parseCertificate).filter((cert) => cert !== null);
+    const roots = parsedCertificates(cp.certificates.pems('ManufacturerRootCertificate'));
     const problem = certificate === null ? 'not a PEM certificate' : chainProblem([certificate], roots, cp.knownTimeMs());
     if (certificate === null || problem !== null) {
       cp.securityEvents.report('InvalidFirmwareSigningCertificate', problem ?? undefined);
