@@ -37,6 +37,11 @@ export const systemClock: Clock = {
   clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>),
 };
 
+/** Resolves after `delayMs` on `clock`. */
+export function sleep(clock: Clock, delayMs: number): Promise<void> {
+  return new Promise((resolve) => clock.setTimeout(resolve, delayMs));
+}
+
 /** Checks `condition` every `stepMs` on `clock`: true once it holds, false after `timeoutMs`. */
 export function waitFor(clock: Clock, condition: () => boolean, timeoutMs: number, stepMs: number): Promise<boolean> {
   const deadline = clock.now() + timeoutMs;

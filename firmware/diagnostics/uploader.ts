@@ -76,9 +76,8 @@ export class DiagnosticsUploader {
       await this.#pack(request, staging, archive);
       await withRetries(
         () => uploadFile(request.location, archive, { timeoutMs: this.#o.uploadTimeoutMs ?? 120_000, contentType: 'application/gzip' }),
-        request.retries,
-        request.retryIntervalS,
-        (ms) => new Promise((resolve) => this.#o.clock.setTimeout(resolve, ms)),
+        request,
+        this.#o.clock,
         (attempt, err) => this.#log.warn('diagnostics upload failed', { attempt, of: request.retries + 1, reason: err.message }),
       );
       await set('Uploaded', fileName);

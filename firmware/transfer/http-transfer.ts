@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { sleep, type Clock } from '../../hal/clock.js';
 
 /**
  * File transfers the central system asks for (firmware downloads, diagnostics uploads) over
@@ -74,17 +75,17 @@ export async function uploadFile(location: string, file: string, options: { read
 }
 
 /**
- * Runs `attempt` once plus `retries` more times, `retryIntervalS` apart (OCPP's retries and
- * retryInterval); `sleep` is the injected clock's delay. Rejects with the last error.
+ * Runs `attempt` once plus `retries` more times, `retryIntervalS` apart on `clock` (OCPP's retries
+ * and retryInterval). Rejects with the last error.
  */
-export async function withRetries<T>(attempt: (n: number) => Promise<T>, retries: number, retryIntervalS: number, sleep: (ms: number) => Promise<void>, onFailure: (n: number, err: Error) => void): Promise<T> {
+export async function withRetries<T>(attempt: (n: number) => Promise<T>, policy: { readonly retries: number; readonly retryIntervalS: number }, clock: Clock, onFailure: (n: number, err: Error) => void): Promise<T> {
   for (let n = 1; ; n++) {
     try {
       return await attempt(n);
     } catch (err) {
       onFailure(n, err as Error);
-      if (n > retries) throw err;
-      await sleep(retryIntervalS * 1000);
+      if (n > policy.retries) throw err;
+      await sleep(clock, policy.retryIntervalS * 1000);
     }
   }
 }

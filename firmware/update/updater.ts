@@ -148,10 +148,6 @@ export class FirmwareUpdater {
     this.#timer = null;
   }
 
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => this.#o.clock.setTimeout(resolve, ms));
-  }
-
   async #run(request: UpdateRequest, generation: number, report: FirmwareStatusReport): Promise<void> {
     const current = (): boolean => generation === this.#generation;
     const set = async (status: FirmwareUpdateStatus, detail?: string, nowIdle = false): Promise<void> => {
@@ -167,9 +163,8 @@ export class FirmwareUpdater {
     try {
       const bytes = await withRetries(
         () => downloadToFile(request.location, file, { timeoutMs: this.#o.downloadTimeoutMs ?? 600_000, maxBytes: this.#o.maxImageBytes ?? 256 * 1024 * 1024 }),
-        request.retries,
-        request.retryIntervalS,
-        (ms) => this.#sleep(ms),
+        request,
+        this.#o.clock,
         (attempt, err) => this.#log.warn('firmware download failed', { attempt, of: request.retries + 1, reason: err.message }),
       );
       this.#log.info('firmware downloaded', { bytes });
