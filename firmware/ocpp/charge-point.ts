@@ -326,10 +326,13 @@ export class ChargePoint {
     await this.rpc.call(action, payload).catch((err: unknown) => this.log.warn(`${action} failed`, { reason: (err as Error).message }));
   }
 
-  #sendWaitingNotifications(): void {
+  /** The central system can be told again: what waited goes out (notifications, transaction messages, security events). */
+  #sendPending(): void {
     const waiting = [...this.#waitingNotifications];
     this.#waitingNotifications.clear();
     for (const [action, payload] of waiting) void this.notify(action, payload);
+    void this.#queue.drain();
+    void this.securityEvents.flush();
   }
 
   async heartbeat(): Promise<void> {
@@ -399,9 +402,7 @@ export class ChargePoint {
         this.#sent.clear();
         this.transactions.ready();
         this.reportStatus();
-        this.#sendWaitingNotifications();
-        void this.#queue.drain();
-        void this.securityEvents.flush();
+        this.#sendPending();
         return;
       }
       this.#retryBoot(response.interval > 0 ? response.interval * 1000 : BOOT_RETRY_MS);
@@ -425,9 +426,7 @@ export class ChargePoint {
     }
     this.#scheduleHeartbeat();
     this.reportStatus();
-    this.#sendWaitingNotifications();
-    void this.#queue.drain();
-    void this.securityEvents.flush();
+    this.#sendPending();
   }
 
   #linkDown(): void {
