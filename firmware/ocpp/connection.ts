@@ -96,8 +96,7 @@ export class OcppConnection {
     const socket = this.#socket;
     if (socket !== null) {
       this.#log.warn('OCPP link replaced', { reason });
-      socket.close(1000);
-      this.#options.clock.setTimeout(() => socket.terminate(), 2000);
+      void this.#closeGracefully(socket);
       return;
     }
     // Between attempts: the one waiting for its backoff goes now, with the new target.
@@ -119,7 +118,12 @@ export class OcppConnection {
     this.#clearTimers();
     const socket = this.#socket;
     if (!socket || socket.readyState === WebSocket.CLOSED) return;
-    await new Promise<void>((resolve) => {
+    await this.#closeGracefully(socket);
+  }
+
+  /** A close frame after what is still queued (an answer already given); cut after 2 s without the peer's. */
+  #closeGracefully(socket: WebSocket): Promise<void> {
+    return new Promise<void>((resolve) => {
       socket.once('close', () => resolve());
       socket.close(1000);
       this.#options.clock.setTimeout(() => {
