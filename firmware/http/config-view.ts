@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { ConfigError, getKey, parseConfig, type Config } from '../config.js';
+import { isJsonObject } from '../store/atomic-file.js';
 import { HttpError } from './http-io.js';
 
 /**
@@ -33,7 +34,7 @@ const LEAF_SECTIONS = ['evse', 'modbus'] as const;
 
 type JsonObject = Record<string, unknown>;
 
-const isObject = (value: unknown): value is JsonObject => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isObject = isJsonObject<JsonObject>;
 
 /** The config as the API shows it: secrets are write-only (`ocpp.password` becomes `passwordSet`). */
 export function maskedConfig(config: Config): JsonObject {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Clock } from '../../../hal/clock.js';
 import type { Logger } from '../../log.js';
+import { isJsonObject } from '../../store/atomic-file.js';
 import { Journal } from '../../store/journal.js';
 import { RpcError, type OcppRpc } from '../rpc.js';
 import { registerReading } from './meter-sample.js';
@@ -99,7 +100,7 @@ export class TxQueue {
   static async load(dataDir: string | null, log: Logger): Promise<StoredQueue> {
     const path = (name: string): string | null => (dataDir === null ? null : join(dataDir, name));
     const { journal, records } = await Journal.open(path('ocpp-transactions.jsonl'), isQueueRecord, log);
-    const { journal: deadLetters } = await Journal.open(path('ocpp-dead-letter.jsonl'), isObject, log);
+    const { journal: deadLetters } = await Journal.open(path('ocpp-dead-letter.jsonl'), isJsonObject<Record<string, unknown>>, log);
     return { journal, records, deadLetters };
   }
 
@@ -303,15 +304,11 @@ export class TxQueue {
   }
 }
 
-function isObject(record: unknown): record is Record<string, unknown> {
-  return record !== null && typeof record === 'object' && !Array.isArray(record);
-}
-
 const ACTIONS: readonly string[] = ['StartTransaction', 'StopTransaction', 'MeterValues'];
 
 /** A record as the journal holds it (the payloads themselves are checked by the schema when sent). */
 function isQueueRecord(record: unknown): record is QueueRecord {
-  if (!isObject(record)) return false;
+  if (!isJsonObject<Record<string, unknown>>(record)) return false;
   const int = (key: string): boolean => Number.isInteger(record[key]);
   switch (record['k']) {
     case 'ids':
@@ -321,7 +318,7 @@ function isQueueRecord(record: unknown): record is QueueRecord {
     case 'meter':
       return int('tx') && typeof record['wh'] === 'number' && typeof record['at'] === 'string';
     case 'msg':
-      return int('seq') && int('tx') && ACTIONS.includes(record['action'] as string) && isObject(record['payload']);
+      return int('seq') && int('tx') && ACTIONS.includes(record['action'] as string) && isJsonObject(record['payload']);
     case 'txid':
       return int('tx') && int('id');
     case 'fail':
