@@ -39,6 +39,13 @@ export interface OcppRpcOptions {
  */
 export const MAX_INCOMING_CALLS = 8;
 
+/**
+ * Outgoing CALLs waiting for their turn (one outstanding at a time) or for their answer; one more
+ * is refused at once. The box itself queues a handful at most (a reconnect sends the notifications
+ * kept meanwhile, transaction messages wait in their own persistent queue).
+ */
+export const MAX_WAITING_CALLS = 256;
+
 const CALL = 2;
 const CALLRESULT = 3;
 const CALLERROR = 4;
@@ -65,6 +72,8 @@ export class OcppRpc {
   #transport: RpcTransport | null = null;
   #pending: Pending | null = null;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Outgoing CALLs queued or outstanding. */
+  #waitingCalls = 0;
   /** Incoming CALLs not yet answered. */
   #incoming = 0;
   /** Lines about a misbehaving central system: rate-limited, it could otherwise flush the diagnostics log. */
@@ -101,7 +110,10 @@ export class OcppRpc {
   call<T = unknown>(action: string, payload: object): Promise<T> {
     const violation = checkPayload(action, 'Request', payload);
     if (violation) return Promise.reject(new Error(`refusing to send an invalid ${action}: ${violation.description}`));
-    const result = this.#queue.then(() => this.#send(action, payload));
+    // A central system that triggers messages (TriggerMessage) faster than it answers them must not grow this queue.
+    if (this.#waitingCalls >= MAX_WAITING_CALLS) return Promise.reject(new RpcError('GenericError', `${action} not sent: ${MAX_WAITING_CALLS} CALLs are waiting`));
+    this.#waitingCalls += 1;
+    const result = this.#queue.then(() => this.#send(action, payload)).finally(() => (this.#waitingCalls -= 1));
     this.#queue = result.catch(() => {});
     return result as Promise<T>;
   }

@@ -7,7 +7,7 @@ import { SimulatedClock } from '../../hal/sim/simulated-clock.js';
 import { createLogger, silentLogger } from '../../firmware/log.js';
 import { LOG_BURST, LOG_PERIOD_MS } from '../../firmware/log-rate.js';
 import { OCPP_MAX_FRAME_BYTES, OCPP_MAX_SEND_BUFFER_BYTES, OcppConnection } from '../../firmware/ocpp/connection.js';
-import { MAX_INCOMING_CALLS, OcppRpc } from '../../firmware/ocpp/rpc.js';
+import { MAX_INCOMING_CALLS, MAX_WAITING_CALLS, OcppRpc } from '../../firmware/ocpp/rpc.js';
 
 /**
  * What a central system can push at the box is bounded (CONTRACT §10): frame size (against a raw
@@ -94,6 +94,24 @@ t.test(`at most ${MAX_INCOMING_CALLS} CALLs are processed at once; the next gets
   for (const done of release.splice(0)) done();
   await new Promise((resolve) => setImmediate(resolve));
   t.equal(sent.filter((m) => m[0] === 3).length, MAX_INCOMING_CALLS + 1, 'all admitted CALLs answered');
+});
+
+t.test(`at most ${MAX_WAITING_CALLS} outgoing CALLs wait (triggered faster than answered); one more is refused at once`, async (t) => {
+  const clock = new SimulatedClock();
+  const rpc = new OcppRpc({ clock, log: silentLogger, callTimeoutMs: 30_000 });
+  const sent: unknown[][] = [];
+  rpc.attach({ send: (text) => sent.push(JSON.parse(text) as unknown[]) });
+  const waiting = Array.from({ length: MAX_WAITING_CALLS }, () => rpc.call('Heartbeat', {}).catch((err: Error) => err));
+  await t.rejects(rpc.call('Heartbeat', {}), { code: 'GenericError', message: `Heartbeat not sent: ${MAX_WAITING_CALLS} CALLs are waiting` });
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(sent.length, 1, 'one outstanding at a time');
+  rpc.receive(JSON.stringify([3, sent[0]![1], { currentTime: new Date(clock.now()).toISOString() }]));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(sent.length, 2, 'the next goes once the first is answered');
+  const extra = rpc.call('Heartbeat', {}).catch((err: Error) => err);
+  rpc.detach();
+  await Promise.all(waiting);
+  t.match(await extra, { message: 'not connected' }, 'there was room for one more: it was queued, and failed only with the link');
 });
 
 t.test('a central system that sends CALLs and never reads the answers: the link is dropped past the send-buffer bound', async (t) => {
