@@ -131,36 +131,45 @@ function halfOpenHttp(box: RunningBox): Stop {
 }
 
 /** A normal energy manager: one read every MASTER_PERIOD_MS over one connection (a new one if it is closed). */
-function normalMaster(box: RunningBox): { stop: () => Promise<{ requests: number; missed: number; worstMs: number }> } {
+interface MasterRecord {
+  requests: number;
+  missed: number;
+  worstMs: number;
+}
+
+function normalMaster(box: RunningBox): { take: () => MasterRecord; stop: () => Promise<void> } {
   let stopped = false;
-  let requests = 0;
-  let missed = 0;
-  let worstMs = 0;
+  let record: MasterRecord = { requests: 0, missed: 0, worstMs: 0 };
   const run = (async () => {
     let client: RawModbusClient | null = null;
     while (!stopped) {
       const sentMs = Date.now();
-      requests += 1;
+      const current = record;
+      current.requests += 1;
       try {
         client ??= await RawModbusClient.connect(box.modbusPort);
         const answered = await Promise.race([client.readHolding(1, 8092, 4).then(() => true), sleep(MASTER_DEADLINE_MS).then(() => false)]);
         if (!answered) throw new Error('no answer in time');
-        worstMs = Math.max(worstMs, Date.now() - sentMs);
       } catch {
-        missed += 1;
-        worstMs = Math.max(worstMs, Date.now() - sentMs);
+        current.missed += 1;
         client?.close();
         client = null;
       }
+      current.worstMs = Math.max(current.worstMs, Date.now() - sentMs);
       await sleep(Math.max(0, MASTER_PERIOD_MS - (Date.now() - sentMs)));
     }
     client?.close();
   })();
   return {
+    /** What happened since the last take. */
+    take: () => {
+      const taken = record;
+      record = { requests: 0, missed: 0, worstMs: 0 };
+      return taken;
+    },
     stop: async () => {
       stopped = true;
       await run;
-      return { requests, missed, worstMs };
     },
   };
 }
@@ -190,6 +199,7 @@ export async function benchSafetyOpenUnderLoad(work: string): Promise<void> {
     await sleep(2000);
     const master = normalMaster(box);
     const floods: Array<[string, () => Stop]> = [
+      ['none', () => async () => {}], // this machine's figure without a flood, for comparison
       ['a_modbus_pipelined_reads_unread', () => pipelinedReads(box)],
       ['b_modbus_500_connections_held', () => heldModbusConnections(box)],
       ['c_ocpp_1000_calls_per_s', () => callFlood(cs)],
@@ -198,6 +208,7 @@ export async function benchSafetyOpenUnderLoad(work: string): Promise<void> {
     for (const [flood, start] of floods) {
       const beforeMb = rssMb(pid);
       const maxRss = rssSampler(pid);
+      master.take();
       const stop = start();
       await sleep(2000); // the flood is under way
       const samples = await safetyOpenSamples(box, CYCLES);
@@ -205,10 +216,11 @@ export async function benchSafetyOpenUnderLoad(work: string): Promise<void> {
       await stop();
       emitSummary('safety_open_under_load_ms', samples, 'ms', 'p99 <= 20 ms (IEC 61851-1: 100 ms); today without bounds: p50 141 ms, max 235 ms under (a)', { flood });
       emit('rss_growth_under_load_mb', peakMb - beforeMb, 'MB', { flood, beforeMb: round(beforeMb), peakMb: round(peakMb), goal: '<= 30 MB; today without bounds: 739 MB after 25 s of (a)' });
+      const { requests, missed, worstMs } = master.take();
+      emit('modbus_master_under_load_worst_ms', worstMs, 'ms', { flood, answeredWithin1s: missed === 0, requests, missed, goal: `a read every ${MASTER_PERIOD_MS} ms, each answered within ${MASTER_DEADLINE_MS} ms` });
       await sleep(2000); // let the firmware settle before the next flood
     }
-    const { requests, missed, worstMs } = await master.stop();
-    emit('modbus_master_under_load_worst_ms', worstMs, 'ms', { answeredWithin1s: missed === 0, requests, missed, goal: 'every read answered within 1000 ms throughout the floods' });
+    await master.stop();
   } finally {
     await box.fw.kill();
     await cs.close();
