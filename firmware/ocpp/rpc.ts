@@ -32,10 +32,10 @@ export interface OcppRpcOptions {
 
 /**
  * CALLs from the central system being processed at once; one more is refused with a CALLERROR
- * GenericError "busy". OCPP-J 1.6 §4.1.1 has a sender wait for the answer to its CALL before the
- * next, so a conforming central system has one at a time; the bound keeps a flood from piling up
- * handlers. OCPP-J 1.6 has no error code for "busy" (§4.2.3), GenericError is the one it offers
- * for "any other error".
+ * GenericError "busy". OCPP-J 1.6 (RPC framework, "Synchronicity") has a sender wait for the
+ * answer to its CALL before the next, so a conforming central system has one at a time; the bound
+ * keeps a flood from piling up handlers. The CALLERROR codes of OCPP-J 1.6 have none for "busy";
+ * GenericError is the one it gives for any other error.
  */
 export const MAX_INCOMING_CALLS = 8;
 
@@ -183,7 +183,7 @@ export class OcppRpc {
     else pending.resolve(payload);
   }
 
-  /** A binary frame: OCPP-J is text only (§3). */
+  /** A binary frame: OCPP-J frames are JSON text. */
   ignoreBinary(): void {
     this.#peerLog.warn('binary OCPP frame ignored');
   }
