@@ -16,6 +16,12 @@ export interface ConnectionLimits {
 }
 
 const MBAP_HEADER = 7;
+/**
+ * Requests of one connection served before the others (and the timers) get their turn: a master
+ * that pipelines thousands of requests in one read chunk would otherwise be served in one go,
+ * as the loopback or LAN send buffer takes megabytes before `write()` says it is full.
+ */
+const FRAMES_PER_TURN = 8;
 /** Unit id + the longest PDU (253 bytes). */
 const MAX_LENGTH_FIELD = 254;
 
@@ -24,8 +30,9 @@ const MAX_LENGTH_FIELD = 254;
  * get past. A master that does not read its replies is not read either: once `socket.write()`
  * says the send buffer is full, no further request is served and the socket is paused until
  * 'drain', so a pipelining master can queue at most one read chunk and one send buffer here; a
- * connection holding more than `maxQueuedBytes` is closed. Both timers run on the injected clock,
- * as one timer per connection that wakes at the nearer deadline.
+ * connection holding more than `maxQueuedBytes` is closed. A connection is served a few requests
+ * at a time, so that one pipelining master cannot hold the event loop. Both timers run on the
+ * injected clock, as one timer per connection that wakes at the nearer deadline.
  */
 export class MbapConnection {
   readonly #socket: Socket;
@@ -82,6 +89,7 @@ export class MbapConnection {
 
   #receive(chunk: Buffer): void {
     this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    if (this.queuedBytes > this.#limits.maxQueuedBytes) return this.close(`more than ${this.#limits.maxQueuedBytes} bytes queued`);
     this.#serve();
   }
 
@@ -98,7 +106,16 @@ export class MbapConnection {
 
   async #serveFrames(): Promise<void> {
     const socket = this.#socket;
+    let servedThisTurn = 0;
     while (!this.#blocked && this.#buffer.length >= MBAP_HEADER && !socket.destroyed) {
+      if (servedThisTurn === FRAMES_PER_TURN) {
+        // Not read meanwhile: what waits here is all this connection holds.
+        servedThisTurn = 0;
+        socket.pause();
+        await new Promise((resolve) => setImmediate(resolve));
+        if (!this.#blocked) socket.resume();
+        continue; // the state may have changed meanwhile
+      }
       const protocolId = this.#buffer.readUInt16BE(2);
       const length = this.#buffer.readUInt16BE(4);
       // A frame that cannot be trusted: the stream cannot be resynchronised.
@@ -109,6 +126,7 @@ export class MbapConnection {
       this.lastRequestMs = this.#clock.now();
       this.#partialSinceMs = null;
       this.served = true;
+      servedThisTurn += 1;
       const unitId = frame[6] as number;
       const response = await this.#handler(unitId, frame.subarray(MBAP_HEADER));
       if (response === null || socket.destroyed) continue;
