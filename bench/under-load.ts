@@ -2,7 +2,6 @@
 // car leaves C while, in turn, each flood a LAN attacker or a broken peer can produce runs against
 // the firmware, with its RSS growth over the flood and a normal Modbus master polling throughout.
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -87,12 +86,13 @@ function pipelinedReads(box: RunningBox): Stop {
       current = socket;
       socket.on('error', () => {});
       socket.pause(); // never reads
-      const closed = once(socket, 'close');
+      // Not events.once: it rejects on the 'error' a reset brings, and the flood expects resets.
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
       let isClosed = false;
       void closed.then(() => (isClosed = true));
       while (!stopped && !isClosed) {
         if (socket.write(burst)) await new Promise((resolve) => setImmediate(resolve));
-        else await Promise.race([once(socket, 'drain'), closed]); // stop() closes it
+        else await Promise.race([new Promise((resolve) => socket.once('drain', resolve)), closed]); // stop() closes it
       }
       socket.destroy();
       if (!stopped) await sleep(100);
