@@ -4,41 +4,21 @@
 // Tests never assert these figures; this is where they are looked at.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { RPCServer } from 'ocpp-rpc';
 import { startCentralSystem } from '../test/helpers/central-system.js';
-import { pollUntil, startBox, startFirmware, type RunningBox } from '../test/helpers/firmware-process.js';
+import { startBox, startFirmware, type RunningBox } from '../test/helpers/firmware-process.js';
 import { freePort, sleep } from '../test/helpers/ocpp-scenario.js';
 import { RawModbusClient } from './modbus-raw.js';
+import { emit, emitSummary, rssMb, until, wallMs } from './report.js';
 import { round, summarize } from './stats.js';
+import { benchSafetyOpenUnderLoad, safetyOpenSamples } from './under-load.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'wallbox-bench-'));
-const wallMs = (): number => performance.timeOrigin + performance.now();
-
-function emit(name: string, value: number | null, unit: string, extra: Record<string, unknown> = {}): void {
-  process.stdout.write(`${JSON.stringify({ name, value: value === null ? null : round(value), unit, ...extra })}\n`);
-}
-
-function emitSummary(name: string, samples: number[], unit: string, goal: string): void {
-  const s = summarize(samples);
-  emit(name, s.median, unit, { p99: round(s.p99), samples: s.samples, goal });
-}
-
-/** Resident memory of a process, MB (Linux /proc). */
-function rssMb(pid: number): number {
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-  return kb / 1024;
-}
-
-/** The sim view polled every 2 ms until `accept` takes it (the figures come from its timestamps, not from the polling). */
-function until(probe: () => Promise<Record<string, any>>, accept: (view: Record<string, any>) => boolean, timeoutMs: number): Promise<Record<string, any>> {
-  return pollUntil(probe, accept, timeoutMs, 2);
-}
-
 async function benchStartup(): Promise<void> {
   emit('bundle_kb', statSync(join(ROOT, 'dist/firmware.mjs')).size / 1024, 'kB');
   const samples: number[] = [];
@@ -97,15 +77,7 @@ async function benchProfileToPilot(box: RunningBox, call: (action: string, param
 }
 
 async function benchSafetyOpen(box: RunningBox): Promise<void> {
-  const samples: number[] = [];
-  for (let i = 0; i < 100; i++) {
-    await until(box.sim, (s) => s['relayClosed'] === true, 10_000);
-    await box.simPost('/sim/ev', { state: 'B' });
-    const sim = await until(box.sim, (s) => s['relayClosed'] === false, 1000);
-    samples.push((sim['changedAtMs'].contactor as number) - (sim['changedAtMs'].ev as number));
-    await box.simPost('/sim/ev', { state: 'C' });
-  }
-  emitSummary('safety_open_ms', samples, 'ms', 'p99 < 20 ms (IEC 61851: 100 ms)');
+  emitSummary('safety_open_ms', await safetyOpenSamples(box, 100), 'ms', 'p99 < 20 ms (IEC 61851: 100 ms)');
 }
 
 async function roundTrips(port: number, count: number): Promise<number[]> {
@@ -275,12 +247,21 @@ async function main(): Promise<void> {
   const charging = rssMb(box.fw.child.pid as number);
   emit('rss_mb_charging', charging, 'MB', { bareNodeMb: round(bare), ratio: round(charging / bare), with: 'OCPP, Modbus TCP, a car charging' });
   await close();
+  await benchSafetyOpenUnderLoad(work);
   await benchFleet();
   emit('bench_duration_s', (Date.now() - startedMs) / 1000, 's', { goal: 'under 300 s' });
 }
 
+/** One part alone (`node dist/bench/main.mjs safety_open_under_load`), or all of them. */
+const PARTS: Record<string, () => Promise<void>> = {
+  safety_open_under_load: () => benchSafetyOpenUnderLoad(work),
+};
+
 try {
-  await main();
+  const only = process.argv[2];
+  if (only === undefined) await main();
+  else if (PARTS[only]) await PARTS[only]();
+  else throw new Error(`no bench part ${only}; parts: ${Object.keys(PARTS).join(', ')}`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

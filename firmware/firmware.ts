@@ -89,7 +89,7 @@ export class Firmware {
       ...(options.faultLog !== undefined && { faultLog: options.faultLog }),
     });
     this.modbus = this.#createModbus(options);
-    this.modbusSlave = new ModbusSlave({ model: this.modbus, log: options.log, tcp: options.config.modbus.tcp, rs485: options.hal.rs485 });
+    this.modbusSlave = new ModbusSlave({ model: this.modbus, log: options.log, clock: options.clock, tcp: options.config.modbus.tcp, rs485: options.hal.rs485 });
     const { dataDir } = options.config;
     this.updates = new FirmwareUpdater({
       installDir: options.install ? new InstallDir(options.install.dir, options.log) : null,

@@ -2,6 +2,12 @@ import type { ServerResponse } from 'node:http';
 
 /** Most browsers watching at once (each holds a connection open). */
 export const MAX_LIVE_CLIENTS = 16;
+/**
+ * What may wait unsent for one live client, beyond what the kernel already holds (CONTRACT §10):
+ * about a minute of status pushes. A browser reads every event as it comes; a client that does not
+ * read is dropped past it (it reconnects by itself when it wakes up, `retry:` below).
+ */
+export const MAX_LIVE_BUFFER_BYTES = 64 * 1024;
 
 interface Client {
   readonly res: ServerResponse;
@@ -11,7 +17,7 @@ interface Client {
 /**
  * The live stream (Server-Sent Events, `GET /api/live`): `status` on every change and once a
  * second, `event` for each new recent event, `sample` for each new chart point. A client whose
- * session ended (logout, expiry) is disconnected.
+ * session ended (logout, expiry) is disconnected, and so is one that does not read what is sent.
  */
 export class LiveStream {
   readonly #clients = new Set<Client>();
@@ -29,12 +35,20 @@ export class LiveStream {
     res.on('close', () => this.#clients.delete(client));
     // The browser reconnects by itself after a drop; 2 s keeps a restarted box quick to come back.
     res.write('retry: 2000\n\n');
-    for (const [event, data] of initial) write(res, event, data);
+    for (const [event, data] of initial) res.write(sseFrame(event, data));
     return true;
   }
 
   send(event: string, data: unknown): void {
-    for (const client of this.#clients) write(client.res, event, data);
+    if (this.#clients.size === 0) return;
+    const text = sseFrame(event, data);
+    for (const client of this.#clients) {
+      client.res.write(text);
+      // `write()` returning false alone is no reason: a burst of events may pass the high-water mark; the bound is.
+      if (client.res.writableLength <= MAX_LIVE_BUFFER_BYTES) continue;
+      this.#clients.delete(client);
+      client.res.destroy();
+    }
   }
 
   /** Ends the streams whose session `valid` no longer accepts. */
@@ -52,6 +66,6 @@ export class LiveStream {
   }
 }
 
-function write(res: ServerResponse, event: string, data: unknown): void {
-  res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+function sseFrame(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }

@@ -31,6 +31,17 @@ export interface WebInterfaceOptions {
 const LIVE_PERIOD_MS = 1000;
 const LIVE_CHANGE_MIN_MS = 200;
 
+/**
+ * Connections open at once (CONTRACT §10): a browser opens about 6, the live streams are at most
+ * 16; past it the kernel's backlog holds new ones and Node closes what it cannot take, so held-open
+ * connections cannot grow the firmware's memory. A connection that has not sent its headers within
+ * HEADERS_TIMEOUT_MS is closed (checked every CONNECTION_CHECK_MS, Node's default being 30 s).
+ */
+export const MAX_HTTP_CONNECTIONS = 64;
+export const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const CONNECTION_CHECK_MS = 1000;
+
 const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
   'x-content-type-options': 'nosniff',
@@ -71,10 +82,9 @@ export class WebInterface {
     this.#password = new PasswordFile(options.overlay.config.dataDir);
     this.#events = new EventRing(options.clock);
     this.#samples = new Samples(options.firmware.charging, options.clock);
-    this.#server = createServer((req, res) => void this.#handle(req, res));
     // A slow or silent client must not hold a connection for ever.
-    this.#server.requestTimeout = 30_000;
-    this.#server.headersTimeout = 10_000;
+    this.#server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: CONNECTION_CHECK_MS }, (req, res) => void this.#handle(req, res));
+    this.#server.maxConnections = MAX_HTTP_CONNECTIONS;
     this.#access = accessRoutes({ sessions: this.#sessions, limiter: this.#limiter, password: this.#password, events: this.#events, log: this.#log, live: this.#live, setup: this.#setup });
   }
 

@@ -1,10 +1,14 @@
 import { crcValid } from './crc.js';
 
+/** The longest RTU frame (MODBUS over Serial Line V1.02 §2.5.1: 256 bytes); more without a frame in it is noise. */
+export const RTU_MAX_FRAME_BYTES = 256;
+
 /**
  * Splits the RS-485 byte stream into RTU frames. A frame ends after 3.5 character times of
  * silence (the caller calls `silence()`); known request types are taken as soon as their length
  * is in and their CRC checks, so an answer does not wait for the silence. After a bad CRC
- * everything up to the next silence is dropped: the stream cannot be trusted until then.
+ * everything up to the next silence is dropped: the stream cannot be trusted until then. So are
+ * more than 256 bytes without a frame in them, so that no flood on the line grows the buffer.
  */
 export class RtuFramer {
   #buffer: Buffer = Buffer.alloc(0);
@@ -27,6 +31,10 @@ export class RtuFramer {
       frames.push(Buffer.from(frame));
       this.#buffer = this.#buffer.subarray(length);
     }
+    if (this.#buffer.length > RTU_MAX_FRAME_BYTES) {
+      this.#discarding = true;
+      this.#buffer = Buffer.alloc(0);
+    }
     return frames;
   }
 
@@ -38,6 +46,11 @@ export class RtuFramer {
     this.#discarding = false;
     if (discarding || rest.length === 0 || !crcValid(rest)) return null;
     return Buffer.from(rest);
+  }
+
+  /** Bytes held while waiting for the rest of a frame (at most RTU_MAX_FRAME_BYTES). */
+  get bufferedBytes(): number {
+    return this.#buffer.length;
   }
 
   get pending(): boolean {

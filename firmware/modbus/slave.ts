@@ -1,3 +1,4 @@
+import type { Clock } from '../../hal/clock.js';
 import type { Rs485Port } from '../../hal/rs485-port.js';
 import type { Logger } from '../log.js';
 import type { ModbusModel } from './model.js';
@@ -8,6 +9,8 @@ import { ModbusTcpServer } from './tcp-server.js';
 export interface ModbusSlaveOptions {
   readonly model: ModbusModel;
   readonly log: Logger;
+  /** The connection timers (idle, partial frame) and the RTU line timing run on it. */
+  readonly clock: Clock;
   /** Where Modbus TCP listens; null = no TCP. */
   readonly tcp: { readonly host: string; readonly port: number } | null;
   /** The RS-485 port for RTU; null = no RTU. */
@@ -34,8 +37,9 @@ export class ModbusSlave {
     this.#model = options.model;
     this.#log = options.log.child({ module: 'modbus' });
     this.#tcpAddress = options.tcp;
-    this.#tcp = options.tcp ? new ModbusTcpServer({ handler: (unitId, pdu) => this.#handleTcp(unitId, pdu), log: this.#log }) : null;
-    this.#rtu = options.rs485 ? new ModbusRtuServer(options.rs485, (unitId, pdu) => this.#handleRtu(unitId, pdu), this.#log) : null;
+    const { clock } = options;
+    this.#tcp = options.tcp ? new ModbusTcpServer({ handler: (unitId, pdu) => this.#handleTcp(unitId, pdu), log: this.#log, clock }) : null;
+    this.#rtu = options.rs485 ? new ModbusRtuServer({ port: options.rs485, handler: (unitId, pdu) => this.#handleRtu(unitId, pdu), log: this.#log, clock }) : null;
   }
 
   /** The port Modbus TCP listens on (useful when the config asked for port 0). */

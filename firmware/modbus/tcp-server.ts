@@ -1,38 +1,63 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import type { Clock } from '../../hal/clock.js';
 import type { Logger } from '../log.js';
+import { RateLimitedLog } from '../log-rate.js';
+import { MbapConnection, type ConnectionLimits, type PduHandler } from './tcp-connection.js';
 
-/** Answers one request PDU for a unit; null = no answer (unit not ours). */
-export type PduHandler = (unitId: number, pdu: Buffer) => Promise<Buffer | null>;
+export type { PduHandler } from './tcp-connection.js';
+
+/** Connections served at once; the next one closes the longest-idle (CONTRACT §10). */
+export const MAX_MODBUS_CONNECTIONS = 16;
+/** CONTRACT §10: a connection without a complete request for 60 s is closed. */
+export const MODBUS_IDLE_MS = 60_000;
+/** CONTRACT §10: a frame begun and not completed within 5 s closes the connection. */
+export const MODBUS_PARTIAL_FRAME_MS = 5_000;
+/**
+ * Requests not yet served plus replies not yet sent, per connection. A master waiting for each
+ * answer (evcc, every energy manager we know) holds under 300 bytes; one that pipelines without
+ * reading its replies reaches it within one read chunk (64 KiB) and is closed.
+ */
+export const MODBUS_MAX_QUEUED_BYTES = 64 * 1024;
 
 export interface ModbusTcpServerOptions {
   readonly handler: PduHandler;
   readonly log: Logger;
-  /** Connections beyond this are refused, so a misbehaving master cannot exhaust the box. */
+  readonly clock: Clock;
   readonly maxConnections?: number;
+  readonly limits?: Partial<ConnectionLimits>;
 }
-
-const MBAP_HEADER = 7;
-/** Unit id + the longest PDU (253 bytes). */
-const MAX_LENGTH_FIELD = 254;
 
 /**
  * Modbus TCP (MBAP framing) over `node:net`. Framed here rather than with modbus-serial's
  * ServerTCP, which defers every request by a timer (see the Modbus notes): the register engine is
- * the same for TCP and RTU. A frame that cannot be trusted (protocol id not 0, a length field out
- * of range) closes the connection, since the stream cannot be resynchronised.
+ * the same for TCP and RTU. No connection is ever refused: when every slot is taken, the one that
+ * has been idle longest makes room, those that never sent a complete request first, so that
+ * connections held open by someone else cannot lock the energy manager out.
  */
 export class ModbusTcpServer {
   readonly #server: Server;
   readonly #handler: PduHandler;
   readonly #log: Logger;
-  readonly #sockets = new Set<Socket>();
+  readonly #noisy: RateLimitedLog;
+  readonly #clock: Clock;
+  readonly #maxConnections: number;
+  readonly #limits: ConnectionLimits;
+  readonly #connections = new Set<MbapConnection>();
 
   constructor(options: ModbusTcpServerOptions) {
     this.#handler = options.handler;
     this.#log = options.log;
-    this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
-    this.#server.maxConnections = options.maxConnections ?? 16;
+    this.#clock = options.clock;
+    this.#noisy = new RateLimitedLog({ log: options.log, clock: options.clock, about: 'Modbus TCP connections' });
+    this.#maxConnections = options.maxConnections ?? MAX_MODBUS_CONNECTIONS;
+    this.#limits = { idleMs: MODBUS_IDLE_MS, partialFrameMs: MODBUS_PARTIAL_FRAME_MS, maxQueuedBytes: MODBUS_MAX_QUEUED_BYTES, ...options.limits };
+    this.#server = createServer({ noDelay: true }, (socket) => {
+      if (this.#connections.size >= this.#maxConnections) this.#evict();
+      const connection = new MbapConnection(socket, this.#handler, this.#clock, this.#limits, this.#log);
+      this.#connections.add(connection);
+      socket.on('close', () => this.#connections.delete(connection));
+    });
   }
 
   listen(host: string, port: number): Promise<number> {
@@ -47,51 +72,31 @@ export class ModbusTcpServer {
     });
   }
 
+  /** What the connections hold now (the benchmark and the tests watch it). */
+  stats(): { connections: number; queuedBytes: number; blocked: number } {
+    let queuedBytes = 0;
+    let blocked = 0;
+    for (const connection of this.#connections) {
+      queuedBytes += connection.queuedBytes;
+      if (connection.blocked) blocked += 1;
+    }
+    return { connections: this.#connections.size, queuedBytes, blocked };
+  }
+
   close(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
+    for (const connection of this.#connections) connection.close('server stopped');
+    this.#noisy.close();
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }
 
-  #accept(socket: Socket): void {
-    this.#sockets.add(socket);
-    let buffer: Buffer = Buffer.alloc(0);
-    let busy = false;
-    const drain = async (): Promise<void> => {
-      if (busy) return;
-      busy = true;
-      try {
-        while (buffer.length >= MBAP_HEADER && !socket.destroyed) {
-          const protocolId = buffer.readUInt16BE(2);
-          const length = buffer.readUInt16BE(4);
-          if (protocolId !== 0 || length < 2 || length > MAX_LENGTH_FIELD) {
-            this.#log.debug('Modbus TCP: untrustworthy frame, closing', { protocolId, length });
-            socket.destroy();
-            return;
-          }
-          if (buffer.length < 6 + length) return; // the rest of the frame is still on its way
-          const frame = buffer.subarray(0, 6 + length);
-          buffer = buffer.subarray(6 + length);
-          const unitId = frame[6] as number;
-          const response = await this.#handler(unitId, frame.subarray(MBAP_HEADER));
-          if (response === null || socket.destroyed) continue;
-          const header = Buffer.alloc(MBAP_HEADER);
-          frame.copy(header, 0, 0, 2); // transaction id echoed
-          header.writeUInt16BE(response.length + 1, 4);
-          header[6] = unitId;
-          socket.write(Buffer.concat([header, response]));
-        }
-      } finally {
-        busy = false;
-      }
-    };
-    socket.on('data', (chunk: Buffer) => {
-      buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
-      void drain().catch((err: unknown) => {
-        this.#log.error('Modbus TCP request failed', { err });
-        socket.destroy();
-      });
-    });
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.#sockets.delete(socket));
+  #evict(): void {
+    let victim: MbapConnection | null = null;
+    for (const connection of this.#connections) {
+      if (victim === null || (victim.served && !connection.served) || (victim.served === connection.served && connection.lastRequestMs < victim.lastRequestMs)) victim = connection;
+    }
+    if (victim === null) return;
+    this.#connections.delete(victim);
+    this.#noisy.warn('Modbus TCP: all connections taken, the longest-idle closed', { idleMs: this.#clock.now() - victim.lastRequestMs, served: victim.served });
+    victim.close('evicted for a new connection');
   }
 }

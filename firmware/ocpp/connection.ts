@@ -32,6 +32,18 @@ export interface OcppConnectionOptions {
 
 export const SUBPROTOCOL = 'ocpp1.6';
 
+/**
+ * CONTRACT §10: frames over 1 MiB are refused; `ws` closes the link with 1009 (message too big)
+ * instead of its 100 MiB default. The largest frame the box expects, a SendLocalList full of
+ * entries, is far below it.
+ */
+export const OCPP_MAX_FRAME_BYTES = 1024 * 1024;
+/**
+ * What may wait in the link's send buffer: a central system that sends CALLs and does not read the
+ * answers would otherwise grow it without end. Past it the link is dropped and reconnects.
+ */
+export const OCPP_MAX_SEND_BUFFER_BYTES = 1024 * 1024;
+
 /** Where and how the link connects; the security profile decides it (`LinkSecurity`). */
 export interface LinkTarget {
   readonly url: string;
@@ -116,6 +128,7 @@ export class OcppConnection {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#clearTimers();
+    this.#options.rpc.flushLog();
     const socket = this.#socket;
     if (!socket || socket.readyState === WebSocket.CLOSED) return;
     await this.#closeGracefully(socket);
@@ -148,7 +161,7 @@ export class OcppConnection {
     const endpoint = endpointUrl(url, chargeBoxId);
     this.#log.info('OCPP connecting', { url: endpoint, attempt: this.#attempt });
     // ws hands the TLS options, createConnection included, to Node's https.request.
-    const socket = new WebSocket(endpoint, [SUBPROTOCOL], { headers, handshakeTimeout: 10_000, perMessageDeflate: false, ...tls } as WebSocket.ClientOptions & ClientRequestArgs);
+    const socket = new WebSocket(endpoint, [SUBPROTOCOL], { headers, handshakeTimeout: 10_000, perMessageDeflate: false, maxPayload: OCPP_MAX_FRAME_BYTES, ...tls } as WebSocket.ClientOptions & ClientRequestArgs);
     this.#socket = socket;
     this.#failure = null;
     socket.on('open', () => this.#opened(socket));
@@ -160,10 +173,7 @@ export class OcppConnection {
     });
     socket.on('message', (data, isBinary) => {
       this.#lastHeardMs = this.#options.clock.now();
-      if (isBinary) {
-        this.#log.warn('binary OCPP frame ignored');
-        return;
-      }
+      if (isBinary) return this.#options.rpc.ignoreBinary();
       this.#options.rpc.receive(String(data));
     });
     socket.on('pong', () => (this.#lastHeardMs = this.#options.clock.now()));
@@ -182,7 +192,12 @@ export class OcppConnection {
     }
     this.#attempt = 0;
     this.#lastHeardMs = this.#options.clock.now();
-    this.#options.rpc.attach({ send: (text) => socket.send(text) });
+    this.#options.rpc.attach({
+      send: (text) => {
+        socket.send(text);
+        if (socket.bufferedAmount > OCPP_MAX_SEND_BUFFER_BYTES && socket.readyState === WebSocket.OPEN) this.reconnect(`the central system does not read: more than ${OCPP_MAX_SEND_BUFFER_BYTES} bytes unsent`);
+      },
+    });
     this.#log.info('OCPP connected');
     this.#schedulePing(socket);
     this.#options.onOpen();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock, TimerHandle } from '../../hal/clock.js';
 import type { Logger } from '../log.js';
+import { RateLimitedLog } from '../log-rate.js';
 import { checkPayload, isOcppAction, type RpcErrorCode } from './schemas.js';
 
 /** A CALLERROR, received or to be sent. */
@@ -29,6 +30,22 @@ export interface OcppRpcOptions {
   readonly callTimeoutMs?: number;
 }
 
+/**
+ * CALLs from the central system being processed at once; one more is refused with a CALLERROR
+ * GenericError "busy". OCPP-J 1.6 (RPC framework, "Synchronicity") has a sender wait for the
+ * answer to its CALL before the next, so a conforming central system has one at a time; the bound
+ * keeps a flood from piling up handlers. The CALLERROR codes of OCPP-J 1.6 have none for "busy";
+ * GenericError is the one it gives for any other error.
+ */
+export const MAX_INCOMING_CALLS = 8;
+
+/**
+ * Outgoing CALLs waiting for their turn (one outstanding at a time) or for their answer; one more
+ * is refused at once. The box itself queues a handful at most (a reconnect sends the notifications
+ * kept meanwhile, transaction messages wait in their own persistent queue).
+ */
+export const MAX_WAITING_CALLS = 256;
+
 const CALL = 2;
 const CALLRESULT = 3;
 const CALLERROR = 4;
@@ -55,11 +72,18 @@ export class OcppRpc {
   #transport: RpcTransport | null = null;
   #pending: Pending | null = null;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Outgoing CALLs queued or outstanding. */
+  #waitingCalls = 0;
+  /** Incoming CALLs not yet answered. */
+  #incoming = 0;
+  /** Lines about a misbehaving central system: rate-limited, it could otherwise flush the diagnostics log. */
+  readonly #peerLog: RateLimitedLog;
 
   constructor(options: OcppRpcOptions) {
     this.#clock = options.clock;
     this.#log = options.log.child({ module: 'ocpp' });
     this.#callTimeoutMs = options.callTimeoutMs ?? 30_000;
+    this.#peerLog = new RateLimitedLog({ log: this.#log, clock: options.clock, about: 'OCPP central system' });
   }
 
   get connected(): boolean {
@@ -86,7 +110,10 @@ export class OcppRpc {
   call<T = unknown>(action: string, payload: object): Promise<T> {
     const violation = checkPayload(action, 'Request', payload);
     if (violation) return Promise.reject(new Error(`refusing to send an invalid ${action}: ${violation.description}`));
-    const result = this.#queue.then(() => this.#send(action, payload));
+    // A central system that triggers messages (TriggerMessage) faster than it answers them must not grow this queue.
+    if (this.#waitingCalls >= MAX_WAITING_CALLS) return Promise.reject(new RpcError('GenericError', `${action} not sent: ${MAX_WAITING_CALLS} CALLs are waiting`));
+    this.#waitingCalls += 1;
+    const result = this.#queue.then(() => this.#send(action, payload)).finally(() => (this.#waitingCalls -= 1));
     this.#queue = result.catch(() => {});
     return result as Promise<T>;
   }
@@ -97,18 +124,18 @@ export class OcppRpc {
     try {
       frame = JSON.parse(text);
     } catch {
-      this.#log.warn('OCPP frame is not JSON; ignored', { length: text.length });
+      this.#peerLog.warn('OCPP frame is not JSON; ignored', { length: text.length });
       return;
     }
     if (!Array.isArray(frame) || typeof frame[1] !== 'string') {
-      this.#log.warn('OCPP frame without a message id; ignored');
+      this.#peerLog.warn('OCPP frame without a message id; ignored');
       return;
     }
     const [type, id] = frame as [unknown, string];
-    if (type === CALL) void this.#answer(id, frame);
+    if (type === CALL) this.#answer(id, frame);
     else if (type === CALLRESULT) this.#result(id, frame);
     else if (type === CALLERROR) this.#error(id, frame);
-    else this.#log.warn('OCPP frame of unknown type; ignored', { type: String(type) });
+    else this.#peerLog.warn('OCPP frame of unknown type; ignored', { type: String(type) });
   }
 
   #send(action: string, payload: object): Promise<unknown> {
@@ -125,13 +152,13 @@ export class OcppRpc {
   #result(id: string, frame: unknown[]): void {
     const pending = this.#pending;
     if (!pending || pending.id !== id) {
-      this.#log.warn('CALLRESULT for no outstanding call; ignored', { id });
+      this.#peerLog.warn('CALLRESULT for no outstanding call; ignored', { id });
       return;
     }
     const payload = frame[2];
     const violation = frame.length === 3 ? checkPayload(pending.action, 'Response', payload) : { code: 'ProtocolError' as const, description: 'CALLRESULT must have 3 elements' };
     if (violation) {
-      this.#log.warn('invalid CALLRESULT: the call failed', { action: pending.action, violation: violation.description });
+      this.#peerLog.warn('invalid CALLRESULT: the call failed', { action: pending.action, violation: violation.description });
       this.#settle(id, new RpcError(violation.code, `invalid ${pending.action} response: ${violation.description}`));
       return;
     }
@@ -156,7 +183,21 @@ export class OcppRpc {
     else pending.resolve(payload);
   }
 
-  async #answer(id: string, frame: unknown[]): Promise<void> {
+  /** A binary frame: OCPP-J frames are JSON text. */
+  ignoreBinary(): void {
+    this.#peerLog.warn('binary OCPP frame ignored');
+  }
+
+  /** Lines about the peer held back so far go out now (at shutdown). */
+  flushLog(): void {
+    this.#peerLog.close();
+  }
+
+  /**
+   * Checks a CALL and runs its handler. The answer goes out at once when the handler has it at
+   * once; a handler still working counts against MAX_INCOMING_CALLS until it answers.
+   */
+  #answer(id: string, frame: unknown[]): void {
     const reply = (message: unknown[]): void => this.#transport?.send(JSON.stringify(message));
     const fail = (code: RpcErrorCode, description: string): void => reply([CALLERROR, id, code, description, {}]);
     const [, , action, payload] = frame;
@@ -166,19 +207,32 @@ export class OcppRpc {
     if (!handler) return fail('NotSupported', `${action} is not supported`);
     const violation = checkPayload(action, 'Request', payload);
     if (violation) return fail(violation.code, violation.description);
-    let response: unknown;
-    try {
-      response = await handler(payload);
-    } catch (err) {
+    if (this.#incoming >= MAX_INCOMING_CALLS) {
+      this.#peerLog.warn('OCPP CALL refused: too many being processed', { action, processing: this.#incoming });
+      return fail('GenericError', `busy: ${MAX_INCOMING_CALLS} CALLs are being processed`);
+    }
+    const failed = (err: unknown): void => {
       if (err instanceof RpcError) return fail(err.code, err.message);
       this.#log.error('OCPP handler failed', { action, err });
-      return fail('InternalError', `${action} failed`);
-    }
-    const invalid = checkPayload(action, 'Response', response);
-    if (invalid) {
+      fail('InternalError', `${action} failed`);
+    };
+    const answered = (response: unknown): void => {
+      const invalid = checkPayload(action, 'Response', response);
+      if (!invalid) return reply([CALLRESULT, id, response]);
       this.#log.error('OCPP handler produced an invalid response', { action, violation: invalid.description });
-      return fail('InternalError', `${action} produced an invalid response`);
+      fail('InternalError', `${action} produced an invalid response`);
+    };
+    let response: unknown;
+    try {
+      response = handler(payload);
+    } catch (err) {
+      return failed(err);
     }
-    reply([CALLRESULT, id, response]);
+    if (!(response instanceof Promise)) return answered(response);
+    this.#incoming += 1;
+    response
+      .then(answered, failed)
+      .catch((err: unknown) => this.#log.error('OCPP answer not sent', { action, err }))
+      .finally(() => (this.#incoming -= 1));
   }
 }

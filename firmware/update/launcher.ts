@@ -129,6 +129,8 @@ async function runOnce(trial: TrialState | null): Promise<{ code: number | null;
   log.info('starting firmware', { slot, ...(trial !== null && { trial: trial.version, attempt: trial.attempts }) });
   const proc = fork(join(dir.slotDir(slot), 'firmware.mjs'), ['--config', resolve(configPath as string)], {
     env: { ...process.env, WALLBOX_INSTALL_DIR: dir.root, WALLBOX_SLOT: slot },
+    // The unit's Node flags (the heap cap, --max-old-space-size) apply to the firmware, not only to the launcher.
+    execArgv: process.execArgv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   child = proc;

@@ -52,8 +52,9 @@ export async function startInstalled(root: string, healthTimeoutS: number): Prom
     .split(/\s+/)
     .map((arg) => (arg.startsWith('/') ? join(root, arg) : arg))
     .map((arg, i, all) => (all[i - 1] === '--health-timeout-s' ? String(healthTimeoutS) : arg));
-  const [script, ...rest] = args;
-  return startLoggedProcess(script ?? '', rest, root);
+  const nodeFlags = args.filter((arg, i) => arg.startsWith('--') && args.slice(0, i).every((a) => a.startsWith('--')));
+  const [script, ...rest] = args.slice(nodeFlags.length);
+  return startLoggedProcess(script ?? '', rest, root, nodeFlags);
 }
 
 /** A file server for update images and an upload endpoint (POST bodies are kept). */

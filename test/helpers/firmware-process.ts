@@ -30,8 +30,8 @@ export function startFirmware(dir: string, config: unknown): FirmwareProcess {
  * Runs a Node script whose stdout is JSON lines (the firmware, or the launcher of an installed
  * image with the firmware's lines passing through) and collects the lines.
  */
-export function startLoggedProcess(script: string, args: string[], cwd: string): FirmwareProcess {
-  const child = spawn(process.execPath, [script, ...args], {
+export function startLoggedProcess(script: string, args: string[], cwd: string, nodeFlags: string[] = []): FirmwareProcess {
+  const child = spawn(process.execPath, [...nodeFlags, script, ...args], {
     cwd,
     env: { ...process.env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],

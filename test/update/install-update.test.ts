@@ -152,6 +152,12 @@ t.test('install: the image goes into slot a of a temporary root and starts from 
   await bootOf('0.2.0', 0);
   await waitStatus(cs, 'Available', 0);
   t.ok(box.logs.some((l) => l['module'] === 'launcher' && l['msg'] === 'starting firmware' && l['slot'] === 'a'), 'the launcher started slot a');
+  const heapCap = /--max-old-space-size=\d+/.exec(unit)?.[0];
+  t.ok(heapCap !== undefined, `the unit caps the heap (${heapCap})`);
+  const launcherPid = box.child.pid as number;
+  const [firmwarePid] = (await readFile(`/proc/${launcherPid}/task/${launcherPid}/children`, 'utf8')).trim().split(/\s+/);
+  const firmwareArgs = (await readFile(`/proc/${firmwarePid}/cmdline`, 'utf8')).split('\0');
+  t.ok(firmwareArgs.includes(heapCap ?? '-') && firmwareArgs.some((a) => a.endsWith('slots/a/firmware.mjs')), `the firmware runs with it: ${firmwareArgs.join(' ')}`);
   t.comment(`install.sh: ${output.trim()}\n${transcript(0, 0)}`);
 });
 
