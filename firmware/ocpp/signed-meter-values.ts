@@ -34,6 +34,8 @@ export class SignedMeterValues {
   #error: string | null = null;
   /** The latest idTag presented by card or RemoteStart, and how. */
   #presented: Identification | null = null;
+  /** The meter may still have a transaction open that no OCPP transaction owns (a recovery or an end that failed). */
+  #unsettled = true;
 
   constructor(options: { meter: SigningMeter; clock: Clock; log: Logger; fixedIdTag: string; timeoutMs?: number }) {
     this.#meter = options.meter;
@@ -63,13 +65,21 @@ export class SignedMeterValues {
   async begin(idTag: string): Promise<string | null> {
     const type = this.#presented?.idTag === idTag ? this.#presented.type : idTag === this.#fixedIdTag ? 'LOCAL' : 'ISO14443';
     this.#presented = null;
-    await this.identity();
+    if (this.#identity === null) void this.identity();
+    if (this.#unsettled) {
+      // A meter transaction nobody owns would refuse every begin: ended first, its record unused.
+      const stale = await this.end();
+      if (this.#unsettled) return null;
+      if (stale !== null) this.#log.warn('signing meter: a meter transaction left open was ended', { record: stale });
+    }
     return this.#call('beginTransaction', () => this.#meter.beginTransaction({ idTag, type }));
   }
 
   /** Ends the meter's transaction; the end record, or null when none was open or the meter failed. */
-  end(): Promise<string | null> {
-    return this.#call('endTransaction', () => this.#meter.endTransaction());
+  async end(): Promise<string | null> {
+    const record = await this.#call('endTransaction', () => this.#meter.endTransaction());
+    this.#unsettled = this.#error !== null;
+    return record;
   }
 
   /**

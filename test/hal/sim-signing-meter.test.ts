@@ -73,6 +73,17 @@ t.test('the firmware waits for the signing meter at most SIGNING_METER_TIMEOUT_M
     await new Promise((resolve) => setImmediate(resolve));
   }
   t.equal(settled, null, 'no record');
-  t.ok(clock.now() - Date.UTC(2026, 0, 1) <= 10_100, 'given up within two bounds (identity, then begin)');
-  t.match(signed.status, { publicKey: null, error: /beginTransaction: no answer within 5000 ms/ });
+  t.ok(clock.now() - Date.UTC(2026, 0, 1) <= 5_100, 'given up after the bound');
+  t.match(signed.status, { publicKey: null, error: /endTransaction: no answer within 5000 ms/ }, 'the meter could not even end a transaction left open');
+});
+
+t.test('a meter transaction nobody owns (left open by a crash the journal did not see) is ended before the next begin', async (t) => {
+  const clock = new SimulatedClock();
+  const meter = await SimSigningMeter.open(plant(clock), t.testdir({}));
+  await meter.beginTransaction({ idTag: 'LOST', type: 'LOCAL' });
+  const signed = new SignedMeterValues({ meter, clock, log: silentLogger, fixedIdTag: 'FIXED' });
+  signed.presented('CARD01', 'ISO14443');
+  const record = await signed.begin('CARD01');
+  t.match(JSON.parse(sections(record as string).payload), { PG: 'T3', IT: 'ISO14443', ID: 'CARD01', RD: [{ TX: 'B' }] }, 'T1 the lost begin, T2 its end, T3 the new begin');
+  t.equal(signed.status.error, null);
 });
