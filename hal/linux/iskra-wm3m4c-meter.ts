@@ -1,9 +1,9 @@
 import { createPublicKey } from 'node:crypto';
-import { every, type Clock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import type { Identification, Meter, MeterReading, SigningMeter, SigningMeterIdentity } from '../meter.js';
 import type { Rs485Settings } from '../rs485-port.js';
 import { ModbusClient } from './modbus-client.js';
-import type { MeterReporter } from './sdm630-meter.js';
+import { MeterPoller, type MeterReporter } from './meter-poller.js';
 
 /**
  * Register map of the Iskra WM3M4C, a three-phase MID / calibration-law meter that signs OCMF
@@ -83,29 +83,21 @@ const ASSIGNMENT: Record<Identification['type'], { IS: boolean; IF: string[] }> 
 export class IskraWm3m4cMeter implements Meter, SigningMeter {
   readonly signing: SigningMeter = this;
   readonly #o: IskraOptions;
-  #latest: MeterReading | null = null;
-  #answering = true;
+  readonly #poller: MeterPoller;
   #bus: Promise<unknown> = Promise.resolve();
-  readonly #stop: () => void;
 
   constructor(options: IskraOptions) {
     this.#o = options;
-    this.#stop = every(options.clock, options.pollMs ?? 1000, () => void this.poll());
+    this.#poller = new MeterPoller({ clock: options.clock, log: options.log, pollMs: options.pollMs ?? 1000, read: () => this.#exclusive(() => this.#read()) });
   }
 
   latest(): MeterReading | null {
-    return this.#latest;
+    return this.#poller.latest;
   }
 
-  async poll(): Promise<void> {
-    try {
-      this.#latest = await this.#exclusive(() => this.#read());
-      if (!this.#answering) this.#o.log.info('meter answers again', {});
-      this.#answering = true;
-    } catch (err) {
-      if (this.#answering) this.#o.log.warn('meter does not answer', { reason: (err as Error).message });
-      this.#answering = false;
-    }
+  /** One poll (the timer calls it; tests may too). */
+  poll(): Promise<void> {
+    return this.#poller.poll();
   }
 
   identity(): Promise<SigningMeterIdentity> {
@@ -143,7 +135,7 @@ export class IskraWm3m4cMeter implements Meter, SigningMeter {
   }
 
   close(): void {
-    this.#stop();
+    this.#poller.stop();
     void this.#exclusive(() => this.#o.bus.close());
   }
 
