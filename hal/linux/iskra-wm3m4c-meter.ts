@@ -2,7 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Identification, Meter, MeterReading, SigningMeter, SigningMeterIdentity } from '../meter.js';
 import type { Rs485Settings } from '../rs485-port.js';
-import { ModbusClient } from './modbus-client.js';
+import { openRtuMaster } from './modbus-client.js';
 import { MeterPoller, type MeterReporter } from './meter-poller.js';
 
 /**
@@ -260,16 +260,12 @@ export function minimalDer(signature: Buffer): Buffer {
 
 /** A Modbus RTU master on a tty (`modbus-serial`), talking to the Iskra meter `unitId`. */
 export async function openIskraBus(settings: Rs485Settings, unitId: number, timeoutMs = 500): Promise<IskraBus> {
-  const client = new ModbusClient();
-  const { path, ...serial } = settings;
-  await client.connectRTUBuffered(path, serial);
-  client.setID(unitId);
-  client.setTimeout(timeoutMs);
+  const { client, close } = await openRtuMaster(settings, unitId, timeoutMs);
   return {
     readInputRegisters: async (address, count) => (await client.readInputRegisters(address, count)).buffer,
     readHoldingRegisters: async (address, count) => (await client.readHoldingRegisters(address, count)).buffer,
     writeRegister: async (address, value) => void (await client.writeRegister(address, value)),
     writeRegisters: async (address, values) => void (await client.writeRegisters(address, [...values])),
-    close: () => new Promise<void>((resolve) => client.close(() => resolve())),
+    close,
   };
 }

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Meter, MeterReading } from '../meter.js';
 import type { Rs485Settings } from '../rs485-port.js';
 import { MeterPoller, type MeterReporter } from './meter-poller.js';
-import { ModbusClient } from './modbus-client.js';
+import { openRtuMaster } from './modbus-client.js';
 
 /** What the meter driver needs of a Modbus RTU master: input registers (FC04) as raw bytes. */
 export interface InputRegisterReader {
@@ -72,13 +72,6 @@ export class Sdm630Meter implements Meter {
 
 /** A Modbus RTU master on a tty (`modbus-serial`), talking to meter `unitId`. */
 export async function openMeterBus(settings: Rs485Settings, unitId: number, timeoutMs = 500): Promise<InputRegisterReader> {
-  const client = new ModbusClient();
-  const { path, ...serial } = settings;
-  await client.connectRTUBuffered(path, serial);
-  client.setID(unitId);
-  client.setTimeout(timeoutMs);
-  return {
-    readInputRegisters: async (address, count) => (await client.readInputRegisters(address, count)).buffer,
-    close: () => new Promise<void>((resolve) => client.close(() => resolve())),
-  };
+  const { client, close } = await openRtuMaster(settings, unitId, timeoutMs);
+  return { readInputRegisters: async (address, count) => (await client.readInputRegisters(address, count)).buffer, close };
 }
