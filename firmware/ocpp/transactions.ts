@@ -335,7 +335,6 @@ export class TransactionService {
     if (this.#o.signedMeter && signedBegin === null) {
       this.#starting = false;
       this.#o.log.error('transaction not started: the signing meter did not begin its transaction', { idTag });
-      this.#o.onChange();
       return;
     }
     if (signedBegin !== null && !this.#plugged) {
