@@ -96,6 +96,7 @@ t.test('a whole transaction: the begin record right after StartTransaction.conf,
   const afterStart = since(cs, from).filter((c) => c.action === 'StartTransaction' || c.action === 'MeterValues');
   t.equal(afterStart[1], begin, 'the begin record is the first MeterValues after StartTransaction');
   await waitStatus(cs, 'Charging', from);
+  const closedAtMs = (await pollUntil(box.sim, (s) => s['relayClosed'] === true))['changedAtMs'].contactor as number;
   await sleep(2500);
   const stopFrom = cs.calls.length;
   await box.simPost('/sim/ev', { state: 'A' });
@@ -118,6 +119,8 @@ t.test('a whole transaction: the begin record right after StartTransaction.conf,
   t.ok(Math.abs(b['RD'][0].RV * 1000 - start.params['meterStart']) <= 1, `begin reading ${b['RD'][0].RV} kWh = meterStart ${start.params['meterStart']} Wh`);
   t.ok(Math.abs(e['RD'][0].RV * 1000 - stop.params['meterStop']) <= 1, `end reading ${e['RD'][0].RV} kWh = meterStop ${stop.params['meterStop']} Wh`);
   t.ok(e['RD'][0].RV > b['RD'][0].RV, 'energy was charged between them');
+  const beganAtMs = Date.parse(String(b['RD'][0].TM).replace(',', '.').replace('+0000 S', 'Z'));
+  t.ok(beganAtMs <= closedAtMs, `the meter's transaction began (${b['RD'][0].TM}) before the contactor closed (${new Date(closedAtMs).toISOString()})`);
 
   // One byte altered: a digit of the reading, then a byte of the signature.
   const altered = beginRecord.replace(/"RV":(\d)/, (_, d: string) => `"RV":${(Number(d) + 1) % 10}`);
