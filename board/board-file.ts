@@ -56,7 +56,11 @@ export const BoardFileSchema = Type.Object(
       { additionalProperties: false },
     ),
     watchdog: Type.String({ minLength: 1 }),
-    meter: Type.Object({ ...Serial.properties, unitId: Type.Integer({ minimum: 1, maximum: 247 }) }, { additionalProperties: false }),
+    /** The meter on its own RS-485 bus: an SDM630-class meter (default) or an Iskra WM3M4C, which signs (CONTRACT §9). */
+    meter: Type.Object(
+      { ...Serial.properties, unitId: Type.Integer({ minimum: 1, maximum: 247 }), model: Type.Optional(Type.Union([Type.Literal('sdm630'), Type.Literal('iskra-wm3m4c')])) },
+      { additionalProperties: false },
+    ),
     rfid: Type.Object({ path: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
     /** Where the unit's serial number is read from (a file with one line). */
     serialNumberFile: Type.String({ minLength: 1 }),

@@ -9,7 +9,12 @@ import { openI2cBus } from '../hal/linux/i2c.js';
 import { loadOnoffGpio } from '../hal/linux/onoff-gpio.js';
 import { Rdm6300Reader } from '../hal/linux/rdm6300-reader.js';
 import { SerialRs485Port } from '../hal/linux/rs485-port.js';
+import { IskraWm3m4cMeter, openIskraBus, type IskraBus } from '../hal/linux/iskra-wm3m4c-meter.js';
 import { openMeterBus, Sdm630Meter, type InputRegisterReader } from '../hal/linux/sdm630-meter.js';
+import type { Meter } from '../hal/meter.js';
+import type { Clock } from '../hal/clock.js';
+import type { Logger } from '../firmware/log.js';
+import { FIRMWARE_VERSION } from '../firmware/version.js';
 import { SysfsPwm } from '../hal/linux/sysfs-pwm.js';
 import { LinuxWatchdog } from '../hal/linux/watchdog.js';
 import type { Rs485Settings } from '../hal/rs485-port.js';
@@ -23,11 +28,12 @@ export interface KernelAccess {
   /** The sysfs PWM class folder. */
   readonly pwmRoot: string;
   openMeterBus(settings: Rs485Settings, unitId: number): Promise<InputRegisterReader>;
+  openIskraBus(settings: Rs485Settings, unitId: number): Promise<IskraBus>;
 }
 
 /** The real kernel: sysfs GPIO (onoff), /dev/i2c-N, /sys/class/pwm, the meter's tty. */
 export async function linuxKernel(): Promise<KernelAccess> {
-  return { gpio: await loadOnoffGpio(), openI2c: openI2cBus, pwmRoot: '/sys/class/pwm', openMeterBus };
+  return { gpio: await loadOnoffGpio(), openI2c: openI2cBus, pwmRoot: '/sys/class/pwm', openMeterBus, openIskraBus };
 }
 
 /**
@@ -49,7 +55,6 @@ export async function createLinuxBoard(file: BoardFile, { config, clock, log }: 
     .replaceAll('\0', '')
     .trim();
   const rfid = new Rdm6300Reader(file.rfid.path, clock);
-  const { unitId, ...meterSerial } = file.meter;
   const hal: Hal = {
     pilot: new LinuxControlPilot({
       pwm: new SysfsPwm({ root: kernel.pwmRoot, chip: file.pwm.chip, channel: file.pwm.channel, periodNs: PILOT_PERIOD_NS }),
@@ -64,7 +69,7 @@ export async function createLinuxBoard(file: BoardFile, { config, clock, log }: 
     phaseRelay: new GpioPhaseRelay(kernel.gpio.output('phase relay', gpio.phaseRelay)),
     lock: new GpioConnectorLock(kernel.gpio.output('lock actuator', gpio.lockActuator), kernel.gpio.input('lock feedback', gpio.lockFeedback)),
     faults: new GpioFaultInputs(input('RCD trip', gpio.rcdTrip), kernel.gpio.output('RCD test', gpio.rcdTest), clock),
-    meter: new Sdm630Meter({ bus: await kernel.openMeterBus(meterSerial, unitId), clock, log: log.child({ module: 'meter' }) }),
+    meter: await openMeter(file.meter, kernel, clock, log.child({ module: 'meter' }), serialNumber),
     rfid,
     watchdog: new LinuxWatchdog({ path: file.watchdog }),
     rs485: config.modbus.rtu ? new SerialRs485Port(config.modbus.rtu) : null,
@@ -83,6 +88,16 @@ export async function createLinuxBoard(file: BoardFile, { config, clock, log }: 
       await i2c.close();
     },
   };
+}
+
+/** The board file's meter; an Iskra signs with the box as its gateway (OCMF GI/GS/GV). */
+async function openMeter(settings: BoardFile['meter'], kernel: KernelAccess, clock: Clock, log: Logger, serialNumber: string): Promise<Meter> {
+  const { unitId, model, ...serial } = settings;
+  if (model === 'iskra-wm3m4c') {
+    const gateway = { identification: 'SmartWallbox SW-Controller-1', serial: serialNumber, version: FIRMWARE_VERSION };
+    return new IskraWm3m4cMeter({ bus: await kernel.openIskraBus(serial, unitId), clock, log, gateway });
+  }
+  return new Sdm630Meter({ bus: await kernel.openMeterBus(serial, unitId), clock, log });
 }
 
 /** A board factory for a board file bundled with the firmware, on the real kernel. */

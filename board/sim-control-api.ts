@@ -35,7 +35,7 @@ const parseRfid = bodyParser(RfidBody);
 const parseFault = bodyParser(FaultBody);
 
 /** What `GET /sim` answers (CONTRACT §7). */
-export function simSnapshot(plant: SimPlant): Record<string, unknown> {
+export function simSnapshot(plant: SimPlant, publicKeyPem: string | null = null): Record<string, unknown> {
   const pilot = plant.pilot;
   const meter = plant.meterReading();
   const ev = plant.ev.settings;
@@ -53,7 +53,7 @@ export function simSnapshot(plant: SimPlant): Record<string, unknown> {
     locked: plant.lockCommanded,
     ppCurrentA: ev.ppCurrentA,
     ev: { state: ev.state, maxCurrentA: ev.maxCurrentA, phases: ev.phases, followDelayMs: ev.followDelayMs },
-    meter: { energyWh: meter.energyWh, powerW: meter.powerW, currentsA: meter.currentsA },
+    meter: { energyWh: meter.energyWh, powerW: meter.powerW, currentsA: meter.currentsA, ...(publicKeyPem !== null && { publicKey: publicKeyPem }) },
     faults: [...plant.faults],
     changedAtMs: { ...plant.changedAtMs },
   };
@@ -63,6 +63,8 @@ export interface SimControlApiOptions {
   readonly plant: SimPlant;
   readonly rfid: SimRfidReader;
   readonly log: Logger;
+  /** The signing meter's public key (`sim.signedMeter`), shown in `GET /sim`; null = the meter does not sign. */
+  readonly publicKeyPem?: string | null;
 }
 
 /** HTTP on loopback that plays the car and the hardware (CONTRACT §7). */
@@ -70,12 +72,14 @@ export class SimControlApi {
   readonly #plant: SimPlant;
   readonly #rfid: SimRfidReader;
   readonly #log: Logger;
+  readonly #publicKeyPem: string | null;
   readonly #server: Server;
 
   constructor(options: SimControlApiOptions) {
     this.#plant = options.plant;
     this.#rfid = options.rfid;
     this.#log = options.log;
+    this.#publicKeyPem = options.publicKeyPem ?? null;
     this.#server = createServer((req, res) => void this.#handle(req, res));
   }
 
@@ -118,7 +122,7 @@ export class SimControlApi {
         default:
           throw new HttpError(404, `no route ${route}`);
       }
-      sendJson(res, 200, simSnapshot(this.#plant));
+      sendJson(res, 200, simSnapshot(this.#plant, this.#publicKeyPem));
     } catch (err) {
       const status = err instanceof HttpError ? err.status : 500;
       if (status === 500) this.#log.error('simulator control API failed', { err });

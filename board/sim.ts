@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { SerialRs485Port } from '../hal/linux/rs485-port.js';
 import { createSimHal } from '../hal/sim/peripherals.js';
 import { SimPlant } from '../hal/sim/plant.js';
+import { SimSigningMeter } from '../hal/sim/signing-meter.js';
 import { isJsonObject, readStoredJson, saveFile } from '../firmware/store/atomic-file.js';
 import type { Board, BoardContext } from './board.js';
 import { SimControlApi } from './sim-control-api.js';
@@ -15,8 +16,10 @@ export async function createSimBoard({ config, clock, log }: BoardContext): Prom
   const meterFile = join(config.dataDir, 'sim-meter.json');
   const { energyWh } = await readStoredJson(meterFile, { energyWh: 0 }, isMeterFile, log);
   const plant = new SimPlant({ clock, wiredPhases: config.evse.phases, voltageV: config.evse.voltageV, energyWh, keepEnergy: (wh) => keepMeterFile(meterFile, wh) });
-  const hal = createSimHal(plant, config.modbus.rtu ? new SerialRs485Port(config.modbus.rtu) : null);
-  const api = new SimControlApi({ plant, rfid: hal.rfid, log: log.child({ module: 'sim' }) });
+  const signing = config.sim.signedMeter ? await SimSigningMeter.open(plant, config.dataDir) : undefined;
+  const hal = createSimHal(plant, config.modbus.rtu ? new SerialRs485Port(config.modbus.rtu) : null, signing);
+  const publicKeyPem = signing ? (await signing.identity()).publicKeyPem : null;
+  const api = new SimControlApi({ plant, rfid: hal.rfid, log: log.child({ module: 'sim' }), publicKeyPem });
   return {
     name: 'sim',
     hal,

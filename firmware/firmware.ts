@@ -164,6 +164,7 @@ export class Firmware {
       },
       firmwareUpdates: this.updates,
       diagnostics: this.diagnostics,
+      signingMeter: hal.meter.signing ?? null,
     });
   }
 

@@ -9,6 +9,7 @@ interface Status {
   meter: { energyWh: number; powerW: number; currentsA: number[]; lost: boolean } | null;
   modbus: { limitA: number; enabled: boolean; watchdog: { timeoutS: number; fired: boolean } };
   ocpp: { url: string; bootState: string; online: boolean; transaction: { transactionId: number | null; idTag: string; energyWh: number } | null; queued: number; deadLetters: number } | null;
+  signedMeter: { meterType: string | null; meterSerialNumber: string | null; publicKey: string | null; error: string | null } | null;
   faults: Array<{ kind: string; cause: string }>;
   sample: Sample;
 }
@@ -115,6 +116,10 @@ function renderStatus(s: Status): void {
   const tx = s.ocpp?.transaction;
   text('session-energy', tx ? `${kwh(tx.energyWh)} (transaction ${tx.transactionId ?? 'pending'}, ${tx.idTag})` : '–');
   text('ocpp-state', s.ocpp === null ? 'off' : `${s.ocpp.online ? 'connected' : 'not connected'} (${s.ocpp.url}) · boot ${s.ocpp.bootState} · queued ${s.ocpp.queued}${s.ocpp.deadLetters ? ` · ${s.ocpp.deadLetters} given up` : ''}`);
+  const sm = s.signedMeter;
+  text('signed-meter', sm === null ? 'none' : `${sm.meterType ?? '?'} ${sm.meterSerialNumber ?? ''}${sm.error ? ` · not answering (${sm.error})` : ''}`);
+  $('meter-key').hidden = sm?.publicKey == null;
+  text('meter-key', sm?.publicKey ?? '');
   const m = s.modbus;
   text('modbus-state', `limit ${m.limitA.toFixed(1)} A, ${m.enabled ? 'enabled' : 'disabled'}${m.watchdog.timeoutS > 0 ? `, watchdog ${m.watchdog.timeoutS} s${m.watchdog.fired ? ' FIRED' : ''}` : ''}`);
   const faults = $('faults');

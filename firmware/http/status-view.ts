@@ -1,5 +1,6 @@
 import type { ChargingStatus } from '../charging/controller.js';
 import type { Firmware } from '../firmware.js';
+import type { SignedMeterStatus } from '../ocpp/signed-meter-values.js';
 import { connectorStatus, type ConnectorView } from '../ocpp/model/connector-status.js';
 import type { FaultHistoryEntry } from '../safety/fault-log.js';
 import type { Fault } from '../safety/faults.js';
@@ -37,6 +38,8 @@ export interface StatusView {
     readonly queued: number;
     readonly deadLetters: number;
   } | null;
+  /** The calibration-law meter whose signed records OCPP transactions carry, with its public key (CONTRACT §9); null: none. */
+  readonly signedMeter: SignedMeterStatus | null;
   readonly faults: ReadonlyArray<Fault & { readonly since: string }>;
   readonly faultHistory: ReadonlyArray<FaultHistoryEntry & { readonly since: string }>;
   /** The chart's point for now. */
@@ -93,6 +96,7 @@ export function statusView(firmware: Firmware, userPaused: boolean, nowMs: numbe
       },
       ...cp.queueState,
     },
+    signedMeter: cp?.signedMeter ?? null,
     faults: charging.faults.map((f) => ({ ...f, since: iso(f.sinceMs) })),
     faultHistory: firmware.charging.faultHistory().map((f) => ({ ...f, since: iso(f.sinceMs) })),
     sample: currentSample(firmware.charging, nowMs),

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Clock, TimerHandle } from '../../hal/clock.js';
+import type { SigningMeter } from '../../hal/meter.js';
 import type { RfidReader } from '../../hal/rfid-reader.js';
 import type { ChargingController } from '../charging/controller.js';
 import type { Logger } from '../log.js';
@@ -15,6 +16,7 @@ import { registerOperations } from './operations/index.js';
 import type { LinkSecurity } from './link-security.js';
 import { OcppRpc } from './rpc.js';
 import { SecurityEvents } from './security-events.js';
+import { SignedMeterValues, type SignedMeterStatus } from './signed-meter-values.js';
 import { SmartCharging } from './smart-charging.js';
 import { CLOCK_FLOOR_MS } from '../version.js';
 import type { DiagnosticsUploader } from '../diagnostics/uploader.js';
@@ -67,6 +69,8 @@ export interface ChargePointOptions {
   readonly firmwareUpdates?: FirmwareUpdater;
   /** Diagnostics uploads (GetDiagnostics); without it the operation is not offered. */
   readonly diagnostics?: DiagnosticsUploader;
+  /** The meter signs its readings (CONTRACT §9): transactions carry its records. Reached only through this interface. */
+  readonly signingMeter?: SigningMeter | null;
 }
 
 export type BootState = 'none' | 'Pending' | 'Rejected' | 'Accepted';
@@ -100,6 +104,7 @@ export class ChargePoint {
   readonly #o: ChargePointOptions;
   readonly #connection: OcppConnection;
   readonly #queue: TxQueue;
+  readonly #signedMeter: SignedMeterValues | null;
   #boot: BootState = 'none';
   #bootTimer: TimerHandle | null = null;
   #heartbeatTimer: TimerHandle | null = null;
@@ -135,7 +140,10 @@ export class ChargePoint {
       retryIntervalS: () => options.configuration.integer('TransactionMessageRetryInterval'),
       canSend: () => this.online,
     }, options.queue);
+    const signingMeter = options.signingMeter ?? null;
+    this.#signedMeter = signingMeter && new SignedMeterValues({ meter: signingMeter, clock: options.clock, log: this.log, fixedIdTag: options.settings.fixedIdTag });
     this.transactions = new TransactionService({
+      signedMeter: this.#signedMeter,
       rpc: this.rpc,
       queue: this.#queue,
       charging: options.charging,
@@ -228,10 +236,17 @@ export class ChargePoint {
     return { queued: this.#queue.length, deadLetters: this.#queue.deadLetterCount };
   }
 
+  /** The signing meter as the status API shows it (CONTRACT §9); null when the meter does not sign. */
+  get signedMeter(): SignedMeterStatus | null {
+    return this.#signedMeter?.status ?? null;
+  }
+
   async start(): Promise<void> {
     const stored = this.#o.dataDir === null ? null : await readStoredJson(join(this.#o.dataDir, 'ocpp-availability.json'), {}, isJsonObject<{ availability?: Availability }>, this.log);
     if (stored?.availability === 'Inoperative') this.#availability = 'Inoperative';
-    this.transactions.recover(this.#o.recoveryReason);
+    await this.#signedMeter?.identity();
+    const signedEndRecord = (await this.#signedMeter?.recover(this.#queue.openTransactions.length > 0)) ?? null;
+    this.transactions.recover(this.#o.recoveryReason, signedEndRecord);
     this.transactions.availabilityChanged();
     this.transactions.scheduleAligned();
     this.smartCharging.apply();
@@ -386,12 +401,14 @@ export class ChargePoint {
     if (this.#bootTimer !== null) this.#o.clock.clearTimeout(this.#bootTimer);
     this.#bootTimer = null;
     const { identity } = this.#o;
+    const meter = await this.#signedMeter?.identity();
     try {
       const response = await this.rpc.call<{ status: BootState; interval: number; currentTime: string }>('BootNotification', {
         chargePointVendor: identity.vendor,
         chargePointModel: identity.model,
         chargePointSerialNumber: identity.serialNumber,
         firmwareVersion: identity.firmwareVersion,
+        ...(meter && { meterType: meter.meterType.slice(0, 25), meterSerialNumber: meter.meterSerialNumber.slice(0, 25) }),
       });
       this.#takeTime(response.currentTime);
       this.#boot = response.status;

@@ -7,6 +7,7 @@ import type { OcppConfiguration } from './model/configuration.js';
 import { meterValue } from './model/meter-sample.js';
 import type { TxAction, TxQueue } from './model/tx-queue.js';
 import type { OcppRpc } from './rpc.js';
+import { signedMeterValue, type SignedMeterValues } from './signed-meter-values.js';
 
 /** How a transaction the journal still had open at boot was cut: only the process restarted, or the machine. */
 export type RecoveryReason = 'Reboot' | 'PowerLoss';
@@ -69,6 +70,8 @@ export interface TransactionServiceOptions {
   readonly onIdTag: (idTag: string) => void;
   /** A transaction ended (also one closed at boot after a restart cut it). */
   readonly onEnded?: (ended: EndedTransaction) => void;
+  /** The calibration-law meter whose signed records the transactions carry (CONTRACT §9); none: unsigned. */
+  readonly signedMeter?: SignedMeterValues | null;
 }
 
 /**
@@ -100,6 +103,7 @@ export class TransactionService {
   #meterTimer: TimerHandle | null = null;
   #keptWh = 0;
   #starting = false;
+  #stopping: Promise<void> | null = null;
   readonly #unsubscribe: () => void;
 
   constructor(options: TransactionServiceOptions) {
@@ -113,12 +117,15 @@ export class TransactionService {
    * closed with StopTransaction, its last kept meter reading and time, and `reason` (Reboot when
    * only the process restarted, PowerLoss when the machine did).
    */
-  recover(reason: RecoveryReason): void {
-    for (const open of this.#o.queue.openTransactions) {
+  recover(reason: RecoveryReason, signedEndRecord: string | null = null): void {
+    const cut = this.#o.queue.openTransactions;
+    for (const open of cut) {
       const meterStop = Math.round(open.lastMeter?.wh ?? open.meterStartWh);
       const timestamp = open.lastMeter?.at ?? open.startedAt;
       this.#o.log.warn('transaction cut by a restart: closed', { localId: open.localId, reason, meterStop, timestamp });
-      this.#o.queue.push('StopTransaction', open.localId, { idTag: open.idTag, meterStop, timestamp, reason });
+      // The meter's transaction ended at this boot: its record goes with the latest one cut.
+      const signed = signedEndRecord !== null && open === cut[cut.length - 1] ? { transactionData: [signedMeterValue(signedEndRecord, 'Transaction.End', this.#o.timestamp())] } : {};
+      this.#o.queue.push('StopTransaction', open.localId, { idTag: open.idTag, meterStop, timestamp, reason, ...signed });
       this.#o.onEnded?.({ localId: open.localId, transactionId: null, idTag: open.idTag, startedAt: open.startedAt, stoppedAt: timestamp, meterStartWh: open.meterStartWh, meterStopWh: meterStop, reason });
     }
   }
@@ -154,6 +161,7 @@ export class TransactionService {
       else this.#o.log.info('card ignored: another transaction runs', { idTag });
       return;
     }
+    this.#o.signedMeter?.presented(idTag, 'ISO14443');
     if (!this.#reservationAllows(idTag)) {
       this.#o.log.info('card ignored: the connector is reserved for another idTag', { idTag });
       return;
@@ -169,6 +177,7 @@ export class TransactionService {
   /** RemoteStartTransaction: Accepted when a transaction can start; the start follows, with `chargingProfile` as its TxProfile. */
   remoteStart(idTag: string, chargingProfile: ChargingProfile | null = null): 'Accepted' | 'Rejected' {
     if (this.#tx || !this.#o.available() || !this.#reservationAllows(idTag)) return 'Rejected';
+    this.#o.signedMeter?.presented(idTag, 'CENTRAL');
     void (async () => {
       if (this.#o.configuration.flag('AuthorizeRemoteTxRequests')) {
         const info = await this.#authorize(idTag);
@@ -197,10 +206,21 @@ export class TransactionService {
     return true;
   }
 
-  /** Ends the running transaction with `reason`; the StopTransaction goes through the queue. */
-  async stop(reason: StopReason): Promise<void> {
+  /**
+   * Ends the running transaction with `reason`; the StopTransaction goes through the queue, with
+   * the meter's signed end record when it signs. A stop while the meter ends its transaction
+   * waits for that one.
+   */
+  stop(reason: StopReason): Promise<void> {
+    if (this.#stopping !== null) return this.#stopping;
     const tx = this.#tx;
-    if (!tx) return;
+    if (!tx) return Promise.resolve();
+    this.#stopping = this.#stop(tx, reason).finally(() => (this.#stopping = null));
+    return this.#stopping;
+  }
+
+  async #stop(tx: Transaction, reason: StopReason): Promise<void> {
+    const signedEnd = this.#o.signedMeter ? await this.#o.signedMeter.end() : null;
     this.#tx = null;
     this.#stopSampling();
     this.#stopKeepingMeter();
@@ -208,8 +228,10 @@ export class TransactionService {
     const status = this.#o.charging.status();
     const meterStop = Math.round(status.meter?.energyWh ?? tx.meterStartWh);
     const measurands = this.#o.configuration.list('StopTxnSampledData');
-    const transactionData = measurands.length > 0 ? [meterValue(status, measurands, 'Transaction.End', this.#o.timestamp())] : undefined;
     const timestamp = this.#o.timestamp();
+    const sampled = measurands.length > 0 ? [meterValue(status, measurands, 'Transaction.End', timestamp)] : [];
+    const signed = signedEnd !== null ? [signedMeterValue(signedEnd, 'Transaction.End', timestamp)] : [];
+    const transactionData = sampled.length + signed.length > 0 ? [...sampled, ...signed] : undefined;
     this.#o.log.info('transaction stopped', { localId: tx.localId, reason, meterStop });
     this.#o.queue.push('StopTransaction', tx.localId, { idTag: tx.idTag, meterStop, timestamp, reason, ...(transactionData && { transactionData }) });
     this.#o.onEnded?.({ localId: tx.localId, transactionId: tx.transactionId, idTag: tx.idTag, startedAt: tx.startedAt, stoppedAt: timestamp, meterStartWh: tx.meterStartWh, meterStopWh: meterStop, reason });
@@ -307,6 +329,21 @@ export class TransactionService {
   async #start(idTag: string, reservationId: number | null, chargingProfile: ChargingProfile | null = null): Promise<void> {
     if (this.#tx || this.#starting) return;
     this.#starting = true;
+    // CONTRACT §9: the meter's transaction is begun before any charge is permitted; a meter
+    // that does not sign it permits none (the status API and the log say why).
+    const signedBegin = this.#o.signedMeter ? await this.#o.signedMeter.begin(idTag) : null;
+    if (this.#o.signedMeter && signedBegin === null) {
+      this.#starting = false;
+      this.#o.log.error('transaction not started: the signing meter did not begin its transaction', { idTag });
+      return;
+    }
+    if (signedBegin !== null && !this.#plugged) {
+      // The car left while the meter began: no transaction; the meter's is ended unused.
+      this.#o.log.warn('car unplugged while the signing meter began its transaction: not started', { idTag });
+      await this.#o.signedMeter?.end();
+      this.#starting = false;
+      return;
+    }
     const status = this.#o.charging.status();
     const meterStartWh = Math.round(status.meter?.energyWh ?? 0);
     const startedAt = this.#o.timestamp();
@@ -332,6 +369,8 @@ export class TransactionService {
       timestamp: startedAt,
       ...(reservationId !== null && { reservationId }),
     });
+    // The begin record follows right after StartTransaction.conf: 1.6's StartTransaction cannot carry it.
+    if (signedBegin !== null) this.#o.queue.push('MeterValues', tx.localId, { connectorId: this.#o.connectorId, meterValue: [signedMeterValue(signedBegin, 'Transaction.Begin', startedAt)] });
     // No energy without a durable record: the StartTransaction is on disk before the
     // transaction permits charging (a few ms), so a crash cannot leave a charge nobody bills.
     // The transaction's profiles are in force before it permits charging too.

@@ -1,18 +1,13 @@
-import { every, type Clock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import type { Meter, MeterReading } from '../meter.js';
 import type { Rs485Settings } from '../rs485-port.js';
-import { ModbusClient } from './modbus-client.js';
+import { MeterPoller, type MeterReporter } from './meter-poller.js';
+import { openRtuMaster } from './modbus-client.js';
 
 /** What the meter driver needs of a Modbus RTU master: input registers (FC04) as raw bytes. */
 export interface InputRegisterReader {
   readInputRegisters(address: number, count: number): Promise<Buffer>;
   close(): Promise<void>;
-}
-
-/** Told once when the meter stops answering and once when it answers again. */
-export interface MeterReporter {
-  warn(msg: string, fields: Record<string, unknown>): void;
-  info(msg: string, fields: Record<string, unknown>): void;
 }
 
 export interface Sdm630Options {
@@ -39,61 +34,44 @@ const IMPORT_KWH = 0x0048;
  */
 export class Sdm630Meter implements Meter {
   readonly #o: Sdm630Options;
-  #latest: MeterReading | null = null;
-  #answering = true;
-  #polling = false;
-  readonly #stop: () => void;
+  readonly #poller: MeterPoller;
 
   constructor(options: Sdm630Options) {
     this.#o = options;
-    this.#stop = every(options.clock, options.pollMs ?? 1000, () => void this.poll());
+    this.#poller = new MeterPoller({ clock: options.clock, log: options.log, pollMs: options.pollMs ?? 1000, read: () => this.#read() });
   }
 
   latest(): MeterReading | null {
-    return this.#latest;
+    return this.#poller.latest;
   }
 
-  /** One poll (the timer calls it; tests may too). A poll still running is not overtaken. */
-  async poll(): Promise<void> {
-    if (this.#polling) return;
-    this.#polling = true;
-    try {
-      const phases = await this.#o.bus.readInputRegisters(VOLTAGES, 12);
-      const power = await this.#o.bus.readInputRegisters(TOTAL_POWER, 2);
-      const energy = await this.#o.bus.readInputRegisters(IMPORT_KWH, 2);
-      const at = (i: number): number => phases.readFloatBE(i * 4);
-      this.#latest = {
-        energyWh: energy.readFloatBE(0) * 1000,
-        powerW: power.readFloatBE(0),
-        voltagesV: [at(0), at(1), at(2)],
-        currentsA: [at(3), at(4), at(5)],
-        atMs: this.#o.clock.now(),
-      };
-      if (!this.#answering) this.#o.log.info('meter answers again', {});
-      this.#answering = true;
-    } catch (err) {
-      if (this.#answering) this.#o.log.warn('meter does not answer', { reason: (err as Error).message });
-      this.#answering = false;
-    } finally {
-      this.#polling = false;
-    }
+  /** One poll (the timer calls it; tests may too). */
+  poll(): Promise<void> {
+    return this.#poller.poll();
+  }
+
+  async #read(): Promise<MeterReading> {
+    const phases = await this.#o.bus.readInputRegisters(VOLTAGES, 12);
+    const power = await this.#o.bus.readInputRegisters(TOTAL_POWER, 2);
+    const energy = await this.#o.bus.readInputRegisters(IMPORT_KWH, 2);
+    const at = (i: number): number => phases.readFloatBE(i * 4);
+    return {
+      energyWh: energy.readFloatBE(0) * 1000,
+      powerW: power.readFloatBE(0),
+      voltagesV: [at(0), at(1), at(2)],
+      currentsA: [at(3), at(4), at(5)],
+      atMs: this.#o.clock.now(),
+    };
   }
 
   close(): void {
-    this.#stop();
+    this.#poller.stop();
     void this.#o.bus.close();
   }
 }
 
 /** A Modbus RTU master on a tty (`modbus-serial`), talking to meter `unitId`. */
 export async function openMeterBus(settings: Rs485Settings, unitId: number, timeoutMs = 500): Promise<InputRegisterReader> {
-  const client = new ModbusClient();
-  const { path, ...serial } = settings;
-  await client.connectRTUBuffered(path, serial);
-  client.setID(unitId);
-  client.setTimeout(timeoutMs);
-  return {
-    readInputRegisters: async (address, count) => (await client.readInputRegisters(address, count)).buffer,
-    close: () => new Promise<void>((resolve) => client.close(() => resolve())),
-  };
+  const { client, close } = await openRtuMaster(settings, unitId, timeoutMs);
+  return { readInputRegisters: async (address, count) => (await client.readInputRegisters(address, count)).buffer, close };
 }

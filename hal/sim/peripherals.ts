@@ -3,7 +3,7 @@ import type { Contactor } from '../contactor.js';
 import type { ControlPilot, PilotOutput, PilotSample } from '../control-pilot.js';
 import type { FaultInputs } from '../fault-inputs.js';
 import type { Hal } from '../hal.js';
-import type { Meter, MeterReading } from '../meter.js';
+import type { Meter, MeterReading, SigningMeter } from '../meter.js';
 import type { PhaseCount, PhaseRelay } from '../phase-relay.js';
 import type { ProximityPilot } from '../proximity-pilot.js';
 import type { RfidReader } from '../rfid-reader.js';
@@ -84,7 +84,10 @@ export class SimConnectorLock implements ConnectorLock {
 }
 
 export class SimMeter implements Meter {
-  constructor(readonly plant: SimPlant) {}
+  constructor(
+    readonly plant: SimPlant,
+    readonly signing?: SigningMeter,
+  ) {}
   latest(): MeterReading {
     return this.plant.meterReading();
   }
@@ -163,8 +166,11 @@ export interface SimHal extends Hal {
   readonly watchdog: SimWatchdog;
 }
 
-/** The simulated hardware on `plant`; the RS-485 port, when given, is a real (or virtual) tty of the host. */
-export function createSimHal(plant: SimPlant, rs485: Rs485Port | null = null): SimHal {
+/**
+ * The simulated hardware on `plant`; the RS-485 port, when given, is a real (or virtual) tty of
+ * the host; `signing` makes the meter a calibration-law one (`sim.signedMeter`).
+ */
+export function createSimHal(plant: SimPlant, rs485: Rs485Port | null = null, signing?: SigningMeter): SimHal {
   return {
     rs485,
     pilot: new SimControlPilot(plant),
@@ -172,7 +178,7 @@ export function createSimHal(plant: SimPlant, rs485: Rs485Port | null = null): S
     contactor: new SimContactor(plant),
     phaseRelay: new SimPhaseRelay(plant),
     lock: new SimConnectorLock(plant),
-    meter: new SimMeter(plant),
+    meter: new SimMeter(plant, signing),
     rfid: new SimRfidReader(),
     faults: new SimFaultInputs(plant),
     watchdog: new SimWatchdog(plant),

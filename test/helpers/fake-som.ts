@@ -8,6 +8,7 @@ import { parseConfig } from '../../firmware/config.js';
 import { silentLogger } from '../../firmware/log.js';
 import { systemClock } from '../../hal/clock.js';
 import { onoffGpio } from '../../hal/linux/onoff-gpio.js';
+import { openIskraBus } from '../../hal/linux/iskra-wm3m4c-meter.js';
 import { openMeterBus } from '../../hal/linux/sdm630-meter.js';
 import { fakeAds1115, fakeKernel } from './fake-kernel.js';
 import { meterEmulator, meterRegisters } from './meter-emulator.js';
@@ -73,6 +74,7 @@ export async function fakeSom(dir: string): Promise<FakeSom> {
     openI2c: async () => ({ ...fakeAds1115(adc), close: async () => {} }),
     pwmRoot: join(dir, 'pwm'),
     openMeterBus: (settings, unitId) => openMeterBus({ ...settings, path: pair.slavePath }, unitId),
+    openIskraBus: (settings, unitId) => openIskraBus({ ...settings, path: pair.slavePath }, unitId),
   };
   const dataDir = join(dir, 'data');
   const board = await createLinuxBoard(

@@ -26,7 +26,7 @@ let second: CentralSystem;
 
 t.before(async () => {
   [first, second] = await Promise.all([startCentralSystem(), startCentralSystem()]);
-  box = await startBoxFor(t, { ...HTTP_ON_ANY_PORT, ocpp: { url: first.url, chargeBoxId: 'box-web', fixedIdTag: 'OWNER01' } });
+  box = await startBoxFor(t, { ...HTTP_ON_ANY_PORT, sim: { controlPort: 0, signedMeter: true }, ocpp: { url: first.url, chargeBoxId: 'box-web', fixedIdTag: 'OWNER01' } });
   await setUpAndLogIn(box, PASSWORD);
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -58,6 +58,9 @@ t.test('log in', async (t) => {
   await page.locator('#link', { hasText: 'live' }).waitFor();
   t.equal(await page.textContent('#connector'), 'Available');
   t.match(await page.textContent('#ocpp-state'), /^connected \(ws:\/\/127\.0\.0\.1:\d+\/ocpp\)/);
+  await page.locator('#meter-key').waitFor({ state: 'visible' });
+  t.equal(((await page.textContent('#meter-key')) ?? '').trim(), String((await box.sim())['meter'].publicKey).trim(), 'the page shows the signing meter\'s public key (CONTRACT §9)');
+  t.match(await page.textContent('#signed-meter'), /^SmartWallbox SIM-OCMF-1 SIMMTR000001$/);
   const cookies = await page.context().cookies();
   t.match(cookies, [{ name: 'wallbox_session', httpOnly: true, sameSite: 'Strict' }]);
 });

@@ -4,6 +4,7 @@ import t from 'tap';
 import { silentLogger } from '../../firmware/log.js';
 import { MAX_QUEUED_MESSAGES, TxQueue } from '../../firmware/ocpp/model/tx-queue.js';
 import { RpcError, type OcppRpc } from '../../firmware/ocpp/rpc.js';
+import { signedMeterValue } from '../../firmware/ocpp/signed-meter-values.js';
 import { SimulatedClock } from '../../hal/sim/simulated-clock.js';
 
 /**
@@ -173,4 +174,24 @@ t.test('a duplicate only when the process dies between sending and keeping the c
   await last.drain();
   t.equal(sent.length, 4, 'confirmed and kept: never again');
   await last.close();
+});
+
+t.test('a MeterValues carrying a signed record (CONTRACT §9) is never thinned, and its value is sent as it was queued', async (t) => {
+  const { rpc, sent } = scriptedRpc(accept);
+  rpc.connected = false;
+  const queue = await openQueue(t.testdir({}), rpc);
+  const record = 'OCMF|{"PG":"T7","RD":[{"TX":"B","RV":0.1}]}|{"SD":"3006020101020101"}';
+  const tx = queue.openTransaction({ idTag: 'TAG', meterStartWh: 100, startedAt: '2026-03-02T10:00:00.000Z' });
+  queue.push('StartTransaction', tx, { connectorId: 1, idTag: 'TAG', meterStart: 100, timestamp: '2026-03-02T10:00:00.000Z' });
+  const sampled = (i: number) => ({ connectorId: 1, meterValue: [{ timestamp: '2026-03-02T10:00:01.000Z', sampledValue: [{ value: String(100 + i), measurand: 'Energy.Active.Import.Register', unit: 'Wh' }] }] });
+  // Second among the MeterValues: the place thinning would take first.
+  queue.push('MeterValues', tx, sampled(0));
+  queue.push('MeterValues', tx, { connectorId: 1, meterValue: [signedMeterValue(record, 'Transaction.Begin', '2026-03-02T10:00:00.000Z')] });
+  for (let i = 1; i <= MAX_QUEUED_MESSAGES + 10; i++) queue.push('MeterValues', tx, { connectorId: 1, meterValue: [{ timestamp: '2026-03-02T10:00:01.000Z', sampledValue: [{ value: String(100 + i), measurand: 'Energy.Active.Import.Register', unit: 'Wh' }] }] });
+  t.ok(queue.length <= MAX_QUEUED_MESSAGES, `thinned to ${queue.length}`);
+  rpc.connected = true;
+  await queue.drain();
+  const signed = sent.filter((s) => s.payload['meterValue']?.[0].sampledValue[0].format === 'SignedData');
+  t.same(signed.map((s) => s.payload['meterValue'][0].sampledValue[0]), [{ value: record, context: 'Transaction.Begin', format: 'SignedData', measurand: 'Energy.Active.Import.Register', location: 'Outlet' }], 'the signed begin record went out once, unchanged');
+  await queue.close();
 });

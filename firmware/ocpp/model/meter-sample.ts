@@ -45,8 +45,8 @@ export function meterValue(status: ChargingStatus, measurands: readonly Measuran
 /** The energy register reading in MeterValue entries (the latest one), or null when they carry none. */
 export function registerReading(meterValues: readonly unknown[]): { wh: number; at: string } | null {
   let reading: { wh: number; at: string } | null = null;
-  for (const entry of meterValues as Array<{ timestamp?: unknown; sampledValue?: Array<Partial<SampledValue>> }>) {
-    const energy = entry.sampledValue?.find((s) => s.measurand === 'Energy.Active.Import.Register' && (s.unit ?? 'Wh') === 'Wh');
+  for (const entry of meterValues as Array<{ timestamp?: unknown; sampledValue?: Array<Partial<SampledValue> & { format?: string }> }>) {
+    const energy = entry.sampledValue?.find((s) => s.measurand === 'Energy.Active.Import.Register' && (s.unit ?? 'Wh') === 'Wh' && s.format !== 'SignedData');
     const wh = Number(energy?.value);
     if (energy !== undefined && Number.isFinite(wh) && typeof entry.timestamp === 'string') reading = { wh, at: entry.timestamp };
   }

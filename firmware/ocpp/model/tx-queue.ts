@@ -225,9 +225,9 @@ export class TxQueue {
     this.#o.log.error('transaction message given up on: kept in the dead-letter file', { action: message.action, reason, alsoGivenUp: related.length - 1 });
   }
 
-  /** Over the bound: every second queued MeterValues goes, oldest first; Start and Stop stay. */
+  /** Over the bound: every second queued sampled MeterValues goes, oldest first; Start, Stop and signed records (CONTRACT §9) stay. */
   #thin(): void {
-    const meterValues = this.#messages.slice(1).filter((m) => m.action === 'MeterValues');
+    const meterValues = this.#messages.slice(1).filter((m) => m.action === 'MeterValues' && !carriesSignedData(m.payload));
     const dropped = meterValues.filter((_, i) => i % 2 === 1);
     for (const m of dropped) this.#record({ k: 'done', seq: m.seq });
     this.#o.log.warn('transaction queue full: sampled meter values thinned', { dropped: dropped.length, queued: this.#messages.length });
@@ -305,6 +305,12 @@ export class TxQueue {
 }
 
 const ACTIONS: readonly string[] = ['StartTransaction', 'StopTransaction', 'MeterValues'];
+
+/** A MeterValues with a meter's signed record: billing evidence, never thinned. */
+function carriesSignedData(payload: Record<string, unknown>): boolean {
+  const values = (payload['meterValue'] as Array<{ sampledValue?: Array<{ format?: unknown }> }> | undefined) ?? [];
+  return values.some((value) => value.sampledValue?.some((sampled) => sampled.format === 'SignedData') === true);
+}
 
 /** A record as the journal holds it (the payloads themselves are checked by the schema when sent). */
 function isQueueRecord(record: unknown): record is QueueRecord {
