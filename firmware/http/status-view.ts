@@ -37,6 +37,8 @@ export interface StatusView {
     readonly queued: number;
     readonly deadLetters: number;
   } | null;
+  /** The MQTT connection (CONTRACT §8); null without `mqtt` in the config. */
+  readonly mqtt: { readonly connected: boolean; readonly topicPrefix: string } | null;
   readonly faults: ReadonlyArray<Fault & { readonly since: string }>;
   readonly faultHistory: ReadonlyArray<FaultHistoryEntry & { readonly since: string }>;
   /** The chart's point for now. */
@@ -93,6 +95,7 @@ export function statusView(firmware: Firmware, userPaused: boolean, nowMs: numbe
       },
       ...cp.queueState,
     },
+    mqtt: firmware.mqtt && { connected: firmware.mqtt.connected, topicPrefix: firmware.mqtt.topics.prefix },
     faults: charging.faults.map((f) => ({ ...f, since: iso(f.sinceMs) })),
     faultHistory: firmware.charging.faultHistory().map((f) => ({ ...f, since: iso(f.sinceMs) })),
     sample: currentSample(firmware.charging, nowMs),
