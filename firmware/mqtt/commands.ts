@@ -19,12 +19,13 @@ const refuse = (reason: string): ParsedCommand => ({ ok: false, reason });
 /**
  * CONTRACT §8: the meaning of a message on a command topic, as a pure function. `set/limit` is
  * 8093 in A (0 or 6..80, kept to 0.1 A), `set/enable` is 8094 (0 / 1), `set/phases` is 8087
- * (1 / 3 phases, only with phase switching). A retained command is refused: it would be carried
- * out again at every reconnect, over whatever the energy manager wrote since.
+ * (1 / 3 phases, only with phase switching). A command the broker kept retained and hands over
+ * at subscription is refused: it would be carried out again at every reconnect, over whatever the
+ * energy manager wrote since (a retained publish that arrives live is a command like any other).
  */
 export function parseCommand(topics: Topics, topic: string, payload: Uint8Array, retained: boolean, rules: CommandRules): ParsedCommand {
   if (payload.length > MAX_COMMAND_BYTES) return refuse(`payload too large (${payload.length} bytes; at most ${MAX_COMMAND_BYTES})`);
-  if (retained) return refuse('retained command ignored: publish commands without the retain flag');
+  if (retained) return refuse('retained command ignored: a command kept by the broker is not carried out at (re)connect; publish commands without the retain flag');
   const text = Buffer.from(payload).toString('utf8').trim();
   switch (topic) {
     case topics.set.limit: {

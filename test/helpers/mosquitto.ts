@@ -127,7 +127,8 @@ export interface Subscriber {
  * topic and payload per line; resolves once it is subscribed.
  */
 export async function subscribe(broker: Broker, topic: string, options: { protocol?: 'mqttv311' | 'mqttv5' } = {}): Promise<Subscriber> {
-  const child = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(broker.port), '-V', options.protocol ?? 'mqttv311', '-q', '1', '-d', '-F', '%r %l %t %p', '-t', topic], {
+  // Line-buffered: mosquitto_sub flushes the messages but not the -d protocol lines.
+  const child = spawn('stdbuf', ['-oL', 'mosquitto_sub', '-h', '127.0.0.1', '-p', String(broker.port), '-V', options.protocol ?? 'mqttv311', '-q', '1', '-d', '-F', '%r %l %t %p', '-t', topic], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const reap = (): void => void child.kill('SIGKILL');
