@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { WatchedList } from './watched-list.js';
@@ -82,6 +83,8 @@ export async function startBroker(dir: string, tls?: BrokerTls, timeoutMs = 10_0
   const port = await freePort();
   const tlsPort = tls ? await freePort() : null;
   const lines = [
+    // Run as root, mosquitto would become user "mosquitto" and could not read the test's key files.
+    `user ${userInfo().username}`,
     'per_listener_settings false',
     'allow_anonymous true',
     'persistence false',
