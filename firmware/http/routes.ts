@@ -6,7 +6,7 @@ import type { ConfigOverlay } from '../config-overlay.js';
 import type { Firmware } from '../firmware.js';
 import type { Logger } from '../log.js';
 import { ocppTlsOptions } from '../ocpp/tls.js';
-import { mqttTlsFiles } from '../mqtt/client.js';
+import { checkMqttSettings } from '../mqtt/client.js';
 import { storeCaCertificate, storeClientCertificate } from './certificates.js';
 import { maskedConfig, patchConfig, WRITABLE_KEYS } from './config-view.js';
 import type { EventRing } from './events.js';
@@ -69,7 +69,7 @@ export function apiRoutes(d: RouteDeps): RouteTable {
       throw err instanceof ConfigError ? new HttpError(400, err.message) : err;
     };
     if (changed.some((c) => c.key === 'ocpp') && config.ocpp !== null && config.ocpp.url.startsWith('wss://')) await ocppTlsOptions(config.ocpp).catch(asHttpError);
-    if (changed.some((c) => c.key === 'mqtt') && config.mqtt !== null) await mqttTlsFiles(config.mqtt).catch(asHttpError);
+    if (changed.some((c) => c.key === 'mqtt') && config.mqtt !== null) await checkMqttSettings(config.mqtt).catch(asHttpError);
     for (const { key } of changed) await d.overlay.set(key, getKey(config, key));
     if (changed.length === 0) return;
     const keys = changed.map((c) => c.key);

@@ -61,10 +61,13 @@ function printableUrl(url: string): string {
 }
 
 /**
- * The certificate files of `mqtt` (mqtts:// only), read now: a file that cannot be read is a
- * config error naming its key, found at start or when the web interface saves it.
+ * What the schema cannot say about `mqtt`, checked, and its certificate files (mqtts:// only)
+ * read now: a problem is a config error naming its key, found at start or when the web
+ * interface saves it.
  */
-export async function mqttTlsFiles(settings: MqttSettings): Promise<TlsFiles> {
+export async function checkMqttSettings(settings: MqttSettings): Promise<TlsFiles> {
+  // MQTT 3.1.1 §3.1.2.9: no password without a user name.
+  if (settings.password !== undefined && settings.password !== '' && settings.username === undefined) throw new ConfigError('mqtt.username', 'is required with mqtt.password');
   if (!settings.url.startsWith('mqtts://')) {
     const key = (['caFile', 'certFile', 'keyFile'] as const).find((k) => settings[k] !== undefined);
     if (key !== undefined) throw new ConfigError(`mqtt.${key}`, 'only with an mqtts:// url');
@@ -107,7 +110,7 @@ export class MqttApi {
 
   /** Reads the certificate files (ConfigError naming the key); connects at start(). */
   static async create(options: MqttApiOptions): Promise<MqttApi> {
-    return new MqttApi(options, await mqttTlsFiles(options.settings));
+    return new MqttApi(options, await checkMqttSettings(options.settings));
   }
 
   get connected(): boolean {

@@ -88,6 +88,9 @@ t.test('the web API: mqtt applied without a restart, password write-only, discov
   const badFile = await client.call('PATCH', '/api/config', { mqtt: { url: b.url, caFile: '/nonexistent.pem' } });
   t.equal(badFile.status, 400);
   t.match(badFile.body.error, /^mqtt\.caFile: only with an mqtts:\/\/ url/);
+  const noUser = await client.call('PATCH', '/api/config', { mqtt: { url: b.url, password: 'x' } });
+  t.equal(noUser.status, 400);
+  t.match(noUser.body.error, /^mqtt\.username: is required with mqtt\.password/);
 
   const live = await subscriber(t, b, `${P}/#`);
   const reply = await client.call('PATCH', '/api/config', { mqtt: { url: b.url, username: 'box', password: 'broker-secret-9' } });
