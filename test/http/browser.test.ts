@@ -126,7 +126,7 @@ t.test('connect to an MQTT broker from the settings, without a restart', async (
   await page.fill('#mqtt-password', 'broker pass 1');
   await page.click('#mqtt-form button[type=submit]');
   await page.locator('#mqtt-message', { hasText: 'Applied now: mqtt.' }).waitFor();
-  t.match(await sub.waitFor((m) => m.topic === 'wallbox/SIM-000001/status'), { payload: /"status":"Charging"/ });
+  t.match(await sub.waitFor((m) => m.topic === 'wallbox/SIM-000001/status' && m.payload.includes('"status":"Charging"')), { payload: /"transaction":\{"transactionId":\d+,"idTag":"OWNER01"/ });
   await page.locator('#mqtt-state', { hasText: 'connected · wallbox/SIM-000001/' }).waitFor();
   t.equal(await page.getAttribute('#mqtt-password', 'placeholder'), 'set (leave empty to keep)', 'the password is write-only');
   await page.fill('#mqtt-url', 'http://nope');
