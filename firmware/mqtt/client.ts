@@ -1,4 +1,6 @@
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { MqttClient, type IClientOptions, type IPublishPacket } from 'mqtt';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { every, type Clock, type TimerHandle } from '../../hal/clock.js';
 import { ConfigError, type Config } from '../config.js';
 import type { StatusView } from '../http/status-view.js';
@@ -9,6 +11,7 @@ import { readTlsFiles, type TlsFiles } from '../tls-files.js';
 import { parseCommand } from './commands.js';
 import { discoveryMessages, type DiscoveryDevice } from './discovery.js';
 import { Outbox, type Outgoing } from './outbox.js';
+import { PacketSizeGuard } from './packet-size-guard.js';
 import { statusPayload } from './status-payload.js';
 import { topicPrefix, topicsFor, topicSafe, type Topics } from './topics.js';
 
@@ -43,7 +46,10 @@ const MAX_IN_FLIGHT = 10;
 /** Reconnect backoff: doubling from the first to the last, less up to a fifth at random (a fleet does not come back in step). */
 const BACKOFF_FIRST_MS = 1000;
 const BACKOFF_MAX_MS = 30_000;
-/** MQTT 5: what the broker may send us at most. A command is a few bytes; a larger one is answered on P/error, not read. */
+/**
+ * The largest packet taken from the broker (MQTT 5 tells it; for 3.1.1 the guard cuts the link).
+ * A command is a few bytes; one up to this size is answered on P/error.
+ */
 const MAX_PACKET_BYTES = 2 * 1024 * 1024;
 const STOP_TIMEOUT_MS = 2000;
 /** MQTT 3.1.1 CONNACK "unacceptable protocol version", MQTT 5 "unsupported protocol version". */
@@ -120,7 +126,7 @@ export class MqttApi {
   /** Connects in the background: a broker that is not there is retried with backoff, never waited for. */
   start(): void {
     const { settings, clock } = this.#o;
-    const client = mqtt.connect(settings.url, this.#clientOptions());
+    const client = new MqttClient(() => this.#openSocket(), this.#clientOptions());
     this.#client = client;
     client.on('connect', () => this.#onConnect());
     client.on('close', () => this.#onClose());
@@ -155,9 +161,29 @@ export class MqttApi {
     this.#log.info('MQTT stopped');
   }
 
+  /** The link to the broker (mqtt:// or mqtts://), cut when the broker announces a packet over MAX_PACKET_BYTES. */
+  #openSocket(): Socket {
+    const url = new URL(this.#o.settings.url);
+    const secure = url.protocol === 'mqtts:';
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const port = url.port === '' ? (secure ? 8883 : 1883) : Number(url.port);
+    const { ca, client } = this.#tls;
+    const socket = secure
+      ? tlsConnect({ host, port, ...(isIP(host) === 0 && { servername: host }), ...(ca !== undefined && { ca }), ...(client !== undefined && { cert: client.cert, key: client.key }), rejectUnauthorized: true, minVersion: 'TLSv1.2' })
+      : netConnect({ host, port });
+    const guard = new PacketSizeGuard(MAX_PACKET_BYTES);
+    socket.on('data', (chunk: Buffer) => {
+      if (!guard.feed(chunk)) socket.destroy(Object.assign(new Error(`the broker sent a packet over ${MAX_PACKET_BYTES} bytes`), { code: 'EMSGSIZE' }));
+    });
+    return socket;
+  }
+
   #clientOptions(): IClientOptions {
     const { settings, device } = this.#o;
-    const client = this.#tls.client;
+    const url = new URL(settings.url);
+    // Credentials in the URL count like mqtt.username / mqtt.password (which win).
+    const username = settings.username ?? (url.username === '' ? undefined : decodeURIComponent(url.username));
+    const password = settings.password ?? (url.password === '' ? undefined : decodeURIComponent(url.password));
     return {
       protocolVersion: this.#protocolVersion,
       clientId: `wallbox_${topicSafe(device.serialNumber)}`,
@@ -166,13 +192,10 @@ export class MqttApi {
       connectTimeout: 10_000,
       // Reconnects are ours (#onClose): with backoff, and without MQTT.js's unbounded offline queue.
       reconnectPeriod: 0,
-      ...(settings.username !== undefined && { username: settings.username }),
-      ...(settings.password !== undefined && { password: settings.password }),
+      ...(username !== undefined && { username }),
+      ...(password !== undefined && { password }),
       will: { topic: this.topics.availability, payload: Buffer.from('offline'), qos: 1, retain: true },
       ...(this.#protocolVersion === 5 && { properties: { maximumPacketSize: MAX_PACKET_BYTES } }),
-      ...(this.#tls.ca !== undefined && { ca: this.#tls.ca }),
-      ...(client !== undefined && { cert: client.cert, key: client.key }),
-      rejectUnauthorized: true,
     };
   }
 
