@@ -246,7 +246,14 @@ export class MqttApi {
   async #onMessage(topic: string, payload: Buffer, packet: IPublishPacket): Promise<void> {
     const parsed = parseCommand(this.topics, topic, payload, packet.retain, { phaseSwitchingEnabled: this.#o.phaseSwitchingEnabled });
     if (!parsed.ok) return this.#refuse(topic, parsed.reason);
-    const refused = await this.#o.energyManager.command(parsed.name, parsed.raw);
+    let refused: ExceptionCode | null;
+    try {
+      refused = await this.#o.energyManager.command(parsed.name, parsed.raw);
+    } catch (err) {
+      // Never the firmware's problem: the command fails, the box goes on.
+      this.#log.error('MQTT command failed', { topic, err });
+      return this.#refuse(topic, 'internal error (logged)');
+    }
     if (refused !== null) return this.#refuse(topic, `refused by the energy-manager input (Modbus exception ${refused})`);
     this.#log.debug('MQTT command carried out', { topic, raw: parsed.raw });
     this.#statusSoon();
