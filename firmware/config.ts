@@ -75,6 +75,24 @@ const Ocpp = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * CONTRACT §8: the MQTT broker. `topicPrefix` unset means "wallbox/<serial number>"; it may not
+ * hold wildcards, start with `$` (broker topics) or `/`, or end with `/`.
+ */
+const Mqtt = Type.Object(
+  {
+    url: Type.String({ pattern: '^mqtts?://[^\\s]+$' }),
+    username: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    password: Type.Optional(Type.String({ maxLength: 256 })),
+    caFile: Type.Optional(Type.String({ minLength: 1 })),
+    certFile: Type.Optional(Type.String({ minLength: 1 })),
+    keyFile: Type.Optional(Type.String({ minLength: 1 })),
+    topicPrefix: Type.Optional(Type.String({ maxLength: 128, pattern: '^(?![$/])[^#+\\u0000]*[^#+/\\u0000]$' })),
+    homeAssistant: Type.Boolean({ default: true }),
+  },
+  { additionalProperties: false },
+);
+
 export const ConfigSchema = Type.Object(
   {
     board: Type.String({ minLength: 1, pattern: '^[a-z0-9-]+$', default: 'sim' }),
@@ -83,6 +101,7 @@ export const ConfigSchema = Type.Object(
     modbus: Modbus,
     ocpp: Nullable(Ocpp, null),
     http: Nullable(Endpoint(8080), { host: '127.0.0.1', port: 8080 }),
+    mqtt: Nullable(Mqtt, null),
     sim: Type.Object({ controlPort: Port(4780), signedMeter: Type.Boolean({ default: false }) }, Strict),
   },
   { additionalProperties: false },

@@ -24,6 +24,8 @@ import { DiagnosticsUploader } from './diagnostics/uploader.js';
 import type { HealthReport } from './update/health.js';
 import { InstallDir } from './update/install-dir.js';
 import { FirmwareUpdater } from './update/updater.js';
+import { statusView } from './http/status-view.js';
+import { MqttApi } from './mqtt/client.js';
 
 /** Who the box says it is on Modbus (8000..8031). */
 const PRODUCT = { vendorId: 0x534e, vendorName: 'SmartWallbox', productId: 0x0001, productName: 'Smart Wallbox Controller', model: 'SW-Controller-1' } as const;
@@ -63,12 +65,15 @@ export class Firmware {
   readonly diagnostics: DiagnosticsUploader;
   /** The OCPP client; null without `ocpp` in the config (created by start()). */
   chargePoint: ChargePoint | null = null;
+  /** The MQTT interface; null without `mqtt` in the config (created by start()). */
+  mqtt: MqttApi | null = null;
   readonly #options: FirmwareOptions;
   #config: Config;
   readonly #clock: Clock;
   readonly #log: Logger;
   #bootId = '';
   #ocppChange: Promise<void> = Promise.resolve();
+  #mqttChange: Promise<void> = Promise.resolve();
   readonly #endedListeners = new Set<(ended: EndedTransaction) => void>();
   #started = false;
 
@@ -168,6 +173,24 @@ export class Firmware {
     });
   }
 
+  /** The MQTT interface for `mqtt` (not connected yet); its certificate files are read now (ConfigError naming the key). */
+  async #createMqtt(mqtt: Config['mqtt']): Promise<MqttApi | null> {
+    if (mqtt === null) return null;
+    const { evse } = this.#config;
+    return MqttApi.create({
+      settings: mqtt,
+      device: { serialNumber: this.#options.serialNumber ?? '', name: PRODUCT.productName, manufacturer: PRODUCT.vendorName, model: PRODUCT.model, firmwareVersion: FIRMWARE_VERSION },
+      energyManager: this.modbus,
+      phaseSwitchingEnabled: this.charging.phaseSwitchingEnabled,
+      maxCurrentA: evse.maxCurrentA,
+      // The same status the HTTP API shows; the owner's pause is in its pausedBy.
+      status: () => statusView(this, false, this.#clock.now()),
+      onChange: (listener) => this.charging.onChange(() => listener()),
+      clock: this.#clock,
+      log: this.#log,
+    });
+  }
+
   #createModbus(options: FirmwareOptions): ModbusModel {
     const { modbus, evse } = options.config;
     const overlay = options.overlay;
@@ -219,8 +242,28 @@ export class Firmware {
     return change;
   }
 
+  /**
+   * New MQTT settings at run time (the web interface): the old connection says `offline` and
+   * closes, a new one connects with `mqtt` (and publishes or removes the discovery messages as
+   * `mqtt.homeAssistant` says). Changes are applied one after the other.
+   */
+  applyMqtt(mqtt: Config['mqtt']): Promise<void> {
+    const change = this.#mqttChange.then(async () => {
+      const next = await this.#createMqtt(mqtt);
+      await this.mqtt?.stop();
+      this.#config = { ...this.#config, mqtt };
+      this.mqtt = next;
+      this.mqtt?.start();
+      this.#log.info('MQTT settings applied', { topicPrefix: this.mqtt?.topics.prefix ?? null });
+    });
+    this.#mqttChange = change.catch(() => {});
+    return change;
+  }
+
   async start(): Promise<void> {
     const { dataDir } = this.#config;
+    // Read first: an unreadable certificate file is a bad config (exit 2), found before anything runs.
+    const mqtt = await this.#createMqtt(this.#config.mqtt);
     this.#bootId = this.#options.bootId ?? (await readBootId());
     const torn = await removeTornWrites(dataDir);
     if (torn > 0) this.#log.warn('writes cut short by the last stop removed; their files kept the last good version', { torn });
@@ -235,6 +278,8 @@ export class Firmware {
     this.#started = true;
     this.chargePoint = await this.#createChargePoint(recoveryReason);
     await this.chargePoint?.start();
+    this.mqtt = mqtt;
+    this.mqtt?.start();
     this.#log.info('firmware running', { version: FIRMWARE_VERSION, evse: this.#config.evse });
     const latched = this.charging.status().faults;
     if (latched.length > 0) this.#log.warn('latched faults in force', { faults: latched.map((f) => f.kind) });
@@ -243,6 +288,8 @@ export class Firmware {
   /** CONTRACT §1 clean stop: PWM off, contactor open, state saved with a clean-stop marker. */
   async stop(): Promise<void> {
     await this.#ocppChange;
+    await this.#mqttChange;
+    await this.mqtt?.stop();
     this.updates.stop();
     await this.chargePoint?.stop();
     await this.modbusSlave.stop();

@@ -54,6 +54,7 @@ t.test('parseConfig({}) gives every default of CONTRACT §2', async (t) => {
     ['modbus.timeoutS', 0],
     ['modbus.failsafeCurrentA', 6],
     ['ocpp', null],
+    ['mqtt', null],
     ['http.host', '127.0.0.1'],
     ['http.port', 8080],
     ['sim.controlPort', 4780],
@@ -78,6 +79,7 @@ t.test('parseConfig({}) gives exactly the default object, nothing more', async (
     modbus: { unitId: 1, tcp: { host: '127.0.0.1', port: 4701 }, rtu: null, bootCurrentA: null, timeoutS: 0, failsafeCurrentA: 6 },
     ocpp: null,
     http: { host: '127.0.0.1', port: 8080 },
+    mqtt: null,
     sim: { controlPort: 4780, signedMeter: false },
   });
 });

@@ -10,6 +10,7 @@ interface Status {
   modbus: { limitA: number; enabled: boolean; watchdog: { timeoutS: number; fired: boolean } };
   ocpp: { url: string; bootState: string; online: boolean; transaction: { transactionId: number | null; idTag: string; energyWh: number } | null; queued: number; deadLetters: number } | null;
   signedMeter: { meterType: string | null; meterSerialNumber: string | null; publicKey: string | null; error: string | null } | null;
+  mqtt: { connected: boolean; topicPrefix: string } | null;
   faults: Array<{ kind: string; cause: string }>;
   sample: Sample;
 }
@@ -122,6 +123,7 @@ function renderStatus(s: Status): void {
   text('meter-key', sm?.publicKey ?? '');
   const m = s.modbus;
   text('modbus-state', `limit ${m.limitA.toFixed(1)} A, ${m.enabled ? 'enabled' : 'disabled'}${m.watchdog.timeoutS > 0 ? `, watchdog ${m.watchdog.timeoutS} s${m.watchdog.fired ? ' FIRED' : ''}` : ''}`);
+  text('mqtt-state', s.mqtt === null ? 'off' : `${s.mqtt.connected ? 'connected' : 'not connected'} · ${s.mqtt.topicPrefix}/…`);
   const faults = $('faults');
   faults.textContent = s.faults.length === 0 ? 'none' : s.faults.map((f) => `${f.kind}: ${f.cause}`).join('; ');
   faults.classList.toggle('fault', s.faults.length > 0);
@@ -237,6 +239,17 @@ async function loadConfig(): Promise<void> {
   input('ocpp-insecure').checked = o?.['insecureTls'] === true;
   text('ca-file', o?.['caFile'] ?? 'system roots');
   text('client-file', o?.['certFile'] ?? 'none');
+  const q = config['mqtt'] as Json | null;
+  input('mqtt-enabled').checked = q !== null;
+  input('mqtt-url').value = q?.['url'] ?? '';
+  input('mqtt-username').value = q?.['username'] ?? '';
+  input('mqtt-password').value = '';
+  input('mqtt-password').placeholder = q?.['passwordSet'] ? 'set (leave empty to keep)' : 'not set';
+  input('mqtt-prefix').value = q?.['topicPrefix'] ?? '';
+  input('mqtt-ha').checked = q === null || q['homeAssistant'] === true;
+  input('mqtt-ca').value = q?.['caFile'] ?? '';
+  input('mqtt-cert').value = q?.['certFile'] ?? '';
+  input('mqtt-key').value = q?.['keyFile'] ?? '';
   const m = config['modbus'] as Json;
   input('modbus-unit').value = String(m['unitId']);
   input('modbus-timeout').value = String(m['timeoutS']);
@@ -276,6 +289,25 @@ function ocppPatch(): Json {
       fixedIdTag: input('ocpp-idtag').value.trim(),
       insecureTls: input('ocpp-insecure').checked,
       // Left empty: the stored password stays (it is never sent to the page).
+      ...(password !== '' && { password }),
+    },
+  };
+}
+
+function mqttPatch(): Json {
+  if (!input('mqtt-enabled').checked) return { mqtt: null };
+  // An empty field removes the optional key (null in the merge patch); an empty password keeps the stored one.
+  const optional = (id: string): string | null => input(id).value.trim() || null;
+  const password = input('mqtt-password').value;
+  return {
+    mqtt: {
+      url: input('mqtt-url').value.trim(),
+      username: optional('mqtt-username'),
+      topicPrefix: optional('mqtt-prefix'),
+      homeAssistant: input('mqtt-ha').checked,
+      caFile: optional('mqtt-ca'),
+      certFile: optional('mqtt-cert'),
+      keyFile: optional('mqtt-key'),
       ...(password !== '' && { password }),
     },
   };
@@ -381,6 +413,7 @@ $('pause').addEventListener('click', () => {
 });
 
 settingsForm('ocpp-form', 'ocpp-message', ocppPatch);
+settingsForm('mqtt-form', 'mqtt-message', mqttPatch);
 settingsForm('modbus-form', 'modbus-message', modbusPatch);
 settingsForm('evse-form', 'evse-message', evsePatch);
 uploadForm('ca-form', 'ca-message', '/api/certs/ca', async () => ({ pem: await fileText('ca-upload') }));

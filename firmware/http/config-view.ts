@@ -4,8 +4,8 @@ import { isJsonObject } from '../store/atomic-file.js';
 import { HttpError } from './http-io.js';
 
 /**
- * How a key written from the web takes effect: `now` (the OCPP settings: the charge point is
- * restarted with them at once) or `restart` (read once at start: the Modbus ports, the EVSE
+ * How a key written from the web takes effect: `now` (the OCPP and MQTT settings: the charge
+ * point or the MQTT connection is restarted with them at once) or `restart` (read once at start: the Modbus ports, the EVSE
  * settings, the web server's own address).
  */
 export type ApplyMode = 'now' | 'restart';
@@ -26,22 +26,27 @@ export const WRITABLE_KEYS: Readonly<Record<string, ApplyMode>> = {
   'modbus.timeoutS': 'restart',
   'modbus.failsafeCurrentA': 'restart',
   ocpp: 'now',
+  mqtt: 'now',
   http: 'restart',
 };
 
-/** Sections merged key by key; `ocpp` and `http` are merged inside their object. */
+/** Sections merged key by key; `ocpp`, `mqtt` and `http` are merged inside their object. */
 const LEAF_SECTIONS = ['evse', 'modbus'] as const;
 
 type JsonObject = Record<string, unknown>;
 
 const isObject = isJsonObject<JsonObject>;
 
-/** The config as the API shows it: secrets are write-only (`ocpp.password` becomes `passwordSet`). */
+/** A section with its password replaced by `passwordSet`. */
+function withoutPassword(section: { readonly password?: string } | null): JsonObject | null {
+  if (section === null) return null;
+  const { password, ...visible } = section;
+  return { ...visible, passwordSet: password !== undefined && password !== '' };
+}
+
+/** The config as the API shows it: secrets are write-only (`ocpp.password`, `mqtt.password` become `passwordSet`). */
 export function maskedConfig(config: Config): JsonObject {
-  const { ocpp, ...rest } = config;
-  if (ocpp === null) return { ...rest, ocpp: null };
-  const { password, ...visible } = ocpp;
-  return { ...rest, ocpp: { ...visible, passwordSet: password !== '' } };
+  return { ...config, ocpp: withoutPassword(config.ocpp), mqtt: withoutPassword(config.mqtt) };
 }
 
 /** `current` merged with `patch` one level into each object (JSON merge patch: null removes an optional key). */
@@ -50,7 +55,7 @@ function mergeObject(current: JsonObject | null, patch: unknown, key: string): J
   if (!isObject(patch)) throw new HttpError(400, `${key}: must be an object or null`);
   const merged: JsonObject = { ...(current ?? {}) };
   for (const [k, v] of Object.entries(patch)) {
-    if (v === null && key === 'ocpp') delete merged[k];
+    if (v === null && (key === 'ocpp' || key === 'mqtt')) delete merged[k];
     else merged[k] = v;
   }
   return merged;
@@ -64,7 +69,7 @@ export interface ConfigChange {
 
 /**
  * The config after the web's `patch` (a partial config: `{"ocpp": {"url": …}}`), checked with the
- * same schema as the config file; 400 naming the key. `ocpp.password` left out keeps the stored one.
+ * same schema as the config file; 400 naming the key. A password (`ocpp`, `mqtt`) left out keeps the stored one.
  */
 export function patchConfig(current: Config, patch: unknown): ConfigChange {
   if (!isObject(patch)) throw new HttpError(400, 'body: must be a JSON object');
@@ -73,7 +78,7 @@ export function patchConfig(current: Config, patch: unknown): ConfigChange {
     if ((LEAF_SECTIONS as readonly string[]).includes(section)) {
       if (!isObject(value)) throw new HttpError(400, `${section}: must be an object`);
       next[section] = { ...(next[section] as JsonObject), ...value };
-    } else if (section === 'ocpp' || section === 'http') {
+    } else if (section === 'ocpp' || section === 'mqtt' || section === 'http') {
       next[section] = mergeObject(next[section] as JsonObject | null, value, section);
     } else if (section in current) {
       throw new HttpError(400, `${section}: not writable from the web interface (config file only)`);

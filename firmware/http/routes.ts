@@ -6,6 +6,7 @@ import type { ConfigOverlay } from '../config-overlay.js';
 import type { Firmware } from '../firmware.js';
 import type { Logger } from '../log.js';
 import { ocppTlsOptions } from '../ocpp/tls.js';
+import { checkMqttSettings } from '../mqtt/client.js';
 import { storeCaCertificate, storeClientCertificate } from './certificates.js';
 import { maskedConfig, patchConfig, WRITABLE_KEYS } from './config-view.js';
 import type { EventRing } from './events.js';
@@ -63,12 +64,12 @@ export function apiRoutes(d: RouteDeps): RouteTable {
 
   /** Writes `config`'s values of the changed keys to the overlay and applies what applies now. */
   const commit = async (config: Config, changed: ReadonlyArray<{ key: string; apply: string }>): Promise<void> => {
-    if (changed.some((c) => c.key === 'ocpp') && config.ocpp !== null && config.ocpp.url.startsWith('wss://')) {
-      // A file the OCPP client could not read must be refused now, not found at the reconnect.
-      await ocppTlsOptions(config.ocpp).catch((err: unknown) => {
-        throw err instanceof ConfigError ? new HttpError(400, err.message) : err;
-      });
-    }
+    // A file the OCPP or MQTT client could not read must be refused now, not found at the reconnect.
+    const asHttpError = (err: unknown): never => {
+      throw err instanceof ConfigError ? new HttpError(400, err.message) : err;
+    };
+    if (changed.some((c) => c.key === 'ocpp') && config.ocpp !== null && config.ocpp.url.startsWith('wss://')) await ocppTlsOptions(config.ocpp).catch(asHttpError);
+    if (changed.some((c) => c.key === 'mqtt') && config.mqtt !== null) await checkMqttSettings(config.mqtt).catch(asHttpError);
     for (const { key } of changed) await d.overlay.set(key, getKey(config, key));
     if (changed.length === 0) return;
     const keys = changed.map((c) => c.key);
@@ -76,6 +77,7 @@ export function apiRoutes(d: RouteDeps): RouteTable {
     d.events.add('config', `changed: ${keys.join(', ')}`);
     for (const { key, apply } of changed) if (apply === 'restart') d.pendingRestart.add(key);
     if (keys.includes('ocpp')) await d.firmware.applyOcpp(d.overlay.config.ocpp);
+    if (keys.includes('mqtt')) await d.firmware.applyMqtt(d.overlay.config.mqtt);
   };
 
   const currentOcpp = (): NonNullable<Config['ocpp']> => {

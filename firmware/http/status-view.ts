@@ -40,6 +40,8 @@ export interface StatusView {
   } | null;
   /** The calibration-law meter whose signed records OCPP transactions carry, with its public key (CONTRACT §9); null: none. */
   readonly signedMeter: SignedMeterStatus | null;
+  /** The MQTT connection (CONTRACT §8); null without `mqtt` in the config. */
+  readonly mqtt: { readonly connected: boolean; readonly topicPrefix: string } | null;
   readonly faults: ReadonlyArray<Fault & { readonly since: string }>;
   readonly faultHistory: ReadonlyArray<FaultHistoryEntry & { readonly since: string }>;
   /** The chart's point for now. */
@@ -97,6 +99,7 @@ export function statusView(firmware: Firmware, userPaused: boolean, nowMs: numbe
       ...cp.queueState,
     },
     signedMeter: cp?.signedMeter ?? null,
+    mqtt: firmware.mqtt && { connected: firmware.mqtt.connected, topicPrefix: firmware.mqtt.topics.prefix },
     faults: charging.faults.map((f) => ({ ...f, since: iso(f.sinceMs) })),
     faultHistory: firmware.charging.faultHistory().map((f) => ({ ...f, since: iso(f.sinceMs) })),
     sample: currentSample(firmware.charging, nowMs),

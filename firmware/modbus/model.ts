@@ -2,9 +2,9 @@ import type { Clock, TimerHandle } from '../../hal/clock.js';
 import type { ChargingController } from '../charging/controller.js';
 import type { Logger } from '../log.js';
 import { packedVersion } from '../version.js';
-import { Exception, type ExceptionCode, type RegisterWrite } from './codec.js';
+import { decodeWrite, Exception, type ExceptionCode, type RegisterWrite } from './codec.js';
 import type { RegisterModel } from './pdu.js';
-import type { RegisterValues } from './registers.js';
+import { REGISTERS, type RegisterName, type RegisterValues } from './registers.js';
 import { evseStateCode } from './state-register.js';
 
 /** Who we are on the bus (8000..8031). */
@@ -42,6 +42,9 @@ export interface ModbusModelOptions {
 }
 
 const deci = (a: number): number => Math.round(a * 10);
+
+/** The energy-manager inputs another interface (MQTT) writes, named as their registers (8093, 8094, 8087). */
+export type EnergyManagerCommand = Extract<RegisterName, 'currentLimit' | 'chargingEnable' | 'phaseSelection'>;
 
 /**
  * The meaning of the cFos register map (CONTRACT §3): values read from the charging core and
@@ -176,6 +179,20 @@ export class ModbusModel implements RegisterModel {
     }
     this.#pushLimits();
     return null;
+  }
+
+  /**
+   * An energy-manager command from another interface (MQTT, CONTRACT §8): the same write as the
+   * register's, with the same range check and rules, so the register reads back what was written;
+   * once accepted it resets the watchdog like a request from the master.
+   */
+  async command(name: EnergyManagerCommand, raw: number): Promise<ExceptionCode | null> {
+    const address = REGISTERS.find((def) => def.name === name)?.address ?? 0;
+    const writes = decodeWrite(address, [raw]);
+    if (typeof writes === 'number') return writes;
+    const refused = await this.write(writes);
+    if (refused === null) this.requestSeen();
+    return refused;
   }
 
   close(): void {

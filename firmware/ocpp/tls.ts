@@ -1,9 +1,8 @@
 import { X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { ClientRequestArgs } from 'node:http';
 import { checkServerIdentity, connect, rootCertificates, type ConnectionOptions, type DetailedPeerCertificate, type SecureContextOptions, type TLSSocket } from 'node:tls';
-import { ConfigError } from '../config.js';
+import { readTlsFiles } from '../tls-files.js';
 import { CLOCK_FLOOR_MS } from '../version.js';
 import { chainProblem, parsedCertificates } from './x509.js';
 
@@ -100,20 +99,10 @@ export function verifiedConnection(ca: readonly string[] | undefined, clock: Ver
  * file that cannot be read is a config error naming its key.
  */
 export async function ocppTlsOptions(settings: TlsSettings): Promise<OcppTlsOptions> {
-  const read = async (key: 'caFile' | 'certFile' | 'keyFile'): Promise<string | undefined> => {
-    const path = settings[key];
-    if (path === undefined) return undefined;
-    try {
-      return await readFile(path, 'utf8');
-    } catch (err) {
-      throw new ConfigError(`ocpp.${key}`, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-  };
-  const [ca, cert, key] = await Promise.all([read('caFile'), read('certFile'), read('keyFile')]);
-  if ((cert === undefined) !== (key === undefined)) throw new ConfigError(cert === undefined ? 'ocpp.certFile' : 'ocpp.keyFile', 'a client certificate needs both certFile and keyFile');
+  const { ca, client } = await readTlsFiles(settings, 'ocpp');
   return {
     ...(ca !== undefined && { ca }),
-    ...(cert !== undefined && key !== undefined && { cert, key }),
+    ...(client !== undefined && { cert: client.cert, key: client.key }),
     rejectUnauthorized: !settings.insecureTls,
     minVersion: 'TLSv1.2',
     ciphers: TLS12_CIPHERS,

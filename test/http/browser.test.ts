@@ -5,13 +5,14 @@ import t from 'tap';
 import { startCentralSystem, type CentralSystem } from '../helpers/central-system.js';
 import { pollUntil, startBoxFor, type RunningBox } from '../helpers/firmware-process.js';
 import { makeCertificates } from '../helpers/tls-fixtures.js';
+import { startBroker, subscribe } from '../helpers/mosquitto.js';
 import { HTTP_ON_ANY_PORT, setUpAndLogIn } from '../helpers/web-client.js';
 
 /**
  * The web page end to end in headless Chromium (Debian's `chromium`, driven by playwright-core)
  * against the built firmware and a real central system, on a phone-sized screen: log in, watch
  * the simulated car start charging live, change the OCPP URL and see the firmware reconnect,
- * upload a CA certificate, log out. One browser launch for the whole file.
+ * upload a CA certificate, connect to an MQTT broker (mosquitto), log out. One browser launch for the whole file.
  * WEB_SCREENSHOT_DIR=folder also copies the screenshot of the status page while charging there.
  */
 
@@ -115,6 +116,25 @@ t.test('upload a CA certificate', async (t) => {
   await page.click('#ca-form button[type=submit]');
   await page.locator('#ca-message.error', { hasText: 'pem: no PEM certificate' }).waitFor();
   t.pass('a bad file is refused with the reason');
+});
+
+t.test('connect to an MQTT broker from the settings, without a restart', async (t) => {
+  const broker = await startBroker(t.testdir({}));
+  t.teardown(() => broker.stop());
+  const sub = await subscribe(broker, 'wallbox/#');
+  t.teardown(() => sub.stop());
+  await page.check('#mqtt-enabled');
+  await page.fill('#mqtt-url', broker.url);
+  await page.fill('#mqtt-username', 'wallbox');
+  await page.fill('#mqtt-password', 'broker pass 1');
+  await page.click('#mqtt-form button[type=submit]');
+  await page.locator('#mqtt-message', { hasText: 'Applied now: mqtt.' }).waitFor();
+  t.match(await sub.waitFor((m) => m.topic === 'wallbox/SIM-000001/status' && m.payload.includes('"status":"Charging"')), { payload: /"transaction":\{"transactionId":\d+,"idTag":"OWNER01"/ });
+  await page.locator('#mqtt-state', { hasText: 'connected · wallbox/SIM-000001/' }).waitFor();
+  t.equal(await page.getAttribute('#mqtt-password', 'placeholder'), 'set (leave empty to keep)', 'the password is write-only');
+  await page.fill('#mqtt-url', 'http://nope');
+  await page.click('#mqtt-form button[type=submit]');
+  await page.locator('#mqtt-message.error', { hasText: 'mqtt.url' }).waitFor();
 });
 
 t.test('log out', async (t) => {
