@@ -85,6 +85,7 @@ export class Firmware {
       evse,
       modbusLimitA: 0, // the Modbus model sets 8093's boot value at once
       ocppConfigured: options.config.ocpp !== null,
+      grid: options.config.grid && { ...options.config.grid, voltageV: evse.voltageV },
       ...(options.tickMs !== undefined && { tickMs: options.tickMs }),
       ...(options.faultLog !== undefined && { faultLog: options.faultLog }),
     });
