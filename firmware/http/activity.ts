@@ -70,6 +70,16 @@ export class Activity {
     const now = new Set(status.faults.map((f) => f.kind));
     for (const f of status.faults) if (!before.has(f.kind)) this.#events.add('fault', `fault ${f.kind}: ${f.cause}`);
     for (const kind of before) if (!now.has(kind)) this.#events.add('fault', `fault ${kind} ended`);
+    this.#gridChanged(last?.grid ?? null, status.grid);
+  }
+
+  /** The grid operator's signal: its start with the limit, each other limit it applies (a phase switch), its end. */
+  #gridChanged(last: ChargingStatus['grid'], grid: ChargingStatus['grid']): void {
+    if (grid === null) return;
+    const limit = `${grid.limitW} W = ${grid.limitA?.toFixed(1) ?? '?'} A`;
+    if (grid.active && last?.active !== true) this.#events.add('grid', `grid operator limit active (§14a EnWG): ${limit}`);
+    else if (grid.active && grid.limitA !== last?.limitA) this.#events.add('grid', `grid operator limit now ${limit} (phases switched)`);
+    else if (!grid.active && last?.active === true) this.#events.add('grid', 'grid operator limit ended');
   }
 
   #endSession(reason: string, status: ChargingStatus): void {

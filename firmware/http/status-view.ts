@@ -1,5 +1,6 @@
 import type { ChargingStatus } from '../charging/controller.js';
 import type { Firmware } from '../firmware.js';
+import type { GridActivation } from '../grid/activation-log.js';
 import { connectorStatus, type ConnectorView } from '../ocpp/model/connector-status.js';
 import type { FaultHistoryEntry } from '../safety/fault-log.js';
 import type { Fault } from '../safety/faults.js';
@@ -15,7 +16,7 @@ export interface StatusView {
     readonly cp: ChargingStatus['cp'];
     readonly pilot: ChargingStatus['pilot']['mode'];
     readonly offeredA: number;
-    /** min() of the limits, and the input that sets it (hardware, cable, modbus, ocpp). */
+    /** min() of the limits, and the input that sets it (hardware, cable, modbus, ocpp, grid). */
     readonly limitA: number;
     readonly limitedBy: ChargingStatus['offer']['limitedBy'];
     readonly pausedBy: ChargingStatus['offer']['pausedBy'];
@@ -39,6 +40,10 @@ export interface StatusView {
   } | null;
   readonly faults: ReadonlyArray<Fault & { readonly since: string }>;
   readonly faultHistory: ReadonlyArray<FaultHistoryEntry & { readonly since: string }>;
+  /** The grid operator's signal (§14a EnWG) limits the current now. */
+  readonly gridLimited: boolean;
+  /** The activation in force (start, limit), null when none. */
+  readonly gridActivation: GridActivation | null;
   /** The chart's point for now. */
   readonly sample: Sample;
 }
@@ -95,6 +100,8 @@ export function statusView(firmware: Firmware, userPaused: boolean, nowMs: numbe
     },
     faults: charging.faults.map((f) => ({ ...f, since: iso(f.sinceMs) })),
     faultHistory: firmware.charging.faultHistory().map((f) => ({ ...f, since: iso(f.sinceMs) })),
+    gridLimited: charging.grid?.active ?? false,
+    gridActivation: firmware.gridLog.current(),
     sample: currentSample(firmware.charging, nowMs),
   };
 }
