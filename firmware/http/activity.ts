@@ -25,6 +25,7 @@ export class Activity {
   readonly #history: TransactionHistory;
   #last: ChargingStatus | null = null;
   #online: boolean | null = null;
+  #offlineLimit = false;
   #watched: ChargePoint | null = null;
   #session: LocalSession | null = null;
   #unsubscribe: (() => void) | null = null;
@@ -97,6 +98,9 @@ export class Activity {
       this.#watched = cp;
       this.#online = null;
     }
+    const offlineLimit = cp?.offlineLimitActive ?? false;
+    if (offlineLimit !== this.#offlineLimit) this.#events.add('ocpp', offlineLimit ? `central system unreachable for ocpp.offlineAfterS: the OCPP offline limit applies` : 'the OCPP offline limit ends');
+    this.#offlineLimit = offlineLimit;
     const online = cp === null ? null : cp.online;
     if (online === this.#online) return;
     if (online !== null) this.#events.add('ocpp', online ? `OCPP connected to ${cp?.link.target.url ?? ''}` : 'OCPP link down');

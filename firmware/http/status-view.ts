@@ -34,6 +34,8 @@ export interface StatusView {
     readonly chargeBoxId: string;
     readonly bootState: string;
     readonly online: boolean;
+    /** `ocpp.offlineLimitA` applies: the central system has been unreachable for `ocpp.offlineAfterS`. */
+    readonly offlineLimitActive: boolean;
     readonly transaction: { readonly transactionId: number | null; readonly idTag: string; readonly startedAt: string; readonly meterStartWh: number; readonly energyWh: number } | null;
     readonly queued: number;
     readonly deadLetters: number;
@@ -89,6 +91,7 @@ export function statusView(firmware: Firmware, userPaused: boolean, nowMs: numbe
       chargeBoxId: cp.settings.chargeBoxId,
       bootState: cp.bootState,
       online: cp.online,
+      offlineLimitActive: cp.offlineLimitActive,
       transaction: tx && {
         transactionId: tx.transactionId,
         idTag: tx.idTag,
