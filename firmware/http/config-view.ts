@@ -6,7 +6,7 @@ import { HttpError } from './http-io.js';
 /**
  * How a key written from the web takes effect: `now` (the OCPP settings: the charge point is
  * restarted with them at once) or `restart` (read once at start: the Modbus ports, the EVSE
- * settings, the web server's own address).
+ * settings, the web server's own address, the grid operator input).
  */
 export type ApplyMode = 'now' | 'restart';
 
@@ -27,9 +27,10 @@ export const WRITABLE_KEYS: Readonly<Record<string, ApplyMode>> = {
   'modbus.failsafeCurrentA': 'restart',
   ocpp: 'now',
   http: 'restart',
+  grid: 'restart',
 };
 
-/** Sections merged key by key; `ocpp` and `http` are merged inside their object. */
+/** Sections merged key by key; `ocpp`, `http` and `grid` are merged inside their object. */
 const LEAF_SECTIONS = ['evse', 'modbus'] as const;
 
 type JsonObject = Record<string, unknown>;
@@ -73,7 +74,7 @@ export function patchConfig(current: Config, patch: unknown): ConfigChange {
     if ((LEAF_SECTIONS as readonly string[]).includes(section)) {
       if (!isObject(value)) throw new HttpError(400, `${section}: must be an object`);
       next[section] = { ...(next[section] as JsonObject), ...value };
-    } else if (section === 'ocpp' || section === 'http') {
+    } else if (section === 'ocpp' || section === 'http' || section === 'grid') {
       next[section] = mergeObject(next[section] as JsonObject | null, value, section);
     } else if (section in current) {
       throw new HttpError(400, `${section}: not writable from the web interface (config file only)`);
