@@ -80,3 +80,38 @@ t.test('sim board: 16 A → 6.0 A within 1 s of the contact closing, 16 A again 
   t.comment(`offer on the pilot:\n${offers.join('\n')}`);
   t.comment(`activation log (JSON lines):\n${lines.join('\n')}`);
 });
+
+t.test('sim board, phase switching and a one-phase car: at most 6.0 A within 1 s, then one phase at 18.2 A; three phases again after the signal', async (t) => {
+  const box = await startBoxFor(t, { ...HTTP_ON_ANY_PORT, grid: {}, evse: { minOffS: 1, phaseSwitching: { enabled: true, minIntervalS: 2, pauseS: 1 } } });
+  const web = await setUpAndLogIn(box, 'correct horse battery');
+  await box.simPost('/sim/ev', { state: 'C', phases: 1, maxCurrentA: 32 });
+  await pollUntil(box.sim, (s) => s['relayClosed'] === true && s['meter']['currentsA'][0] === 32);
+  await box.simPost('/sim/inputs', { gridControl: true });
+  const reactMs = await timeUntil(box.sim, (s) => s['offeredCurrentA'] <= 6);
+  t.ok(reactMs < 1000, `${reactMs.toFixed(0)} ms after the contact closed the pilot offers at most 6.0 A`);
+  const seen = new Set<string>();
+  let aboveOnThree = 0;
+  await pollUntil(
+    async () => {
+      const s = await box.sim();
+      seen.add(`${s['pilot']} ${s['offeredCurrentA']} A, relay ${s['phaseRelay']}p`);
+      if (s['phaseRelay'] === 3 && s['offeredCurrentA'] > 6) aboveOnThree++;
+      return s;
+    },
+    (s) => s['phaseRelay'] === 1 && s['relayClosed'] === true && s['meter']['currentsA'][0] === 18.2,
+    15_000,
+    5,
+  );
+  t.equal(aboveOnThree, 0, 'never more than 6.0 A while three phases are energised (the PWM stops at once for the switch)');
+  t.ok(seen.has('E 0 A, relay 1p'), 'the switch with the pilot in state E');
+  t.comment(`seen on the way: ${[...seen].join(' → ')}`);
+  const status = (await web.call('GET', '/api/status')).body;
+  t.match(status, { gridLimited: true, charging: { limitedBy: 'grid', phases: 1, offeredA: 18.2 }, gridActivation: { limitsA: [6, 18.2] } });
+  await box.simPost('/sim/inputs', { gridControl: false });
+  await pollUntil(box.sim, (s) => s['phaseRelay'] === 3 && s['relayClosed'] === true && s['offeredCurrentA'] === 32, 15_000);
+  t.pass('three phases and 32 A again after the signal');
+  const exported = await fetch(`http://127.0.0.1:${box.httpPort}/api/grid/activations`, { headers: { cookie: web.cookie ?? '' } });
+  const line = (await exported.text()).trim();
+  t.match(JSON.parse(line), { limitW: 4200, limitsA: [6, 18.2], endedBy: 'signal' });
+  t.comment(`activation log: ${line}`);
+});
