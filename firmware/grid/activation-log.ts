@@ -86,7 +86,12 @@ export class GridActivationLog {
   /** The firmware stops cleanly: an open activation ends with the stop; resolves once on disk. */
   async stop(nowMs: number): Promise<void> {
     if (this.current() !== null) this.#end(nowMs, 'stop');
-    await this.#writing;
+    await this.flush();
+  }
+
+  /** Resolves once every change so far is on disk. */
+  flush(): Promise<void> {
+    return this.#writing;
   }
 
   /** The activations as JSON lines, oldest first (the installer's export). */

@@ -38,7 +38,7 @@ t.test('a clean stop ends an open activation; a start after a crash ends it with
   const crashed = new GridActivationLog(dir, silentLogger);
   await crashed.load(T0 + 10_000);
   crashed.observe(active(T0 + 10_000, 6), T0 + 10_000);
-  await new Promise((resolve) => setTimeout(resolve, 50)); // its write lands; then the process "dies"
+  await crashed.flush(); // its write lands; then the process "dies"
   const reader = new GridActivationLog(dir, silentLogger);
   await reader.load(T0 + 99_000, { readOnly: true });
   t.match(reader.current(), { end: null }, 'the export tool leaves it open');
