@@ -49,6 +49,7 @@ await build({
     'tools/image': 'tools/image.ts',
     'tools/keygen': 'tools/keygen.ts',
     'tools/faults': 'tools/faults.ts',
+    'tools/grid-log': 'tools/grid-log.ts',
     'tools/register-table': 'tools/register-table.ts',
     'tools/fleet': 'tools/fleet.ts',
     'tools/certificates': 'tools/certificates.ts',

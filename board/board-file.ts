@@ -34,10 +34,12 @@ export const BoardFileSchema = Type.Object(
         rcdTest: Pin,
         /** The switch that puts the pilot at 0 V (state E); absent: PWM disabled instead. */
         cpStateE: Type.Optional(Pin),
+        /** The grid operator's control contact (§14a EnWG); absent: none wired. Closed = active (before activeLow). */
+        gridControl: Type.Optional(Pin),
       },
       { additionalProperties: false },
     ),
-    /** Debounce of the contactor mirror and RCD inputs, ms. */
+    /** Debounce of the contactor mirror, RCD and grid operator inputs, ms. */
     inputDebounceMs: Type.Integer({ minimum: 0, maximum: 100 }),
     pwm: Type.Object({ chip: Type.Integer({ minimum: 0 }), channel: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
     adc: Type.Object(

@@ -4,7 +4,7 @@ import type { Hal } from '../hal/hal.js';
 import { AdcSampler } from '../hal/linux/adc-sampler.js';
 import { Ads1115, type I2cWordBus } from '../hal/linux/ads1115.js';
 import { LinuxControlPilot, LinuxProximityPilot, PILOT_PERIOD_NS } from '../hal/linux/control-pilot.js';
-import { GpioConnectorLock, GpioContactor, GpioFaultInputs, GpioPhaseRelay } from '../hal/linux/gpio-devices.js';
+import { GpioConnectorLock, GpioContactor, GpioFaultInputs, GpioGridContact, GpioPhaseRelay } from '../hal/linux/gpio-devices.js';
 import { openI2cBus } from '../hal/linux/i2c.js';
 import { loadOnoffGpio } from '../hal/linux/onoff-gpio.js';
 import { Rdm6300Reader } from '../hal/linux/rdm6300-reader.js';
@@ -70,6 +70,7 @@ export async function createLinuxBoard(file: BoardFile, { config, clock, log }: 
     lock: new GpioConnectorLock(kernel.gpio.output('lock actuator', gpio.lockActuator), kernel.gpio.input('lock feedback', gpio.lockFeedback)),
     faults: new GpioFaultInputs(input('RCD trip', gpio.rcdTrip), kernel.gpio.output('RCD test', gpio.rcdTest), clock),
     meter: await openMeter(file.meter, kernel, clock, log.child({ module: 'meter' }), serialNumber),
+    gridContact: gpio.gridControl ? new GpioGridContact(input('grid operator contact', gpio.gridControl)) : null,
     rfid,
     watchdog: new LinuxWatchdog({ path: file.watchdog }),
     rs485: config.modbus.rtu ? new SerialRs485Port(config.modbus.rtu) : null,
@@ -84,6 +85,7 @@ export async function createLinuxBoard(file: BoardFile, { config, clock, log }: 
       hal.pilot.drive({ mode: 'off' });
       await sampler.stop();
       for (const device of [hal.pilot, hal.contactor, hal.phaseRelay, hal.proximity, hal.lock, hal.meter, hal.rfid, hal.faults, hal.watchdog]) device.close();
+      hal.gridContact?.close();
       await hal.rs485?.close();
       await i2c.close();
     },

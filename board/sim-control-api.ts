@@ -28,14 +28,20 @@ const FaultBody = Type.Object(
   { additionalProperties: false },
 );
 
+const InputsBody = Type.Object({ gridControl: Type.Boolean() }, { additionalProperties: false });
+
 const MAX_BODY_BYTES = 16 * 1024;
 
 const parseEv = bodyParser(EvBody);
 const parseRfid = bodyParser(RfidBody);
 const parseFault = bodyParser(FaultBody);
+const parseInputs = bodyParser(InputsBody);
+
+/** The contact state that means "limit" (`grid.activeWhen`): `gridControl` is the signal, the plant holds the contact. */
+export type GridActiveWhen = 'closed' | 'open';
 
 /** What `GET /sim` answers (CONTRACT §7). */
-export function simSnapshot(plant: SimPlant, publicKeyPem: string | null = null): Record<string, unknown> {
+export function simSnapshot(plant: SimPlant, publicKeyPem: string | null = null, gridActiveWhen: GridActiveWhen = 'closed'): Record<string, unknown> {
   const pilot = plant.pilot;
   const meter = plant.meterReading();
   const ev = plant.ev.settings;
@@ -55,6 +61,7 @@ export function simSnapshot(plant: SimPlant, publicKeyPem: string | null = null)
     ev: { state: ev.state, maxCurrentA: ev.maxCurrentA, phases: ev.phases, followDelayMs: ev.followDelayMs },
     meter: { energyWh: meter.energyWh, powerW: meter.powerW, currentsA: meter.currentsA, ...(publicKeyPem !== null && { publicKey: publicKeyPem }) },
     faults: [...plant.faults],
+    inputs: { gridControl: plant.gridContactClosed === (gridActiveWhen === 'closed') },
     changedAtMs: { ...plant.changedAtMs },
   };
 }
@@ -65,6 +72,8 @@ export interface SimControlApiOptions {
   readonly log: Logger;
   /** The signing meter's public key (`sim.signedMeter`), shown in `GET /sim`; null = the meter does not sign. */
   readonly publicKeyPem?: string | null;
+  /** `grid.activeWhen` of the config ("closed" without a grid section). */
+  readonly gridActiveWhen?: GridActiveWhen;
 }
 
 /** HTTP on loopback that plays the car and the hardware (CONTRACT §7). */
@@ -74,12 +83,16 @@ export class SimControlApi {
   readonly #log: Logger;
   readonly #publicKeyPem: string | null;
   readonly #server: Server;
+  readonly #gridActiveWhen: GridActiveWhen;
 
   constructor(options: SimControlApiOptions) {
     this.#plant = options.plant;
     this.#rfid = options.rfid;
     this.#log = options.log;
     this.#publicKeyPem = options.publicKeyPem ?? null;
+    this.#gridActiveWhen = options.gridActiveWhen ?? 'closed';
+    // The contact starts in the state that does not limit.
+    this.#plant.gridContactClosed = this.#gridActiveWhen === 'open';
     this.#server = createServer((req, res) => void this.#handle(req, res));
   }
 
@@ -119,10 +132,15 @@ export class SimControlApi {
         case 'POST /sim/fault':
           this.#plant.setFault(parseFault(await readJson(req, MAX_BODY_BYTES)).kind);
           break;
+        case 'POST /sim/inputs': {
+          const { gridControl } = parseInputs(await readJson(req, MAX_BODY_BYTES));
+          this.#plant.gridContactClosed = gridControl === (this.#gridActiveWhen === 'closed');
+          break;
+        }
         default:
           throw new HttpError(404, `no route ${route}`);
       }
-      sendJson(res, 200, simSnapshot(this.#plant, this.#publicKeyPem));
+      sendJson(res, 200, simSnapshot(this.#plant, this.#publicKeyPem, this.#gridActiveWhen));
     } catch (err) {
       const status = err instanceof HttpError ? err.status : 500;
       if (status === 500) this.#log.error('simulator control API failed', { err });

@@ -71,6 +71,20 @@ const Ocpp = Type.Object(
     certFile: Type.Optional(Type.String({ minLength: 1 })),
     keyFile: Type.Optional(Type.String({ minLength: 1 })),
     insecureTls: Type.Boolean({ default: false }),
+    /** The OCPP limit while the central system has been unreachable for offlineAfterS (A, 0 = pause); null = none. */
+    offlineLimitA: Type.Union([Type.Null(), Type.Literal(0), Type.Number({ minimum: 6, maximum: 80 })], { default: null }),
+    offlineAfterS: Type.Integer({ minimum: 0, maximum: 86400, default: 300 }),
+  },
+  { additionalProperties: false },
+);
+
+/** The grid operator's control input (§14a EnWG): a relay contact of its control box or ripple control receiver. */
+const Grid = Type.Object(
+  {
+    /** Power allowed while the signal is active, W (converted with the phases energised; never below 6 A). */
+    limitW: Type.Number({ minimum: 0, maximum: 100000, default: 4200 }),
+    /** The contact state that means "limit". */
+    activeWhen: Type.Union([Type.Literal('closed'), Type.Literal('open')], { default: 'closed' }),
   },
   { additionalProperties: false },
 );
@@ -102,6 +116,7 @@ export const ConfigSchema = Type.Object(
     ocpp: Nullable(Ocpp, null),
     http: Nullable(Endpoint(8080), { host: '127.0.0.1', port: 8080 }),
     mqtt: Nullable(Mqtt, null),
+    grid: Nullable(Grid, null),
     sim: Type.Object({ controlPort: Port(4780), signedMeter: Type.Boolean({ default: false }) }, Strict),
   },
   { additionalProperties: false },

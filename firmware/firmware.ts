@@ -16,6 +16,7 @@ import { LinkSecurity } from './ocpp/link-security.js';
 import type { EndedTransaction, RecoveryReason } from './ocpp/transactions.js';
 import { ModbusSlave } from './modbus/slave.js';
 import type { FaultLog } from './safety/fault-log.js';
+import { GridActivationLog } from './grid/activation-log.js';
 import { removeTornWrites } from './store/atomic-file.js';
 import { readBootId, readRunState, writeRunState } from './store/run-state.js';
 import { FIRMWARE_VERSION } from './version.js';
@@ -63,6 +64,8 @@ export class Firmware {
   readonly modbusSlave: ModbusSlave;
   readonly updates: FirmwareUpdater;
   readonly diagnostics: DiagnosticsUploader;
+  /** The grid operator limit's activations (§14a EnWG), kept in dataDir. */
+  readonly gridLog: GridActivationLog;
   /** The OCPP client; null without `ocpp` in the config (created by start()). */
   chargePoint: ChargePoint | null = null;
   /** The MQTT interface; null without `mqtt` in the config (created by start()). */
@@ -90,9 +93,11 @@ export class Firmware {
       evse,
       modbusLimitA: 0, // the Modbus model sets 8093's boot value at once
       ocppConfigured: options.config.ocpp !== null,
+      grid: options.config.grid && { ...options.config.grid, voltageV: evse.voltageV },
       ...(options.tickMs !== undefined && { tickMs: options.tickMs }),
       ...(options.faultLog !== undefined && { faultLog: options.faultLog }),
     });
+    this.gridLog = new GridActivationLog(options.config.dataDir, options.log.child({ module: 'grid' }));
     this.modbus = this.#createModbus(options);
     this.modbusSlave = new ModbusSlave({ model: this.modbus, log: options.log, clock: options.clock, tcp: options.config.modbus.tcp, rs485: options.hal.rs485 });
     const { dataDir } = options.config;
@@ -273,6 +278,8 @@ export class Firmware {
     const recoveryReason: RecoveryReason = previous?.bootId === this.#bootId ? 'Reboot' : 'PowerLoss';
     if (previous !== null && !previous.cleanStop) this.#log.warn('the last run did not stop cleanly', { cause: recoveryReason === 'Reboot' ? 'process restart' : 'machine restart' });
     await writeRunState(dataDir, { bootId: this.#bootId, cleanStop: false, startedAt: new Date(this.#clock.now()).toISOString() }, this.#log);
+    await this.gridLog.load(this.#clock.now());
+    this.charging.onChange((status) => this.gridLog.observe(status.grid, this.#clock.now()));
     this.charging.start();
     await this.modbusSlave.start();
     this.#started = true;
@@ -294,6 +301,7 @@ export class Firmware {
     await this.chargePoint?.stop();
     await this.modbusSlave.stop();
     await this.charging.stop();
+    await this.gridLog.stop(this.#clock.now());
     const meter = this.charging.status().meter;
     await writeRunState(this.#config.dataDir, { bootId: this.#bootId, cleanStop: true, stoppedAt: new Date(this.#clock.now()).toISOString(), energyWh: meter?.energyWh ?? null }, this.#log);
     this.#log.info('firmware stopped');

@@ -2,6 +2,7 @@ import type { ConnectorLock } from './connector-lock.js';
 import type { Contactor } from './contactor.js';
 import type { ControlPilot } from './control-pilot.js';
 import type { FaultInputs } from './fault-inputs.js';
+import type { GridContact } from './grid-contact.js';
 import type { Meter } from './meter.js';
 import type { PhaseRelay } from './phase-relay.js';
 import type { ProximityPilot } from './proximity-pilot.js';
@@ -19,6 +20,8 @@ export interface Hal {
   readonly meter: Meter;
   readonly rfid: RfidReader;
   readonly faults: FaultInputs;
+  /** The grid operator's control contact (§14a EnWG); null when the board has none wired. */
+  readonly gridContact: GridContact | null;
   readonly watchdog: Watchdog;
   /** The RS-485 port for the Modbus RTU slave; null when `modbus.rtu` is not configured. */
   readonly rs485: Rs485Port | null;

@@ -80,6 +80,7 @@ t.test('parseConfig({}) gives exactly the default object, nothing more', async (
     ocpp: null,
     http: { host: '127.0.0.1', port: 8080 },
     mqtt: null,
+    grid: null,
     sim: { controlPort: 4780, signedMeter: false },
   });
 });
@@ -121,6 +122,8 @@ t.test('a valid ocpp object gets its defaults', async (t) => {
     connectorId: 1,
     fixedIdTag: '',
     insecureTls: false,
+    offlineLimitA: null,
+    offlineAfterS: 300,
   });
 });
 
@@ -135,6 +138,8 @@ t.test('a valid ocpp object keeps the values given', async (t) => {
     certFile: '/etc/cert.pem',
     keyFile: '/etc/key.pem',
     insecureTls: true,
+    offlineLimitA: 10,
+    offlineAfterS: 60,
   };
   t.strictSame(parseConfig({ ocpp }).ocpp, ocpp);
 });
@@ -358,4 +363,37 @@ t.test('modbus.bootCurrentA takes null, 0 or 6..80 and names every allowed form 
     t.equal(err.key, 'modbus.bootCurrentA');
     t.match(err.message, /^modbus\.bootCurrentA: must be null or /);
   }
+});
+
+const OCPP = { url: 'ws://127.0.0.1:9000/ocpp', chargeBoxId: 'box' };
+
+t.test('ocpp.offlineLimitA takes null, 0 or 6..80 and ocpp.offlineAfterS 0..86400 s; others are refused naming the key', async (t) => {
+  t.equal(parseConfig({ ocpp: OCPP }).ocpp?.offlineLimitA, null, 'no offline limit by default');
+  t.equal(parseConfig({ ocpp: OCPP }).ocpp?.offlineAfterS, 300, 'after 300 s by default');
+  for (const ok of [null, 0, 6, 10.5, 80]) t.equal(parseConfig({ ocpp: { ...OCPP, offlineLimitA: ok } }).ocpp?.offlineLimitA, ok);
+  for (const ok of [0, 1, 86400]) t.equal(parseConfig({ ocpp: { ...OCPP, offlineAfterS: ok } }).ocpp?.offlineAfterS, ok);
+  for (const bad of [3, 5.9, 81, -1, '10', true]) {
+    const err = t.throws(() => parseConfig({ ocpp: { ...OCPP, offlineLimitA: bad } })) as ConfigError;
+    t.equal(err.key, 'ocpp.offlineLimitA', `${JSON.stringify(bad)} names ocpp.offlineLimitA`);
+    t.match(err.message, /^ocpp\.offlineLimitA: must be null or /);
+  }
+  for (const bad of [-1, 1.5, 86401, '300', null]) {
+    const err = t.throws(() => parseConfig({ ocpp: { ...OCPP, offlineAfterS: bad } })) as ConfigError;
+    t.equal(err.key, 'ocpp.offlineAfterS', `${JSON.stringify(bad)} names ocpp.offlineAfterS`);
+  }
+});
+
+t.test('grid: null by default, {} gets 4200 W and "closed"; bad values are refused naming the key', async (t) => {
+  t.equal(parseConfig({}).grid, null);
+  t.strictSame(parseConfig({ grid: {} }).grid, { limitW: 4200, activeWhen: 'closed' });
+  t.strictSame(parseConfig({ grid: { limitW: 11000, activeWhen: 'open' } }).grid, { limitW: 11000, activeWhen: 'open' });
+  const cases: Array<[raw: unknown, key: string, reason: RegExp]> = [
+    [{ grid: { limitW: -1 } }, 'grid.limitW', /must be >=/],
+    [{ grid: { limitW: 100001 } }, 'grid.limitW', /must be <=/],
+    [{ grid: { limitW: '4200' } }, 'grid.limitW', /must be number/],
+    [{ grid: { activeWhen: 'high' } }, 'grid.activeWhen', /must be equal to constant/],
+    [{ grid: { pin: 4 } }, 'grid.pin', /unknown key/],
+    [{ grid: 'closed' }, 'grid', /must be object/],
+  ];
+  for (const [raw, key, reason] of cases) refusesKey(t, raw, key, reason);
 });

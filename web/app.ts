@@ -12,6 +12,8 @@ interface Status {
   signedMeter: { meterType: string | null; meterSerialNumber: string | null; publicKey: string | null; error: string | null } | null;
   mqtt: { connected: boolean; topicPrefix: string } | null;
   faults: Array<{ kind: string; cause: string }>;
+  gridLimited: boolean;
+  gridActivation: { start: string; limitW: number; limitsA: number[] } | null;
   sample: Sample;
 }
 interface BoxEvent { seq: number; time: string; kind: string; text: string }
@@ -97,7 +99,7 @@ async function openApp(): Promise<void> {
 // ---- status --------------------------------------------------------------------------------
 
 const CP_TEXT: Record<string, string> = { A: 'A: no car', B: 'B: car connected', C: 'C: car charging / ready', D: 'D: ventilation', E: 'E: no pilot', F: 'F: error' };
-const LIMITER: Record<string, string> = { hardware: 'installation limit', cable: 'cable', modbus: 'energy manager', ocpp: 'OCPP profile' };
+const LIMITER: Record<string, string> = { hardware: 'installation limit', cable: 'cable', modbus: 'energy manager', ocpp: 'OCPP profile', grid: 'grid operator (§14a)' };
 const PAUSE: Record<string, string> = { fault: 'a fault', userPaused: 'you (paused)', modbusDisabled: 'energy manager (8094 = 0)', ocppNotAllowed: 'OCPP: no transaction', belowMinimum: 'limit below 6 A' };
 const kw = (w: number): string => `${(w / 1000).toFixed(2)} kW`;
 const kwh = (wh: number): string => `${(wh / 1000).toFixed(2)} kWh`;
@@ -124,6 +126,9 @@ function renderStatus(s: Status): void {
   const m = s.modbus;
   text('modbus-state', `limit ${m.limitA.toFixed(1)} A, ${m.enabled ? 'enabled' : 'disabled'}${m.watchdog.timeoutS > 0 ? `, watchdog ${m.watchdog.timeoutS} s${m.watchdog.fired ? ' FIRED' : ''}` : ''}`);
   text('mqtt-state', s.mqtt === null ? 'off' : `${s.mqtt.connected ? 'connected' : 'not connected'} · ${s.mqtt.topicPrefix}/…`);
+  const grid = s.gridActivation;
+  text('grid-state', s.gridLimited && grid ? `LIMITED since ${new Date(grid.start).toLocaleString()}: ${grid.limitW} W = ${(grid.limitsA.at(-1) ?? 0).toFixed(1)} A` : 'not limiting');
+  $('grid-state').classList.toggle('fault', s.gridLimited);
   const faults = $('faults');
   faults.textContent = s.faults.length === 0 ? 'none' : s.faults.map((f) => `${f.kind}: ${f.cause}`).join('; ');
   faults.classList.toggle('fault', s.faults.length > 0);

@@ -1,7 +1,7 @@
 import { codeableCurrentA, MIN_CURRENT_A } from './duty.js';
 
 /** The inputs that may limit the current, in the order that wins a tie when naming the limiter. */
-export const LIMIT_SOURCES = ['hardware', 'cable', 'modbus', 'ocpp'] as const;
+export const LIMIT_SOURCES = ['hardware', 'cable', 'modbus', 'ocpp', 'grid'] as const;
 export type LimitSource = (typeof LIMIT_SOURCES)[number];
 
 /** Why no current is offered although the limits might allow some. */
@@ -16,6 +16,8 @@ export interface ChargingLimits {
   readonly modbus: { readonly limitA: number; readonly enabled: boolean };
   /** Null when OCPP is not configured; otherwise the charging-profile limit (null = none) and permission. */
   readonly ocpp: { readonly limitA: number | null; readonly allowed: boolean } | null;
+  /** While the grid operator's signal is active (§14a EnWG): `grid.limitW` in A with the phases energised; null or absent otherwise. */
+  readonly gridA?: number | null;
   /** A fault is latched (CONTRACT §6). */
   readonly faultLatched: boolean;
   /** The owner paused charging on the web interface (independent of the energy manager's 8094). */
@@ -34,7 +36,7 @@ export interface Offer {
 }
 
 /**
- * CONTRACT §4: offered = min(hardware, cable, Modbus, OCPP), and only while Modbus and OCPP
+ * CONTRACT §4: offered = min(hardware, cable, Modbus, OCPP, grid operator), and only while Modbus and OCPP
  * allow charging and no fault is latched. Whether the car is in C is the session's business.
  */
 export function arbitrate(limits: ChargingLimits): Offer {
@@ -43,6 +45,7 @@ export function arbitrate(limits: ChargingLimits): Offer {
     cable: sane(limits.cableA ?? Infinity),
     modbus: sane(limits.modbus.limitA),
     ocpp: sane(limits.ocpp?.limitA ?? Infinity),
+    grid: sane(limits.gridA ?? Infinity),
   };
   let limitedBy: LimitSource = 'hardware';
   for (const source of LIMIT_SOURCES) if (candidates[source] < candidates[limitedBy]) limitedBy = source;

@@ -8,6 +8,7 @@ import { FaultLog } from '../safety/fault-log.js';
 import type { Fault } from '../safety/faults.js';
 import { clearByInstaller, initialSupervision, SUPERVISION, supervise, type SupervisionAction, type SupervisionState } from '../safety/supervisor.js';
 import { arbitrate, type ChargingLimits, type Offer } from './arbiter.js';
+import { carPhasesFrom, gridLimitA, gridPhases, gridSignalActive, type GridSettings } from './grid.js';
 import { idlePlan, phaseSelection, planCpDisconnect, planPhases, stepPlan, type Interruption, type InterruptionPlan } from './interruption.js';
 import { initialPilotReading, readPilot, type CpState, type PilotReading } from './pilot-reader.js';
 import { cableRatingA } from './proximity.js';
@@ -36,6 +37,19 @@ export interface ControllerOptions {
   readonly faultLog?: FaultLog;
   /** Control loop period: CP sampling, timing rules, watchdog feed. */
   readonly tickMs?: number;
+  /** The grid operator's control input (`grid`, §14a EnWG); null or absent: none wired. */
+  readonly grid?: GridSettings | null;
+}
+
+/** The grid operator's signal (§14a EnWG) as the charging core applies it. */
+export interface GridStatus {
+  readonly active: boolean;
+  /** Clock time the signal became active; null while it is not. */
+  readonly sinceMs: number | null;
+  /** `grid.limitW` */
+  readonly limitW: number;
+  /** The limit in force, A, with the phases energised now; null while the signal is not active. */
+  readonly limitA: number | null;
 }
 
 export interface ChargingStatus {
@@ -55,6 +69,8 @@ export interface ChargingStatus {
   /** Phases energised for the car now: `evse.phases`, or 1 after a switch to one phase. */
   readonly phases: PhaseCount;
   readonly meter: MeterReading | null;
+  /** Null when no grid operator input is configured. */
+  readonly grid: GridStatus | null;
 }
 
 export type UnlockResult = 'Unlocked' | 'UnlockFailed' | 'NotSupported';
@@ -88,6 +104,12 @@ export class ChargingController {
   #listeners = new Set<(status: ChargingStatus) => void>();
   #notifiedKey = '';
   #lastPassMs: number | null = null;
+  readonly #grid: GridSettings | null;
+  #gridSinceMs: number | null = null;
+  /** Phases the plugged-in car draws on, as seen on three energised phases (null: not known yet). */
+  #carPhases: number | null = null;
+  /** The phase setting the grid limit chose, and the one asked for before it (restored at the end). */
+  #gridChosePhases: { readonly chosen: PhaseCount; readonly before: PhaseCount } | null = null;
 
   constructor(options: ControllerOptions) {
     this.#hal = options.hal;
@@ -96,6 +118,8 @@ export class ChargingController {
     this.#evse = options.evse;
     this.#tickMs = options.tickMs ?? 5;
     this.#faultLog = options.faultLog ?? FaultLog.inMemory(options.log);
+    this.#grid = options.grid ?? null;
+    if (this.#grid !== null && this.#hal.gridContact === null) this.#log.error('grid is configured but the board has no grid operator input: the signal cannot be read');
     this.#limits = {
       hardwareA: options.evse.maxCurrentA,
       cableA: null,
@@ -236,9 +260,14 @@ export class ChargingController {
       pilotFault: this.#session.pilotFault?.kind ?? null,
       faults: this.#supervision.faults,
       interruption: this.#plan.current,
-      phases: this.#hal.phaseRelay.phases === 1 ? 1 : this.#evse.phases,
+      phases: this.#phasesEnergised(),
       meter: this.#hal.meter.latest(),
+      grid: this.#grid && { active: this.#gridSinceMs !== null, sinceMs: this.#gridSinceMs, limitW: this.#grid.limitW, limitA: this.#limits.gridA ?? null },
     };
+  }
+
+  #phasesEnergised(): PhaseCount {
+    return this.#hal.phaseRelay.phases === 1 ? 1 : this.#evse.phases;
   }
 
   /** The last 50 faults with time and cause. */
@@ -264,6 +293,7 @@ export class ChargingController {
       if (this.#reading.state === 'A') this.#unlockRequested = false;
       const cableA = this.#evse.cable === 'socket' ? cableRatingA(this.#hal.proximity.resistanceOhm(), this.#evse.phases) : null;
       if (cableA !== this.#limits.cableA) this.#limits = { ...this.#limits, cableA };
+      this.#readGridContact();
       this.#update();
     } catch (err) {
       this.#failSafe(err);
@@ -309,8 +339,10 @@ export class ChargingController {
     this.#rcdSelfTestResult = null;
     for (const action of verdict.actions) this.#applySupervision(action);
 
+    this.#steerGridPhases(nowMs, meter);
     this.#stepInterruption(nowMs, mirrorClosed, meter);
-    this.#limits = { ...this.#limits, faultLatched: verdict.blocking };
+    const gridA = this.#grid !== null && this.#gridSinceMs !== null ? gridLimitA(this.#grid.limitW, this.#grid.voltageV, this.#phasesEnergised()) : null;
+    this.#limits = { ...this.#limits, faultLatched: verdict.blocking, gridA };
     this.#offer = arbitrate(this.#limits);
     const { state, actions } = stepSession(this.#session, {
       nowMs,
@@ -328,6 +360,51 @@ export class ChargingController {
     this.#session = state;
     for (const action of actions) this.#applySession(action);
     this.#notify();
+  }
+
+  /**
+   * The grid operator's contact, read at every pass of the control loop: the limit is in force
+   * from this pass on, far within the 1 s of CONTRACT §4, and so is its release.
+   */
+  #readGridContact(): void {
+    const contact = this.#hal.gridContact;
+    if (this.#grid === null || contact === null) return;
+    const active = gridSignalActive(contact.closed(), this.#grid.activeWhen);
+    if (active === (this.#gridSinceMs !== null)) return;
+    this.#gridSinceMs = active ? this.#clock.now() : null;
+    this.#log.info(active ? 'grid operator limit active' : 'grid operator limit released', { limitW: this.#grid.limitW });
+  }
+
+  /**
+   * With 1p/3p switching: under the grid limit, the phase setting that lets the car take the
+   * most power (a one-phase car gets 18.2 A on one phase instead of 6.0 A on three); when the
+   * signal ends, the setting asked for before comes back. Each switch follows the rules of every
+   * phase switch (never under load, at most one per minIntervalS).
+   */
+  #steerGridPhases(nowMs: number, meter: MeterReading | null): void {
+    if (this.#grid === null || !this.phaseSwitchingEnabled) return;
+    if (this.#reading.state === 'A') this.#carPhases = null;
+    else if (this.#hal.phaseRelay.phases === 3 && this.#session.contactorClosed && meter !== null && nowMs - meter.atMs < SUPERVISION.meterLostMs) {
+      this.#carPhases = carPhasesFrom(meter.currentsA) ?? this.#carPhases;
+    }
+    const selection = this.phaseSelection();
+    const chose = this.#gridChosePhases;
+    if (this.#gridSinceMs === null) {
+      if (chose !== null && selection === chose.chosen && chose.before !== chose.chosen) this.#askPhases(chose.before, 'grid operator limit released');
+      this.#gridChosePhases = null;
+      return;
+    }
+    if (this.#carPhases === null) return;
+    const otherLimitA = arbitrate({ ...this.#limits, gridA: null }).limitA;
+    const wanted = gridPhases({ limitW: this.#grid.limitW, voltageV: this.#grid.voltageV, carPhases: this.#carPhases, otherLimitA, current: selection });
+    if (wanted === selection) return;
+    this.#gridChosePhases = { chosen: wanted, before: chose?.before ?? selection };
+    this.#askPhases(wanted, 'most power within the grid operator limit');
+  }
+
+  #askPhases(phases: PhaseCount, reason: string): void {
+    this.#plan = planPhases(this.#plan, phases);
+    this.#log.info('phase switch asked for', { phases, reason });
   }
 
   /** Moves the planned CP disconnect or phase switch on; the relay switches here, never under load. */

@@ -25,6 +25,7 @@ export class Activity {
   readonly #history: TransactionHistory;
   #last: ChargingStatus | null = null;
   #online: boolean | null = null;
+  #offlineLimit = false;
   #watched: ChargePoint | null = null;
   #session: LocalSession | null = null;
   #unsubscribe: (() => void) | null = null;
@@ -70,6 +71,16 @@ export class Activity {
     const now = new Set(status.faults.map((f) => f.kind));
     for (const f of status.faults) if (!before.has(f.kind)) this.#events.add('fault', `fault ${f.kind}: ${f.cause}`);
     for (const kind of before) if (!now.has(kind)) this.#events.add('fault', `fault ${kind} ended`);
+    this.#gridChanged(last?.grid ?? null, status.grid);
+  }
+
+  /** The grid operator's signal: its start with the limit, each other limit it applies (a phase switch), its end. */
+  #gridChanged(last: ChargingStatus['grid'], grid: ChargingStatus['grid']): void {
+    if (grid === null) return;
+    const limit = `${grid.limitW} W = ${grid.limitA?.toFixed(1) ?? '?'} A`;
+    if (grid.active && last?.active !== true) this.#events.add('grid', `grid operator limit active (§14a EnWG): ${limit}`);
+    else if (grid.active && grid.limitA !== last?.limitA) this.#events.add('grid', `grid operator limit now ${limit} (phases switched)`);
+    else if (!grid.active && last?.active === true) this.#events.add('grid', 'grid operator limit ended');
   }
 
   #endSession(reason: string, status: ChargingStatus): void {
@@ -87,6 +98,9 @@ export class Activity {
       this.#watched = cp;
       this.#online = null;
     }
+    const offlineLimit = cp?.offlineLimitActive ?? false;
+    if (offlineLimit !== this.#offlineLimit) this.#events.add('ocpp', offlineLimit ? `central system unreachable for ocpp.offlineAfterS: the OCPP offline limit applies` : 'the OCPP offline limit ends');
+    this.#offlineLimit = offlineLimit;
     const online = cp === null ? null : cp.online;
     if (online === this.#online) return;
     if (online !== null) this.#events.add('ocpp', online ? `OCPP connected to ${cp?.link.target.url ?? ''}` : 'OCPP link down');

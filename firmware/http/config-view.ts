@@ -5,8 +5,8 @@ import { HttpError } from './http-io.js';
 
 /**
  * How a key written from the web takes effect: `now` (the OCPP and MQTT settings: the charge
- * point or the MQTT connection is restarted with them at once) or `restart` (read once at start: the Modbus ports, the EVSE
- * settings, the web server's own address).
+ * point or the MQTT connection is restarted with them at once) or `restart` (read once at start:
+ * the Modbus ports, the EVSE settings, the web server's own address, the grid operator input).
  */
 export type ApplyMode = 'now' | 'restart';
 
@@ -28,9 +28,10 @@ export const WRITABLE_KEYS: Readonly<Record<string, ApplyMode>> = {
   ocpp: 'now',
   mqtt: 'now',
   http: 'restart',
+  grid: 'restart',
 };
 
-/** Sections merged key by key; `ocpp`, `mqtt` and `http` are merged inside their object. */
+/** Sections merged key by key; `ocpp`, `mqtt`, `http` and `grid` are merged inside their object. */
 const LEAF_SECTIONS = ['evse', 'modbus'] as const;
 
 type JsonObject = Record<string, unknown>;
@@ -78,7 +79,7 @@ export function patchConfig(current: Config, patch: unknown): ConfigChange {
     if ((LEAF_SECTIONS as readonly string[]).includes(section)) {
       if (!isObject(value)) throw new HttpError(400, `${section}: must be an object`);
       next[section] = { ...(next[section] as JsonObject), ...value };
-    } else if (section === 'ocpp' || section === 'mqtt' || section === 'http') {
+    } else if (section === 'ocpp' || section === 'mqtt' || section === 'http' || section === 'grid') {
       next[section] = mergeObject(next[section] as JsonObject | null, value, section);
     } else if (section in current) {
       throw new HttpError(400, `${section}: not writable from the web interface (config file only)`);

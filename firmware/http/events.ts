@@ -1,6 +1,6 @@
 import type { Clock } from '../../hal/clock.js';
 
-export type EventKind = 'charging' | 'fault' | 'ocpp' | 'config' | 'access';
+export type EventKind = 'charging' | 'fault' | 'ocpp' | 'grid' | 'config' | 'access';
 
 export interface BoxEvent {
   readonly seq: number;
@@ -12,7 +12,7 @@ export interface BoxEvent {
 /** How many recent events are kept (in memory only; the log on stdout has everything). */
 export const EVENT_RING_LENGTH = 200;
 
-/** The recent events the web page lists: state changes, faults, OCPP link and transactions, config changes, logins. */
+/** The recent events the web page lists: state changes, faults, OCPP link and transactions, grid operator limits, config changes, logins. */
 export class EventRing {
   readonly #clock: Clock;
   readonly #events: BoxEvent[] = [];

@@ -133,6 +133,23 @@ export function apiRoutes(d: RouteDeps): RouteTable {
       },
     ],
     ['/api/events', { GET: async () => ({ body: d.events.list() }) }],
+    [
+      '/api/grid/activations',
+      {
+        // The installer's export of the grid operator limit's activations: JSON lines, oldest first.
+        GET: async ({ res }) => {
+          const text = d.firmware.gridLog.jsonLines();
+          res.writeHead(200, {
+            'content-type': 'application/x-ndjson; charset=utf-8',
+            'content-length': String(Buffer.byteLength(text)),
+            'content-disposition': 'attachment; filename="grid-activations.jsonl"',
+            'cache-control': 'no-store',
+          });
+          res.end(text);
+          return null;
+        },
+      },
+    ],
     ['/api/transactions', { GET: async () => ({ body: d.history.list() }) }],
     ['/api/samples', { GET: async () => ({ body: d.samples.list() }) }],
     [

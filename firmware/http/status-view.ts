@@ -1,6 +1,7 @@
 import type { ChargingStatus } from '../charging/controller.js';
 import type { Firmware } from '../firmware.js';
 import type { SignedMeterStatus } from '../ocpp/signed-meter-values.js';
+import type { GridActivation } from '../grid/activation-log.js';
 import { connectorStatus, type ConnectorView } from '../ocpp/model/connector-status.js';
 import type { FaultHistoryEntry } from '../safety/fault-log.js';
 import type { Fault } from '../safety/faults.js';
@@ -16,7 +17,7 @@ export interface StatusView {
     readonly cp: ChargingStatus['cp'];
     readonly pilot: ChargingStatus['pilot']['mode'];
     readonly offeredA: number;
-    /** min() of the limits, and the input that sets it (hardware, cable, modbus, ocpp). */
+    /** min() of the limits, and the input that sets it (hardware, cable, modbus, ocpp, grid). */
     readonly limitA: number;
     readonly limitedBy: ChargingStatus['offer']['limitedBy'];
     readonly pausedBy: ChargingStatus['offer']['pausedBy'];
@@ -34,6 +35,8 @@ export interface StatusView {
     readonly chargeBoxId: string;
     readonly bootState: string;
     readonly online: boolean;
+    /** `ocpp.offlineLimitA` applies: the central system has been unreachable for `ocpp.offlineAfterS`. */
+    readonly offlineLimitActive: boolean;
     readonly transaction: { readonly transactionId: number | null; readonly idTag: string; readonly startedAt: string; readonly meterStartWh: number; readonly energyWh: number } | null;
     readonly queued: number;
     readonly deadLetters: number;
@@ -44,6 +47,10 @@ export interface StatusView {
   readonly mqtt: { readonly connected: boolean; readonly topicPrefix: string } | null;
   readonly faults: ReadonlyArray<Fault & { readonly since: string }>;
   readonly faultHistory: ReadonlyArray<FaultHistoryEntry & { readonly since: string }>;
+  /** The grid operator's signal (§14a EnWG) limits the current now. */
+  readonly gridLimited: boolean;
+  /** The activation in force (start, limit), null when none. */
+  readonly gridActivation: GridActivation | null;
   /** The chart's point for now. */
   readonly sample: Sample;
 }
@@ -89,6 +96,7 @@ export function statusView(firmware: Firmware, userPaused: boolean, nowMs: numbe
       chargeBoxId: cp.settings.chargeBoxId,
       bootState: cp.bootState,
       online: cp.online,
+      offlineLimitActive: cp.offlineLimitActive,
       transaction: tx && {
         transactionId: tx.transactionId,
         idTag: tx.idTag,
@@ -102,6 +110,8 @@ export function statusView(firmware: Firmware, userPaused: boolean, nowMs: numbe
     mqtt: firmware.mqtt && { connected: firmware.mqtt.connected, topicPrefix: firmware.mqtt.topics.prefix },
     faults: charging.faults.map((f) => ({ ...f, since: iso(f.sinceMs) })),
     faultHistory: firmware.charging.faultHistory().map((f) => ({ ...f, since: iso(f.sinceMs) })),
+    gridLimited: charging.grid?.active ?? false,
+    gridActivation: firmware.gridLog.current(),
     sample: currentSample(firmware.charging, nowMs),
   };
 }

@@ -51,7 +51,6 @@ export function statusPayload(view: StatusView): MqttStatus {
     ocpp: ocpp === null ? 'off' : ocpp.online ? 'online' : 'offline',
     transaction: tx && { transactionId: tx.transactionId, idTag: tx.idTag, startedAt: tx.startedAt, energyWh: tx.energyWh },
     faults: view.faults.map((f) => ({ kind: f.kind, since: f.since })),
-    // The grid operator input is not wired into the status yet: never limited.
-    gridLimited: false,
+    gridLimited: view.gridLimited,
   };
 }

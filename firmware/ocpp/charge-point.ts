@@ -17,6 +17,7 @@ import type { LinkSecurity } from './link-security.js';
 import { OcppRpc } from './rpc.js';
 import { SecurityEvents } from './security-events.js';
 import { SignedMeterValues, type SignedMeterStatus } from './signed-meter-values.js';
+import { OfflineLimit } from './offline-limit.js';
 import { SmartCharging } from './smart-charging.js';
 import { CLOCK_FLOOR_MS } from '../version.js';
 import type { DiagnosticsUploader } from '../diagnostics/uploader.js';
@@ -29,6 +30,9 @@ export interface OcppSettings {
   readonly password: string;
   readonly connectorId: number;
   readonly fixedIdTag: string;
+  /** `ocpp.offlineLimitA` (null or absent: none) and `ocpp.offlineAfterS` [300]. */
+  readonly offlineLimitA?: number | null;
+  readonly offlineAfterS?: number;
 }
 
 export interface ChargePointIdentity {
@@ -105,6 +109,8 @@ export class ChargePoint {
   readonly #connection: OcppConnection;
   readonly #queue: TxQueue;
   readonly #signedMeter: SignedMeterValues | null;
+  /** Null without `ocpp.offlineLimitA`. */
+  readonly #offlineLimit: OfflineLimit | null;
   #boot: BootState = 'none';
   #bootTimer: TimerHandle | null = null;
   #heartbeatTimer: TimerHandle | null = null;
@@ -164,6 +170,9 @@ export class ChargePoint {
       onIdTag: options.onIdTag,
       ...(options.onTransactionEnded !== undefined && { onEnded: options.onTransactionEnded }),
     });
+    const { offlineLimitA = null, offlineAfterS = 300 } = options.settings;
+    this.#offlineLimit =
+      offlineLimitA === null ? null : new OfflineLimit({ limitA: offlineLimitA, afterS: offlineAfterS, clock: options.clock, log: this.log, onChange: () => this.smartCharging.apply() });
     this.smartCharging = new SmartCharging({
       store: options.profiles,
       charging: options.charging,
@@ -175,6 +184,7 @@ export class ChargePoint {
       maxCurrentA: options.evse.maxCurrentA,
       nowMs: () => options.clock.now() + this.#clockOffsetMs,
       transaction: () => this.transactions.transaction,
+      offlineLimitA: () => this.#offlineLimit?.limitA ?? null,
     });
     this.securityEvents = new SecurityEvents({ rpc: this.rpc, log: this.log, timestamp: () => this.timestamp(), canSend: () => this.online });
     const target = options.link.target;
@@ -211,6 +221,11 @@ export class ChargePoint {
 
   get online(): boolean {
     return this.#boot === 'Accepted' && this.rpc.connected;
+  }
+
+  /** `ocpp.offlineLimitA` applies now: the central system has been unreachable for `ocpp.offlineAfterS`. */
+  get offlineLimitActive(): boolean {
+    return (this.#offlineLimit?.limitA ?? null) !== null;
   }
 
   get available(): boolean {
@@ -251,6 +266,8 @@ export class ChargePoint {
     this.transactions.scheduleAligned();
     this.smartCharging.apply();
     this.securityEvents.report('StartupOfTheDevice', `firmware ${this.#o.identity.firmwareVersion}`);
+    // Unreachable until the first accepted BootNotification says otherwise.
+    this.#offlineLimit?.unreachable();
     this.#connection.start();
   }
 
@@ -260,6 +277,7 @@ export class ChargePoint {
     await this.transactions.stop('Reboot');
     await this.#queue.drain();
     this.#clearTimers();
+    this.#offlineLimit?.stop();
     this.#unsubscribeCharging();
     this.transactions.close();
     this.smartCharging.stop();
@@ -352,6 +370,7 @@ export class ChargePoint {
 
   async heartbeat(): Promise<void> {
     const response = await this.rpc.call<{ currentTime: string }>('Heartbeat', {});
+    this.#offlineLimit?.reached();
     this.#takeTime(response.currentTime);
   }
 
@@ -414,6 +433,7 @@ export class ChargePoint {
       this.#boot = response.status;
       this.log.info('BootNotification', { status: response.status, interval: response.interval });
       if (response.status === 'Accepted') {
+        this.#offlineLimit?.reached();
         if (response.interval > 0) await this.configuration.change('HeartbeatInterval', String(response.interval));
         this.#scheduleHeartbeat();
         this.#sent.clear();
@@ -444,9 +464,14 @@ export class ChargePoint {
     this.#scheduleHeartbeat();
     this.reportStatus();
     this.#sendPending();
+    // The offline countdown (or limit) ends only when the central system answers, not when a socket opens.
+    if (this.#offlineLimit?.waiting === true) {
+      this.heartbeat().catch((err: unknown) => this.log.warn('Heartbeat after the reconnect failed', { reason: (err as Error).message }));
+    }
   }
 
   #linkDown(): void {
+    this.#offlineLimit?.unreachable();
     if (this.#boot !== 'Accepted') this.#boot = 'none';
     this.#clearTimers();
     // The backend is unreachable: the offline rules let a plug-in start a transaction.

@@ -22,6 +22,8 @@ export interface SmartChargingOptions {
   readonly nowMs: () => number;
   /** The running transaction, null when none. */
   readonly transaction: () => Transaction | null;
+  /** `ocpp.offlineLimitA` while it applies (null: not now); it only ever lowers the profiles' limit. */
+  readonly offlineLimitA?: () => number | null;
 }
 
 export interface CompositeAnswer {
@@ -134,7 +136,8 @@ export class SmartCharging {
     const conversion = this.#conversion();
     this.#phasesUsed = conversion.phases;
     const limit = limitAt(this.#o.store.profiles, this.#o.connectorId, nowMs, this.#scheduleTransaction(), conversion);
-    this.#o.charging.setOcppLimit(limit.limitA);
+    const offlineA = this.#o.offlineLimitA?.() ?? null;
+    this.#o.charging.setOcppLimit(offlineA === null ? limit.limitA : Math.min(offlineA, limit.limitA ?? Infinity));
     this.#askPhases(limit.numberPhases === 1);
     if (Number.isFinite(limit.nextChangeMs)) {
       this.#timer = this.#o.clock.setTimeout(() => this.apply(), Math.min(limit.nextChangeMs - nowMs, LONGEST_WAIT_MS));

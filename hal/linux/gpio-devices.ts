@@ -3,6 +3,7 @@ import type { ConnectorLock } from '../connector-lock.js';
 import type { Contactor } from '../contactor.js';
 import type { FaultInputs } from '../fault-inputs.js';
 import type { GpioLine } from '../gpio.js';
+import type { GridContact } from '../grid-contact.js';
 import type { PhaseCount, PhaseRelay } from '../phase-relay.js';
 
 /**
@@ -143,5 +144,25 @@ export class GpioFaultInputs implements FaultInputs {
 
   #waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
     return waitFor(this.#clock, condition, timeoutMs, 5);
+  }
+}
+
+/** The grid operator's control contact: one input, edge-watched and debounced like the fault inputs. */
+export class GpioGridContact implements GridContact {
+  readonly #line: GpioLine;
+  #closed: boolean;
+
+  constructor(line: GpioLine) {
+    this.#line = line;
+    this.#closed = line.read();
+    line.onEdge((active) => (this.#closed = active));
+  }
+
+  closed(): boolean {
+    return this.#closed;
+  }
+
+  close(): void {
+    this.#line.close();
   }
 }

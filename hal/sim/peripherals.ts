@@ -2,6 +2,7 @@ import type { ConnectorLock } from '../connector-lock.js';
 import type { Contactor } from '../contactor.js';
 import type { ControlPilot, PilotOutput, PilotSample } from '../control-pilot.js';
 import type { FaultInputs } from '../fault-inputs.js';
+import type { GridContact } from '../grid-contact.js';
 import type { Hal } from '../hal.js';
 import type { Meter, MeterReading, SigningMeter } from '../meter.js';
 import type { PhaseCount, PhaseRelay } from '../phase-relay.js';
@@ -121,6 +122,15 @@ export class SimFaultInputs implements FaultInputs {
   close(): void {}
 }
 
+/** The grid operator's contact as the simulator's control API sets it. */
+export class SimGridContact implements GridContact {
+  constructor(readonly plant: SimPlant) {}
+  closed(): boolean {
+    return this.plant.gridContactClosed;
+  }
+  close(): void {}
+}
+
 /**
  * A hardware watchdog: armed by the first feed, it drops the contactor and the pilot by itself
  * when no feed comes for `timeoutMs`, as the board's safety circuit would. It records the feeds.
@@ -164,6 +174,7 @@ export interface SimHal extends Hal {
   readonly contactor: SimContactor;
   readonly rfid: SimRfidReader;
   readonly watchdog: SimWatchdog;
+  readonly gridContact: SimGridContact;
 }
 
 /**
@@ -181,6 +192,7 @@ export function createSimHal(plant: SimPlant, rs485: Rs485Port | null = null, si
     meter: new SimMeter(plant, signing),
     rfid: new SimRfidReader(),
     faults: new SimFaultInputs(plant),
+    gridContact: new SimGridContact(plant),
     watchdog: new SimWatchdog(plant),
   };
 }

@@ -47,6 +47,8 @@ export class SimPlant {
   halted = false;
   /** Test backend: the RCD does not trip on its test current. */
   rcdSelfTestFails = false;
+  /** The grid operator's control contact (§14a EnWG) is closed. */
+  gridContactClosed = false;
   /**
    * Wall-clock time (epoch ms, sub-ms) of the last change of the pilot output, the contactor
    * command and the car's settings: lets a benchmark outside the process time the firmware.

@@ -26,7 +26,7 @@ t.test('a charge cycle on the reference board: duty_cycle, GPIO levels and meter
   const { board, file, pwm, level } = som;
   const pins = file.gpio;
   t.equal(board.serialNumber, 'SOM-4711');
-  const firmware = new Firmware({ config: parseConfig({ dataDir: som.dataDir, modbus: { tcp: null } }), hal: board.hal, clock: systemClock, log: silentLogger, bootId: 'b' });
+  const firmware = new Firmware({ config: parseConfig({ dataDir: som.dataDir, modbus: { tcp: null }, grid: {} }), hal: board.hal, clock: systemClock, log: silentLogger, bootId: 'b' });
   await firmware.start();
   let stopped = false;
   const stop = async (): Promise<void> => {
@@ -54,6 +54,13 @@ t.test('a charge cycle on the reference board: duty_cycle, GPIO levels and meter
   await until('contactor', () => level(pins.contactorCoil.pin) === 1);
   t.equal(pwm('duty_cycle'), '533333', 'C: 32 A on the pilot (53.3 %)');
   t.equal(firmware.status().contactorClosed, true);
+  const gridPin = pins.gridControl?.pin ?? -1;
+  som.drive(gridPin, 1);
+  await until('grid limit', () => pwm('duty_cycle') === '100000', 1000);
+  t.pass('the grid operator\'s contact (GPIO 25) closed: 6.0 A on the pilot (10 %) within 1 s');
+  som.drive(gridPin, 0);
+  await until('grid release', () => pwm('duty_cycle') === '533333', 1000);
+  t.pass('the contact opened: 32 A again');
   som.meterWords.set(0x06, 0x4180).set(0x48, 0x4148); // 16 A on L1, 12.5 → 12.5xx kWh
   await until('meter', () => (firmware.status().meter?.currentsA[0] ?? 0) === 16, 3000);
   t.ok((firmware.status().meter?.energyWh ?? 0) >= 12500, `meter ${firmware.status().meter?.energyWh} Wh`);

@@ -6,8 +6,10 @@ const HARDWARE_A = [6, 10, 16, 32, 80];
 const CABLE_A = [null, 0, 13, 20, 32, 63];
 const MODBUS_LIMIT_A = [0, 5.9, 6, 10, 16, 32, 80];
 const OCPP_LIMIT_A = [null, 0, 6, 10.7, 16, 40];
+/** The grid operator's limit: inactive, and 4200 W on three and on one phase. */
+const GRID_A = [null, 6, 18.2];
 
-/** Every combination of the grid in the brief: 5 x 6 x 14 x 13 x 2 = 10 920 inputs. */
+/** Every combination of the grid in the brief: 5 x 6 x 14 x 13 x 2 x 3 = 32 760 inputs. */
 function grid(): ChargingLimits[] {
   const all: ChargingLimits[] = [];
   const ocpps: ChargingLimits['ocpp'][] = [null];
@@ -17,7 +19,8 @@ function grid(): ChargingLimits[] {
       for (const limitA of MODBUS_LIMIT_A)
         for (const enabled of [true, false])
           for (const ocpp of ocpps)
-            for (const faultLatched of [false, true]) all.push({ hardwareA, cableA, modbus: { limitA, enabled }, ocpp, faultLatched });
+            for (const faultLatched of [false, true])
+              for (const gridA of GRID_A) all.push({ hardwareA, cableA, modbus: { limitA, enabled }, ocpp, faultLatched, gridA });
   return all;
 }
 
@@ -28,6 +31,7 @@ function limitsOf(limits: ChargingLimits): Record<LimitSource, number | undefine
     cable: limits.cableA ?? undefined,
     modbus: limits.modbus.limitA,
     ocpp: limits.ocpp?.limitA ?? undefined,
+    grid: limits.gridA ?? undefined,
   };
 }
 
@@ -56,10 +60,10 @@ function overGrid(check: (limits: ChargingLimits, offer: Offer) => string | null
   return { checked: inputs.length, wrong: wrong.length > 10 ? [...wrong.slice(0, 10), `... and ${wrong.length - 10} more`] : wrong };
 }
 
-const NO_VIOLATIONS = { checked: 10920, wrong: [] };
+const NO_VIOLATIONS = { checked: 32760, wrong: [] };
 
-t.test('LIMIT_SOURCES order (wins a tie): hardware, cable, modbus, ocpp', async (t) => {
-  t.same(LIMIT_SOURCES, ['hardware', 'cable', 'modbus', 'ocpp']);
+t.test('LIMIT_SOURCES order (wins a tie): hardware, cable, modbus, ocpp, grid', async (t) => {
+  t.same(LIMIT_SOURCES, ['hardware', 'cable', 'modbus', 'ocpp', 'grid']);
 });
 
 t.test('grid: offeredA is never above any input limit', async (t) => {
@@ -125,6 +129,10 @@ t.test('examples: the smallest limit wins and is named', async (t) => {
     ['a fractional limit is rounded down to 0.1 A', { ...base, modbus: { limitA: 16.39, enabled: true } }, { offeredA: 16.3, limitA: 16.39, limitedBy: 'modbus', pausedBy: null }],
     ['the 51..52.5 A gap is offered as 51 A', { ...base, hardwareA: 80, cableA: 63, modbus: { limitA: 52, enabled: true } }, { offeredA: 51, limitA: 52, limitedBy: 'modbus', pausedBy: null }],
     ['exactly 6 A is offered', { ...base, ocpp: { limitA: 6, allowed: true } }, { offeredA: 6, limitA: 6, limitedBy: 'ocpp', pausedBy: null }],
+    ['the grid operator: 4200 W on three phases', { ...base, gridA: 6 }, { offeredA: 6, limitA: 6, limitedBy: 'grid', pausedBy: null }],
+    ['the grid operator: 4200 W on one phase', { ...base, gridA: 18.2 }, { offeredA: 18.2, limitA: 18.2, limitedBy: 'grid', pausedBy: null }],
+    ['a lower limit than the grid operator\'s wins', { ...base, gridA: 18.2, modbus: { limitA: 10, enabled: true } }, { offeredA: 10, limitA: 10, limitedBy: 'modbus', pausedBy: null }],
+    ['the grid signal inactive sets no limit', { ...base, gridA: null }, { offeredA: 32, limitA: 32, limitedBy: 'hardware', pausedBy: null }],
   ];
   for (const [name, limits, offer] of cases) t.strictSame(arbitrate(limits), offer, name);
 });

@@ -14,6 +14,8 @@ import { FAKE_SOM_FILES, fakeSom, type CarState } from '../helpers/fake-som.js';
 interface World {
   readonly hal: Hal;
   setCar(state: CarState): void;
+  /** The grid operator's contact as the installer's wiring closes or opens it. */
+  setGridContact(closed: boolean): void;
   close(): Promise<void>;
 }
 
@@ -62,6 +64,14 @@ function conformance(name: string, makeWorld: (t: Test) => Promise<World>): void
       t.equal(hal.faults.rcdTripped(), false, 'and leaves no trip behind');
       t.ok(await within(3000, () => hal.meter.latest() !== null), 'the meter gives a reading');
       t.doesNotThrow(() => hal.watchdog.feed());
+      const grid = hal.gridContact;
+      if (t.ok(grid, 'the grid operator input is there')) {
+        t.equal(grid?.closed(), false, 'grid contact open');
+        world.setGridContact(true);
+        t.ok(await within(100, () => grid?.closed() === true), 'the grid contact closing is seen within 100 ms');
+        world.setGridContact(false);
+        t.ok(await within(100, () => grid?.closed() === false), 'and its opening');
+      }
     } finally {
       await world.close();
     }
@@ -74,6 +84,7 @@ conformance('sim board', async () => {
   return {
     hal,
     setCar: (state) => plant.configureEv({ state }),
+    setGridContact: (closed) => (plant.gridContactClosed = closed),
     close: async () => {
       for (const device of [hal.pilot, hal.contactor, hal.phaseRelay, hal.proximity, hal.lock, hal.meter, hal.rfid, hal.faults, hal.watchdog]) device.close();
     },
@@ -85,6 +96,7 @@ conformance('reference Linux board (som-ref) on fakes at the kernel boundary', a
   return {
     hal: som.board.hal,
     setCar: (state) => (som.car = state),
+    setGridContact: (closed) => som.drive(som.file.gpio.gridControl?.pin ?? -1, closed ? 1 : 0),
     close: () => som.close(),
   };
 });

@@ -27,6 +27,8 @@ export interface FakeSom {
   pwm(name: string): string;
   /** A GPIO pin's physical level. */
   level(pin: number): number | undefined;
+  /** Drives an input pin's physical level (the grid operator's contact). */
+  drive(pin: number, level: 0 | 1): void;
   /** The meter emulator's input registers (address → word). */
   readonly meterWords: Map<number, number>;
   close(): Promise<void>;
@@ -88,6 +90,7 @@ export async function fakeSom(dir: string): Promise<FakeSom> {
     dataDir,
     pwm,
     level,
+    drive: (pin: number, value: 0 | 1) => kernel.drive(pin, value),
     meterWords,
     async close() {
       await board.stop();

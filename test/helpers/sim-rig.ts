@@ -1,4 +1,5 @@
 import { ChargingController, type EvseSettings } from '../../firmware/charging/controller.js';
+import type { GridSettings } from '../../firmware/charging/grid.js';
 import { silentLogger } from '../../firmware/log.js';
 import type { FaultLog } from '../../firmware/safety/fault-log.js';
 import { SimulatedClock } from '../../hal/sim/simulated-clock.js';
@@ -33,7 +34,7 @@ export interface Rig {
 
 /** The charging core on the simulated board, on a simulated clock, started. */
 export function simRig(
-  options: { evse?: Partial<EvseSettings>; ocpp?: boolean; modbusLimitA?: number; tickMs?: number; faultLog?: FaultLog; clock?: SimulatedClock } = {},
+  options: { evse?: Partial<EvseSettings>; ocpp?: boolean; modbusLimitA?: number; tickMs?: number; faultLog?: FaultLog; clock?: SimulatedClock; grid?: GridSettings } = {},
 ): Rig {
   const clock = options.clock ?? new SimulatedClock();
   const evse = { ...DEFAULT_EVSE, ...options.evse };
@@ -48,6 +49,7 @@ export function simRig(
     ocppConfigured: options.ocpp ?? false,
     ...(options.tickMs !== undefined && { tickMs: options.tickMs }),
     ...(options.faultLog !== undefined && { faultLog: options.faultLog }),
+    ...(options.grid !== undefined && { grid: options.grid }),
   });
   controller.start();
   clock.advance(200); // let the pilot reading settle on A

@@ -27,7 +27,7 @@ let second: CentralSystem;
 
 t.before(async () => {
   [first, second] = await Promise.all([startCentralSystem(), startCentralSystem()]);
-  box = await startBoxFor(t, { ...HTTP_ON_ANY_PORT, sim: { controlPort: 0, signedMeter: true }, ocpp: { url: first.url, chargeBoxId: 'box-web', fixedIdTag: 'OWNER01' } });
+  box = await startBoxFor(t, { ...HTTP_ON_ANY_PORT, sim: { controlPort: 0, signedMeter: true }, ocpp: { url: first.url, chargeBoxId: 'box-web', fixedIdTag: 'OWNER01' }, grid: {} });
   await setUpAndLogIn(box, PASSWORD);
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -91,6 +91,19 @@ t.test('the simulated car starts charging, seen live; screenshot of the status p
     copyFileSync(desktopShot, join(keep, 'status-charging.png'));
     copyFileSync(phoneShot, join(keep, 'status-charging-phone.png'));
   }
+});
+
+t.test('the grid operator limits (§14a): shown live on the status card, with the export link', async (t) => {
+  t.equal(await page.textContent('#grid-state'), 'not limiting');
+  await box.simPost('/sim/inputs', { gridControl: true });
+  await page.locator('#grid-state', { hasText: 'LIMITED since' }).waitFor();
+  t.match(await page.textContent('#grid-state'), /: 4200 W = 6\.0 A$/);
+  await page.locator('#offered', { hasText: '6.0 A on 3 phases, limited by grid operator (§14a)' }).waitFor();
+  t.equal(await page.getAttribute('a[href="/api/grid/activations"]', 'download'), 'grid-activations.jsonl');
+  await box.simPost('/sim/inputs', { gridControl: false });
+  await page.locator('#grid-state', { hasText: 'not limiting' }).waitFor();
+  await page.locator('#offered', { hasText: '32.0 A on 3 phases' }).waitFor();
+  t.pass('released: 32 A again');
 });
 
 t.test('change the OCPP URL and see the firmware reconnect', async (t) => {
