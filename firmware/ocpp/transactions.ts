@@ -154,6 +154,10 @@ export class TransactionService {
       else this.#o.log.info('card ignored: another transaction runs', { idTag });
       return;
     }
+    if (!this.#o.available()) {
+      this.#o.log.info('card ignored: the connector is Inoperative', { idTag });
+      return;
+    }
     if (!this.#reservationAllows(idTag)) {
       this.#o.log.info('card ignored: the connector is reserved for another idTag', { idTag });
       return;
@@ -305,7 +309,8 @@ export class TransactionService {
   }
 
   async #start(idTag: string, reservationId: number | null, chargingProfile: ChargingProfile | null = null): Promise<void> {
-    if (this.#tx || this.#starting) return;
+    // An Inoperative connector starts nothing, whoever asks (OCPP 1.6 §5.2).
+    if (this.#tx || this.#starting || !this.#o.available()) return;
     this.#starting = true;
     const status = this.#o.charging.status();
     const meterStartWh = Math.round(status.meter?.energyWh ?? 0);
