@@ -126,7 +126,7 @@ export class ChargePoint {
     this.firmwareUpdates = options.firmwareUpdates ?? null;
     this.diagnostics = options.diagnostics ?? null;
     this.log = options.log.child({ module: 'ocpp' });
-    this.rpc = new OcppRpc({ clock: options.clock, log: options.log, ...(options.callTimeoutMs !== undefined && { callTimeoutMs: options.callTimeoutMs }) });
+    this.rpc = new OcppRpc({ clock: options.clock, log: options.log, serving: () => this.#boot !== 'Rejected', ...(options.callTimeoutMs !== undefined && { callTimeoutMs: options.callTimeoutMs }) });
     this.#queue = new TxQueue({
       rpc: this.rpc,
       clock: options.clock,
@@ -192,6 +192,8 @@ export class ChargePoint {
     options.configuration.onChange((key) => {
       if (key === 'HeartbeatInterval') this.#scheduleHeartbeat();
       if (key === 'ClockAlignedDataInterval') this.transactions.scheduleAligned();
+      if (key === 'MeterValueSampleInterval') this.transactions.sampleIntervalChanged();
+      if (key === 'WebSocketPingInterval') this.#connection.pingIntervalChanged();
     });
     registerOperations(this);
   }

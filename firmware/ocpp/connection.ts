@@ -220,6 +220,17 @@ export class OcppConnection {
     return Math.round(ceiling / 2 + (random() * ceiling) / 2);
   }
 
+  /** WebSocketPingInterval changed: the next ping follows the new period from now. */
+  pingIntervalChanged(): void {
+    const socket = this.#socket;
+    if (this.#pingTimer !== null) this.#options.clock.clearTimeout(this.#pingTimer);
+    this.#pingTimer = null;
+    if (socket === null || socket.readyState !== WebSocket.OPEN) return;
+    // The silence allowed (two periods) counts from now, not from before the change.
+    this.#lastHeardMs = this.#options.clock.now();
+    this.#schedulePing(socket);
+  }
+
   #schedulePing(socket: WebSocket): void {
     const { pingIntervalS } = this.#options;
     const intervalMs = (typeof pingIntervalS === 'function' ? pingIntervalS() : pingIntervalS) * 1000;

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../../hal/clock.js';
+import { waitFor, type Clock, type TimerHandle } from '../../hal/clock.js';
 import type { ChargingController, ChargingStatus } from '../charging/controller.js';
 import type { Logger } from '../log.js';
 import type { AuthorizationStore, IdTagInfo } from './model/authorization.js';
@@ -7,6 +7,8 @@ import type { OcppConfiguration } from './model/configuration.js';
 import { meterValue } from './model/meter-sample.js';
 import type { TxAction, TxQueue } from './model/tx-queue.js';
 import type { OcppRpc } from './rpc.js';
+import { ReservationHolder, type Reservation } from './reservation.js';
+import { blocksCharging } from '../safety/faults.js';
 
 /** How a transaction the journal still had open at boot was cut: only the process restarted, or the machine. */
 export type RecoveryReason = 'Reboot' | 'PowerLoss';
@@ -21,6 +23,8 @@ export interface Transaction {
   readonly meterStartWh: number;
   readonly startedAt: string;
   authorized: boolean;
+  /** The group of its idTag (IdTagInfo.parentIdTag): a card of the same group may stop it (OCPP 1.6 §3.5.3). */
+  parentIdTag: string | null;
   /** The TxProfile its RemoteStartTransaction brought, if any. */
   readonly chargingProfile: ChargingProfile | null;
 }
@@ -35,13 +39,6 @@ export interface EndedTransaction {
   readonly meterStartWh: number;
   readonly meterStopWh: number;
   readonly reason: StopReason;
-}
-
-export interface Reservation {
-  readonly reservationId: number;
-  readonly idTag: string;
-  readonly parentIdTag: string | null;
-  readonly expiresAtMs: number;
 }
 
 export interface TransactionServiceOptions {
@@ -80,6 +77,14 @@ export const METER_KEEP_STEP_WH = 10;
 const METER_CHECK_MS = 1000;
 
 /**
+ * The normal ends of a transaction, after which the cable is unlocked (OCPP 1.6 §4.10). Not the
+ * restarts (the box comes back to the same car) and not UnlockCommand (the operation unlocks).
+ */
+const UNLOCK_AT_END: ReadonlySet<StopReason> = new Set(['Local', 'Remote', 'DeAuthorized', 'Other']);
+/** How long the end of a transaction waits for the charging core to open the contactor before it asks to unlock (its stop sequence takes up to 3 s). */
+const UNLOCK_WAIT_MS = 5000;
+
+/**
  * CONTRACT §5 transactions: who may start one (a fixed idTag at plug-in, a card, RemoteStart),
  * authorisation online and offline, StartTransaction / StopTransaction / MeterValues through the
  * transaction queue, and the permission it gives the charging core. A transaction runs from the
@@ -88,10 +93,11 @@ const METER_CHECK_MS = 1000;
  */
 export class TransactionService {
   readonly #o: TransactionServiceOptions;
+  /** ReserveNow / CancelReservation. */
+  readonly reservations: ReservationHolder;
   #tx: Transaction | null = null;
   /** An authorised idTag waiting for the car (card or RemoteStart before plug-in). */
   #waiting: { idTag: string; untilMs: number; reservationId: number | null; chargingProfile: ChargingProfile | null } | null = null;
-  #reservation: Reservation | null = null;
   #finishing = false;
   #plugged = false;
   #ready = false;
@@ -100,10 +106,13 @@ export class TransactionService {
   #meterTimer: TimerHandle | null = null;
   #keptWh = 0;
   #starting = false;
+  /** The last idTag authorised and its parentIdTag, for the transaction it starts. */
+  #lastAuthorized: { idTag: string; parentIdTag: string | null } | null = null;
   readonly #unsubscribe: () => void;
 
   constructor(options: TransactionServiceOptions) {
     this.#o = options;
+    this.reservations = new ReservationHolder({ clock: options.clock, log: options.log, changed: () => options.onChange() });
     this.#unsubscribe = options.charging.onChange((status) => this.#chargingChanged(status));
     options.queue.onConfirmed = (action, localId, response, payload) => this.#confirmed(action, localId, response, payload);
   }
@@ -132,8 +141,7 @@ export class TransactionService {
   }
 
   get reservation(): Reservation | null {
-    if (this.#reservation && this.#o.clock.now() > this.#reservation.expiresAtMs) this.#reservation = null;
-    return this.#reservation;
+    return this.reservations.current;
   }
 
   /**
@@ -146,11 +154,12 @@ export class TransactionService {
     if (this.#plugged) void this.#pluggedIn();
   }
 
-  /** A card at the reader: stops our transaction if it is the same tag, else starts one. */
+  /** A card at the reader: stops our transaction if it is the same tag or of the same group (parentIdTag), else starts one. */
   async cardPresented(idTag: string): Promise<void> {
     const tx = this.#tx;
     if (tx) {
       if (tx.idTag === idTag) await this.stop('Local');
+      else if (tx.parentIdTag !== null && (await this.#parentOf(idTag)) === tx.parentIdTag && this.#tx === tx) await this.stop('Local', idTag);
       else this.#o.log.info('card ignored: another transaction runs', { idTag });
       return;
     }
@@ -158,7 +167,7 @@ export class TransactionService {
       this.#o.log.info('card ignored: the connector is Inoperative', { idTag });
       return;
     }
-    if (!this.#reservationAllows(idTag)) {
+    if (!this.#mayTry(idTag)) {
       this.#o.log.info('card ignored: the connector is reserved for another idTag', { idTag });
       return;
     }
@@ -172,7 +181,7 @@ export class TransactionService {
 
   /** RemoteStartTransaction: Accepted when a transaction can start; the start follows, with `chargingProfile` as its TxProfile. */
   remoteStart(idTag: string, chargingProfile: ChargingProfile | null = null): 'Accepted' | 'Rejected' {
-    if (this.#tx || !this.#o.available() || !this.#reservationAllows(idTag)) return 'Rejected';
+    if (this.#tx || !this.#o.available() || !this.#mayTry(idTag)) return 'Rejected';
     void (async () => {
       if (this.#o.configuration.flag('AuthorizeRemoteTxRequests')) {
         const info = await this.#authorize(idTag);
@@ -189,20 +198,8 @@ export class TransactionService {
     return 'Accepted';
   }
 
-  reserve(reservation: Reservation): void {
-    this.#reservation = reservation;
-    this.#o.onChange();
-  }
-
-  cancelReservation(reservationId: number): boolean {
-    if (this.reservation?.reservationId !== reservationId) return false;
-    this.#reservation = null;
-    this.#o.onChange();
-    return true;
-  }
-
-  /** Ends the running transaction with `reason`; the StopTransaction goes through the queue. */
-  async stop(reason: StopReason): Promise<void> {
+  /** Ends the running transaction with `reason`; the StopTransaction goes through the queue, with the idTag that stopped it. */
+  async stop(reason: StopReason, stoppedBy?: string): Promise<void> {
     const tx = this.#tx;
     if (!tx) return;
     this.#tx = null;
@@ -215,13 +212,27 @@ export class TransactionService {
     const transactionData = measurands.length > 0 ? [meterValue(status, measurands, 'Transaction.End', this.#o.timestamp())] : undefined;
     const timestamp = this.#o.timestamp();
     this.#o.log.info('transaction stopped', { localId: tx.localId, reason, meterStop });
-    this.#o.queue.push('StopTransaction', tx.localId, { idTag: tx.idTag, meterStop, timestamp, reason, ...(transactionData && { transactionData }) });
+    this.#o.queue.push('StopTransaction', tx.localId, { idTag: stoppedBy ?? tx.idTag, meterStop, timestamp, reason, ...(transactionData && { transactionData }) });
     this.#o.onEnded?.({ localId: tx.localId, transactionId: tx.transactionId, idTag: tx.idTag, startedAt: tx.startedAt, stoppedAt: timestamp, meterStartWh: tx.meterStartWh, meterStopWh: meterStop, reason });
     // The StopTransaction is queued before the status that follows from it, and a scheduled
     // availability change applies before that status too.
     this.#o.onChange();
     this.#applyPermission();
     this.#o.onTransaction(null);
+    if (this.#plugged && UNLOCK_AT_END.has(reason)) void this.#unlockAtEnd();
+  }
+
+  /**
+   * OCPP 1.6 §4.10: "as part of the normal transaction termination, the Charge Point SHALL unlock
+   * the cable". Through the charging core's unlock path, once its stop sequence has opened the
+   * contactor: the lock never releases while the supply is live.
+   */
+  async #unlockAtEnd(): Promise<void> {
+    const { charging, clock, log } = this.#o;
+    await waitFor(clock, () => !charging.status().contactorClosed, UNLOCK_WAIT_MS, 50);
+    if (this.#tx !== null || !this.#plugged) return;
+    const result = await charging.unlockConnector();
+    if (result === 'UnlockFailed') log.warn('cable not unlocked at the end of the transaction', { result });
   }
 
   /** Sends a MeterValues now (TriggerMessage). */
@@ -248,10 +259,15 @@ export class TransactionService {
     }, delayMs);
   }
 
-  /** Stops the timers (clean stop). */
+  /** MeterValueSampleInterval changed: a running transaction samples at the new interval from now on. */
+  sampleIntervalChanged(): void {
+    if (this.#tx !== null) this.#startSampling();
+  }
+
   /** The service is done (the charge point stopped): it no longer follows the charging core. */
   close(): void {
     this.#unsubscribe();
+    this.reservations.close();
     this.#stopSampling();
     this.#stopKeepingMeter();
     if (this.#alignedTimer !== null) this.#o.clock.clearTimeout(this.#alignedTimer);
@@ -266,10 +282,13 @@ export class TransactionService {
 
   /** Called when availability changes. */
   availabilityChanged(): void {
+    if (!this.#o.available()) this.reservations.end('unavailable');
     this.#applyPermission();
   }
 
   #chargingChanged(status: ChargingStatus): void {
+    // OCPP 1.6 §5.13: a connector that goes Faulted loses its reservation.
+    if (status.faults.some((f) => blocksCharging(f.kind))) this.reservations.end('faulted');
     const plugged = status.cp === 'B' || status.cp === 'C' || status.cp === 'D';
     const unplugged = status.cp === 'A';
     if (plugged && !this.#plugged) {
@@ -293,7 +312,7 @@ export class TransactionService {
       return;
     }
     const fixed = this.#o.fixedIdTag;
-    if (fixed === '' || !this.#o.available() || !this.#reservationAllows(fixed)) return;
+    if (fixed === '' || !this.#o.available() || !this.#mayTry(fixed)) return;
     const info = await this.#authorize(fixed);
     if (info.status === 'Accepted') await this.#start(fixed, this.#reservationFor(fixed));
     else this.#o.log.warn('fixed idTag not accepted', { status: info.status });
@@ -311,6 +330,10 @@ export class TransactionService {
   async #start(idTag: string, reservationId: number | null, chargingProfile: ChargingProfile | null = null): Promise<void> {
     // An Inoperative connector starts nothing, whoever asks (OCPP 1.6 §5.2).
     if (this.#tx || this.#starting || !this.#o.available()) return;
+    if (this.reservations.current !== null && reservationId === null) {
+      this.#o.log.info('not started: the connector is reserved for another idTag', { idTag });
+      return;
+    }
     this.#starting = true;
     const status = this.#o.charging.status();
     const meterStartWh = Math.round(status.meter?.energyWh ?? 0);
@@ -322,12 +345,13 @@ export class TransactionService {
       meterStartWh,
       startedAt,
       authorized: true,
+      parentIdTag: this.#lastAuthorized?.idTag === idTag ? this.#lastAuthorized.parentIdTag : null,
       chargingProfile,
     };
     this.#tx = tx;
     this.#starting = false;
     this.#finishing = false;
-    if (reservationId !== null) this.#reservation = null;
+    if (reservationId !== null) this.reservations.end('used');
     this.#o.onIdTag(idTag);
     this.#o.log.info('transaction started', { localId: tx.localId, idTag });
     this.#o.queue.push('StartTransaction', tx.localId, {
@@ -356,6 +380,7 @@ export class TransactionService {
     const tx = this.#tx;
     if (action !== 'StartTransaction' || tx === null || tx.localId !== localId) return;
     tx.transactionId = (response as { transactionId: number }).transactionId;
+    if (info?.parentIdTag !== undefined) tx.parentIdTag = info.parentIdTag;
     if (info && info.status !== 'Accepted') {
       this.#o.log.warn('StartTransaction: idTag not accepted', { status: info.status });
       if (this.#o.configuration.flag('StopTransactionOnInvalidId')) void this.stop('DeAuthorized');
@@ -366,8 +391,26 @@ export class TransactionService {
     }
   }
 
-  /** Authorisation: the local list and cache first when allowed, the backend when online, the offline rules otherwise. */
+  /** Authorisation, remembering the group (parentIdTag) of an accepted idTag for the transaction it starts. */
   async #authorize(idTag: string): Promise<IdTagInfo> {
+    const info = await this.#authorizeBy(idTag);
+    if (info.status === 'Accepted') this.#lastAuthorized = { idTag, parentIdTag: info.parentIdTag ?? null };
+    return info;
+  }
+
+  /**
+   * The group of a card presented during another card's transaction (OCPP 1.6 §5.x): from the
+   * local list or cache when it is known there, else by Authorize; null when not accepted.
+   */
+  async #parentOf(idTag: string): Promise<string | null> {
+    const { configuration, authorization, clock } = this.#o;
+    const local = authorization.lookup(idTag, { listEnabled: configuration.flag('LocalAuthListEnabled'), cacheEnabled: configuration.flag('AuthorizationCacheEnabled'), nowMs: clock.now() });
+    const info = local?.status === 'Accepted' ? local : await this.#authorizeBy(idTag);
+    return info.status === 'Accepted' ? (info.parentIdTag ?? null) : null;
+  }
+
+  /** Authorisation: the local list and cache first when allowed, the backend when online, the offline rules otherwise. */
+  async #authorizeBy(idTag: string): Promise<IdTagInfo> {
     const { configuration, authorization, clock } = this.#o;
     const local = authorization.lookup(idTag, {
       listEnabled: configuration.flag('LocalAuthListEnabled'),
@@ -421,13 +464,15 @@ export class TransactionService {
     this.#meterTimer = null;
   }
 
+  /** The reservation `idTag` may use, its group as its last authorisation gave it. */
   #reservationFor(idTag: string): number | null {
-    const reservation = this.reservation;
-    return reservation && (reservation.idTag === idTag || reservation.parentIdTag === idTag) ? reservation.reservationId : null;
+    return this.reservations.for(idTag, this.#lastAuthorized?.idTag === idTag ? this.#lastAuthorized.parentIdTag : null);
   }
 
-  #reservationAllows(idTag: string): boolean {
-    return this.reservation === null || this.#reservationFor(idTag) !== null;
+  /** Whether `idTag` is worth authorising: no reservation, its own, or one of a group it may belong to. */
+  #mayTry(idTag: string): boolean {
+    const reservation = this.reservations.current;
+    return reservation === null || reservation.idTag === idTag || reservation.parentIdTag !== null;
   }
 
   #startSampling(): void {

@@ -123,3 +123,14 @@ export async function ocppRig(dataDir: string, options: OcppRigOptions = {}): Pr
   if (options.noWait !== true) await rig.waitStatus('Available');
   return rig;
 }
+
+/**
+ * `ocppRig` inside a subtest: the rig is stopped in a teardown registered before the test's
+ * folder, so the folder is never removed under a running firmware.
+ */
+export async function ocppRigFor(t: { teardown(fn: () => unknown): void; testdir(): string }, options: OcppRigOptions = {}): Promise<OcppRig> {
+  let rig: OcppRig | null = null;
+  t.teardown(() => rig?.close());
+  rig = await ocppRig(t.testdir(), options);
+  return rig;
+}

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ocppRig } from '../../helpers/ocpp-rig.js';
+import { ocppRigFor } from '../../helpers/ocpp-rig.js';
 
 /**
  * OCA OCPP 1.6 charge-point test cases, Core profile: authorisation, transactions, availability,
@@ -8,8 +8,7 @@ import { ocppRig } from '../../helpers/ocpp-rig.js';
  */
 
 t.test('a card presented on an Inoperative connector starts no transaction and sends no Authorize', async (t) => {
-  const rig = await ocppRig(t.testdir({}));
-  t.teardown(() => rig.close());
+  const rig = await ocppRigFor(t);
   let from = rig.cs.calls.length;
   t.same(await rig.call('ChangeAvailability', { connectorId: 1, type: 'Inoperative' }), { status: 'Accepted' });
   await rig.waitStatus('Unavailable', from);
@@ -22,4 +21,118 @@ t.test('a card presented on an Inoperative connector starts no transaction and s
   t.same(rig.since(from, 'Authorize'), [], 'no Authorize');
   t.equal(rig.cp.transactions.transaction, null);
   t.notOk(rig.plant.contactorCommanded, 'never energised');
+});
+
+t.test('a card whose Authorize carries the running transaction\'s parentIdTag stops it: Authorize for that card, StopTransaction Local with its idTag', async (t) => {
+  const rig = await ocppRigFor(t, {
+    prepare: (cs) => (cs.handlers.Authorize = (p) => ({ idTagInfo: { status: 'Accepted', ...(p['idTag'] !== 'STRANGER' && { parentIdTag: 'FLEET' }) } })),
+  });
+  let from = rig.cs.calls.length;
+  rig.card('DRIVER-A');
+  rig.car('C');
+  await rig.waitCall('StartTransaction', (p) => p['idTag'] === 'DRIVER-A', from);
+  await rig.waitStatus('Charging', from);
+  from = rig.cs.calls.length;
+  rig.card('STRANGER');
+  await rig.waitCall('Authorize', (p) => p['idTag'] === 'STRANGER', from);
+  await rig.advance(2000);
+  t.same(rig.since(from, 'StopTransaction'), [], 'a card of another group does not stop it');
+  from = rig.cs.calls.length;
+  rig.card('DRIVER-B');
+  await rig.waitCall('Authorize', (p) => p['idTag'] === 'DRIVER-B', from);
+  const stop = await rig.waitCall('StopTransaction', () => true, from);
+  t.match(stop.params, { reason: 'Local', idTag: 'DRIVER-B' });
+});
+
+t.test('a card known in the local list with the same parentIdTag stops the transaction without an Authorize', async (t) => {
+  const rig = await ocppRigFor(t, {
+    prepare: (cs) => (cs.handlers.Authorize = () => ({ idTagInfo: { status: 'Accepted', parentIdTag: 'FLEET' } })),
+  });
+  t.same(await rig.call('SendLocalList', { listVersion: 3, updateType: 'Full', localAuthorizationList: [{ idTag: 'DRIVER-B', idTagInfo: { status: 'Accepted', parentIdTag: 'FLEET' } }] }), { status: 'Accepted' });
+  let from = rig.cs.calls.length;
+  rig.card('DRIVER-A');
+  rig.car('C');
+  await rig.waitStatus('Charging', from);
+  from = rig.cs.calls.length;
+  rig.card('DRIVER-B');
+  const stop = await rig.waitCall('StopTransaction', () => true, from);
+  t.match(stop.params, { reason: 'Local', idTag: 'DRIVER-B' });
+  t.same(rig.since(from, 'Authorize'), [], 'known locally: no Authorize');
+});
+
+t.test('the cable is unlocked at the normal end of a transaction (stop by card, car still plugged), never while the supply is live', async (t) => {
+  const rig = await ocppRigFor(t);
+  let from = rig.cs.calls.length;
+  rig.card('DRIVER');
+  rig.car('C');
+  await rig.waitStatus('Charging', from);
+  t.ok(rig.plant.lockCommanded, 'locked while charging');
+  from = rig.cs.calls.length;
+  let unlockedWhileLive = false;
+  rig.card('DRIVER');
+  await rig.pace(() => {
+    if (!rig.plant.lockCommanded && rig.plant.contactorCommanded) unlockedWhileLive = true;
+    return !rig.plant.lockCommanded;
+  }, 10_000, 5);
+  t.match((await rig.waitCall('StopTransaction', () => true, from)).params, { reason: 'Local' });
+  t.notOk(unlockedWhileLive, 'the lock released only after the contactor opened');
+  t.equal(rig.plant.ev.settings.state, 'C', 'the car is still plugged in');
+  await rig.advance(3000);
+  t.notOk(rig.plant.lockCommanded, 'stays released');
+  t.notOk(rig.plant.contactorCommanded, 'no power to an unlocked plug');
+});
+
+t.test('while BootNotification is Rejected the charge point does not answer the central system\'s CALLs', async (t) => {
+  const rig = await ocppRigFor(t, {
+    noWait: true,
+    prepare: (cs) => (cs.handlers.BootNotification = () => ({ status: 'Rejected', interval: 600, currentTime: new Date().toISOString() })),
+  });
+  await rig.waitCall('BootNotification');
+  await rig.pace(() => rig.cp.bootState === 'Rejected', 10_000);
+  let answered = false;
+  rig.cs.call('GetConfiguration', { key: ['HeartbeatInterval'] }).then(
+    () => (answered = true),
+    () => {},
+  );
+  await rig.advance(5000);
+  t.notOk(answered, 'no CALLRESULT while Rejected');
+});
+
+t.test('MeterValueSampleInterval changed during a transaction takes effect at once, not at the old timer', async (t) => {
+  const rig = await ocppRigFor(t, { files: { 'ocpp-configuration.json': JSON.stringify({ MeterValueSampleInterval: '60' }) } });
+  let from = rig.cs.calls.length;
+  rig.card('DRIVER');
+  rig.car('C');
+  await rig.waitStatus('Charging', from);
+  await rig.advance(5000);
+  from = rig.cs.calls.length;
+  t.same(await rig.call('ChangeConfiguration', { key: 'MeterValueSampleInterval', value: '1' }), { status: 'Accepted' });
+  await rig.advance(5000);
+  t.ok(rig.since(from, 'MeterValues').length >= 3, `MeterValues within 5 s of the change to 1 s: ${rig.since(from, 'MeterValues').length}`);
+});
+
+t.test('HeartbeatInterval changed takes effect at once', async (t) => {
+  const rig = await ocppRigFor(t);
+  const from = rig.cs.calls.length;
+  t.same(await rig.call('ChangeConfiguration', { key: 'HeartbeatInterval', value: '2' }), { status: 'Accepted' });
+  await rig.advance(7000);
+  t.ok(rig.since(from, 'Heartbeat').length >= 3, `Heartbeats within 7 s of the change to 2 s: ${rig.since(from, 'Heartbeat').length}`);
+});
+
+t.test('ClockAlignedDataInterval changed takes effect at once', async (t) => {
+  const rig = await ocppRigFor(t, { files: { 'ocpp-configuration.json': JSON.stringify({ ClockAlignedDataInterval: '3600' }) } });
+  const from = rig.cs.calls.length;
+  t.same(await rig.call('ChangeConfiguration', { key: 'ClockAlignedDataInterval', value: '2' }), { status: 'Accepted' });
+  await rig.advance(7000);
+  t.ok(rig.since(from, 'MeterValues').length >= 3, `aligned MeterValues within 7 s of the change to 2 s: ${rig.since(from, 'MeterValues').length}`);
+});
+
+t.test('WebSocketPingInterval changed takes effect at once', async (t) => {
+  const rig = await ocppRigFor(t, { files: { 'ocpp-configuration.json': JSON.stringify({ WebSocketPingInterval: '3600' }) } });
+  let pings = 0;
+  // ocpp-rpc keeps the server side's WebSocket in _ws; its 'ping' event is ours arriving.
+  rig.cs.client()._ws.on('ping', () => (pings += 1));
+  t.same(await rig.call('ChangeConfiguration', { key: 'WebSocketPingInterval', value: '1' }), { status: 'Accepted' });
+  await rig.advance(5000);
+  t.ok(pings >= 3, `pings within 5 s of the change to 1 s: ${pings}`);
 });
