@@ -2,6 +2,7 @@ import { parseConfig } from '../../firmware/config.js';
 import { Firmware } from '../../firmware/firmware.js';
 import { silentLogger, type Logger } from '../../firmware/log.js';
 import type { ChargePoint } from '../../firmware/ocpp/charge-point.js';
+import { systemClock, type Clock } from '../../hal/clock.js';
 import { createSimHal, type SimHal } from '../../hal/sim/peripherals.js';
 import { SimPlant } from '../../hal/sim/plant.js';
 import { SimulatedClock } from '../../hal/sim/simulated-clock.js';
@@ -16,7 +17,8 @@ import { startCentralSystem, type CentralSystem, type RecordedCall } from './cen
 
 export interface OcppRig {
   readonly cs: CentralSystem;
-  readonly clock: SimulatedClock;
+  /** The simulated clock, or the host's with `realTime`. */
+  readonly clock: Clock;
   readonly plant: SimPlant;
   readonly hal: SimHal;
   readonly firmware: Firmware;
@@ -51,6 +53,8 @@ export interface OcppRigOptions {
   readonly prepare?: (cs: CentralSystem) => void;
   /** Does not wait for Boot Accepted and the first Available. */
   readonly noWait?: boolean;
+  /** The host clock (`systemClock`, real timers) instead of the simulated one: time passes as it does. */
+  readonly realTime?: boolean;
 }
 
 export async function ocppRig(dataDir: string, options: OcppRigOptions = {}): Promise<OcppRig> {
@@ -59,7 +63,8 @@ export async function ocppRig(dataDir: string, options: OcppRigOptions = {}): Pr
   for (const [name, text] of Object.entries(options.files ?? {})) await writeFile(join(dataDir, name), text);
   const cs = await startCentralSystem();
   options.prepare?.(cs);
-  const clock = new SimulatedClock({ startMs: options.startMs ?? Date.now() });
+  const simulated = options.realTime === true ? null : new SimulatedClock({ startMs: options.startMs ?? Date.now() });
+  const clock: Clock = simulated ?? systemClock;
   const plant = new SimPlant({ clock, wiredPhases: 3, voltageV: 230 });
   const hal = createSimHal(plant);
   const config = parseConfig({
@@ -75,8 +80,8 @@ export async function ocppRig(dataDir: string, options: OcppRigOptions = {}): Pr
     const startMs = clock.now();
     while (!done()) {
       if (clock.now() - startMs > limitMs) throw new Error(`not reached within ${limitMs} ms of simulated time; calls: ${cs.calls.map((c) => c.action).join(', ')}`);
-      clock.advance(stepMs);
-      await new Promise((resolve) => setTimeout(resolve, 1));
+      simulated?.advance(stepMs);
+      await new Promise((resolve) => setTimeout(resolve, simulated === null ? stepMs : 1));
     }
   };
   const find = (action: string, match: (params: Record<string, any>) => boolean, from: number): RecordedCall | undefined =>

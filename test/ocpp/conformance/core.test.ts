@@ -136,3 +136,41 @@ t.test('WebSocketPingInterval changed takes effect at once', async (t) => {
   await rig.advance(5000);
   t.ok(pings >= 3, `pings within 5 s of the change to 1 s: ${pings}`);
 });
+
+/** The largest interval an OCPP integer key can carry (s), and one just past setTimeout's 24.8 days. */
+const LONGEST_S = 2_147_483_647;
+const PAST_TIMER_S = 2_147_484;
+
+t.test('a Boot interval of 3,000,000 s is honoured: no Heartbeat flood (host timers, real time)', async (t) => {
+  const rig = await ocppRigFor(t, { realTime: true, prepare: (cs) => (cs.handlers.BootNotification = () => ({ status: 'Accepted', interval: 3_000_000, currentTime: new Date().toISOString() })) });
+  const from = rig.cs.calls.length;
+  await rig.advance(2000);
+  t.same(rig.since(from, 'Heartbeat').length, 0, 'no Heartbeat within 2 s');
+});
+
+t.test('a Boot Pending interval of 3,000,000 s is honoured: no BootNotification flood (host timers, real time)', async (t) => {
+  const rig = await ocppRigFor(t, { realTime: true, noWait: true, prepare: (cs) => (cs.handlers.BootNotification = () => ({ status: 'Pending', interval: 3_000_000, currentTime: new Date().toISOString() })) });
+  await rig.waitCall('BootNotification');
+  await rig.advance(2000);
+  t.equal(rig.since(0, 'BootNotification').length, 1, 'one BootNotification in 2 s');
+});
+
+for (const value of [PAST_TIMER_S, LONGEST_S]) {
+  t.test(`every interval key set to ${value} s during a transaction is honoured: no Heartbeat, MeterValues or ping flood (host timers, real time)`, async (t) => {
+    const rig = await ocppRigFor(t, { realTime: true });
+    let pings = 0;
+    rig.cs.client()._ws.on('ping', () => (pings += 1));
+    rig.card('DRIVER');
+    rig.car('C');
+    await rig.waitCall('StartTransaction');
+    for (const key of ['HeartbeatInterval', 'MeterValueSampleInterval', 'ClockAlignedDataInterval', 'WebSocketPingInterval', 'TransactionMessageRetryInterval', 'ConnectionTimeOut']) {
+      t.same(await rig.call('ChangeConfiguration', { key, value: String(value) }), { status: 'Accepted' }, key);
+    }
+    const from = rig.cs.calls.length;
+    pings = 0;
+    await rig.advance(2000);
+    t.same(rig.since(from).map((c) => c.action), [], 'nothing sent within 2 s');
+    t.equal(pings, 0, 'no WebSocket ping within 2 s');
+    t.ok(rig.cp.queueState.queued <= 1, `nothing piling up in the journal: ${rig.cp.queueState.queued} queued`);
+  });
+}
