@@ -83,7 +83,14 @@ export const ConfigSchema = Type.Object(
     modbus: Modbus,
     ocpp: Nullable(Ocpp, null),
     http: Nullable(Endpoint(8080), { host: '127.0.0.1', port: 8080 }),
-    sim: Type.Object({ controlPort: Port(4780) }, Strict),
+    sim: Type.Object(
+      {
+        controlPort: Port(4780),
+        /** CONTRACT §5: the host clock counts as NTP-synchronised (false: the central system's time is used). */
+        clockSynced: Type.Boolean({ default: true }),
+      },
+      Strict,
+    ),
   },
   { additionalProperties: false },
 );

@@ -57,6 +57,7 @@ t.test('parseConfig({}) gives every default of CONTRACT §2', async (t) => {
     ['http.host', '127.0.0.1'],
     ['http.port', 8080],
     ['sim.controlPort', 4780],
+    ['sim.clockSynced', true],
   ];
   for (const [key, value] of defaults) t.strictSame(at(config, key), value, `${key} defaults to ${JSON.stringify(value)}`);
 });
@@ -77,7 +78,7 @@ t.test('parseConfig({}) gives exactly the default object, nothing more', async (
     modbus: { unitId: 1, tcp: { host: '127.0.0.1', port: 4701 }, rtu: null, bootCurrentA: null, timeoutS: 0, failsafeCurrentA: 6 },
     ocpp: null,
     http: { host: '127.0.0.1', port: 8080 },
-    sim: { controlPort: 4780 },
+    sim: { controlPort: 4780, clockSynced: true },
   });
 });
 

@@ -74,7 +74,8 @@ export async function ocppRig(dataDir: string, options: OcppRigOptions = {}): Pr
     ...options.config,
     ocpp: { url: cs.url, chargeBoxId: 'conformance', password: '', ...options.ocpp },
   });
-  const firmware = new Firmware({ config, hal, clock, log: options.log ?? silentLogger, tickMs: 50, bootId: 'boot-1' });
+  // As the sim board does: `sim.clockSynced` says whether the host clock counts as NTP-synchronised.
+  const firmware = new Firmware({ config, hal, clock, log: options.log ?? silentLogger, tickMs: 50, bootId: 'boot-1', clockSynced: () => config.sim.clockSynced });
   await firmware.start();
   const pace = async (done: () => boolean, limitMs = 120_000, stepMs = 50): Promise<void> => {
     const startMs = clock.now();

@@ -174,3 +174,43 @@ for (const value of [PAST_TIMER_S, LONGEST_S]) {
     t.ok(rig.cp.queueState.queued <= 1, `nothing piling up in the journal: ${rig.cp.queueState.queued} queued`);
   });
 }
+
+t.test('the host clock, synchronised (sim.clockSynced true, the default), is the time source: Boot\'s currentTime does not move OCPP timestamps', async (t) => {
+  const rig = await ocppRigFor(t, { prepare: (cs) => (cs.handlers.BootNotification = () => ({ status: 'Accepted', interval: 300, currentTime: new Date(Date.now() + 86_400_000).toISOString() })) });
+  const status = rig.since(0, 'StatusNotification')[0];
+  const skewMs = Date.parse(String(status?.params['timestamp'])) - rig.clock.now();
+  t.ok(Math.abs(skewMs) < 5000, `StatusNotification stamped ${String(status?.params['timestamp'])}, the host clock`);
+});
+
+t.test('an unsynchronised host clock takes a plausible currentTime; an implausible one (before the build, year 9999) is ignored and logged, and MeterValues stay schema-valid', async (t) => {
+  const lines: string[] = [];
+  const { createLogger } = await import('../../../firmware/log.js');
+  let currentTime = new Date(Date.now() + 86_400_000).toISOString();
+  const rig = await ocppRigFor(t, {
+    config: { sim: { clockSynced: false } },
+    log: createLogger({ level: 'warn', write: (line) => lines.push(line) }),
+    files: { 'ocpp-configuration.json': JSON.stringify({ MeterValueSampleInterval: '5' }) },
+    prepare: (cs) => {
+      cs.handlers.BootNotification = () => ({ status: 'Accepted', interval: 300, currentTime });
+      cs.handlers.Heartbeat = () => ({ currentTime });
+    },
+  });
+  const first = rig.since(0, 'StatusNotification')[0];
+  t.ok(Math.abs(Date.parse(String(first?.params['timestamp'])) - Date.parse(currentTime)) < 5000, 'a day ahead: taken');
+  for (const bogus of ['9999-12-31T23:59:59.999Z', '1970-01-01T00:00:00.000Z', '2000-01-01T00:00:00.000Z']) {
+    currentTime = bogus;
+    const from = rig.cs.calls.length;
+    t.same(await rig.call('TriggerMessage', { requestedMessage: 'Heartbeat' }), { status: 'Accepted' });
+    await rig.waitCall('Heartbeat', () => true, from);
+    await rig.advance(500);
+    t.ok(lines.some((l) => l.includes('implausible currentTime') && l.includes(bogus)), `${bogus} ignored and logged`);
+  }
+  const from = rig.cs.calls.length;
+  rig.card('DRIVER');
+  rig.car('C');
+  await rig.waitCall('StartTransaction', () => true, from);
+  const meterValues = await rig.waitCall('MeterValues', () => true, from, 20_000);
+  const stamp = Date.parse(String(meterValues.params['meterValue'][0]['timestamp']));
+  t.ok(stamp < Date.parse('2100-01-01T00:00:00Z'), `MeterValues stamped ${String(meterValues.params['meterValue'][0]['timestamp'])}`);
+  t.equal(rig.cp.queueState.deadLetters, 0, 'nothing given up on');
+});
