@@ -402,6 +402,7 @@ export class ChargePoint {
         chargePointSerialNumber: identity.serialNumber,
         firmwareVersion: identity.firmwareVersion,
       });
+      this.#connection.linkProven();
       this.#takeTime(response.currentTime);
       this.#boot = response.status;
       this.log.info('BootNotification', { status: response.status, interval: response.interval });
@@ -453,7 +454,10 @@ export class ChargePoint {
     const intervalMs = this.configuration.integer('HeartbeatInterval') * 1000;
     this.#heartbeatTimer = this.#o.clock.setTimeout(() => {
       this.heartbeat().then(
-        () => this.#scheduleHeartbeat(),
+        () => {
+          this.#connection.linkProven();
+          this.#scheduleHeartbeat();
+        },
         (err: unknown) => {
           // No answer to the heartbeat: the link is dead even if the socket says otherwise.
           this.log.warn('Heartbeat failed', { reason: (err as Error).message });

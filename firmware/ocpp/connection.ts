@@ -180,7 +180,8 @@ export class OcppConnection {
       socket.close(1002, 'ocpp1.6 required');
       return;
     }
-    this.#attempt = 0;
+    // The backoff is not reset here: a server that accepts and drops at once would get a
+    // reconnect every second. It is reset once the link has proved itself (linkProven).
     this.#lastHeardMs = this.#options.clock.now();
     this.#options.rpc.attach({ send: (text) => socket.send(text) });
     this.#log.info('OCPP connected');
@@ -218,6 +219,11 @@ export class OcppConnection {
     const ceiling = Math.min(max, min * 2 ** this.#attempt);
     const random = this.#options.random ?? Math.random;
     return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+  }
+
+  /** The central system answered on this link (BootNotification, Heartbeat): the next failure starts the backoff from its first step. */
+  linkProven(): void {
+    this.#attempt = 0;
   }
 
   /** WebSocketPingInterval changed: the next ping follows the new period from now. */

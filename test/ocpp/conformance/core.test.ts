@@ -214,3 +214,18 @@ t.test('an unsynchronised host clock takes a plausible currentTime; an implausib
   t.ok(stamp < Date.parse('2100-01-01T00:00:00Z'), `MeterValues stamped ${String(meterValues.params['meterValue'][0]['timestamp'])}`);
   t.equal(rig.cp.queueState.deadLetters, 0, 'nothing given up on');
 });
+
+t.test('a central system that accepts the WebSocket and drops it before answering Boot gets a growing backoff, not a reconnect storm', async (t) => {
+  const rig = await ocppRigFor(t, {
+    noWait: true,
+    prepare: (cs) =>
+      (cs.handlers.BootNotification = () => {
+        cs.client().close({ force: true });
+        return new Promise(() => {});
+      }),
+  });
+  await rig.advance(60_000, 100);
+  const attempts = rig.cs.connections.length;
+  // 1 s doubling with equal jitter: at least 0.5 + 1 + 2 + 4 + 8 + 16 s between the first 7.
+  t.ok(attempts >= 3 && attempts <= 8, `${attempts} connections in 60 s`);
+});
