@@ -15,6 +15,8 @@ export interface Board {
   readonly hal: Hal;
   /** The unit's serial number (Modbus 8008). */
   readonly serialNumber: string;
+  /** Whether the OS reports the system clock synchronised (NTP); then it is the time source, not the central system (CONTRACT §5). */
+  clockSynced(): boolean;
   /** Starts the board's own services (the simulator's control API). */
   start(): Promise<void>;
   /** Stops them and releases the hardware: relays open, pilot off. */

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { OsClockSync } from '../hal/linux/clock-sync.js';
 import type { GpioBackend } from '../hal/gpio.js';
 import type { Hal } from '../hal/hal.js';
 import { AdcSampler } from '../hal/linux/adc-sampler.js';
@@ -75,12 +76,18 @@ export async function createLinuxBoard(file: BoardFile, { config, clock, log }: 
     watchdog: new LinuxWatchdog({ path: file.watchdog }),
     rs485: config.modbus.rtu ? new SerialRs485Port(config.modbus.rtu) : null,
   };
+  const clockSync = new OsClockSync(clock, log.child({ module: 'clock' }));
   return {
     name: file.name,
     hal,
     serialNumber,
-    start: () => rfid.open(),
+    clockSynced: () => clockSync.synced,
+    async start() {
+      clockSync.start();
+      await rfid.open();
+    },
     async stop() {
+      clockSync.stop();
       hal.contactor.setClosed(false);
       hal.pilot.drive({ mode: 'off' });
       await sampler.stop();

@@ -24,6 +24,7 @@ export async function createSimBoard({ config, clock, log }: BoardContext): Prom
     name: 'sim',
     hal,
     serialNumber: 'SIM-000001',
+    clockSynced: () => config.sim.clockSynced,
     start: () => api.listen('127.0.0.1', config.sim.controlPort),
     async stop() {
       await api.close();

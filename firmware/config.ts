@@ -117,7 +117,15 @@ export const ConfigSchema = Type.Object(
     http: Nullable(Endpoint(8080), { host: '127.0.0.1', port: 8080 }),
     mqtt: Nullable(Mqtt, null),
     grid: Nullable(Grid, null),
-    sim: Type.Object({ controlPort: Port(4780), signedMeter: Type.Boolean({ default: false }) }, Strict),
+    sim: Type.Object(
+      {
+        controlPort: Port(4780),
+        signedMeter: Type.Boolean({ default: false }),
+        /** CONTRACT §5: the host clock counts as NTP-synchronised (false: the central system's time is used). */
+        clockSynced: Type.Boolean({ default: true }),
+      },
+      Strict,
+    ),
   },
   { additionalProperties: false },
 );

@@ -50,6 +50,8 @@ export interface FirmwareOptions {
   readonly install?: { readonly dir: string; readonly publicKeyPem: string | null };
   /** The firmware's own log copy in dataDir (GetDiagnostics); none: diagnostics carry no log lines. */
   readonly logFile?: LogFile;
+  /** Whether the OS reports the host clock synchronised (NTP); not given: never (the central system's time is used). */
+  readonly clockSynced?: () => boolean;
   /** Ends the process cleanly so that the launcher starts the version just switched to. */
   readonly restart?: () => void;
 }
@@ -168,6 +170,7 @@ export class Firmware {
       clock,
       log,
       dataDir: persistent,
+      ...(this.#options.clockSynced !== undefined && { hostClockSynced: this.#options.clockSynced }),
       onIdTag: (idTag) => this.modbus.setIdTag(idTag),
       onTransactionEnded: (ended) => {
         for (const listener of this.#endedListeners) listener(ended);

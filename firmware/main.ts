@@ -99,7 +99,7 @@ async function main(argv: string[]): Promise<number> {
   const faultLog = await FaultLog.load(config.dataDir, log);
   const stop = waitForStop();
   const install = await installedImage(log);
-  const firmware = new Firmware({ config, hal: board.hal, clock: systemClock, log, faultLog, overlay, serialNumber: board.serialNumber, logFile, restart: stop.restart, ...(install && { install }) });
+  const firmware = new Firmware({ config, hal: board.hal, clock: systemClock, log, faultLog, overlay, serialNumber: board.serialNumber, clockSynced: board.clockSynced, logFile, restart: stop.restart, ...(install && { install }) });
   // The bundle's neighbour dist/web/ (build.mjs puts the page there).
   const web = config.http === null ? null : new WebInterface({ firmware, overlay, clock: systemClock, log, webRoot: fileURLToPath(new URL('./web/', import.meta.url)) });
   await board.start();

@@ -30,11 +30,46 @@ export function every(clock: Clock, periodMs: number, fn: () => void): () => voi
   };
 }
 
+/** The longest delay Node's setTimeout takes (2^31 - 1 ms, 24.8 days); a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+type HostTimer = ReturnType<typeof globalThis.setTimeout>;
+
+/** A timer of the host clock whose delay may exceed MAX_TIMER_MS: it waits in steps. */
+interface LongTimer {
+  readonly id: number;
+  host: HostTimer | null;
+}
+
+/**
+ * Timers of any length on the host's setTimeout: a delay beyond `maxStepMs` waits in steps of at
+ * most that, so every delay is honoured, never shortened (CONTRACT §10: intervals the central
+ * system sets, up to the 2^31 - 1 s an OCPP integer can carry). A delay that is not a number
+ * counts as 0; an infinite one never fires.
+ */
+export function longTimers(maxStepMs = MAX_TIMER_MS): Pick<Clock, 'setTimeout' | 'clearTimeout'> {
+  let nextId = 1;
+  return {
+    setTimeout(fn, delayMs) {
+      const timer: LongTimer = { id: nextId++, host: null };
+      const arm = (remainingMs: number): void => {
+        const stepMs = Math.min(remainingMs, maxStepMs);
+        timer.host = globalThis.setTimeout(() => (remainingMs > stepMs ? arm(remainingMs - stepMs) : fn()), stepMs);
+      };
+      arm(Number.isNaN(delayMs) ? 0 : Math.max(0, delayMs));
+      return timer;
+    },
+    clearTimeout(handle) {
+      const host = (handle as LongTimer).host;
+      if (host !== null) globalThis.clearTimeout(host);
+    },
+  };
+}
+
 /** The wall clock of the host. */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, delayMs) => globalThis.setTimeout(fn, delayMs),
-  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof globalThis.setTimeout>),
+  ...longTimers(),
 };
 
 /** Resolves after `delayMs` on `clock`. */

@@ -59,6 +59,7 @@ t.test('parseConfig({}) gives every default of CONTRACT §2', async (t) => {
     ['http.port', 8080],
     ['sim.controlPort', 4780],
     ['sim.signedMeter', false],
+    ['sim.clockSynced', true],
   ];
   for (const [key, value] of defaults) t.strictSame(at(config, key), value, `${key} defaults to ${JSON.stringify(value)}`);
 });
@@ -81,7 +82,7 @@ t.test('parseConfig({}) gives exactly the default object, nothing more', async (
     http: { host: '127.0.0.1', port: 8080 },
     mqtt: null,
     grid: null,
-    sim: { controlPort: 4780, signedMeter: false },
+    sim: { controlPort: 4780, signedMeter: false, clockSynced: true },
   });
 });
 

@@ -12,6 +12,12 @@ export interface LogFileOptions {
 const NAME = 'firmware.log';
 
 /**
+ * Fields of log lines meant only for someone at the box (its console or journal), never for the
+ * copy GetDiagnostics uploads to the central system: the web interface's first-start setup code.
+ */
+const CONSOLE_ONLY = /"setupCode":/;
+
+/**
  * The firmware's own copy of its log lines in `dataDir/logs/` for GetDiagnostics: the sim and the
  * tests have no journal, and on the SoM the journal may be volatile. Lines arrive already
  * redacted (the logger redacts before it writes). Writes are queued on a stream, so the control
@@ -33,7 +39,7 @@ export class LogFile {
   }
 
   append(line: string): void {
-    if (this.#failed) return;
+    if (this.#failed || CONSOLE_ONLY.test(line)) return;
     const size = Buffer.byteLength(line) + 1;
     try {
       if (this.#stream === null) this.#open();
@@ -53,7 +59,7 @@ export class LogFile {
     for (const name of files) {
       const text = await readFile(join(this.dir, name), 'utf8').catch(() => '');
       for (const line of text.split('\n')) {
-        if (line === '') continue;
+        if (line === '' || CONSOLE_ONLY.test(line)) continue;
         const timeMs = Date.parse(/"time":"([^"]+)"/.exec(line)?.[1] ?? '');
         if (fromMs !== null && !(timeMs >= fromMs)) continue;
         if (toMs !== null && !(timeMs <= toMs)) continue;

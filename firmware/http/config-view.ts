@@ -68,6 +68,28 @@ export interface ConfigChange {
   readonly changed: ReadonlyArray<{ readonly key: string; readonly apply: ApplyMode }>;
 }
 
+/** The host name of a URL, lower case; null when it does not parse. */
+function hostOf(url: string): string | null {
+  try {
+    return new URL(url).hostname.toLowerCase();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The stored OCPP password (AuthorizationKey) never follows `ocpp.url` to another host: a new
+ * host name needs `ocpp.password` in the same patch ("" = none). Another port, path or ws → wss
+ * on the same host keeps it.
+ */
+function requirePasswordForNewHost(current: Config, next: Config, patch: JsonObject): void {
+  if (current.ocpp === null || next.ocpp === null || current.ocpp.password === '') return;
+  const given = patch['ocpp'];
+  if (isObject(given) && 'password' in given) return;
+  if (hostOf(current.ocpp.url) === hostOf(next.ocpp.url)) return;
+  throw new HttpError(400, 'ocpp.password: required again for a central system on another host (the stored one is not sent there)');
+}
+
 /**
  * The config after the web's `patch` (a partial config: `{"ocpp": {"url": …}}`), checked with the
  * same schema as the config file; 400 naming the key. A password (`ocpp`, `mqtt`) left out keeps the stored one.
@@ -94,6 +116,7 @@ export function patchConfig(current: Config, patch: unknown): ConfigChange {
     if (err instanceof ConfigError) throw new HttpError(400, err.message);
     throw err;
   }
+  requirePasswordForNewHost(current, config, patch);
   const changed = Object.entries(WRITABLE_KEYS)
     .filter(([key]) => !isDeepStrictEqual(getKey(current, key), getKey(config, key)))
     .map(([key, apply]) => ({ key, apply }));

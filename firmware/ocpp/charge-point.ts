@@ -64,8 +64,8 @@ export interface ChargePointOptions {
   /** Where availability is kept; null = not kept. */
   readonly dataDir: string | null;
   readonly onIdTag: (idTag: string) => void;
-  /** Whether the host clock has a time source of its own (NTP); if not, the central system's time is used. */
-  readonly hostTimeTrusted?: boolean;
+  /** Whether the OS reports the host clock synchronised (NTP), asked at every currentTime; until then the central system's time is used (CONTRACT §5). */
+  readonly hostClockSynced?: () => boolean;
   readonly callTimeoutMs?: number;
   /** A transaction ended (the owner's history). */
   readonly onTransactionEnded?: (ended: EndedTransaction) => void;
@@ -82,6 +82,13 @@ export type Availability = 'Operative' | 'Inoperative';
 
 /** Retry after a failed or unanswered BootNotification when the backend gave no interval. */
 const BOOT_RETRY_MS = 30_000;
+
+/**
+ * The latest currentTime taken: a century before 9999-12-31T23:59:59.999Z, the last instant an
+ * OCPP (RFC 3339, four-digit year) timestamp can carry, so that the box's own timestamps stay
+ * schema-valid for its life.
+ */
+const LATEST_PLAUSIBLE_MS = Date.parse('9899-12-31T23:59:59.999Z');
 
 /** A correction of the clock by the central system this large is a SettingSystemTime security event. */
 const CLOCK_SET_EVENT_MS = 5_000;
@@ -137,7 +144,7 @@ export class ChargePoint {
     this.firmwareUpdates = options.firmwareUpdates ?? null;
     this.diagnostics = options.diagnostics ?? null;
     this.log = options.log.child({ module: 'ocpp' });
-    this.rpc = new OcppRpc({ clock: options.clock, log: options.log, ...(options.callTimeoutMs !== undefined && { callTimeoutMs: options.callTimeoutMs }) });
+    this.rpc = new OcppRpc({ clock: options.clock, log: options.log, serving: () => this.#boot !== 'Rejected', ...(options.callTimeoutMs !== undefined && { callTimeoutMs: options.callTimeoutMs }) });
     this.#queue = new TxQueue({
       rpc: this.rpc,
       clock: options.clock,
@@ -210,6 +217,8 @@ export class ChargePoint {
     options.configuration.onChange((key) => {
       if (key === 'HeartbeatInterval') this.#scheduleHeartbeat();
       if (key === 'ClockAlignedDataInterval') this.transactions.scheduleAligned();
+      if (key === 'MeterValueSampleInterval') this.transactions.sampleIntervalChanged();
+      if (key === 'WebSocketPingInterval') this.#connection.pingIntervalChanged();
     });
     registerOperations(this);
   }
@@ -243,7 +252,7 @@ export class ChargePoint {
    */
   knownTimeMs(): number | null {
     const nowMs = this.#o.clock.now() + this.#clockOffsetMs;
-    return this.#o.hostTimeTrusted === true || this.#clockFromCentralSystem || nowMs >= CLOCK_FLOOR_MS ? nowMs : null;
+    return this.#hostClockSynced() || this.#clockFromCentralSystem || nowMs >= CLOCK_FLOOR_MS ? nowMs : null;
   }
 
   /** Transaction messages waiting for the central system, and those given up on since this start. */
@@ -429,6 +438,7 @@ export class ChargePoint {
         firmwareVersion: identity.firmwareVersion,
         ...(meter && { meterType: meter.meterType.slice(0, 25), meterSerialNumber: meter.meterSerialNumber.slice(0, 25) }),
       });
+      this.#connection.linkProven();
       this.#takeTime(response.currentTime);
       this.#boot = response.status;
       this.log.info('BootNotification', { status: response.status, interval: response.interval });
@@ -486,7 +496,10 @@ export class ChargePoint {
     const intervalMs = this.configuration.integer('HeartbeatInterval') * 1000;
     this.#heartbeatTimer = this.#o.clock.setTimeout(() => {
       this.heartbeat().then(
-        () => this.#scheduleHeartbeat(),
+        () => {
+          this.#connection.linkProven();
+          this.#scheduleHeartbeat();
+        },
         (err: unknown) => {
           // No answer to the heartbeat: the link is dead even if the socket says otherwise.
           this.log.warn('Heartbeat failed', { reason: (err as Error).message });
@@ -496,10 +509,23 @@ export class ChargePoint {
     }, intervalMs);
   }
 
+  #hostClockSynced(): boolean {
+    return this.#o.hostClockSynced?.() === true;
+  }
+
+  /**
+   * CONTRACT §5: Boot's and Heartbeat's currentTime set the OCPP clock only while the host clock
+   * is not synchronised, and only when plausible: not before this firmware was built, and far
+   * enough from the last time a schema-valid timestamp can carry that ours stay valid.
+   */
   #takeTime(currentTime: string): void {
-    if (this.#o.hostTimeTrusted) return;
+    if (this.#hostClockSynced()) return;
     const serverMs = Date.parse(currentTime);
     if (!Number.isFinite(serverMs)) return;
+    if (serverMs < CLOCK_FLOOR_MS || serverMs > LATEST_PLAUSIBLE_MS) {
+      this.log.warn('implausible currentTime from the central system ignored', { currentTime });
+      return;
+    }
     const offsetMs = serverMs - this.#o.clock.now();
     const movedMs = offsetMs - this.#clockOffsetMs;
     this.#clockFromCentralSystem = true;

@@ -190,7 +190,8 @@ export class OcppConnection {
       socket.close(1002, 'ocpp1.6 required');
       return;
     }
-    this.#attempt = 0;
+    // The backoff is not reset here: a server that accepts and drops at once would get a
+    // reconnect every second. It is reset once the link has proved itself (linkProven).
     this.#lastHeardMs = this.#options.clock.now();
     this.#options.rpc.attach({
       send: (text) => {
@@ -233,6 +234,22 @@ export class OcppConnection {
     const ceiling = Math.min(max, min * 2 ** this.#attempt);
     const random = this.#options.random ?? Math.random;
     return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+  }
+
+  /** The central system answered on this link (BootNotification, Heartbeat): the next failure starts the backoff from its first step. */
+  linkProven(): void {
+    this.#attempt = 0;
+  }
+
+  /** WebSocketPingInterval changed: the next ping follows the new period from now. */
+  pingIntervalChanged(): void {
+    const socket = this.#socket;
+    if (this.#pingTimer !== null) this.#options.clock.clearTimeout(this.#pingTimer);
+    this.#pingTimer = null;
+    if (socket === null || socket.readyState !== WebSocket.OPEN) return;
+    // The silence allowed (two periods) counts from now, not from before the change.
+    this.#lastHeardMs = this.#options.clock.now();
+    this.#schedulePing(socket);
   }
 
   #schedulePing(socket: WebSocket): void {

@@ -28,6 +28,8 @@ export interface OcppRpcOptions {
   readonly log: Logger;
   /** How long a CALL waits for its CALLRESULT (OCPP-J leaves it to the implementation). */
   readonly callTimeoutMs?: number;
+  /** Whether CALLs of the central system are served now (false while Boot is Rejected); default always. */
+  readonly serving?: () => boolean;
 }
 
 /**
@@ -68,6 +70,7 @@ export class OcppRpc {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #callTimeoutMs: number;
+  readonly #serving: () => boolean;
   readonly #handlers = new Map<string, CallHandler>();
   #transport: RpcTransport | null = null;
   #pending: Pending | null = null;
@@ -84,6 +87,7 @@ export class OcppRpc {
     this.#log = options.log.child({ module: 'ocpp' });
     this.#callTimeoutMs = options.callTimeoutMs ?? 30_000;
     this.#peerLog = new RateLimitedLog({ log: this.#log, clock: options.clock, about: 'OCPP central system' });
+    this.#serving = options.serving ?? (() => true);
   }
 
   get connected(): boolean {
@@ -132,7 +136,11 @@ export class OcppRpc {
       return;
     }
     const [type, id] = frame as [unknown, string];
-    if (type === CALL) this.#answer(id, frame);
+    if (type === CALL) {
+      // OCPP 1.6 §4.2: a charge point whose BootNotification was Rejected does not respond.
+      if (this.#serving()) this.#answer(id, frame);
+      else this.#peerLog.warn('CALL not answered: BootNotification was Rejected', { action: String(frame[2]) });
+    }
     else if (type === CALLRESULT) this.#result(id, frame);
     else if (type === CALLERROR) this.#error(id, frame);
     else this.#peerLog.warn('OCPP frame of unknown type; ignored', { type: String(type) });

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '../../hal/clock.js';
+import { waitFor, type Clock, type TimerHandle } from '../../hal/clock.js';
 import type { ChargingController, ChargingStatus } from '../charging/controller.js';
 import type { Logger } from '../log.js';
 import type { AuthorizationStore, IdTagInfo } from './model/authorization.js';
@@ -8,6 +8,8 @@ import { meterValue } from './model/meter-sample.js';
 import type { TxAction, TxQueue } from './model/tx-queue.js';
 import type { OcppRpc } from './rpc.js';
 import { signedMeterValue, type SignedMeterValues } from './signed-meter-values.js';
+import { ReservationHolder, type Reservation } from './reservation.js';
+import { blocksCharging } from '../safety/faults.js';
 
 /** How a transaction the journal still had open at boot was cut: only the process restarted, or the machine. */
 export type RecoveryReason = 'Reboot' | 'PowerLoss';
@@ -22,6 +24,8 @@ export interface Transaction {
   readonly meterStartWh: number;
   readonly startedAt: string;
   authorized: boolean;
+  /** The group of its idTag (IdTagInfo.parentIdTag): a card of the same group may stop it (OCPP 1.6 §3.5.3). */
+  parentIdTag: string | null;
   /** The TxProfile its RemoteStartTransaction brought, if any. */
   readonly chargingProfile: ChargingProfile | null;
 }
@@ -36,13 +40,6 @@ export interface EndedTransaction {
   readonly meterStartWh: number;
   readonly meterStopWh: number;
   readonly reason: StopReason;
-}
-
-export interface Reservation {
-  readonly reservationId: number;
-  readonly idTag: string;
-  readonly parentIdTag: string | null;
-  readonly expiresAtMs: number;
 }
 
 export interface TransactionServiceOptions {
@@ -83,6 +80,14 @@ export const METER_KEEP_STEP_WH = 10;
 const METER_CHECK_MS = 1000;
 
 /**
+ * The normal ends of a transaction, after which the cable is unlocked (OCPP 1.6 §4.10). Not the
+ * restarts (the box comes back to the same car) and not UnlockCommand (the operation unlocks).
+ */
+const UNLOCK_AT_END: ReadonlySet<StopReason> = new Set(['Local', 'Remote', 'DeAuthorized', 'Other']);
+/** How long the end of a transaction waits for the charging core to open the contactor before it asks to unlock (its stop sequence takes up to 3 s). */
+const UNLOCK_WAIT_MS = 5000;
+
+/**
  * CONTRACT §5 transactions: who may start one (a fixed idTag at plug-in, a card, RemoteStart),
  * authorisation online and offline, StartTransaction / StopTransaction / MeterValues through the
  * transaction queue, and the permission it gives the charging core. A transaction runs from the
@@ -91,10 +96,11 @@ const METER_CHECK_MS = 1000;
  */
 export class TransactionService {
   readonly #o: TransactionServiceOptions;
+  /** ReserveNow / CancelReservation. */
+  readonly reservations: ReservationHolder;
   #tx: Transaction | null = null;
   /** An authorised idTag waiting for the car (card or RemoteStart before plug-in). */
   #waiting: { idTag: string; untilMs: number; reservationId: number | null; chargingProfile: ChargingProfile | null } | null = null;
-  #reservation: Reservation | null = null;
   #finishing = false;
   #plugged = false;
   #ready = false;
@@ -104,10 +110,13 @@ export class TransactionService {
   #keptWh = 0;
   #starting = false;
   #stopping: Promise<void> | null = null;
+  /** The last idTag authorised and its parentIdTag, for the transaction it starts. */
+  #lastAuthorized: { idTag: string; parentIdTag: string | null } | null = null;
   readonly #unsubscribe: () => void;
 
   constructor(options: TransactionServiceOptions) {
     this.#o = options;
+    this.reservations = new ReservationHolder({ clock: options.clock, log: options.log, changed: () => options.onChange() });
     this.#unsubscribe = options.charging.onChange((status) => this.#chargingChanged(status));
     options.queue.onConfirmed = (action, localId, response, payload) => this.#confirmed(action, localId, response, payload);
   }
@@ -139,8 +148,7 @@ export class TransactionService {
   }
 
   get reservation(): Reservation | null {
-    if (this.#reservation && this.#o.clock.now() > this.#reservation.expiresAtMs) this.#reservation = null;
-    return this.#reservation;
+    return this.reservations.current;
   }
 
   /**
@@ -153,16 +161,21 @@ export class TransactionService {
     if (this.#plugged) void this.#pluggedIn();
   }
 
-  /** A card at the reader: stops our transaction if it is the same tag, else starts one. */
+  /** A card at the reader: stops our transaction if it is the same tag or of the same group (parentIdTag), else starts one. */
   async cardPresented(idTag: string): Promise<void> {
     const tx = this.#tx;
     if (tx) {
       if (tx.idTag === idTag) await this.stop('Local');
+      else if (tx.parentIdTag !== null && (await this.#parentOf(idTag)) === tx.parentIdTag && this.#tx === tx) await this.stop('Local', idTag);
       else this.#o.log.info('card ignored: another transaction runs', { idTag });
       return;
     }
+    if (!this.#o.available()) {
+      this.#o.log.info('card ignored: the connector is Inoperative', { idTag });
+      return;
+    }
     this.#o.signedMeter?.presented(idTag, 'ISO14443');
-    if (!this.#reservationAllows(idTag)) {
+    if (!this.#mayTry(idTag)) {
       this.#o.log.info('card ignored: the connector is reserved for another idTag', { idTag });
       return;
     }
@@ -176,7 +189,7 @@ export class TransactionService {
 
   /** RemoteStartTransaction: Accepted when a transaction can start; the start follows, with `chargingProfile` as its TxProfile. */
   remoteStart(idTag: string, chargingProfile: ChargingProfile | null = null): 'Accepted' | 'Rejected' {
-    if (this.#tx || !this.#o.available() || !this.#reservationAllows(idTag)) return 'Rejected';
+    if (this.#tx || !this.#o.available() || !this.#mayTry(idTag)) return 'Rejected';
     this.#o.signedMeter?.presented(idTag, 'CENTRAL');
     void (async () => {
       if (this.#o.configuration.flag('AuthorizeRemoteTxRequests')) {
@@ -194,32 +207,20 @@ export class TransactionService {
     return 'Accepted';
   }
 
-  reserve(reservation: Reservation): void {
-    this.#reservation = reservation;
-    this.#o.onChange();
-  }
-
-  cancelReservation(reservationId: number): boolean {
-    if (this.reservation?.reservationId !== reservationId) return false;
-    this.#reservation = null;
-    this.#o.onChange();
-    return true;
-  }
-
   /**
    * Ends the running transaction with `reason`; the StopTransaction goes through the queue, with
-   * the meter's signed end record when it signs. A stop while the meter ends its transaction
-   * waits for that one.
+   * the idTag that stopped it and the meter's signed end record when it signs. A stop while the
+   * meter ends its transaction waits for that one.
    */
-  stop(reason: StopReason): Promise<void> {
+  stop(reason: StopReason, stoppedBy?: string): Promise<void> {
     if (this.#stopping !== null) return this.#stopping;
     const tx = this.#tx;
     if (!tx) return Promise.resolve();
-    this.#stopping = this.#stop(tx, reason).finally(() => (this.#stopping = null));
+    this.#stopping = this.#stop(tx, reason, stoppedBy).finally(() => (this.#stopping = null));
     return this.#stopping;
   }
 
-  async #stop(tx: Transaction, reason: StopReason): Promise<void> {
+  async #stop(tx: Transaction, reason: StopReason, stoppedBy?: string): Promise<void> {
     const signedEnd = this.#o.signedMeter ? await this.#o.signedMeter.end() : null;
     this.#tx = null;
     this.#stopSampling();
@@ -233,13 +234,27 @@ export class TransactionService {
     const signed = signedEnd !== null ? [signedMeterValue(signedEnd, 'Transaction.End', timestamp)] : [];
     const transactionData = sampled.length + signed.length > 0 ? [...sampled, ...signed] : undefined;
     this.#o.log.info('transaction stopped', { localId: tx.localId, reason, meterStop });
-    this.#o.queue.push('StopTransaction', tx.localId, { idTag: tx.idTag, meterStop, timestamp, reason, ...(transactionData && { transactionData }) });
+    this.#o.queue.push('StopTransaction', tx.localId, { idTag: stoppedBy ?? tx.idTag, meterStop, timestamp, reason, ...(transactionData && { transactionData }) });
     this.#o.onEnded?.({ localId: tx.localId, transactionId: tx.transactionId, idTag: tx.idTag, startedAt: tx.startedAt, stoppedAt: timestamp, meterStartWh: tx.meterStartWh, meterStopWh: meterStop, reason });
     // The StopTransaction is queued before the status that follows from it, and a scheduled
     // availability change applies before that status too.
     this.#o.onChange();
     this.#applyPermission();
     this.#o.onTransaction(null);
+    if (this.#plugged && UNLOCK_AT_END.has(reason)) void this.#unlockAtEnd();
+  }
+
+  /**
+   * OCPP 1.6 §4.10: "as part of the normal transaction termination, the Charge Point SHALL unlock
+   * the cable". Through the charging core's unlock path, once its stop sequence has opened the
+   * contactor: the lock never releases while the supply is live.
+   */
+  async #unlockAtEnd(): Promise<void> {
+    const { charging, clock, log } = this.#o;
+    await waitFor(clock, () => !charging.status().contactorClosed, UNLOCK_WAIT_MS, 50);
+    if (this.#tx !== null || !this.#plugged) return;
+    const result = await charging.unlockConnector();
+    if (result === 'UnlockFailed') log.warn('cable not unlocked at the end of the transaction', { result });
   }
 
   /** Sends a MeterValues now (TriggerMessage). */
@@ -266,10 +281,15 @@ export class TransactionService {
     }, delayMs);
   }
 
-  /** Stops the timers (clean stop). */
+  /** MeterValueSampleInterval changed: a running transaction samples at the new interval from now on. */
+  sampleIntervalChanged(): void {
+    if (this.#tx !== null) this.#startSampling();
+  }
+
   /** The service is done (the charge point stopped): it no longer follows the charging core. */
   close(): void {
     this.#unsubscribe();
+    this.reservations.close();
     this.#stopSampling();
     this.#stopKeepingMeter();
     if (this.#alignedTimer !== null) this.#o.clock.clearTimeout(this.#alignedTimer);
@@ -284,10 +304,13 @@ export class TransactionService {
 
   /** Called when availability changes. */
   availabilityChanged(): void {
+    if (!this.#o.available()) this.reservations.end('unavailable');
     this.#applyPermission();
   }
 
   #chargingChanged(status: ChargingStatus): void {
+    // OCPP 1.6 §5.13: a connector that goes Faulted loses its reservation.
+    if (status.faults.some((f) => blocksCharging(f.kind))) this.reservations.end('faulted');
     const plugged = status.cp === 'B' || status.cp === 'C' || status.cp === 'D';
     const unplugged = status.cp === 'A';
     if (plugged && !this.#plugged) {
@@ -311,7 +334,7 @@ export class TransactionService {
       return;
     }
     const fixed = this.#o.fixedIdTag;
-    if (fixed === '' || !this.#o.available() || !this.#reservationAllows(fixed)) return;
+    if (fixed === '' || !this.#o.available() || !this.#mayTry(fixed)) return;
     const info = await this.#authorize(fixed);
     if (info.status === 'Accepted') await this.#start(fixed, this.#reservationFor(fixed));
     else this.#o.log.warn('fixed idTag not accepted', { status: info.status });
@@ -327,7 +350,12 @@ export class TransactionService {
   }
 
   async #start(idTag: string, reservationId: number | null, chargingProfile: ChargingProfile | null = null): Promise<void> {
-    if (this.#tx || this.#starting) return;
+    // An Inoperative connector starts nothing, whoever asks (OCPP 1.6 §5.2).
+    if (this.#tx || this.#starting || !this.#o.available()) return;
+    if (this.reservations.current !== null && reservationId === null) {
+      this.#o.log.info('not started: the connector is reserved for another idTag', { idTag });
+      return;
+    }
     this.#starting = true;
     // CONTRACT §9: the meter's transaction is begun before any charge is permitted; a meter
     // that does not sign it permits none (the status API and the log say why).
@@ -354,12 +382,13 @@ export class TransactionService {
       meterStartWh,
       startedAt,
       authorized: true,
+      parentIdTag: this.#lastAuthorized?.idTag === idTag ? this.#lastAuthorized.parentIdTag : null,
       chargingProfile,
     };
     this.#tx = tx;
     this.#starting = false;
     this.#finishing = false;
-    if (reservationId !== null) this.#reservation = null;
+    if (reservationId !== null) this.reservations.end('used');
     this.#o.onIdTag(idTag);
     this.#o.log.info('transaction started', { localId: tx.localId, idTag });
     this.#o.queue.push('StartTransaction', tx.localId, {
@@ -390,6 +419,7 @@ export class TransactionService {
     const tx = this.#tx;
     if (action !== 'StartTransaction' || tx === null || tx.localId !== localId) return;
     tx.transactionId = (response as { transactionId: number }).transactionId;
+    if (info?.parentIdTag !== undefined) tx.parentIdTag = info.parentIdTag;
     if (info && info.status !== 'Accepted') {
       this.#o.log.warn('StartTransaction: idTag not accepted', { status: info.status });
       if (this.#o.configuration.flag('StopTransactionOnInvalidId')) void this.stop('DeAuthorized');
@@ -400,8 +430,26 @@ export class TransactionService {
     }
   }
 
-  /** Authorisation: the local list and cache first when allowed, the backend when online, the offline rules otherwise. */
+  /** Authorisation, remembering the group (parentIdTag) of an accepted idTag for the transaction it starts. */
   async #authorize(idTag: string): Promise<IdTagInfo> {
+    const info = await this.#authorizeBy(idTag);
+    if (info.status === 'Accepted') this.#lastAuthorized = { idTag, parentIdTag: info.parentIdTag ?? null };
+    return info;
+  }
+
+  /**
+   * The group of a card presented during another card's transaction (OCPP 1.6 §5.x): from the
+   * local list or cache when it is known there, else by Authorize; null when not accepted.
+   */
+  async #parentOf(idTag: string): Promise<string | null> {
+    const { configuration, authorization, clock } = this.#o;
+    const local = authorization.lookup(idTag, { listEnabled: configuration.flag('LocalAuthListEnabled'), cacheEnabled: configuration.flag('AuthorizationCacheEnabled'), nowMs: clock.now() });
+    const info = local?.status === 'Accepted' ? local : await this.#authorizeBy(idTag);
+    return info.status === 'Accepted' ? (info.parentIdTag ?? null) : null;
+  }
+
+  /** Authorisation: the local list and cache first when allowed, the backend when online, the offline rules otherwise. */
+  async #authorizeBy(idTag: string): Promise<IdTagInfo> {
     const { configuration, authorization, clock } = this.#o;
     const local = authorization.lookup(idTag, {
       listEnabled: configuration.flag('LocalAuthListEnabled'),
@@ -455,13 +503,15 @@ export class TransactionService {
     this.#meterTimer = null;
   }
 
+  /** The reservation `idTag` may use, its group as its last authorisation gave it. */
   #reservationFor(idTag: string): number | null {
-    const reservation = this.reservation;
-    return reservation && (reservation.idTag === idTag || reservation.parentIdTag === idTag) ? reservation.reservationId : null;
+    return this.reservations.for(idTag, this.#lastAuthorized?.idTag === idTag ? this.#lastAuthorized.parentIdTag : null);
   }
 
-  #reservationAllows(idTag: string): boolean {
-    return this.reservation === null || this.#reservationFor(idTag) !== null;
+  /** Whether `idTag` is worth authorising: no reservation, its own, or one of a group it may belong to. */
+  #mayTry(idTag: string): boolean {
+    const reservation = this.reservations.current;
+    return reservation === null || reservation.idTag === idTag || reservation.parentIdTag !== null;
   }
 
   #startSampling(): void {

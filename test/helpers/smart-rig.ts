@@ -48,7 +48,7 @@ export async function smartRig(evse: Partial<EvseSettings> = {}, tickMs?: number
     store,
     iso: (offsetS = 0) => new Date(nowMs() + offsetS * 1000).toISOString(),
     startTransaction(chargingProfile: ChargingProfile | null = null) {
-      tx = { localId: 1, transactionId: 7, idTag: 'TAG', meterStartWh: 0, startedAt: new Date(nowMs()).toISOString(), authorized: true, chargingProfile };
+      tx = { localId: 1, transactionId: 7, idTag: 'TAG', meterStartWh: 0, startedAt: new Date(nowMs()).toISOString(), authorized: true, parentIdTag: null, chargingProfile };
       smart.transactionChanged(tx);
       rig.controller.setOcppAllowed(true);
       return tx;

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import { startCentralSystem, type CentralSystem } from '../helpers/central-system.js';
 import { startBoxFor, type RunningBox } from '../helpers/firmware-process.js';
-import { plugIn, presentCard, relayEverClosed, since, waitRelay, waitStatus } from '../helpers/ocpp-scenario.js';
+import { plugIn, presentCard, relayEverClosed, since, unplug, waitRelay, waitStatus } from '../helpers/ocpp-scenario.js';
 
 /** The authorisation keys of CONTRACT §5: the cache, AllowOfflineTxForUnknownId, LocalPreAuthorize. */
 
@@ -26,6 +26,9 @@ t.test('a card the backend accepted once is in the cache: offline it still charg
   await presentCard(box, 'CACHED1');
   await cs.waitForCall('StopTransaction');
   await waitRelay(box, false);
+  // The stop unlocked the cable (OCPP 1.6 §4.10): the next charge needs the car plugged in anew.
+  await unplug(cs, box);
+  await plugIn(box);
   await goOffline(cs, box);
   await presentCard(box, 'CACHED1');
   await waitRelay(box, true, 5000);
@@ -41,6 +44,9 @@ t.test('with the cache disabled the same card is refused offline', async (t) => 
   await presentCard(box, 'CACHED2');
   await cs.waitForCall('StopTransaction');
   await waitRelay(box, false);
+  // The stop unlocked the cable (OCPP 1.6 §4.10): the next charge needs the car plugged in anew.
+  await unplug(cs, box);
+  await plugIn(box);
   await goOffline(cs, box);
   await presentCard(box, 'CACHED2');
   t.notOk(await relayEverClosed(box, 2500));

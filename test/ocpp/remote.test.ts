@@ -78,6 +78,10 @@ t.test('RemoteStopTransaction with the right transactionId: Accepted, StopTransa
   await waitStatus(cs, 'Finishing', from);
   const order = sequence(cs, from);
   t.ok(order.indexOf('StopTransaction(Remote)') < order.indexOf('Finishing'), `sequence: ${order.join(' → ')}`);
+  // OCPP 1.6 §4.10: the normal end of the transaction unlocks the cable; nothing is energised until the car is plugged in anew.
+  await pollUntil(box.sim, (s) => s['locked'] === false);
+  await unplug(cs, box);
+  await plugIn(box);
 });
 
 for (const [type, idTag] of [['Soft', 'REM3'], ['Hard', 'REM4']] as const) {

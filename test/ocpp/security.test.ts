@@ -29,8 +29,8 @@ async function centralSystem(t: Test, tls: Partial<CentralSystemTls> = {}): Prom
 }
 
 /** The box, killed at the end of the test (before its folder goes). */
-async function box(t: Test, dir: string, cs: CentralSystem, ocpp: Record<string, unknown> = {}): Promise<RunningBox> {
-  const running = await startBox(dir, { ocpp: { url: cs.url, chargeBoxId: 'box-sec', password: PASSWORD, ...ocpp } });
+async function box(t: Test, dir: string, cs: CentralSystem, ocpp: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Promise<RunningBox> {
+  const running = await startBox(dir, { ocpp: { url: cs.url, chargeBoxId: 'box-sec', password: PASSWORD, ...ocpp }, ...extra });
   t.teardown(() => running.fw.kill());
   return running;
 }
@@ -207,7 +207,8 @@ t.test('security events of the box itself: StartupOfTheDevice, SettingSystemTime
   const cs = await centralSystem(t);
   const hourAhead = () => new Date(Date.now() + 3_600_000).toISOString();
   cs.handlers['BootNotification'] = () => ({ status: 'Accepted', interval: 300, currentTime: hourAhead() });
-  const running = await box(t, t.testdir(), cs);
+  // A host clock without NTP: the central system's time is taken (CONTRACT §5).
+  const running = await box(t, t.testdir(), cs, {}, { sim: { controlPort: 0, clockSynced: false } });
   const time = await securityEvent(cs, 'SettingSystemTime');
   t.match(time.params['techInfo'], /clock set from the central system by 3[56]\d{5} ms/);
   const boot = cs.calls.findIndex((c) => c.action === 'BootNotification');

@@ -76,7 +76,8 @@ export class AuthorizationStore {
       if (idTagInfo) list[idTag] = idTagInfo;
       else delete list[idTag];
     }
-    this.#data = { ...this.#data, list, listVersion: version };
+    // OCPP 1.6 §5.10: version 0 means the list is empty.
+    this.#data = { ...this.#data, list, listVersion: Object.keys(list).length === 0 ? 0 : version };
     await this.#save();
     this.#log.info('local authorisation list updated', { version, type, entries: Object.keys(list).length });
     return 'Accepted';
