@@ -11,6 +11,7 @@ import { arbitrate, type ChargingLimits, type Offer } from './arbiter.js';
 import { idlePlan, phaseSelection, planCpDisconnect, planPhases, stepPlan, type Interruption, type InterruptionPlan } from './interruption.js';
 import { initialPilotReading, readPilot, type CpState, type PilotReading } from './pilot-reader.js';
 import { cableRatingA } from './proximity.js';
+import type { ChargingPort } from './port.js';
 import { initialSession, stepSession, type Hold, type PilotFault, type SessionAction, type SessionState } from './session.js';
 
 export interface EvseSettings {
@@ -67,7 +68,7 @@ const STOP_GRACE_MS = 3000;
  * what to do, and is the only code that drives the pilot, the contactor and the lock. Limit
  * changes are applied at once, not at the next tick.
  */
-export class ChargingController {
+export class ChargingController implements ChargingPort {
   readonly #hal: Hal;
   readonly #clock: Clock;
   readonly #log: Logger;
@@ -156,6 +157,15 @@ export class ChargingController {
     this.#setLimits({ ...this.#limits, ocpp: configured ? { limitA: null, allowed: false } : null });
   }
 
+  /**
+   * A new protocol side took over (its worker restarted): its inputs start as at boot, the OCPP
+   * permission withdrawn and no profile limit, no user pause. The Modbus limit stays until the
+   * new side's Modbus model sets 8093's boot value.
+   */
+  resetProtocolInputs(): void {
+    this.#setLimits({ ...this.#limits, ocpp: this.#limits.ocpp === null ? null : { limitA: null, allowed: false }, userPaused: false });
+  }
+
   #ocppLimits(): NonNullable<ChargingLimits['ocpp']> {
     if (this.#limits.ocpp === null) throw new Error('OCPP is not configured');
     return this.#limits.ocpp;
@@ -222,6 +232,9 @@ export class ChargingController {
     this.#update();
     await this.#faultLog.flush();
   }
+
+  /** Inputs apply at once in-process: nothing to wait for. */
+  async settled(): Promise<void> {}
 
   status(): ChargingStatus {
     const pilot = this.#session.pilot;

@@ -1,5 +1,6 @@
 import type { Clock, TimerHandle } from '../../hal/clock.js';
-import type { ChargingController, ChargingStatus } from '../charging/controller.js';
+import type { ChargingStatus } from '../charging/controller.js';
+import type { ChargingPort } from '../charging/port.js';
 import type { Logger } from '../log.js';
 import type { AuthorizationStore, IdTagInfo } from './model/authorization.js';
 import type { ChargingProfile } from './model/charging-profile.js';
@@ -47,7 +48,7 @@ export interface Reservation {
 export interface TransactionServiceOptions {
   readonly rpc: OcppRpc;
   readonly queue: TxQueue;
-  readonly charging: ChargingController;
+  readonly charging: ChargingPort;
   readonly configuration: OcppConfiguration;
   readonly authorization: AuthorizationStore;
   readonly clock: Clock;
