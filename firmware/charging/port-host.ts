@@ -34,6 +34,8 @@ export class ChargingPortHost {
   #listener: ((message: unknown) => void) | null = null;
   #lastSeenMs = 0;
   #stale = true;
+  /** The attached side has sent a message. */
+  #heard = false;
   #lastModbus: ModbusInput | null = null;
   #sentKey = '';
   #sentHistory: readonly FaultHistoryEntry[] | null = null;
@@ -56,8 +58,9 @@ export class ChargingPortHost {
   }
 
   /**
-   * A (new) protocol side on `endpoint`: its inputs start as at boot (resetProtocolInputs) and it
-   * gets the status at once. A previous endpoint is detached.
+   * A (new) protocol side on `endpoint`: its inputs start as at boot (resetProtocolInputs). Until
+   * its first message (it may take seconds to load) the rule that held before stays, and nothing
+   * is posted; its first message gets it the status. A previous endpoint is detached.
    */
   attach(endpoint: PortEndpoint): void {
     this.detach();
@@ -65,11 +68,8 @@ export class ChargingPortHost {
     this.#listener = (message) => this.#received(message);
     endpoint.on('message', this.#listener);
     this.#controller.resetProtocolInputs();
-    this.#lastSeenMs = this.#clock.now();
-    this.#stale = false;
-    this.#sentKey = '';
-    this.#sentHistory = null;
-    this.#postSnapshot();
+    this.#lastModbus = null;
+    this.#heard = false;
   }
 
   /** The protocol side is gone (its worker ended): the stale rule holds at once, until the next attach. */
@@ -141,8 +141,12 @@ export class ChargingPortHost {
 
   #backToLife(): void {
     this.#stale = false;
-    this.#log.info('protocol side alive again: its inputs apply');
+    if (this.#heard) this.#log.info('protocol side alive again: its inputs apply');
+    this.#heard = true;
     if (this.#lastModbus !== null) this.#controller.setModbusLimit(this.#lastModbus.limitA, this.#lastModbus.enabled);
+    this.#sentKey = '';
+    this.#sentHistory = null;
+    this.#postSnapshot();
   }
 
   /** Posts what the protocol side reads when anything in it changed (the meter reading included). */

@@ -67,6 +67,8 @@ export class ChargingPortProxy implements ChargingPort {
     this.ready = new Promise((resolve) => (this.#ready = resolve));
     this.#endpoint.on('message', this.#listener);
     this.#stopAlive = every(this.#clock, ALIVE_PERIOD_MS, () => this.#alive());
+    // The first sign of life at once: the control side answers it with the status (ready).
+    this.#send({ type: 'alive' });
   }
 
   close(): void {
