@@ -37,15 +37,17 @@ function logLevel(value: string | undefined): LogLevel {
 }
 
 /**
- * WALLBOX_TEST_HOOK (tests only): `block:MS`, `crash` or `oom`, done to the protocol side at each
- * SIGUSR2. Unset on a real box.
+ * WALLBOX_TEST_HOOK (tests only): a comma-separated list of `block:MS`, `crash`, `oom`; each
+ * SIGUSR2 does the next one to the protocol side (the last one repeats). Unset on a real box.
  */
-function testHook(value: string | undefined): TestHook | null {
-  if (value === undefined || value === '') return null;
-  if (value === 'crash' || value === 'oom') return { hook: value };
-  const block = /^block:(\d+)$/.exec(value);
-  if (block !== null) return { hook: 'block', ms: Number(block[1]) };
-  throw new UsageError('WALLBOX_TEST_HOOK: must be block:MS, crash or oom');
+function testHooks(value: string | undefined): TestHook[] {
+  if (value === undefined || value === '') return [];
+  return value.split(',').map((item): TestHook => {
+    if (item === 'crash' || item === 'oom') return { hook: item };
+    const block = /^block:(\d+)$/.exec(item);
+    if (block !== null) return { hook: 'block', ms: Number(block[1]) };
+    throw new UsageError('WALLBOX_TEST_HOOK: a comma-separated list of block:MS, crash, oom');
+  });
 }
 
 /** Resolves with the reason to stop: a signal, or a restart into a new firmware version. */
@@ -95,7 +97,7 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError(`usage: firmware [--config FILE]: ${(err as Error).message}`);
   }
   const level = logLevel(process.env['LOG_LEVEL']);
-  const hook = testHook(process.env['WALLBOX_TEST_HOOK']);
+  const hooks = testHooks(process.env['WALLBOX_TEST_HOOK']);
   let protocol: ProtocolWorker | null = null;
   const log = createLogger({
     level,
@@ -135,7 +137,12 @@ async function main(argv: string[]): Promise<number> {
     onRestartRequest: stop.restart,
   });
   const worker = protocol;
-  if (hook !== null) process.on('SIGUSR2', () => worker.testHook(hook));
+  if (hooks.length > 0) {
+    process.on('SIGUSR2', () => {
+      const next = hooks.length > 1 ? hooks.shift() : hooks[0];
+      if (next !== undefined) worker.testHook(next);
+    });
+  }
   await board.start();
   controller.start();
   const unwatch = watchControlLoop(controller, log);

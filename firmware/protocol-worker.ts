@@ -43,7 +43,8 @@ class ForwardedRfidReader implements RfidReader {
 }
 
 /** Test-only faults (main.ts WALLBOX_TEST_HOOK): what a stalled, crashed or leaking protocol side looks like. */
-function runTestHook(hook: TestHook): void {
+function runTestHook(hook: TestHook, log: Logger): void {
+  log.warn('test hook', { ...hook });
   switch (hook.hook) {
     case 'block': {
       const until = Date.now() + hook.ms;
@@ -120,7 +121,7 @@ async function run(link: NonNullable<typeof parentPort>, data: ProtocolWorkerDat
         stopping ??= stop();
         return;
       case 'testHook':
-        runTestHook(message);
+        runTestHook(message, log);
         return;
       default: {
         const never: never = message;
