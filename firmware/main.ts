@@ -121,7 +121,9 @@ async function main(argv: string[]): Promise<number> {
     clock: systemClock,
     log,
     evse: config.evse,
-    modbusLimitA: 0, // until the protocol side's Modbus model sets 8093's boot value
+    // 8093's boot value (8081), as the protocol side's Modbus model will set it: a car can charge
+    // before that side has loaded, as it could when both ran in one thread.
+    modbusLimitA: config.modbus.bootCurrentA ?? config.evse.maxCurrentA,
     ocppConfigured: config.ocpp !== null,
     faultLog,
   });
