@@ -133,9 +133,10 @@ async function main(argv: string[]): Promise<number> {
     script: new URL('./protocol-worker.mjs', import.meta.url),
     host,
     rfid: board.hal.rfid,
+    rs485: board.hal.rs485,
     clock: systemClock,
     log,
-    data: { configPath: args.values.config, logLevel: level, serialNumber: board.serialNumber },
+    data: { configPath: args.values.config, logLevel: level, serialNumber: board.serialNumber, rs485: board.hal.rs485?.settings ?? null },
     onRestartRequest: stop.restart,
   });
   const worker = protocol;

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { Clock, TimerHandle } from '../hal/clock.js';
 import type { RfidReader } from '../hal/rfid-reader.js';
+import type { Rs485Port, Rs485Settings } from '../hal/rs485-port.js';
 import type { ChargingPortHost } from './charging/port-host.js';
 import type { Logger, LogLevel } from './log.js';
 import type { HealthReport } from './update/health.js';
@@ -40,6 +41,8 @@ export interface ProtocolWorkerData {
   readonly configPath: string | undefined;
   readonly logLevel: LogLevel;
   readonly serialNumber: string;
+  /** The RS-485 line the Modbus RTU slave serves (opened by the main thread); null without `modbus.rtu`. */
+  readonly rs485: Rs485Settings | null;
   /** The protocol side's end of the charging port. */
   readonly port: MessagePort;
 }
@@ -51,6 +54,8 @@ export type TestHook = { readonly hook: 'block'; readonly ms: number } | { reado
 export type ToWorker =
   | { readonly type: 'card'; readonly idTag: string }
   | { readonly type: 'log'; readonly line: string }
+  | { readonly type: 'rs485Data'; readonly bytes: Uint8Array }
+  | { readonly type: 'rs485Opened'; readonly error: string | null }
   | { readonly type: 'checkUpdateResult' }
   | { readonly type: 'stop' }
   | ({ readonly type: 'testHook' } & TestHook);
@@ -60,9 +65,11 @@ export type FromWorker =
   | { readonly type: 'started' }
   | { readonly type: 'health'; readonly modbus: boolean; readonly ocpp: HealthReport['ocpp'] }
   | { readonly type: 'restart' }
+  | { readonly type: 'rs485Open' }
+  | { readonly type: 'rs485Write'; readonly bytes: Uint8Array }
   | { readonly type: 'stopped' };
 
-const FROM_WORKER_TYPES: ReadonlySet<unknown> = new Set<FromWorker['type']>(['started', 'health', 'restart', 'stopped']);
+const FROM_WORKER_TYPES: ReadonlySet<unknown> = new Set<FromWorker['type']>(['started', 'health', 'restart', 'rs485Open', 'rs485Write', 'stopped']);
 
 function isFromWorker(message: unknown): message is FromWorker {
   return message !== null && typeof message === 'object' && FROM_WORKER_TYPES.has((message as { type?: unknown }).type);
@@ -73,6 +80,12 @@ export interface ProtocolWorkerOptions {
   readonly script: URL;
   readonly host: ChargingPortHost;
   readonly rfid: RfidReader;
+  /**
+   * The board's RS-485 port for the RTU slave. It is opened and read here, not in the worker: the
+   * serialport addon's poller runs its callback on the main loop and aborts the process when the
+   * port was opened in a worker. Bytes cross as messages (at most line speed).
+   */
+  readonly rs485: Rs485Port | null;
   readonly clock: Clock;
   readonly log: Logger;
   readonly data: Omit<ProtocolWorkerData, 'port'>;
@@ -90,6 +103,7 @@ export class ProtocolWorker {
   #restartTimer: TimerHandle | null = null;
   #stopping = false;
   #startedOnce = false;
+  #rs485Open = false;
   readonly #backlog: string[] = [];
 
   constructor(options: ProtocolWorkerOptions) {
@@ -99,6 +113,12 @@ export class ProtocolWorker {
       if (this.#worker === null || this.#o.host.stale) this.#log.warn('card not passed on: the protocol side is not running');
       else this.#post({ type: 'card', idTag });
     };
+    if (options.rs485 !== null) {
+      // A silent worker gets nothing: its queue must not grow with what a master sends meanwhile.
+      options.rs485.onData = (bytes) => {
+        if (!this.#o.host.stale) this.#post({ type: 'rs485Data', bytes });
+      };
+    }
   }
 
   /**
@@ -159,6 +179,21 @@ export class ProtocolWorker {
     await exited;
   }
 
+  /** Opened once and kept across worker restarts (the board closes it at the end). */
+  async #openRs485(): Promise<void> {
+    let error: string | null = null;
+    if (this.#o.rs485 === null) error = 'no RS-485 port on this board';
+    else if (!this.#rs485Open) {
+      try {
+        await this.#o.rs485.open();
+        this.#rs485Open = true;
+      } catch (err) {
+        error = (err as Error).message;
+      }
+    }
+    this.#post({ type: 'rs485Opened', error });
+  }
+
   #post(message: ToWorker): void {
     this.#worker?.postMessage(message);
   }
@@ -191,6 +226,12 @@ export class ProtocolWorker {
           return;
         case 'restart':
           this.#o.onRestartRequest();
+          return;
+        case 'rs485Open':
+          void this.#openRs485();
+          return;
+        case 'rs485Write':
+          this.#o.rs485?.write(Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength));
           return;
         case 'stopped':
           return;

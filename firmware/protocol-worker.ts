@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { systemClock } from '../hal/clock.js';
-import { SerialRs485Port } from '../hal/linux/rs485-port.js';
 import type { RfidReader } from '../hal/rfid-reader.js';
+import type { Rs485Port, Rs485Settings } from '../hal/rs485-port.js';
 import { ChargingPortProxy } from './charging/port-proxy.js';
 import { ConfigOverlay } from './config-overlay.js';
 import { loadConfigFile } from './config.js';
@@ -39,6 +39,42 @@ class ForwardedRfidReader implements RfidReader {
   onCard: ((idTag: string) => void) | null = null;
   close(): void {
     this.onCard = null;
+  }
+}
+
+/** The RS-485 port stays with the board on the main thread (protocol-link.ts says why); bytes cross as messages. */
+class ForwardedRs485Port implements Rs485Port {
+  onData: ((bytes: Buffer) => void) | null = null;
+  #opened: ((error: string | null) => void) | null = null;
+
+  constructor(
+    readonly settings: Rs485Settings,
+    private readonly post: (message: FromWorker) => void,
+  ) {}
+
+  open(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#opened = (error) => (error === null ? resolve() : reject(new Error(`${this.settings.path}: ${error}`)));
+      this.post({ type: 'rs485Open' });
+    });
+  }
+
+  /** The main thread's answer to open(). */
+  opened(error: string | null): void {
+    this.#opened?.(error);
+    this.#opened = null;
+  }
+
+  received(bytes: Uint8Array): void {
+    this.onData?.(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+
+  write(bytes: Buffer): void {
+    this.post({ type: 'rs485Write', bytes });
+  }
+
+  async close(): Promise<void> {
+    this.onData = null;
   }
 }
 
@@ -95,7 +131,7 @@ async function run(link: NonNullable<typeof parentPort>, data: ProtocolWorkerDat
   logFile = new LogFile(join(config.dataDir, 'logs'));
   const charging = new ChargingPortProxy({ endpoint: data.port, clock: systemClock, log });
   const rfid = new ForwardedRfidReader();
-  const rs485 = config.modbus.rtu ? new SerialRs485Port(config.modbus.rtu) : null;
+  const rs485 = data.rs485 === null ? null : new ForwardedRs485Port(data.rs485, post);
   let stopping: Promise<void> | null = null;
   let firmware: Firmware | null = null;
   let web: WebInterface | null = null;
@@ -113,6 +149,12 @@ async function run(link: NonNullable<typeof parentPort>, data: ProtocolWorkerDat
         return;
       case 'log':
         logFile?.append(message.line);
+        return;
+      case 'rs485Data':
+        rs485?.received(message.bytes);
+        return;
+      case 'rs485Opened':
+        rs485?.opened(message.error);
         return;
       case 'checkUpdateResult':
         void firmware?.updates.checkResult();
