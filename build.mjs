@@ -1,4 +1,4 @@
-// Bundles the firmware into one ESM file, dist/firmware.mjs, each installer tool into
+// Bundles the firmware into two ESM files, dist/firmware.mjs and dist/protocol-worker.mjs, each installer tool into
 // dist/tools/<name>.mjs, the benchmarks into dist/bench/main.mjs and the web page (web/: TS, CSS
 // and uPlot's CSS bundled, the HTML copied) into dist/web/, which the firmware serves. Native addons stay external: they
 // are loaded from node_modules at run time. `--if-needed` skips the build when the bundle is
@@ -41,7 +41,9 @@ if (process.argv.includes('--if-needed') && upToDate()) process.exit(0);
 
 const imageDir = option('--outdir');
 const version = option('--version');
-const IMAGE_ENTRIES = { firmware: 'firmware/main.ts', launcher: 'firmware/update/launcher.ts' };
+// The firmware is two bundles: the control side (main thread) and the protocol side it starts in a
+// worker thread beside it (README "Process structure").
+const IMAGE_ENTRIES = { firmware: 'firmware/main.ts', 'protocol-worker': 'firmware/protocol-worker.ts', launcher: 'firmware/update/launcher.ts' };
 
 await build({
   entryPoints: imageDir !== undefined ? IMAGE_ENTRIES : {

@@ -1,7 +1,11 @@
 import { join } from 'node:path';
 import type { Clock } from '../hal/clock.js';
 import type { Hal } from '../hal/hal.js';
+import type { RfidReader } from '../hal/rfid-reader.js';
+import type { Rs485Port } from '../hal/rs485-port.js';
 import { ChargingController, type ChargingStatus } from './charging/controller.js';
+import { signingMeterOf, type ChargingPort } from './charging/port.js';
+import type { SigningMeter } from '../hal/meter.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import type { ConfigOverlay } from './config-overlay.js';
@@ -31,19 +35,38 @@ import { MqttApi } from './mqtt/client.js';
 /** Who the box says it is on Modbus (8000..8031). */
 const PRODUCT = { vendorId: 0x534e, vendorName: 'SmartWallbox', productId: 0x0001, productName: 'Smart Wallbox Controller', model: 'SW-Controller-1' } as const;
 
-export interface FirmwareOptions {
-  readonly config: Config;
+/** The charging core in this thread, on the board's HAL (tests, the fleet simulator): the firmware owns and runs it. */
+export interface InProcessCore {
   readonly hal: Hal;
-  readonly clock: Clock;
-  readonly log: Logger;
   /** Where faults are kept (dataDir on a real box); in memory when not given. */
   readonly faultLog?: FaultLog;
+  /** Control loop period, ms (tests and benchmarks may change it). */
+  readonly tickMs?: number;
+}
+
+/** The charging core of the control thread, reached over its port (the protocol worker, README "Process structure"). */
+export interface RemoteCore {
+  readonly core: {
+    readonly charging: ChargingPort;
+    /** The board's RFID reader, whose cards the control thread passes on. */
+    readonly rfid: RfidReader;
+    /** The RS-485 port of the Modbus RTU slave, opened in this thread; null without `modbus.rtu`. */
+    readonly rs485: Rs485Port | null;
+    /** The board's meter signs readings (CONTRACT §9): OCPP reaches it through `charging`. */
+    readonly meterSigns: boolean;
+  };
+}
+
+export type FirmwareOptions = CommonOptions & (InProcessCore | RemoteCore);
+
+interface CommonOptions {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly log: Logger;
   /** Where run-time values (Modbus 8040, 8081) are kept; not kept when not given. */
   readonly overlay?: ConfigOverlay;
   /** The board's serial number (Modbus 8008). */
   readonly serialNumber?: string;
-  /** Control loop period, ms (tests and benchmarks may change it). */
-  readonly tickMs?: number;
   /** The kernel boot id (`readBootId()` when not given): tells a process restart from a power loss. */
   readonly bootId?: string;
   /** The install folder and the update key when the firmware runs from an installed image (launcher.ts); else updates are not installed. */
@@ -57,11 +80,12 @@ export interface FirmwareOptions {
 }
 
 /**
- * The firmware core composed from HAL objects, a clock and a logger. It imports no board and no
- * driver; `main.ts` (or a test, or the fleet simulator) hands them in.
+ * The firmware core composed from HAL objects (or the port of a charging core running elsewhere),
+ * a clock and a logger. It imports no board and no driver; `main.ts`, the protocol worker, a test
+ * or the fleet simulator hands them in.
  */
 export class Firmware {
-  readonly charging: ChargingController;
+  readonly charging: ChargingPort;
   readonly modbus: ModbusModel;
   readonly modbusSlave: ModbusSlave;
   readonly updates: FirmwareUpdater;
@@ -76,6 +100,10 @@ export class Firmware {
   #config: Config;
   readonly #clock: Clock;
   readonly #log: Logger;
+  /** The controller when it runs in this thread (started and stopped with the firmware). */
+  readonly #controller: ChargingController | null;
+  readonly #rfid: RfidReader;
+  readonly #signingMeter: SigningMeter | null;
   #bootId = '';
   #ocppChange: Promise<void> = Promise.resolve();
   #mqttChange: Promise<void> = Promise.resolve();
@@ -88,20 +116,32 @@ export class Firmware {
     this.#clock = options.clock;
     this.#log = options.log;
     const { evse } = options.config;
-    this.charging = new ChargingController({
-      hal: options.hal,
-      clock: options.clock,
-      log: options.log,
-      evse,
-      modbusLimitA: 0, // the Modbus model sets 8093's boot value at once
-      ocppConfigured: options.config.ocpp !== null,
-      grid: options.config.grid && { ...options.config.grid, voltageV: evse.voltageV },
-      ...(options.tickMs !== undefined && { tickMs: options.tickMs }),
-      ...(options.faultLog !== undefined && { faultLog: options.faultLog }),
-    });
+    if ('core' in options) {
+      this.#controller = null;
+      this.charging = options.core.charging;
+      this.charging.setOcppConfigured(options.config.ocpp !== null);
+      this.#rfid = options.core.rfid;
+      this.#signingMeter = options.core.meterSigns ? signingMeterOf(this.charging) : null;
+    } else {
+      this.#controller = new ChargingController({
+        hal: options.hal,
+        clock: options.clock,
+        log: options.log,
+        evse,
+        modbusLimitA: 0, // the Modbus model sets 8093's boot value at once
+        ocppConfigured: options.config.ocpp !== null,
+        grid: options.config.grid && { ...options.config.grid, voltageV: evse.voltageV },
+        ...(options.tickMs !== undefined && { tickMs: options.tickMs }),
+        ...(options.faultLog !== undefined && { faultLog: options.faultLog }),
+      });
+      this.charging = this.#controller;
+      this.#rfid = options.hal.rfid;
+      this.#signingMeter = options.hal.meter.signing ?? null;
+    }
     this.gridLog = new GridActivationLog(options.config.dataDir, options.log.child({ module: 'grid' }));
     this.modbus = this.#createModbus(options);
-    this.modbusSlave = new ModbusSlave({ model: this.modbus, log: options.log, clock: options.clock, tcp: options.config.modbus.tcp, rs485: options.hal.rs485 });
+    const rs485 = 'core' in options ? options.core.rs485 : options.hal.rs485;
+    this.modbusSlave = new ModbusSlave({ model: this.modbus, log: options.log, clock: options.clock, tcp: options.config.modbus.tcp, rs485 });
     const { dataDir } = options.config;
     this.updates = new FirmwareUpdater({
       installDir: options.install ? new InstallDir(options.install.dir, options.log) : null,
@@ -142,7 +182,7 @@ export class Firmware {
       await ProfileStore.remove(dataDir);
       return null;
     }
-    const { clock, log, hal } = this.#options;
+    const { clock, log } = this.#options;
     const persistent = dataDir;
     const facts = { ConnectorSwitch3to1PhaseSupported: String(this.charging.phaseSwitchingEnabled) };
     const certificates = await CertificateStore.load(persistent, log);
@@ -158,7 +198,7 @@ export class Firmware {
       settings: ocpp,
       identity: { vendor: PRODUCT.vendorName, model: PRODUCT.model, serialNumber: this.#options.serialNumber ?? '', firmwareVersion: FIRMWARE_VERSION },
       charging: this.charging,
-      rfid: hal.rfid,
+      rfid: this.#rfid,
       configuration: await OcppConfiguration.load(persistent, log, facts),
       authorization: await AuthorizationStore.load(persistent, log),
       profiles: await ProfileStore.load(persistent, log),
@@ -177,7 +217,7 @@ export class Firmware {
       },
       firmwareUpdates: this.updates,
       diagnostics: this.diagnostics,
-      signingMeter: hal.meter.signing ?? null,
+      signingMeter: this.#signingMeter,
     });
   }
 
@@ -221,7 +261,7 @@ export class Firmware {
   }
 
   /** What the box shows people: the charging status and the fault history. */
-  status(): ChargingStatus & { readonly faultHistory: ReturnType<ChargingController['faultHistory']> } {
+  status(): ChargingStatus & { readonly faultHistory: ReturnType<ChargingPort['faultHistory']> } {
     return { ...this.charging.status(), faultHistory: this.charging.faultHistory() };
   }
 
@@ -283,7 +323,7 @@ export class Firmware {
     await writeRunState(dataDir, { bootId: this.#bootId, cleanStop: false, startedAt: new Date(this.#clock.now()).toISOString() }, this.#log);
     await this.gridLog.load(this.#clock.now());
     this.charging.onChange((status) => this.gridLog.observe(status.grid, this.#clock.now()));
-    this.charging.start();
+    this.#controller?.start();
     await this.modbusSlave.start();
     this.#started = true;
     this.chargePoint = await this.#createChargePoint(recoveryReason);
@@ -303,7 +343,8 @@ export class Firmware {
     this.updates.stop();
     await this.chargePoint?.stop();
     await this.modbusSlave.stop();
-    await this.charging.stop();
+    // A remote controller is stopped by its own thread, after this side (main.ts).
+    await this.#controller?.stop();
     await this.gridLog.stop(this.#clock.now());
     const meter = this.charging.status().meter;
     await writeRunState(this.#config.dataDir, { bootId: this.#bootId, cleanStop: true, stoppedAt: new Date(this.#clock.now()).toISOString(), energyWh: meter?.energyWh ?? null }, this.#log);

@@ -1,23 +1,31 @@
-import { fileURLToPath } from 'node:url';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { boardFactory, boardNames, type Board } from '../board/index.js';
 import { systemClock } from '../hal/clock.js';
+import { ChargingController } from './charging/controller.js';
+import { ChargingPortHost } from './charging/port-host.js';
 import { ConfigOverlay } from './config-overlay.js';
 import { ConfigError, loadConfigFile } from './config.js';
-import { Firmware } from './firmware.js';
-import { WebInterface } from './http/server.js';
 import { FaultLog } from './safety/fault-log.js';
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from './log.js';
-import { LogFile } from './diagnostics/log-file.js';
+import { ProtocolWorker, type TestHook } from './protocol-link.js';
 import { linkToLauncher } from './update/launcher-link.js';
-import { PUBLIC_KEY_FILE } from './update/signed-image.js';
+import { FIRMWARE_VERSION } from './version.js';
+
+// The control side of the firmware, on the main thread: the board, the charging core and the
+// hardware watchdog feed. The protocol side (Modbus, OCPP, HTTP) runs in the worker thread of
+// protocol-worker.ts, started from here; README "Process structure" says why.
 
 /** Exit codes of CONTRACT §1. */
 const EXIT_OK = 0;
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
+
+/**
+ * The control loop counts as failed when no pass has completed for this long (every pass throws,
+ * or a HAL call hangs): the process ends non-zero with the outputs safe, and systemd restarts it.
+ * The same second the launcher's health check allows (Firmware.health).
+ */
+const CONTROL_STALL_MS = 1000;
 
 /** A problem with the command line or the config: one line on stderr, exit 2. */
 class UsageError extends Error {}
@@ -26,6 +34,20 @@ function logLevel(value: string | undefined): LogLevel {
   if (value === undefined || value === '') return 'info';
   if ((LOG_LEVELS as readonly string[]).includes(value)) return value as LogLevel;
   throw new UsageError(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
+}
+
+/**
+ * WALLBOX_TEST_HOOK (tests only): a comma-separated list of `block:MS`, `crash`, `oom`; each
+ * SIGUSR2 does the next one to the protocol side (the last one repeats). Unset on a real box.
+ */
+function testHooks(value: string | undefined): TestHook[] {
+  if (value === undefined || value === '') return [];
+  return value.split(',').map((item): TestHook => {
+    if (item === 'crash' || item === 'oom') return { hook: item };
+    const block = /^block:(\d+)$/.exec(item);
+    if (block !== null) return { hook: 'block', ms: Number(block[1]) };
+    throw new UsageError('WALLBOX_TEST_HOOK: a comma-separated list of block:MS, crash, oom');
+  });
 }
 
 /** Resolves with the reason to stop: a signal, or a restart into a new firmware version. */
@@ -44,29 +66,27 @@ function waitForStop(): { readonly stopped: Promise<string>; restart(): void } {
   return { stopped, restart };
 }
 
-/**
- * Run by the launcher from an installed image: the install folder and the key updates must be
- * signed with (in this version's slot). Undefined when run from a checkout (npm start, most tests).
- */
-async function installedImage(log: Logger): Promise<{ dir: string; publicKeyPem: string | null } | undefined> {
-  const dir = process.env['WALLBOX_INSTALL_DIR'];
-  const slot = process.env['WALLBOX_SLOT'];
-  if (!dir || !slot) return undefined;
-  const keyPath = join(dir, 'slots', slot, PUBLIC_KEY_FILE);
-  const publicKeyPem = await readFile(keyPath, 'utf8').catch(() => null);
-  if (publicKeyPem === null) log.error('no update key in the installed image: every update will be refused', { path: keyPath });
-  return { dir, publicKeyPem };
-}
+let board: Board | null = null;
 
-/** On a crash the relays must not stay as they were: open the contactor, stop the pilot. */
-function failSafe(board: Board | null, log: Logger, err: unknown): void {
-  log.error('firmware crashed', { err });
+/** On a crash the relays must not stay as they were: open the contactor, stop the pilot, exit non-zero. */
+function failSafe(log: Logger, msg: string, err: unknown): never {
+  log.error(msg, { err });
   try {
     board?.hal.contactor.setClosed(false);
     board?.hal.pilot.drive({ mode: 'off' });
   } finally {
     process.exit(EXIT_FAILURE);
   }
+}
+
+/** Ends the process when the control loop stops completing passes (CONTROL_STALL_MS). */
+function watchControlLoop(controller: ChargingController, log: Logger): () => void {
+  const sinceMs = Date.now();
+  const timer = setInterval(() => {
+    const silentMs = Date.now() - (controller.lastPassMs ?? sinceMs);
+    if (silentMs > CONTROL_STALL_MS) failSafe(log, 'control loop failed: no pass completed', { silentMs });
+  }, CONTROL_STALL_MS / 4);
+  return () => clearInterval(timer);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -76,45 +96,75 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError(`usage: firmware [--config FILE]: ${(err as Error).message}`);
   }
-  let logFile: LogFile | null = null;
+  const level = logLevel(process.env['LOG_LEVEL']);
+  const hooks = testHooks(process.env['WALLBOX_TEST_HOOK']);
+  let protocol: ProtocolWorker | null = null;
   const log = createLogger({
-    level: logLevel(process.env['LOG_LEVEL']),
+    level,
     write: (line) => {
       process.stdout.write(line + '\n');
-      logFile?.append(line);
+      protocol?.logLine(line);
     },
   });
   const fileConfig = await loadConfigFile(args.values.config);
   const factory = boardFactory(fileConfig.board);
   if (!factory) throw new ConfigError('board', `no board named "${fileConfig.board}" (known: ${boardNames.join(', ')})`);
-  const overlay = await ConfigOverlay.load(fileConfig, log);
-  const { config } = overlay;
-  logFile = new LogFile(join(config.dataDir, 'logs'));
+  const { config } = await ConfigOverlay.load(fileConfig, log);
 
-  let board: Board | null = null;
-  process.on('uncaughtException', (err) => failSafe(board, log, err));
-  process.on('unhandledRejection', (err) => failSafe(board, log, err));
+  process.on('uncaughtException', (err) => failSafe(log, 'firmware crashed', err));
+  process.on('unhandledRejection', (err) => failSafe(log, 'firmware crashed', err));
 
   board = await factory({ config, clock: systemClock, log });
   const faultLog = await FaultLog.load(config.dataDir, log);
+  const controller = new ChargingController({
+    hal: board.hal,
+    clock: systemClock,
+    log,
+    evse: config.evse,
+    // 8093's boot value (8081), as the protocol side's Modbus model will set it: a car can charge
+    // before that side has loaded, as it could when both ran in one thread.
+    modbusLimitA: config.modbus.bootCurrentA ?? config.evse.maxCurrentA,
+    ocppConfigured: config.ocpp !== null,
+    grid: config.grid && { ...config.grid, voltageV: config.evse.voltageV },
+    faultLog,
+  });
+  const host = new ChargingPortHost({ controller, clock: systemClock, log, modbusFailsafe: config.modbus });
   const stop = waitForStop();
-  const install = await installedImage(log);
-  const firmware = new Firmware({ config, hal: board.hal, clock: systemClock, log, faultLog, overlay, serialNumber: board.serialNumber, clockSynced: board.clockSynced, logFile, restart: stop.restart, ...(install && { install }) });
-  // The bundle's neighbour dist/web/ (build.mjs puts the page there).
-  const web = config.http === null ? null : new WebInterface({ firmware, overlay, clock: systemClock, log, webRoot: fileURLToPath(new URL('./web/', import.meta.url)) });
+  protocol = new ProtocolWorker({
+    script: new URL('./protocol-worker.mjs', import.meta.url),
+    host,
+    rfid: board.hal.rfid,
+    rs485: board.hal.rs485,
+    clock: systemClock,
+    log,
+    data: { configPath: args.values.config, logLevel: level, serialNumber: board.serialNumber, rs485: board.hal.rs485?.settings ?? null, meterSigns: board.hal.meter.signing !== undefined },
+    clockSynced: board.clockSynced,
+    onRestartRequest: stop.restart,
+  });
+  const worker = protocol;
+  if (hooks.length > 0) {
+    process.on('SIGUSR2', () => {
+      const next = hooks.length > 1 ? hooks.shift() : hooks[0];
+      if (next !== undefined) worker.testHook(next);
+    });
+  }
   await board.start();
-  // Before the firmware starts, so that transactions closed at boot reach the history.
-  await web?.prepare();
-  await firmware.start();
-  if (config.http !== null) await web?.start(config.http.host, config.http.port);
-  const unlink = linkToLauncher(firmware);
+  controller.start();
+  const unwatch = watchControlLoop(controller, log);
+  await worker.start();
+  const unlink = linkToLauncher({
+    health: () => ({ type: 'health', version: FIRMWARE_VERSION, controlLoop: controller.lastPassMs !== null && Date.now() - controller.lastPassMs < CONTROL_STALL_MS, ...worker.health() }),
+    checkUpdateResult: () => worker.checkUpdateResult(),
+  });
   const signal = await stop.stopped;
   log.info('stopping', { signal });
   unlink();
-  await firmware.stop();
-  await web?.stop();
+  // The protocol side first (a running transaction ends with Reboot, state saved), then the core.
+  await worker.stop();
+  host.close();
+  unwatch();
+  await controller.stop();
   await board.stop();
-  await logFile.close();
   return EXIT_OK;
 }
 
@@ -126,6 +176,11 @@ main(process.argv.slice(2)).then(
       process.exit(EXIT_USAGE);
     }
     process.stderr.write(`firmware: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(EXIT_FAILURE);
+    try {
+      board?.hal.contactor.setClosed(false);
+      board?.hal.pilot.drive({ mode: 'off' });
+    } finally {
+      process.exit(EXIT_FAILURE);
+    }
   },
 );

@@ -1,7 +1,7 @@
 import { every, waitFor, type Clock } from '../../hal/clock.js';
 import type { PilotOutput } from '../../hal/control-pilot.js';
 import type { Hal } from '../../hal/hal.js';
-import type { MeterReading } from '../../hal/meter.js';
+import type { Identification, MeterReading, SigningMeter, SigningMeterIdentity } from '../../hal/meter.js';
 import type { PhaseCount } from '../../hal/phase-relay.js';
 import type { Logger } from '../log.js';
 import { FaultLog } from '../safety/fault-log.js';
@@ -12,6 +12,7 @@ import { carPhasesFrom, gridLimitA, gridPhases, gridSignalActive, type GridSetti
 import { idlePlan, phaseSelection, planCpDisconnect, planPhases, stepPlan, type Interruption, type InterruptionPlan } from './interruption.js';
 import { initialPilotReading, readPilot, type CpState, type PilotReading } from './pilot-reader.js';
 import { cableRatingA } from './proximity.js';
+import type { ChargingPort } from './port.js';
 import { initialSession, stepSession, type Hold, type PilotFault, type SessionAction, type SessionState } from './session.js';
 
 export interface EvseSettings {
@@ -83,7 +84,7 @@ const STOP_GRACE_MS = 3000;
  * what to do, and is the only code that drives the pilot, the contactor and the lock. Limit
  * changes are applied at once, not at the next tick.
  */
-export class ChargingController {
+export class ChargingController implements ChargingPort {
   readonly #hal: Hal;
   readonly #clock: Clock;
   readonly #log: Logger;
@@ -180,6 +181,15 @@ export class ChargingController {
     this.#setLimits({ ...this.#limits, ocpp: configured ? { limitA: null, allowed: false } : null });
   }
 
+  /**
+   * A new protocol side took over (its worker restarted): its inputs start as at boot, the OCPP
+   * permission withdrawn and no profile limit, no user pause. The Modbus limit stays until the
+   * new side's Modbus model sets 8093's boot value.
+   */
+  resetProtocolInputs(): void {
+    this.#setLimits({ ...this.#limits, ocpp: this.#limits.ocpp === null ? null : { limitA: null, allowed: false }, userPaused: false });
+  }
+
   #ocppLimits(): NonNullable<ChargingLimits['ocpp']> {
     if (this.#limits.ocpp === null) throw new Error('OCPP is not configured');
     return this.#limits.ocpp;
@@ -245,6 +255,27 @@ export class ChargingController {
     this.#log.info('faults cleared by an installer');
     this.#update();
     await this.#faultLog.flush();
+  }
+
+  /** Inputs apply at once in-process: nothing to wait for. */
+  async settled(): Promise<void> {}
+
+  meterIdentity(): Promise<SigningMeterIdentity> {
+    return this.#signingMeter().identity();
+  }
+
+  beginMeterTransaction(identification: Identification): Promise<string> {
+    return this.#signingMeter().beginTransaction(identification);
+  }
+
+  endMeterTransaction(): Promise<string | null> {
+    return this.#signingMeter().endTransaction();
+  }
+
+  #signingMeter(): SigningMeter {
+    const signing = this.#hal.meter.signing;
+    if (signing === undefined) throw new Error('the meter does not sign readings');
+    return signing;
   }
 
   status(): ChargingStatus {

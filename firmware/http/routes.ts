@@ -127,6 +127,8 @@ export function apiRoutes(d: RouteDeps): RouteTable {
             d.firmware.charging.setUserPaused(paused);
             d.log.info(paused ? 'charging paused from the web interface' : 'charging resumed from the web interface');
             d.events.add('charging', paused ? 'charging paused by the owner' : 'charging resumed by the owner');
+            // The answer shows the pause in force: the core may be in another thread.
+            await d.firmware.charging.settled();
           }
           return { body: status() };
         },

@@ -1,5 +1,5 @@
 import { every, type Clock } from '../../hal/clock.js';
-import type { ChargingController } from '../charging/controller.js';
+import type { ChargingPort } from '../charging/port.js';
 
 /** One point of the chart: time (epoch ms), the highest phase current, the power and the offer. */
 export interface Sample {
@@ -15,13 +15,13 @@ export const SAMPLE_COUNT = 360;
 
 /** Current and power of the last hour for the chart, one sample every 10 s, in memory. */
 export class Samples {
-  readonly #charging: ChargingController;
+  readonly #charging: ChargingPort;
   readonly #clock: Clock;
   readonly #samples: Sample[] = [];
   readonly #listeners = new Set<(sample: Sample) => void>();
   #stop: (() => void) | null = null;
 
-  constructor(charging: ChargingController, clock: Clock) {
+  constructor(charging: ChargingPort, clock: Clock) {
     this.#charging = charging;
     this.#clock = clock;
   }
@@ -54,7 +54,7 @@ export class Samples {
 }
 
 /** The chart's point for now (also sent with every live status). */
-export function currentSample(charging: ChargingController, nowMs: number): Sample {
+export function currentSample(charging: ChargingPort, nowMs: number): Sample {
   const status = charging.status();
   const meter = status.faults.some((f) => f.kind === 'meterLost') ? null : status.meter;
   const round1 = (x: number): number => Math.round(x * 10) / 10;

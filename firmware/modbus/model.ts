@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '../../hal/clock.js';
-import type { ChargingController } from '../charging/controller.js';
+import type { ChargingPort } from '../charging/port.js';
 import type { Logger } from '../log.js';
 import { packedVersion } from '../version.js';
 import { decodeWrite, Exception, type ExceptionCode, type RegisterWrite } from './codec.js';
@@ -24,7 +24,7 @@ export interface ModbusPersistence {
 }
 
 export interface ModbusModelOptions {
-  readonly charging: ChargingController;
+  readonly charging: ChargingPort;
   readonly clock: Clock;
   readonly log: Logger;
   readonly identity: Identity;
@@ -52,7 +52,7 @@ export type EnergyManagerCommand = Extract<RegisterName, 'currentLimit' | 'charg
  * charging core. Modbus only writes its inputs; it never drives the pilot or the relays.
  */
 export class ModbusModel implements RegisterModel {
-  readonly #charging: ChargingController;
+  readonly #charging: ChargingPort;
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #options: ModbusModelOptions;

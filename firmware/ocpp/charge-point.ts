@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Clock, TimerHandle } from '../../hal/clock.js';
 import type { SigningMeter } from '../../hal/meter.js';
 import type { RfidReader } from '../../hal/rfid-reader.js';
-import type { ChargingController } from '../charging/controller.js';
+import type { ChargingPort } from '../charging/port.js';
 import type { Logger } from '../log.js';
 import { isJsonObject, readStoredJson, saveFile } from '../store/atomic-file.js';
 import { OcppConnection } from './connection.js';
@@ -45,7 +45,7 @@ export interface ChargePointIdentity {
 export interface ChargePointOptions {
   readonly settings: OcppSettings;
   readonly identity: ChargePointIdentity;
-  readonly charging: ChargingController;
+  readonly charging: ChargingPort;
   readonly rfid: RfidReader;
   readonly configuration: OcppConfiguration;
   readonly authorization: AuthorizationStore;
@@ -107,7 +107,7 @@ export class ChargePoint {
   readonly certificates: CertificateStore;
   readonly link: LinkSecurity;
   readonly securityEvents: SecurityEvents;
-  readonly charging: ChargingController;
+  readonly charging: ChargingPort;
   readonly settings: OcppSettings;
   readonly log: Logger;
   readonly firmwareUpdates: FirmwareUpdater | null;

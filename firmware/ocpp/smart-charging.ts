@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '../../hal/clock.js';
-import type { ChargingController } from '../charging/controller.js';
+import type { ChargingPort } from '../charging/port.js';
 import type { Logger } from '../log.js';
 import { profileProblem, type ChargingProfile, type ChargingRateUnit, type ChargingSchedule, type ClearCriteria, type InstalledProfile } from './model/charging-profile.js';
 import { compositeSchedule, limitAt, type ScheduleTransaction } from './model/charging-schedule.js';
@@ -9,7 +9,7 @@ import type { Transaction } from './transactions.js';
 
 export interface SmartChargingOptions {
   readonly store: ProfileStore;
-  readonly charging: ChargingController;
+  readonly charging: ChargingPort;
   readonly configuration: OcppConfiguration;
   readonly clock: Clock;
   readonly log: Logger;

@@ -1,5 +1,6 @@
 import { waitFor, type Clock, type TimerHandle } from '../../hal/clock.js';
-import type { ChargingController, ChargingStatus } from '../charging/controller.js';
+import type { ChargingStatus } from '../charging/controller.js';
+import type { ChargingPort } from '../charging/port.js';
 import type { Logger } from '../log.js';
 import type { AuthorizationStore, IdTagInfo } from './model/authorization.js';
 import type { ChargingProfile } from './model/charging-profile.js';
@@ -45,7 +46,7 @@ export interface EndedTransaction {
 export interface TransactionServiceOptions {
   readonly rpc: OcppRpc;
   readonly queue: TxQueue;
-  readonly charging: ChargingController;
+  readonly charging: ChargingPort;
   readonly configuration: OcppConfiguration;
   readonly authorization: AuthorizationStore;
   readonly clock: Clock;

@@ -89,8 +89,7 @@ export class InstallDir {
     await mkdir(dir, { recursive: true });
     // tar refuses absolute paths and `..` (preservePaths is off).
     await pipeline(Readable.from([image]), extract({ cwd: dir, strip: 1, strict: true }));
-    await access(join(dir, 'firmware.mjs'));
-    await access(join(dir, 'launcher.mjs'));
+    for (const file of ['firmware.mjs', 'protocol-worker.mjs', 'launcher.mjs']) await access(join(dir, file));
     return slot;
   }
 

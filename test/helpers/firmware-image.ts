@@ -54,7 +54,7 @@ export async function startInstalled(root: string, healthTimeoutS: number): Prom
     .map((arg, i, all) => (all[i - 1] === '--health-timeout-s' ? String(healthTimeoutS) : arg));
   const nodeFlags = args.filter((arg, i) => arg.startsWith('--') && args.slice(0, i).every((a) => a.startsWith('--')));
   const [script, ...rest] = args.slice(nodeFlags.length);
-  return startLoggedProcess(script ?? '', rest, root, nodeFlags);
+  return startLoggedProcess(script ?? '', rest, root, {}, nodeFlags);
 }
 
 /** A file server for update images and an upload endpoint (POST bodies are kept). */

@@ -19,21 +19,21 @@ export interface FirmwareProcess {
   kill(): Promise<void>;
 }
 
-/** Runs the built firmware (`dist/firmware.mjs`) with `config` written into `dir`. */
-export function startFirmware(dir: string, config: unknown): FirmwareProcess {
+/** Runs the built firmware (`dist/firmware.mjs`) with `config` written into `dir`, `env` added to the environment. */
+export function startFirmware(dir: string, config: unknown, env: Record<string, string> = {}): FirmwareProcess {
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify(config));
-  return startLoggedProcess(BUNDLE, ['--config', configFile], dir);
+  return startLoggedProcess(BUNDLE, ['--config', configFile], dir, env);
 }
 
 /**
  * Runs a Node script whose stdout is JSON lines (the firmware, or the launcher of an installed
  * image with the firmware's lines passing through) and collects the lines.
  */
-export function startLoggedProcess(script: string, args: string[], cwd: string, nodeFlags: string[] = []): FirmwareProcess {
+export function startLoggedProcess(script: string, args: string[], cwd: string, env: Record<string, string> = {}, nodeFlags: string[] = []): FirmwareProcess {
   const child = spawn(process.execPath, [...nodeFlags, script, ...args], {
     cwd,
-    env: { ...process.env, LOG_LEVEL: 'info' },
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines = new WatchedList<Record<string, unknown>>();
@@ -130,7 +130,7 @@ export interface RunningBox {
  * The built firmware with Modbus TCP and the simulator API on free loopback ports, `dataDir`
  * under `dir`. `extra` is merged over that config (one level deep for `modbus`).
  */
-export async function startBox(dir: string, extra: Record<string, any> = {}): Promise<RunningBox> {
+export async function startBox(dir: string, extra: Record<string, any> = {}, env: Record<string, string> = {}): Promise<RunningBox> {
   const config: Record<string, any> = {
     dataDir: join(dir, 'data'),
     sim: { controlPort: 0 },
@@ -138,7 +138,7 @@ export async function startBox(dir: string, extra: Record<string, any> = {}): Pr
     ...extra,
     modbus: { tcp: { host: '127.0.0.1', port: 0 }, ...(extra['modbus'] ?? {}) },
   };
-  const fw = startFirmware(dir, config);
+  const fw = startFirmware(dir, config, env);
   const sim = await fw.waitForLog((l) => l['msg'] === 'simulator control API listening');
   const modbus = await fw.waitForLog((l) => l['msg'] === 'Modbus TCP listening');
   const http = config.http === null ? null : await fw.waitForLog((l) => l['msg'] === 'HTTP API listening');
@@ -157,9 +157,9 @@ export async function startBox(dir: string, extra: Record<string, any> = {}): Pr
  * `startBox` inside a subtest: the firmware is killed (and awaited) in a teardown registered
  * before the test's folder, so the folder is never removed under a running firmware.
  */
-export async function startBoxFor(t: { teardown(fn: () => unknown): void; testdir(): string }, extra: Record<string, any> = {}): Promise<RunningBox> {
+export async function startBoxFor(t: { teardown(fn: () => unknown): void; testdir(): string }, extra: Record<string, any> = {}, env: Record<string, string> = {}): Promise<RunningBox> {
   let box: RunningBox | null = null;
   t.teardown(() => box?.fw.kill());
-  box = await startBox(t.testdir(), extra);
+  box = await startBox(t.testdir(), extra, env);
   return box;
 }

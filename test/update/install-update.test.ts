@@ -123,7 +123,7 @@ t.test('install: the image goes into slot a of a temporary root and starts from 
   t.match(output, /installed wallbox-firmware 0\.2\.0 into .*slots\/a/);
   t.equal(await readlink(join(opt, 'current')), 'slots/a');
   t.equal(await readlink(join(opt, 'good')), 'slots/a');
-  for (const file of ['firmware.mjs', 'launcher.mjs', 'web/index.html', 'web/app.js', 'web/style.css']) t.ok(await access(join(opt, 'slots/a', file)).then(() => true, () => false), `the image carries ${file}`);
+  for (const file of ['firmware.mjs', 'protocol-worker.mjs', 'launcher.mjs', 'web/index.html', 'web/app.js', 'web/style.css']) t.ok(await access(join(opt, 'slots/a', file)).then(() => true, () => false), `the image carries ${file}`);
   const unit = await readFile(join(root, 'etc/systemd/system/wallbox.service'), 'utf8');
   for (const line of ['User=wallbox', 'SupplementaryGroups=gpio i2c dialout', 'Restart=always', 'ProtectSystem=strict', 'ReadWritePaths=/var/lib/wallbox /opt/wallbox', 'NoNewPrivileges=yes'])
     t.ok(unit.split('\n').includes(line), `unit: ${line}`);

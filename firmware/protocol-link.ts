@@ -1,0 +1,283 @@
+import { once } from 'node:events';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { every, type Clock, type TimerHandle } from '../hal/clock.js';
+import type { RfidReader } from '../hal/rfid-reader.js';
+import type { Rs485Port, Rs485Settings } from '../hal/rs485-port.js';
+import type { ChargingPortHost } from './charging/port-host.js';
+import type { Logger, LogLevel } from './log.js';
+import type { HealthReport } from './update/health.js';
+
+/**
+ * The protocol side (Modbus, OCPP, HTTP) runs in a worker thread with its own event loop and a
+ * capped heap; the control side (board, charging core, watchdog) stays on the main thread. This
+ * file is the main thread's link to that worker: it starts it, restarts it with backoff when it
+ * ends, and carries what is not the charging port's business (cards, log lines, health, stop).
+ * README "Process structure" gives the reasons.
+ */
+
+/**
+ * The protocol side's heap cap: far above its normal use (about 20 MB), low enough that a leak or
+ * a flood ends the worker long before the SoM's 512 MB run out. The control side is not affected.
+ */
+export const PROTOCOL_HEAP_MB = 128;
+/**
+ * Its young generation: short-lived objects (frames, replies) are collected more often in a small
+ * one, which saves resident memory that every thread would otherwise hold (measured: about 7 MB
+ * less RSS idle than Node's default).
+ */
+export const PROTOCOL_YOUNG_HEAP_MB = 4;
+/** First wait before a restart; it doubles with every exit soon after a start, up to the maximum. */
+export const RESTART_BACKOFF_MS = 1000;
+export const RESTART_BACKOFF_MAX_MS = 30_000;
+/** A worker that ran this long before it ended is restarted after the first wait again. */
+const STABLE_RUN_MS = 60_000;
+/** Longest the main thread waits for the protocol side's clean stop (a running transaction, state saved). */
+const STOP_TIMEOUT_MS = 15_000;
+/** Lines kept for the log file while the worker (which owns it) is down. */
+const LOG_BACKLOG_LINES = 200;
+/** How often the board's clock synchronisation is looked at for the worker (the Linux board asks timedatectl once a minute). */
+const CLOCK_SYNC_POLL_MS = 1000;
+
+/** What the worker is started with. */
+export interface ProtocolWorkerData {
+  readonly configPath: string | undefined;
+  readonly logLevel: LogLevel;
+  readonly serialNumber: string;
+  /** The RS-485 line the Modbus RTU slave serves (opened by the main thread); null without `modbus.rtu`. */
+  readonly rs485: Rs485Settings | null;
+  /** The board's meter signs readings (CONTRACT §9); the worker reaches it through the port. */
+  readonly meterSigns: boolean;
+  /** Whether the board's clock counts as NTP-synchronised at the worker's start (CONTRACT §5); changes follow as messages. */
+  readonly clockSynced: boolean;
+  /** The protocol side's end of the charging port. */
+  readonly port: MessagePort;
+}
+
+/** Test-only faults of the protocol side (WALLBOX_TEST_HOOK, main.ts): block its event loop, crash it, run it out of memory. */
+export type TestHook = { readonly hook: 'block'; readonly ms: number } | { readonly hook: 'crash' } | { readonly hook: 'oom' };
+
+/** Main thread → worker. */
+export type ToWorker =
+  | { readonly type: 'card'; readonly idTag: string }
+  | { readonly type: 'log'; readonly line: string }
+  | { readonly type: 'rs485Data'; readonly bytes: Uint8Array }
+  | { readonly type: 'rs485Opened'; readonly error: string | null }
+  | { readonly type: 'checkUpdateResult' }
+  | { readonly type: 'clockSynced'; readonly synced: boolean }
+  | { readonly type: 'stop' }
+  | ({ readonly type: 'testHook' } & TestHook);
+
+/** Worker → main thread. */
+export type FromWorker =
+  | { readonly type: 'started' }
+  | { readonly type: 'health'; readonly modbus: boolean; readonly ocpp: HealthReport['ocpp'] }
+  | { readonly type: 'restart' }
+  | { readonly type: 'rs485Open' }
+  | { readonly type: 'rs485Write'; readonly bytes: Uint8Array }
+  | { readonly type: 'stopped' };
+
+const FROM_WORKER_TYPES: ReadonlySet<unknown> = new Set<FromWorker['type']>(['started', 'health', 'restart', 'rs485Open', 'rs485Write', 'stopped']);
+
+function isFromWorker(message: unknown): message is FromWorker {
+  return message !== null && typeof message === 'object' && FROM_WORKER_TYPES.has((message as { type?: unknown }).type);
+}
+
+export interface ProtocolWorkerOptions {
+  /** The worker's script (dist/protocol-worker.mjs beside the firmware bundle). */
+  readonly script: URL;
+  readonly host: ChargingPortHost;
+  readonly rfid: RfidReader;
+  /**
+   * The board's RS-485 port for the RTU slave. It is opened and read here, not in the worker: the
+   * serialport addon's poller runs its callback on the main loop and aborts the process when the
+   * port was opened in a worker. Bytes cross as messages (at most line speed).
+   */
+  readonly rs485: Rs485Port | null;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly data: Omit<ProtocolWorkerData, 'port' | 'clockSynced'>;
+  /** The board's clock is NTP-synchronised (CONTRACT §5), read at each start of the worker and then every CLOCK_SYNC_POLL_MS. */
+  readonly clockSynced: () => boolean;
+  /** The protocol side asks for a restart of the firmware (an update was installed). */
+  readonly onRestartRequest: () => void;
+}
+
+/** The main thread's handle on the protocol worker. */
+export class ProtocolWorker {
+  readonly #o: ProtocolWorkerOptions;
+  readonly #log: Logger;
+  #worker: Worker | null = null;
+  #health: Omit<HealthReport, 'type' | 'version' | 'controlLoop'> | null = null;
+  #backoffMs = RESTART_BACKOFF_MS;
+  #restartTimer: TimerHandle | null = null;
+  #stopping = false;
+  #startedOnce = false;
+  #rs485Open = false;
+  readonly #backlog: string[] = [];
+  #clockSynced = false;
+  #clockPoll: (() => void) | null = null;
+
+  constructor(options: ProtocolWorkerOptions) {
+    this.#o = options;
+    this.#log = options.log.child({ module: 'protocol-worker' });
+    options.rfid.onCard = (idTag) => {
+      if (this.#worker === null || this.#o.host.stale) this.#log.warn('card not passed on: the protocol side is not running');
+      else this.#post({ type: 'card', idTag });
+    };
+    if (options.rs485 !== null) {
+      // A silent worker gets nothing: its queue must not grow with what a master sends meanwhile.
+      options.rs485.onData = (bytes) => {
+        if (!this.#o.host.stale) this.#post({ type: 'rs485Data', bytes });
+      };
+    }
+  }
+
+  /**
+   * Starts the worker; resolves once the protocol side runs. A failure of this first start
+   * rejects (the firmware exits, as a config error would); later ends restart the worker.
+   */
+  start(): Promise<void> {
+    this.#clockPoll ??= every(this.#o.clock, CLOCK_SYNC_POLL_MS, () => {
+      const synced = this.#o.clockSynced();
+      if (synced === this.#clockSynced) return;
+      this.#clockSynced = synced;
+      this.#post({ type: 'clockSynced', synced });
+    });
+    return new Promise((resolve, reject) => this.#spawn(resolve, reject));
+  }
+
+  /** Modbus and OCPP health as the worker reported it last; down while it is not running. */
+  health(): Omit<HealthReport, 'type' | 'version' | 'controlLoop'> {
+    return this.#health ?? { modbus: false, ocpp: 'offline' };
+  }
+
+  /** A line of the main thread's log for the log file, which the worker writes (a few kept while it is down). */
+  logLine(line: string): void {
+    if (this.#worker !== null && !this.#o.host.stale) {
+      this.#post({ type: 'log', line });
+      return;
+    }
+    this.#backlog.push(line);
+    if (this.#backlog.length > LOG_BACKLOG_LINES) this.#backlog.shift();
+  }
+
+  checkUpdateResult(): void {
+    this.#post({ type: 'checkUpdateResult' });
+  }
+
+  testHook(hook: TestHook): void {
+    this.#log.warn('test hook for the protocol side', { ...hook });
+    this.#post({ type: 'testHook', ...hook });
+  }
+
+  /** CONTRACT §1 for the protocol side: its clean stop (transaction ended with Reboot, state saved), then the worker ends. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#clockPoll?.();
+    if (this.#restartTimer !== null) this.#o.clock.clearTimeout(this.#restartTimer);
+    const worker = this.#worker;
+    if (worker === null) return;
+    const exited = once(worker, 'exit');
+    const stopped = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), STOP_TIMEOUT_MS);
+      worker.on('message', (message: unknown) => {
+        if (isFromWorker(message) && message.type === 'stopped') {
+          clearTimeout(timer);
+          resolve(true);
+        }
+      });
+      worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+    });
+    this.#post({ type: 'stop' });
+    if (!(await stopped)) this.#log.error('the protocol side did not stop cleanly in time', { timeoutMs: STOP_TIMEOUT_MS });
+    await worker.terminate();
+    await exited;
+  }
+
+  /** Opened once and kept across worker restarts (the board closes it at the end). */
+  async #openRs485(): Promise<void> {
+    let error: string | null = null;
+    if (this.#o.rs485 === null) error = 'no RS-485 port on this board';
+    else if (!this.#rs485Open) {
+      try {
+        await this.#o.rs485.open();
+        this.#rs485Open = true;
+      } catch (err) {
+        error = (err as Error).message;
+      }
+    }
+    this.#post({ type: 'rs485Opened', error });
+  }
+
+  #post(message: ToWorker): void {
+    this.#worker?.postMessage(message);
+  }
+
+  #spawn(resolve?: () => void, reject?: (err: Error) => void): void {
+    this.#restartTimer = null;
+    if (this.#stopping) return;
+    const channel = new MessageChannel();
+    this.#clockSynced = this.#o.clockSynced();
+    const data: ProtocolWorkerData = { ...this.#o.data, clockSynced: this.#clockSynced, port: channel.port2 };
+    const worker = new Worker(this.#o.script, {
+      workerData: data,
+      transferList: [channel.port2],
+      resourceLimits: { maxOldGenerationSizeMb: PROTOCOL_HEAP_MB, maxYoungGenerationSizeMb: PROTOCOL_YOUNG_HEAP_MB },
+    });
+    const startedAtMs = this.#o.clock.now();
+    this.#worker = worker;
+    this.#o.host.attach(channel.port1);
+    let failure: Error | null = null;
+    worker.on('message', (message: unknown) => {
+      if (!isFromWorker(message)) return;
+      switch (message.type) {
+        case 'started':
+          this.#startedOnce = true;
+          this.#log.info('protocol side running', { threadId: worker.threadId });
+          for (const line of this.#backlog.splice(0)) this.#post({ type: 'log', line });
+          resolve?.();
+          return;
+        case 'health':
+          this.#health = { modbus: message.modbus, ocpp: message.ocpp };
+          return;
+        case 'restart':
+          this.#o.onRestartRequest();
+          return;
+        case 'rs485Open':
+          void this.#openRs485();
+          return;
+        case 'rs485Write':
+          this.#o.rs485?.write(Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength));
+          return;
+        case 'stopped':
+          return;
+        default: {
+          const never: never = message;
+          throw new Error(`unknown message ${JSON.stringify(never)}`);
+        }
+      }
+    });
+    worker.on('error', (err) => {
+      failure = err;
+      this.#log.error('protocol side failed', { err, code: (err as NodeJS.ErrnoException).code ?? null });
+    });
+    worker.on('exit', (code) => {
+      this.#worker = null;
+      this.#health = null;
+      this.#o.host.detach();
+      channel.port1.close();
+      if (this.#stopping) return;
+      if (!this.#startedOnce) {
+        reject?.(failure ?? new Error(`the protocol side ended with code ${code} before it ran`));
+        return;
+      }
+      if (this.#o.clock.now() - startedAtMs >= STABLE_RUN_MS) this.#backoffMs = RESTART_BACKOFF_MS;
+      this.#log.error('protocol side ended; restarting it', { code, restartInMs: this.#backoffMs });
+      this.#restartTimer = this.#o.clock.setTimeout(() => this.#spawn(), this.#backoffMs);
+      this.#backoffMs = Math.min(this.#backoffMs * 2, RESTART_BACKOFF_MAX_MS);
+    });
+  }
+}
