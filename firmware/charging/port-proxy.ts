@@ -223,7 +223,8 @@ export class ChargingPortProxy implements ChargingPort {
       case 'reply': {
         const pending = this.#pending.get(message.id);
         if (message.ok) this.#settle(message.id, pending, () => pending?.resolve(message.result));
-        else this.#settle(message.id, pending, () => pending?.reject(new Error(`${pending.name}: ${message.error}`)));
+        // The control side's own reason, as the same call in-process would reject with it.
+        else this.#settle(message.id, pending, () => pending?.reject(new Error(message.error)));
         return;
       }
       default: {
