@@ -357,10 +357,10 @@ export class ChargePoint {
   }
 
   #notify(connectorId: number, view: ConnectorView): void {
-    const key = `${view.status}/${view.errorCode}`;
+    const key = `${view.status}/${view.errorCode}/${view.info ?? ''}`;
     if (this.#sent.get(connectorId) === key) return;
     this.#sent.set(connectorId, key);
-    const payload = { connectorId, status: view.status, errorCode: view.errorCode, timestamp: this.timestamp() };
+    const payload = { connectorId, status: view.status, errorCode: view.errorCode, ...(view.info !== undefined && { info: view.info }), timestamp: this.timestamp() };
     const send = (): Promise<void> =>
       this.rpc.call('StatusNotification', payload).then(
         () => {},
