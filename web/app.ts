@@ -96,7 +96,7 @@ async function openApp(): Promise<void> {
 
 const CP_TEXT: Record<string, string> = { A: 'A: no car', B: 'B: car connected', C: 'C: car charging / ready', D: 'D: ventilation', E: 'E: no pilot', F: 'F: error' };
 const LIMITER: Record<string, string> = { hardware: 'installation limit', cable: 'cable', modbus: 'energy manager', ocpp: 'OCPP profile' };
-const PAUSE: Record<string, string> = { fault: 'a fault', userPaused: 'you (paused)', modbusDisabled: 'energy manager (8094 = 0)', ocppNotAllowed: 'OCPP: no transaction', belowMinimum: 'limit below 6 A' };
+const PAUSE: Record<string, string> = { fault: 'a fault', storage: 'storage (the transaction start cannot be written to disk)', userPaused: 'you (paused)', modbusDisabled: 'energy manager (8094 = 0)', ocppNotAllowed: 'OCPP: no transaction', belowMinimum: 'limit below 6 A' };
 const kw = (w: number): string => `${(w / 1000).toFixed(2)} kW`;
 const kwh = (wh: number): string => `${(wh / 1000).toFixed(2)} kWh`;
 let paused = false;

@@ -150,6 +150,13 @@ export class ChargingController {
     this.#setLimits({ ...this.#limits, userPaused: paused });
   }
 
+  /** A transaction is authorised but its start is not on disk (dataDir cannot be written): no PWM until it is. */
+  setStoragePaused(paused: boolean): void {
+    if (paused === (this.#limits.storagePaused === true)) return;
+    this.#log.info(paused ? 'charging held: the transaction start is not on disk' : 'transaction start on disk: charging may go on');
+    this.#setLimits({ ...this.#limits, storagePaused: paused });
+  }
+
   /** OCPP was switched on or off at run time: on, it starts by not allowing charging (no transaction yet). */
   setOcppConfigured(configured: boolean): void {
     if (configured === (this.#limits.ocpp !== null)) return;
