@@ -16,6 +16,8 @@ import { LinkSecurity } from './ocpp/link-security.js';
 import type { EndedTransaction, RecoveryReason } from './ocpp/transactions.js';
 import { ModbusSlave } from './modbus/slave.js';
 import type { FaultLog } from './safety/fault-log.js';
+import { OCPP_ERROR_INFO } from './safety/faults.js';
+import type { StorageProblem } from './ocpp/model/connector-status.js';
 import { removeTornWrites } from './store/atomic-file.js';
 import { readBootId, readRunState, writeRunState } from './store/run-state.js';
 import { FIRMWARE_VERSION } from './version.js';
@@ -186,6 +188,19 @@ export class Firmware {
       timeoutS: modbus.timeoutS,
       failsafeCurrentA: modbus.failsafeCurrentA,
     });
+  }
+
+  /**
+   * State files read back damaged, or not writable, and the safe side taken for each (README:
+   * Damaged files): the status API and the web page show them.
+   */
+  storageProblems(): StorageProblem[] {
+    const problems: StorageProblem[] = [];
+    const storageFault = this.charging.status().faults.find((f) => f.kind === 'storage');
+    if (storageFault) problems.push({ file: 'faults.json', problem: storageFault.cause, safeSide: 'latched (storage fault) until an installer clears it', info: OCPP_ERROR_INFO.storage ?? '' });
+    const overlayDamaged = this.#options.overlay?.damaged ?? null;
+    if (overlayDamaged !== null) problems.push({ file: 'config-overlay.json', problem: overlayDamaged, safeSide: 'the config file applies', info: 'run-time config unreadable' });
+    return [...problems, ...(this.chargePoint?.storageProblems() ?? [])];
   }
 
   /** What the box shows people: the charging status and the fault history. */

@@ -10,6 +10,7 @@ interface Status {
   modbus: { limitA: number; enabled: boolean; watchdog: { timeoutS: number; fired: boolean } };
   ocpp: { url: string; bootState: string; online: boolean; transaction: { transactionId: number | null; idTag: string; energyWh: number } | null; queued: number; deadLetters: number } | null;
   faults: Array<{ kind: string; cause: string }>;
+  storage: Array<{ file: string; problem: string; safeSide: string }>;
   sample: Sample;
 }
 interface BoxEvent { seq: number; time: string; kind: string; text: string }
@@ -120,6 +121,9 @@ function renderStatus(s: Status): void {
   const faults = $('faults');
   faults.textContent = s.faults.length === 0 ? 'none' : s.faults.map((f) => `${f.kind}: ${f.cause}`).join('; ');
   faults.classList.toggle('fault', s.faults.length > 0);
+  const storage = $('storage');
+  storage.textContent = s.storage.length === 0 ? 'ok' : s.storage.map((p) => `${p.file}: ${p.problem}; ${p.safeSide}`).join('; ');
+  storage.classList.toggle('fault', s.storage.length > 0);
   paused = c.userPaused;
   const button = $('pause');
   button.textContent = paused ? 'Resume charging' : 'Pause charging';

@@ -1,6 +1,6 @@
 import type { ChargingStatus } from '../charging/controller.js';
 import type { Firmware } from '../firmware.js';
-import { connectorStatus, type ConnectorView } from '../ocpp/model/connector-status.js';
+import { connectorStatus, type ConnectorView, type StorageProblem } from '../ocpp/model/connector-status.js';
 import type { FaultHistoryEntry } from '../safety/fault-log.js';
 import type { Fault } from '../safety/faults.js';
 import { FIRMWARE_VERSION } from '../version.js';
@@ -39,6 +39,8 @@ export interface StatusView {
   } | null;
   readonly faults: ReadonlyArray<Fault & { readonly since: string }>;
   readonly faultHistory: ReadonlyArray<FaultHistoryEntry & { readonly since: string }>;
+  /** State files that could not be read back or written, with the safe side taken for each. */
+  readonly storage: readonly StorageProblem[];
   /** The chart's point for now. */
   readonly sample: Sample;
 }
@@ -95,6 +97,7 @@ export function statusView(firmware: Firmware, userPaused: boolean, nowMs: numbe
     },
     faults: charging.faults.map((f) => ({ ...f, since: iso(f.sinceMs) })),
     faultHistory: firmware.charging.faultHistory().map((f) => ({ ...f, since: iso(f.sinceMs) })),
+    storage: firmware.storageProblems(),
     sample: currentSample(firmware.charging, nowMs),
   };
 }

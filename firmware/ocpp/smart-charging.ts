@@ -134,7 +134,9 @@ export class SmartCharging {
     const conversion = this.#conversion();
     this.#phasesUsed = conversion.phases;
     const limit = limitAt(this.#o.store.profiles, this.#o.connectorId, nowMs, this.#scheduleTransaction(), conversion);
-    this.#o.charging.setOcppLimit(limit.limitA);
+    // Profiles lost at boot: whatever is left may be laxer than what was lost (CONTRACT §6).
+    const lostLimitA = this.#o.store.lostLimitA;
+    this.#o.charging.setOcppLimit(lostLimitA === null ? limit.limitA : Math.min(limit.limitA ?? Infinity, lostLimitA));
     this.#askPhases(limit.numberPhases === 1);
     if (Number.isFinite(limit.nextChangeMs)) {
       this.#timer = this.#o.clock.setTimeout(() => this.apply(), Math.min(limit.nextChangeMs - nowMs, LONGEST_WAIT_MS));

@@ -146,12 +146,14 @@ async function readRecords<R>(path: string, accept: (record: unknown) => record 
   // What follows the last newline is a record whose append a crash cut: dropped, and cut off the
   // file, so that the next append does not continue its line.
   const tail = lines.pop() as string;
+  let skipped = 0;
   if (tail !== '') {
-    log.warn('journal: torn last record dropped', { path });
+    // A file that is all tail never had a whole record: not a torn append, a damage.
+    if (lines.length === 0) skipped += 1;
+    else log.warn('journal: torn last record dropped', { path });
     await truncate(path, Buffer.byteLength(text) - Buffer.byteLength(tail)).catch(() => {});
   }
   const records: R[] = [];
-  let skipped = 0;
   for (const text of lines) {
     if (text === '') continue;
     const parsed = parseLine(text);

@@ -48,3 +48,23 @@ export function connectorStatus(s: ConnectorSituation): ConnectorView {
   if (plugged) return { status: s.finishing ? 'Finishing' : 'Preparing', errorCode };
   return { status: s.reserved ? 'Reserved' : 'Available', errorCode };
 }
+
+/** A state file problem (README: Damaged files) the status carries, and how it is reported. */
+export interface StorageProblem {
+  readonly file: string;
+  /** Why it could not be read or written. */
+  readonly problem: string;
+  /** What the firmware does about it. */
+  readonly safeSide: string;
+  /** StatusNotification `info` (at most 50 characters). */
+  readonly info: string;
+}
+
+/**
+ * A storage problem is reported with the status it comes with, as errorCode InternalError and the
+ * problem as `info`, unless a fault already names its own error code.
+ */
+export function withStorageProblem(info: string | null, view: ConnectorView): ConnectorView {
+  if (info === null || view.errorCode !== 'NoError') return view;
+  return { ...view, errorCode: 'InternalError', info };
+}
