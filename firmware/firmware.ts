@@ -19,6 +19,7 @@ import type { FaultLog } from './safety/fault-log.js';
 import { OCPP_ERROR_INFO } from './safety/faults.js';
 import type { StorageProblem } from './ocpp/model/connector-status.js';
 import { removeTornWrites } from './store/atomic-file.js';
+import { keepTrying } from './config-check.js';
 import { readBootId, readRunState, writeRunState } from './store/run-state.js';
 import { FIRMWARE_VERSION } from './version.js';
 import type { LogFile } from './diagnostics/log-file.js';
@@ -27,11 +28,20 @@ import type { HealthReport } from './update/health.js';
 import { InstallDir } from './update/install-dir.js';
 import { FirmwareUpdater } from './update/updater.js';
 
+type Endpoint = { readonly host: string; readonly port: number };
+
+/** Where to listen: the configured endpoint, then the config file's when the run-time overlay changed it. */
+export function endpoints(configured: Endpoint, file: Endpoint | null): Endpoint[] {
+  return file === null || (file.host === configured.host && file.port === configured.port) ? [configured] : [configured, file];
+}
+
 /** Who the box says it is on Modbus (8000..8031). */
 const PRODUCT = { vendorId: 0x534e, vendorName: 'SmartWallbox', productId: 0x0001, productName: 'Smart Wallbox Controller', model: 'SW-Controller-1' } as const;
 
 export interface FirmwareOptions {
   readonly config: Config;
+  /** The config file's own values (before the run-time overlay): what an interface falls back to when the overlay's cannot be used. */
+  readonly fileConfig?: Config;
   readonly hal: Hal;
   readonly clock: Clock;
   readonly log: Logger;
@@ -73,6 +83,7 @@ export class Firmware {
   #ocppChange: Promise<void> = Promise.resolve();
   readonly #endedListeners = new Set<(ended: EndedTransaction) => void>();
   #started = false;
+  readonly #interfaceRetries: Array<ReturnType<typeof keepTrying>> = [];
 
   constructor(options: FirmwareOptions) {
     this.#options = options;
@@ -245,7 +256,16 @@ export class Firmware {
     if (previous !== null && !previous.cleanStop) this.#log.warn('the last run did not stop cleanly', { cause: recoveryReason === 'Reboot' ? 'process restart' : 'machine restart' });
     await writeRunState(dataDir, { bootId: this.#bootId, cleanStop: false, startedAt: new Date(this.#clock.now()).toISOString() }, this.#log);
     this.charging.start();
-    await this.modbusSlave.start();
+    // An interface that does not come up (a port in use, a device missing) is logged and retried;
+    // it stops neither the charging core nor the other interfaces.
+    const { clock, log, hal, fileConfig } = this.#options;
+    const tcp = this.#config.modbus.tcp;
+    if (tcp !== null) {
+      const attempts = endpoints(tcp, fileConfig?.modbus.tcp ?? null).map((endpoint) => () => this.modbusSlave.listenTcp(endpoint));
+      this.#interfaceRetries.push(keepTrying('Modbus TCP', attempts, clock, log));
+    }
+    if (hal.rs485 !== null) this.#interfaceRetries.push(keepTrying('Modbus RTU', [() => this.modbusSlave.openRtu()], clock, log));
+    await Promise.all(this.#interfaceRetries.map((retries) => retries.firstRound));
     this.#started = true;
     this.chargePoint = await this.#createChargePoint(recoveryReason);
     await this.chargePoint?.start();
@@ -259,6 +279,7 @@ export class Firmware {
     await this.#ocppChange;
     this.updates.stop();
     await this.chargePoint?.stop();
+    for (const retries of this.#interfaceRetries) retries.stop();
     await this.modbusSlave.stop();
     await this.charging.stop();
     const meter = this.charging.status().meter;

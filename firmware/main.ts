@@ -6,7 +6,7 @@ import { boardFactory, boardNames, type Board } from '../board/index.js';
 import { systemClock } from '../hal/clock.js';
 import { ConfigOverlay } from './config-overlay.js';
 import { ConfigError, loadConfigFile } from './config.js';
-import { Firmware } from './firmware.js';
+import { endpoints, Firmware } from './firmware.js';
 import { WebInterface } from './http/server.js';
 import { FaultLog } from './safety/fault-log.js';
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from './log.js';
@@ -99,14 +99,15 @@ async function main(argv: string[]): Promise<number> {
   const faultLog = await FaultLog.load(config.dataDir, log);
   const stop = waitForStop();
   const install = await installedImage(log);
-  const firmware = new Firmware({ config, hal: board.hal, clock: systemClock, log, faultLog, overlay, serialNumber: board.serialNumber, logFile, restart: stop.restart, ...(install && { install }) });
+  const firmware = new Firmware({ config, fileConfig, hal: board.hal, clock: systemClock, log, faultLog, overlay, serialNumber: board.serialNumber, logFile, restart: stop.restart, ...(install && { install }) });
   // The bundle's neighbour dist/web/ (build.mjs puts the page there).
   const web = config.http === null ? null : new WebInterface({ firmware, overlay, clock: systemClock, log, webRoot: fileURLToPath(new URL('./web/', import.meta.url)) });
   await board.start();
   // Before the firmware starts, so that transactions closed at boot reach the history.
   await web?.prepare();
   await firmware.start();
-  if (config.http !== null) await web?.start(config.http.host, config.http.port);
+  // An overlay value that cannot be bound falls back to the config file's (CONTRACT §2: the file is the installer's).
+  if (config.http !== null) await web?.start(endpoints(config.http, fileConfig.http));
   const unlink = linkToLauncher(firmware);
   const signal = await stop.stopped;
   log.info('stopping', { signal });

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Type } from '@sinclair/typebox';
 import type { Clock } from '../../hal/clock.js';
 import { getKey, ConfigError } from '../config.js';
+import { tryInterfaces } from '../config-check.js';
 import type { ConfigOverlay } from '../config-overlay.js';
 import type { Firmware } from '../firmware.js';
 import type { Logger } from '../log.js';
@@ -69,6 +70,11 @@ export function apiRoutes(d: RouteDeps): RouteTable {
         throw err instanceof ConfigError ? new HttpError(400, err.message) : err;
       });
     }
+    // A value the next start could not use (an address not on the box, a port in use or taken by
+    // the other interface, a missing serial device) is refused now: the box must not brick itself.
+    await tryInterfaces(config, d.overlay.config).catch((err: unknown) => {
+      throw err instanceof ConfigError ? new HttpError(400, err.message) : err;
+    });
     for (const { key } of changed) await d.overlay.set(key, getKey(config, key));
     if (changed.length === 0) return;
     const keys = changed.map((c) => c.key);
