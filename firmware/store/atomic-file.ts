@@ -33,6 +33,12 @@ export async function writeFileAtomic(path: string, data: string, options: { rea
   }
 }
 
+/** Removes a state file with its previous generation (which would otherwise be read in its place). */
+export async function removeStore(path: string): Promise<void> {
+  await rm(path, { force: true, recursive: true });
+  await rm(`${path}.prev`, { force: true, recursive: true });
+}
+
 /** Temp files of writes a crash cut short (the target kept its last good version); removed at boot. */
 export async function removeTornWrites(dir: string): Promise<number> {
   const names = await readdir(dir).catch(() => [] as string[]);

@@ -23,8 +23,8 @@ function line(record: unknown): string {
  * (and cuts off, so the next record starts on a line of its own). `rewrite` compacts it atomically.
  *
  * A write that fails (full or read-only disk) is logged once per kind; from then on the file is
- * stale: the next write, or `retry()`, rewrites it whole from `snapshot` (the live state, so the
- * records that could not be written are not lost and memory stays bounded by that state), and
+ * stale: appends stop and `retry()` rewrites it whole from `snapshot` (the live state, so the
+ * records that could not be written are not lost and memory stays bounded by that state);
  * `healthy` is false until that worked.
  */
 export class Journal<R> {
@@ -57,11 +57,9 @@ export class Journal<R> {
   }
 
   append(record: R): void {
+    // A stale journal is rewritten whole by `retry()`; the record is in the live state meanwhile.
+    if (this.#failing !== null && this.#snapshot !== null) return;
     this.#enqueue(async () => {
-      if (this.#failing !== null && this.#snapshot !== null) {
-        await this.#rewrite(this.#snapshot());
-        return;
-      }
       this.#file ??= await open(this.#path as string, 'a', 0o600);
       await this.#file.appendFile(line(record));
       await this.#file.datasync();

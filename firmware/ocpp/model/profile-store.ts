@@ -1,7 +1,6 @@
 import { join } from 'node:path';
-import { rm } from 'node:fs/promises';
 import type { Logger } from '../../log.js';
-import { isJsonObject, readStore, saveFile } from '../../store/atomic-file.js';
+import { isJsonObject, readStore, removeStore, saveFile } from '../../store/atomic-file.js';
 import { MIN_CURRENT_A } from '../../charging/duty.js';
 import { checkPayload } from '../schemas.js';
 import { matchesClear, replacedBy, type ClearCriteria, type InstalledProfile } from './charging-profile.js';
@@ -70,7 +69,7 @@ export class ProfileStore {
 
   /** OCPP is off in the config: its profiles must not come back when it is turned on again. */
   static async remove(dataDir: string): Promise<void> {
-    await rm(join(dataDir, FILE), { force: true });
+    await removeStore(join(dataDir, FILE));
   }
 
   get profiles(): readonly InstalledProfile[] {
