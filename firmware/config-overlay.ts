@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import type { Logger } from './log.js';
 import { getKey, parseConfig, withKey, type Config } from './config.js';
-import { isJsonObject, readStoredJson, saveFile, writeFileAtomic } from './store/atomic-file.js';
+import { isJsonObject, readStore, saveFile, writeFileAtomic } from './store/atomic-file.js';
 
 /** One run-time change: the value, and the file's value it overrode. */
 interface OverlayEntry {
@@ -20,6 +20,8 @@ export class ConfigOverlay {
   readonly #fileConfig: Config;
   #entries: Record<string, OverlayEntry>;
   #config: Config;
+  /** Why the stored overlay could not be read at boot (null: it could); cleared by the next change kept. */
+  #damaged: string | null = null;
 
   private constructor(path: string, fileConfig: Config, entries: Record<string, OverlayEntry>, config: Config) {
     this.#path = path;
@@ -28,10 +30,15 @@ export class ConfigOverlay {
     this.#config = config;
   }
 
+  get damaged(): string | null {
+    return this.#damaged;
+  }
+
   /** Reads the overlay of `fileConfig.dataDir` and merges what still applies. */
   static async load(fileConfig: Config, log: Logger): Promise<ConfigOverlay> {
     const path = join(fileConfig.dataDir, 'config-overlay.json');
-    const stored = await readOverlay(path, log);
+    const { value: stored, damaged } = await readStore(path, {}, isJsonObject<Record<string, OverlayEntry | null>>, log);
+    if (damaged !== null) log.error('run-time config unreadable: the config file applies (or the previous generation of the overlay)', { path, reason: damaged });
     const entries: Record<string, OverlayEntry> = {};
     let config = fileConfig;
     for (const [key, entry] of Object.entries(stored)) {
@@ -53,7 +60,9 @@ export class ConfigOverlay {
     // Entries that lost to the file are dropped for good: changing the file back later must
     // not revive them.
     if (Object.keys(entries).length !== Object.keys(stored).length) await saveFile(path, JSON.stringify(entries, null, 2), log);
-    return new ConfigOverlay(path, fileConfig, entries, config);
+    const overlay = new ConfigOverlay(path, fileConfig, entries, config);
+    overlay.#damaged = damaged;
+    return overlay;
   }
 
   /** The file's config with the overlay applied. */
@@ -68,11 +77,7 @@ export class ConfigOverlay {
     await writeFileAtomic(this.#path, JSON.stringify(entries, null, 2));
     this.#entries = entries;
     this.#config = config;
+    this.#damaged = null;
     return config;
   }
-}
-
-/** The stored overlay; an unreadable one is set aside (not fatal: the installer's file still applies). */
-function readOverlay(path: string, log: Logger): Promise<Record<string, OverlayEntry | null>> {
-  return readStoredJson(path, {}, isJsonObject<Record<string, OverlayEntry | null>>, log);
 }

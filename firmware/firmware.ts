@@ -21,7 +21,10 @@ import type { EndedTransaction, RecoveryReason } from './ocpp/transactions.js';
 import { ModbusSlave } from './modbus/slave.js';
 import type { FaultLog } from './safety/fault-log.js';
 import { GridActivationLog } from './grid/activation-log.js';
+import { OCPP_ERROR_INFO } from './safety/faults.js';
+import type { StorageProblem } from './ocpp/model/connector-status.js';
 import { removeTornWrites } from './store/atomic-file.js';
+import { keepTrying } from './config-check.js';
 import { readBootId, readRunState, writeRunState } from './store/run-state.js';
 import { FIRMWARE_VERSION } from './version.js';
 import type { LogFile } from './diagnostics/log-file.js';
@@ -31,6 +34,13 @@ import { InstallDir } from './update/install-dir.js';
 import { FirmwareUpdater } from './update/updater.js';
 import { statusView } from './http/status-view.js';
 import { MqttApi } from './mqtt/client.js';
+
+type Endpoint = { readonly host: string; readonly port: number };
+
+/** Where to listen: the configured endpoint, then the config file's when the run-time overlay changed it. */
+export function endpoints(configured: Endpoint, file: Endpoint | null): Endpoint[] {
+  return file === null || (file.host === configured.host && file.port === configured.port) ? [configured] : [configured, file];
+}
 
 /** Who the box says it is on Modbus (8000..8031). */
 const PRODUCT = { vendorId: 0x534e, vendorName: 'SmartWallbox', productId: 0x0001, productName: 'Smart Wallbox Controller', model: 'SW-Controller-1' } as const;
@@ -61,6 +71,8 @@ export type FirmwareOptions = CommonOptions & (InProcessCore | RemoteCore);
 
 interface CommonOptions {
   readonly config: Config;
+  /** The config file's own values (before the run-time overlay): what an interface falls back to when the overlay's cannot be used. */
+  readonly fileConfig?: Config;
   readonly clock: Clock;
   readonly log: Logger;
   /** Where run-time values (Modbus 8040, 8081) are kept; not kept when not given. */
@@ -103,12 +115,14 @@ export class Firmware {
   /** The controller when it runs in this thread (started and stopped with the firmware). */
   readonly #controller: ChargingController | null;
   readonly #rfid: RfidReader;
+  readonly #rs485: Rs485Port | null;
   readonly #signingMeter: SigningMeter | null;
   #bootId = '';
   #ocppChange: Promise<void> = Promise.resolve();
   #mqttChange: Promise<void> = Promise.resolve();
   readonly #endedListeners = new Set<(ended: EndedTransaction) => void>();
   #started = false;
+  readonly #interfaceRetries: Array<ReturnType<typeof keepTrying>> = [];
 
   constructor(options: FirmwareOptions) {
     this.#options = options;
@@ -141,6 +155,7 @@ export class Firmware {
     this.gridLog = new GridActivationLog(options.config.dataDir, options.log.child({ module: 'grid' }));
     this.modbus = this.#createModbus(options);
     const rs485 = 'core' in options ? options.core.rs485 : options.hal.rs485;
+    this.#rs485 = rs485;
     this.modbusSlave = new ModbusSlave({ model: this.modbus, log: options.log, clock: options.clock, tcp: options.config.modbus.tcp, rs485 });
     const { dataDir } = options.config;
     this.updates = new FirmwareUpdater({
@@ -260,6 +275,19 @@ export class Firmware {
     });
   }
 
+  /**
+   * State files read back damaged, or not writable, and the safe side taken for each (README:
+   * Damaged files): the status API and the web page show them.
+   */
+  storageProblems(): StorageProblem[] {
+    const problems: StorageProblem[] = [];
+    const storageFault = this.charging.status().faults.find((f) => f.kind === 'storage');
+    if (storageFault) problems.push({ file: 'faults.json', problem: storageFault.cause, safeSide: 'latched (storage fault) until an installer clears it', info: OCPP_ERROR_INFO.storage ?? '' });
+    const overlayDamaged = this.#options.overlay?.damaged ?? null;
+    if (overlayDamaged !== null) problems.push({ file: 'config-overlay.json', problem: overlayDamaged, safeSide: 'the config file applies', info: 'run-time config unreadable' });
+    return [...problems, ...(this.chargePoint?.storageProblems() ?? [])];
+  }
+
   /** What the box shows people: the charging status and the fault history. */
   status(): ChargingStatus & { readonly faultHistory: ReturnType<ChargingPort['faultHistory']> } {
     return { ...this.charging.status(), faultHistory: this.charging.faultHistory() };
@@ -324,7 +352,16 @@ export class Firmware {
     await this.gridLog.load(this.#clock.now());
     this.charging.onChange((status) => this.gridLog.observe(status.grid, this.#clock.now()));
     this.#controller?.start();
-    await this.modbusSlave.start();
+    // An interface that does not come up (a port in use, a device missing) is logged and retried;
+    // it stops neither the charging core nor the other interfaces.
+    const { clock, log, fileConfig } = this.#options;
+    const tcp = this.#config.modbus.tcp;
+    if (tcp !== null) {
+      const attempts = endpoints(tcp, fileConfig?.modbus.tcp ?? null).map((endpoint) => () => this.modbusSlave.listenTcp(endpoint));
+      this.#interfaceRetries.push(keepTrying('Modbus TCP', attempts, clock, log));
+    }
+    if (this.#rs485 !== null) this.#interfaceRetries.push(keepTrying('Modbus RTU', [() => this.modbusSlave.openRtu()], clock, log));
+    await Promise.all(this.#interfaceRetries.map((retries) => retries.firstRound));
     this.#started = true;
     this.chargePoint = await this.#createChargePoint(recoveryReason);
     await this.chargePoint?.start();
@@ -342,6 +379,7 @@ export class Firmware {
     await this.mqtt?.stop();
     this.updates.stop();
     await this.chargePoint?.stop();
+    for (const retries of this.#interfaceRetries) retries.stop();
     await this.modbusSlave.stop();
     // A remote controller is stopped by its own thread, after this side (main.ts).
     await this.#controller?.stop();

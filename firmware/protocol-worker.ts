@@ -13,7 +13,7 @@ import { ChargingPortProxy } from './charging/port-proxy.js';
 import { ConfigOverlay } from './config-overlay.js';
 import { loadConfigFile } from './config.js';
 import { LogFile } from './diagnostics/log-file.js';
-import { Firmware } from './firmware.js';
+import { endpoints, Firmware } from './firmware.js';
 import { WebInterface } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import type { FromWorker, ProtocolWorkerData, TestHook, ToWorker } from './protocol-link.js';
@@ -179,6 +179,7 @@ async function run(link: NonNullable<typeof parentPort>, data: ProtocolWorkerDat
   const install = await installedImage(log);
   firmware = new Firmware({
     config,
+    fileConfig,
     core: { charging, rfid, rs485, meterSigns: data.meterSigns },
     clockSynced: () => clockSynced,
     clock: systemClock,
@@ -194,7 +195,8 @@ async function run(link: NonNullable<typeof parentPort>, data: ProtocolWorkerDat
   // Before the firmware starts, so that transactions closed at boot reach the history.
   await web?.prepare();
   await firmware.start();
-  if (config.http !== null) await web?.start(config.http.host, config.http.port);
+  // An overlay value that cannot be bound falls back to the config file's (CONTRACT §2: the file is the installer's).
+  if (config.http !== null) await web?.start(endpoints(config.http, fileConfig.http));
   const started = firmware;
   const reportHealth = (): void => {
     const { modbus, ocpp } = started.health();

@@ -23,7 +23,7 @@ for POINTER in current good; do
   mv -T "$PREFIX/.$POINTER.new" "$PREFIX/$POINTER"
 done
 # An installer's image ends any update trial; its result was about the replaced version.
-rm -f "$PREFIX/trial.json" "$PREFIX/result.json"
+rm -f "$PREFIX/trial.json" "$PREFIX/result.json" "$PREFIX/trial.json.prev" "$PREFIX/result.json.prev"
 
 mkdir -p "$ROOT/etc/wallbox" "$ROOT/var/lib/wallbox" "$ROOT/etc/systemd/system" "$ROOT/etc/udev/rules.d"
 [ -e "$ROOT/etc/wallbox/config.json" ] || cp "$HERE/config.json" "$ROOT/etc/wallbox/config.json"

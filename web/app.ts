@@ -14,6 +14,7 @@ interface Status {
   faults: Array<{ kind: string; cause: string }>;
   gridLimited: boolean;
   gridActivation: { start: string; limitW: number; limitsA: number[] } | null;
+  storage: Array<{ file: string; problem: string; safeSide: string }>;
   sample: Sample;
 }
 interface BoxEvent { seq: number; time: string; kind: string; text: string }
@@ -100,7 +101,7 @@ async function openApp(): Promise<void> {
 
 const CP_TEXT: Record<string, string> = { A: 'A: no car', B: 'B: car connected', C: 'C: car charging / ready', D: 'D: ventilation', E: 'E: no pilot', F: 'F: error' };
 const LIMITER: Record<string, string> = { hardware: 'installation limit', cable: 'cable', modbus: 'energy manager', ocpp: 'OCPP profile', grid: 'grid operator (§14a)' };
-const PAUSE: Record<string, string> = { fault: 'a fault', userPaused: 'you (paused)', modbusDisabled: 'energy manager (8094 = 0)', ocppNotAllowed: 'OCPP: no transaction', belowMinimum: 'limit below 6 A' };
+const PAUSE: Record<string, string> = { fault: 'a fault', storage: 'storage (the transaction start cannot be written to disk)', userPaused: 'you (paused)', modbusDisabled: 'energy manager (8094 = 0)', ocppNotAllowed: 'OCPP: no transaction', belowMinimum: 'limit below 6 A' };
 const kw = (w: number): string => `${(w / 1000).toFixed(2)} kW`;
 const kwh = (wh: number): string => `${(wh / 1000).toFixed(2)} kWh`;
 let paused = false;
@@ -132,6 +133,9 @@ function renderStatus(s: Status): void {
   const faults = $('faults');
   faults.textContent = s.faults.length === 0 ? 'none' : s.faults.map((f) => `${f.kind}: ${f.cause}`).join('; ');
   faults.classList.toggle('fault', s.faults.length > 0);
+  const storage = $('storage');
+  storage.textContent = s.storage.length === 0 ? 'ok' : s.storage.map((p) => `${p.file}: ${p.problem}; ${p.safeSide}`).join('; ');
+  storage.classList.toggle('fault', s.storage.length > 0);
   paused = c.userPaused;
   const button = $('pause');
   button.textContent = paused ? 'Resume charging' : 'Pause charging';

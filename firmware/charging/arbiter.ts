@@ -5,7 +5,7 @@ export const LIMIT_SOURCES = ['hardware', 'cable', 'modbus', 'ocpp', 'grid'] as 
 export type LimitSource = (typeof LIMIT_SOURCES)[number];
 
 /** Why no current is offered although the limits might allow some. */
-export type PauseReason = 'fault' | 'userPaused' | 'modbusDisabled' | 'ocppNotAllowed' | 'belowMinimum';
+export type PauseReason = 'fault' | 'storage' | 'userPaused' | 'modbusDisabled' | 'ocppNotAllowed' | 'belowMinimum';
 
 export interface ChargingLimits {
   /** `evse.maxCurrentA`: the installation limit. */
@@ -22,6 +22,8 @@ export interface ChargingLimits {
   readonly faultLatched: boolean;
   /** The owner paused charging on the web interface (independent of the energy manager's 8094). */
   readonly userPaused?: boolean;
+  /** A transaction whose start is not on disk yet (dataDir cannot be written): no energy without a record (CONTRACT §6). */
+  readonly storagePaused?: boolean;
 }
 
 export interface Offer {
@@ -61,6 +63,7 @@ function sane(limitA: number): number {
 
 function pauseReason(limits: ChargingLimits, limitA: number): PauseReason | null {
   if (limits.faultLatched) return 'fault';
+  if (limits.storagePaused === true) return 'storage';
   if (limits.userPaused === true) return 'userPaused';
   if (!limits.modbus.enabled) return 'modbusDisabled';
   if (limits.ocpp !== null && !limits.ocpp.allowed) return 'ocppNotAllowed';

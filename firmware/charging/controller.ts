@@ -175,6 +175,13 @@ export class ChargingController implements ChargingPort {
     this.#setLimits({ ...this.#limits, userPaused: paused });
   }
 
+  /** A transaction is authorised but its start is not on disk (dataDir cannot be written): no PWM until it is. */
+  setStoragePaused(paused: boolean): void {
+    if (paused === (this.#limits.storagePaused === true)) return;
+    this.#log.info(paused ? 'charging held: the transaction start is not on disk' : 'transaction start on disk: charging may go on');
+    this.#setLimits({ ...this.#limits, storagePaused: paused });
+  }
+
   /** OCPP was switched on or off at run time: on, it starts by not allowing charging (no transaction yet). */
   setOcppConfigured(configured: boolean): void {
     if (configured === (this.#limits.ocpp !== null)) return;
@@ -187,7 +194,7 @@ export class ChargingController implements ChargingPort {
    * new side's Modbus model sets 8093's boot value.
    */
   resetProtocolInputs(): void {
-    this.#setLimits({ ...this.#limits, ocpp: this.#limits.ocpp === null ? null : { limitA: null, allowed: false }, userPaused: false });
+    this.#setLimits({ ...this.#limits, ocpp: this.#limits.ocpp === null ? null : { limitA: null, allowed: false }, userPaused: false, storagePaused: false });
   }
 
   #ocppLimits(): NonNullable<ChargingLimits['ocpp']> {

@@ -94,6 +94,10 @@ export class ChargingPortProxy implements ChargingPort {
     this.#send({ type: 'call', name: 'setUserPaused', args: [paused] });
   }
 
+  setStoragePaused(paused: boolean): void {
+    this.#send({ type: 'call', name: 'setStoragePaused', args: [paused] });
+  }
+
   setOcppConfigured(configured: boolean): void {
     this.#send({ type: 'call', name: 'setOcppConfigured', args: [configured] });
   }

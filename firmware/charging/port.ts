@@ -25,6 +25,7 @@ export const PORT_CALLS = {
   setOcppLimit: Type.Tuple([Type.Union([CurrentA, Type.Null()])]),
   setOcppAllowed: Type.Tuple([Type.Boolean()]),
   setUserPaused: Type.Tuple([Type.Boolean()]),
+  setStoragePaused: Type.Tuple([Type.Boolean()]),
   setOcppConfigured: Type.Tuple([Type.Boolean()]),
   requestCpDisconnect: Type.Tuple([Type.Integer({ minimum: 0, maximum: 0xffff })]),
   requestPhases: Type.Tuple([Phases]),
@@ -73,6 +74,8 @@ export interface ChargingPort extends PortMethods {
   setOcppAllowed(allowed: boolean): void;
   /** The owner's pause from the web interface (volatile: a restart resumes). */
   setUserPaused(paused: boolean): void;
+  /** A transaction's start is not on disk yet: no energy until it is (CONTRACT §6). */
+  setStoragePaused(paused: boolean): void;
   /** OCPP was switched on or off at run time. */
   setOcppConfigured(configured: boolean): void;
   /** Modbus 8086: a CP disconnect of `seconds`; false when one or a phase switch runs. */

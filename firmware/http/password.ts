@@ -56,31 +56,42 @@ export class PasswordFile {
    * The stored hash, read anew each time so that the installer tool can set the password while
    * the firmware runs. A file that is not a hash counts as no password (and is reported by the caller).
    */
-  async #read(): Promise<StoredHash | null | 'damaged'> {
+  async #read(): Promise<StoredHash | null | { damaged: string }> {
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return null;
+      return { damaged: code ?? (err as Error).message }; // a directory in its place, a bad disk
     }
     try {
       const parsed: unknown = JSON.parse(text);
-      return isStoredHash(parsed) ? parsed : 'damaged';
+      return isStoredHash(parsed) ? parsed : { damaged: 'not a password hash' };
     } catch {
-      return 'damaged';
+      return { damaged: text === '' ? 'empty' : 'not JSON' };
     }
+  }
+
+  /**
+   * Why the stored password cannot be read (null: it can, or none is set). While it cannot, the
+   * web API refuses everything with this reason: neither a login (no hash to check) nor the
+   * first-start setup (it would let anyone in) is safe. The firmware runs on.
+   */
+  async problem(): Promise<string | null> {
+    const stored = await this.#read();
+    return stored !== null && 'damaged' in stored ? `${PASSWORD_FILE} unreadable (${stored.damaged}): set a new password with npm run http-password` : null;
   }
 
   async isSet(): Promise<boolean> {
     const stored = await this.#read();
-    return stored !== null && stored !== 'damaged';
+    return stored !== null && !('damaged' in stored);
   }
 
   /** Whether `password` is the one stored; false when none is. */
   async verify(password: string): Promise<boolean> {
     const stored = await this.#read();
-    if (stored === null || stored === 'damaged') return false;
+    if (stored === null || 'damaged' in stored) return false;
     const expected = Buffer.from(stored.hash, 'base64');
     const actual = await derive(password, Buffer.from(stored.salt, 'base64'), stored, expected.length);
     return expected.length === actual.length && timingSafeEqual(expected, actual);

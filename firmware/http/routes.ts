@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Type } from '@sinclair/typebox';
 import type { Clock } from '../../hal/clock.js';
 import { getKey, ConfigError } from '../config.js';
+import { tryInterfaces } from '../config-check.js';
 import type { ConfigOverlay } from '../config-overlay.js';
 import type { Firmware } from '../firmware.js';
 import type { Logger } from '../log.js';
@@ -70,6 +71,9 @@ export function apiRoutes(d: RouteDeps): RouteTable {
     };
     if (changed.some((c) => c.key === 'ocpp') && config.ocpp !== null && config.ocpp.url.startsWith('wss://')) await ocppTlsOptions(config.ocpp).catch(asHttpError);
     if (changed.some((c) => c.key === 'mqtt') && config.mqtt !== null) await checkMqttSettings(config.mqtt).catch(asHttpError);
+    // A value the next start could not use (an address not on the box, a port in use or taken by
+    // the other interface, a missing serial device) is refused now: the box must not brick itself.
+    await tryInterfaces(config, d.overlay.config).catch(asHttpError);
     for (const { key } of changed) await d.overlay.set(key, getKey(config, key));
     if (changed.length === 0) return;
     const keys = changed.map((c) => c.key);

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { keepTrying } from '../config-check.js';
 import { every, type Clock } from '../../hal/clock.js';
 import type { ConfigOverlay } from '../config-overlay.js';
 import type { Firmware } from '../firmware.js';
@@ -98,8 +99,12 @@ export class WebInterface {
     this.#routes = apiRoutes({ firmware, overlay, clock, log: this.#log, events: this.#events, history: this.#history, samples: this.#samples, live: this.#live, pause: this.#pause, pendingRestart: new Set() });
   }
 
-  /** Listens on `host:port` (0 = any free port, logged). */
-  async start(host: string, port: number): Promise<void> {
+  /**
+   * Listens on the first of `endpoints` that works (0 = any free port, logged): the configured
+   * one, then the config file's where the run-time overlay changed it. When none does, it is
+   * logged and tried again with backoff: the firmware goes on without its web interface meanwhile.
+   */
+  async start(endpoints: ReadonlyArray<{ readonly host: string; readonly port: number }>): Promise<void> {
     if (this.#activity === null) await this.prepare();
     this.#activity?.start();
     this.#samples.start();
@@ -113,6 +118,12 @@ export class WebInterface {
         this.#pushStatus();
       }),
     );
+    const retries = keepTrying('HTTP API', endpoints.map(({ host, port }) => () => this.#listen(host, port)), clock, this.#log);
+    this.#stopTimers.push(() => retries.stop());
+    await retries.firstRound;
+  }
+
+  async #listen(host: string, port: number): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen(port, host, () => {
@@ -123,7 +134,9 @@ export class WebInterface {
     const bound = (this.#server.address() as AddressInfo).port;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}/`;
     this.#log.info('HTTP API listening', { host, port: bound, url });
-    if (!(await this.#password.isSet())) {
+    const problem = await this.#password.problem();
+    if (problem !== null) this.#log.error('web password store unreadable: the web API refuses every request until it is set again', { reason: problem });
+    else if (!(await this.#password.isSet())) {
       this.#setup.code = newSetupCode();
       this.#log.warn('web interface has no password yet: open the page and set one with this setup code (or run npm run http-password)', { url, setupCode: this.#setup.code });
     }
@@ -163,6 +176,8 @@ export class WebInterface {
     try {
       const path = new URL(req.url ?? '/', 'http://box').pathname;
       if (path.startsWith('/api/')) {
+        const problem = await this.#password.problem();
+        if (problem !== null) throw new HttpError(503, problem);
         const reply = await this.#api(req, res, path);
         if (reply !== null) this.#reply(res, reply);
         return;

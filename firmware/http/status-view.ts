@@ -2,7 +2,7 @@ import type { ChargingStatus } from '../charging/controller.js';
 import type { Firmware } from '../firmware.js';
 import type { SignedMeterStatus } from '../ocpp/signed-meter-values.js';
 import type { GridActivation } from '../grid/activation-log.js';
-import { connectorStatus, type ConnectorView } from '../ocpp/model/connector-status.js';
+import { connectorStatus, type ConnectorView, type StorageProblem } from '../ocpp/model/connector-status.js';
 import type { FaultHistoryEntry } from '../safety/fault-log.js';
 import type { Fault } from '../safety/faults.js';
 import { FIRMWARE_VERSION } from '../version.js';
@@ -51,6 +51,8 @@ export interface StatusView {
   readonly gridLimited: boolean;
   /** The activation in force (start, limit), null when none. */
   readonly gridActivation: GridActivation | null;
+  /** State files that could not be read back or written, with the safe side taken for each. */
+  readonly storage: readonly StorageProblem[];
   /** The chart's point for now. */
   readonly sample: Sample;
 }
@@ -112,6 +114,7 @@ export function statusView(firmware: Firmware, userPaused: boolean, nowMs: numbe
     faultHistory: firmware.charging.faultHistory().map((f) => ({ ...f, since: iso(f.sinceMs) })),
     gridLimited: charging.grid?.active ?? false,
     gridActivation: firmware.gridLog.current(),
+    storage: firmware.storageProblems(),
     sample: currentSample(firmware.charging, nowMs),
   };
 }

@@ -48,7 +48,17 @@ export class ModbusSlave {
   }
 
   async start(): Promise<void> {
-    if (this.#tcp && this.#tcpAddress) this.#tcpPort = await this.#tcp.listen(this.#tcpAddress.host, this.#tcpAddress.port);
+    if (this.#tcpAddress) await this.listenTcp(this.#tcpAddress);
+    await this.openRtu();
+  }
+
+  /** Modbus TCP on `endpoint` (the configured one, or the config file's when that fails); no-op without TCP. */
+  async listenTcp(endpoint: { readonly host: string; readonly port: number }): Promise<void> {
+    if (this.#tcp) this.#tcpPort = await this.#tcp.listen(endpoint.host, endpoint.port);
+  }
+
+  /** Modbus RTU on the RS-485 port; no-op without one. */
+  async openRtu(): Promise<void> {
     await this.#rtu?.open();
   }
 

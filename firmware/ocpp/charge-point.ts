@@ -1,16 +1,15 @@
-import { join } from 'node:path';
 import type { Clock, TimerHandle } from '../../hal/clock.js';
 import type { SigningMeter } from '../../hal/meter.js';
 import type { RfidReader } from '../../hal/rfid-reader.js';
 import type { ChargingPort } from '../charging/port.js';
 import type { Logger } from '../log.js';
-import { isJsonObject, readStoredJson, saveFile } from '../store/atomic-file.js';
 import { OcppConnection } from './connection.js';
 import type { AuthorizationStore } from './model/authorization.js';
 import type { OcppConfiguration } from './model/configuration.js';
 import type { CertificateStore } from './model/certificate-store.js';
-import type { ProfileStore } from './model/profile-store.js';
-import { connectorStatus, type ConnectorView } from './model/connector-status.js';
+import { LOST_PROFILES_LIMIT_A, type ProfileStore } from './model/profile-store.js';
+import { AvailabilityStore, type Availability } from './model/availability-store.js';
+import { connectorStatus, withStorageProblem, type ConnectorView, type StorageProblem } from './model/connector-status.js';
 import { TxQueue, type StoredQueue } from './model/tx-queue.js';
 import { registerOperations } from './operations/index.js';
 import type { LinkSecurity } from './link-security.js';
@@ -78,7 +77,7 @@ export interface ChargePointOptions {
 }
 
 export type BootState = 'none' | 'Pending' | 'Rejected' | 'Accepted';
-export type Availability = 'Operative' | 'Inoperative';
+export type { Availability };
 
 /** Retry after a failed or unanswered BootNotification when the backend gave no interval. */
 const BOOT_RETRY_MS = 30_000;
@@ -124,6 +123,8 @@ export class ChargePoint {
   #clockOffsetMs = 0;
   #clockFromCentralSystem = false;
   #availability: Availability = 'Operative';
+  /** Where the availability is kept (loaded by start()). */
+  #availabilityStore: AvailabilityStore | null = null;
   #scheduledAvailability: Availability | null = null;
   #sent = new Map<number, string>();
   #statusChain: Promise<void> = Promise.resolve();
@@ -213,7 +214,12 @@ export class ChargePoint {
     });
     options.link.attach(this.#connection, this.securityEvents, options.configuration, () => this.knownTimeMs());
     options.rfid.onCard = (idTag) => void this.transactions.cardPresented(idTag);
-    this.#unsubscribeCharging = options.charging.onChange(() => this.reportStatus());
+    const unsubscribeCharging = options.charging.onChange(() => this.reportStatus());
+    const unsubscribeDurable = this.#queue.onDurable(() => this.reportStatus());
+    this.#unsubscribeCharging = () => {
+      unsubscribeCharging();
+      unsubscribeDurable();
+    };
     options.configuration.onChange((key) => {
       if (key === 'HeartbeatInterval') this.#scheduleHeartbeat();
       if (key === 'ClockAlignedDataInterval') this.transactions.scheduleAligned();
@@ -266,8 +272,8 @@ export class ChargePoint {
   }
 
   async start(): Promise<void> {
-    const stored = this.#o.dataDir === null ? null : await readStoredJson(join(this.#o.dataDir, 'ocpp-availability.json'), {}, isJsonObject<{ availability?: Availability }>, this.log);
-    if (stored?.availability === 'Inoperative') this.#availability = 'Inoperative';
+    this.#availabilityStore = await AvailabilityStore.load(this.#o.dataDir, this.log);
+    this.#availability = this.#availabilityStore.availability;
     await this.#signedMeter?.identity();
     const signedEndRecord = (await this.#signedMeter?.recover(this.#queue.openTransactions.length > 0)) ?? null;
     this.transactions.recover(this.#o.recoveryReason, signedEndRecord);
@@ -297,19 +303,37 @@ export class ChargePoint {
   /** Sends the StatusNotifications whose content changed (after Boot is Accepted). */
   reportStatus(): void {
     if (this.#boot !== 'Accepted' || !this.rpc.connected) return;
-    this.#notify(0, { status: this.available ? 'Available' : 'Unavailable', errorCode: 'NoError' });
+    this.#notify(0, withStorageProblem(this.#storageInfo(), { status: this.available ? 'Available' : 'Unavailable', errorCode: 'NoError' }));
     this.#notify(this.settings.connectorId, this.connectorView());
   }
 
   /** The connector's status per CONTRACT §5. */
   connectorView(): ConnectorView {
-    return connectorStatus({
+    return withStorageProblem(this.#storageInfo(), connectorStatus({
       charging: this.charging.status(),
       transactionRunning: this.transactions.transaction !== null,
       finishing: this.transactions.finishing,
       inoperative: !this.available,
       reserved: this.transactions.reservation !== null,
-    });
+    }));
+  }
+
+  /**
+   * State files read back damaged or a journal that cannot be written, with the safe side taken
+   * (status API, web page); the first is reported to the central system as InternalError (README).
+   */
+  storageProblems(): StorageProblem[] {
+    const problems: StorageProblem[] = [];
+    const availabilityLost = this.#availabilityStore?.lost ?? null;
+    if (availabilityLost !== null) problems.push({ file: 'ocpp-availability.json', problem: availabilityLost, safeSide: 'Inoperative until ChangeAvailability', info: 'availability unreadable: Inoperative' });
+    const profilesLost = this.#o.profiles.lost;
+    if (profilesLost !== null) problems.push({ file: 'ocpp-charging-profiles.json', problem: profilesLost, safeSide: `at most ${LOST_PROFILES_LIMIT_A} A until a profile is sent`, info: `charging profiles lost: ${LOST_PROFILES_LIMIT_A} A until sent again` });
+    if (!this.#queue.durable) problems.push({ file: 'ocpp-transactions.jsonl', problem: 'cannot be written', safeSide: 'no new charging until its start is on disk; messages wait in memory', info: 'dataDir not writable: messages held' });
+    return problems;
+  }
+
+  #storageInfo(): string | null {
+    return this.storageProblems()[0]?.info ?? null;
   }
 
   /** TriggerMessage StatusNotification: send again even if unchanged. */
@@ -326,8 +350,7 @@ export class ChargePoint {
       return 'Scheduled';
     }
     this.#scheduledAvailability = null;
-    this.#setAvailability(type);
-    await this.#persistAvailability();
+    await this.#setAvailability(type);
     return 'Accepted';
   }
 
@@ -341,8 +364,7 @@ export class ChargePoint {
     if (this.#scheduledAvailability === null) return;
     const type = this.#scheduledAvailability;
     this.#scheduledAvailability = null;
-    this.#setAvailability(type);
-    void this.#persistAvailability();
+    void this.#setAvailability(type);
   }
 
   /** Soft or Hard reset: the transaction ends with its reason, then the link and the boot start again. */
@@ -387,23 +409,20 @@ export class ChargePoint {
     await this.#bootNotification();
   }
 
-  #setAvailability(type: Availability): void {
+  /** In force at once (the status follows), then kept: availability survives a restart (OCPP 1.6 §5.2). */
+  async #setAvailability(type: Availability): Promise<void> {
+    const saved = this.#availabilityStore?.set(type);
     this.#availability = type;
     this.transactions.availabilityChanged();
     this.reportStatus();
-  }
-
-  /** Availability survives a restart (OCPP 1.6 §5.2). */
-  async #persistAvailability(): Promise<void> {
-    if (this.#o.dataDir === null) return;
-    await saveFile(join(this.#o.dataDir, 'ocpp-availability.json'), JSON.stringify({ availability: this.#availability }), this.log);
+    await saved;
   }
 
   #notify(connectorId: number, view: ConnectorView): void {
-    const key = `${view.status}/${view.errorCode}`;
+    const key = `${view.status}/${view.errorCode}/${view.info ?? ''}`;
     if (this.#sent.get(connectorId) === key) return;
     this.#sent.set(connectorId, key);
-    const payload = { connectorId, status: view.status, errorCode: view.errorCode, timestamp: this.timestamp() };
+    const payload = { connectorId, status: view.status, errorCode: view.errorCode, ...(view.info !== undefined && { info: view.info }), timestamp: this.timestamp() };
     const send = (): Promise<void> =>
       this.rpc.call('StatusNotification', payload).then(
         () => {},

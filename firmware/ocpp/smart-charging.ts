@@ -136,8 +136,12 @@ export class SmartCharging {
     const conversion = this.#conversion();
     this.#phasesUsed = conversion.phases;
     const limit = limitAt(this.#o.store.profiles, this.#o.connectorId, nowMs, this.#scheduleTransaction(), conversion);
+    // Profiles lost at boot: whatever is left may be laxer than what was lost (CONTRACT §6); the
+    // comm-loss limit (ocpp.offlineLimitA) only lowers too.
+    const lostLimitA = this.#o.store.lostLimitA;
     const offlineA = this.#o.offlineLimitA?.() ?? null;
-    this.#o.charging.setOcppLimit(offlineA === null ? limit.limitA : Math.min(offlineA, limit.limitA ?? Infinity));
+    const limitA = Math.min(limit.limitA ?? Infinity, lostLimitA ?? Infinity, offlineA ?? Infinity);
+    this.#o.charging.setOcppLimit(limitA === Infinity ? null : limitA);
     this.#askPhases(limit.numberPhases === 1);
     if (Number.isFinite(limit.nextChangeMs)) {
       this.#timer = this.#o.clock.setTimeout(() => this.apply(), Math.min(limit.nextChangeMs - nowMs, LONGEST_WAIT_MS));

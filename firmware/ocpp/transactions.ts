@@ -113,6 +113,8 @@ export class TransactionService {
   #stopping: Promise<void> | null = null;
   /** The last idTag authorised and its parentIdTag, for the transaction it starts. */
   #lastAuthorized: { idTag: string; parentIdTag: string | null } | null = null;
+  /** Ends the wait of a transaction held until its start is on disk (it ended first). */
+  #releaseHold: (() => void) | null = null;
   readonly #unsubscribe: () => void;
 
   constructor(options: TransactionServiceOptions) {
@@ -224,6 +226,7 @@ export class TransactionService {
   async #stop(tx: Transaction, reason: StopReason, stoppedBy?: string): Promise<void> {
     const signedEnd = this.#o.signedMeter ? await this.#o.signedMeter.end() : null;
     this.#tx = null;
+    this.#releaseHold?.();
     this.#stopSampling();
     this.#stopKeepingMeter();
     this.#finishing = this.#plugged;
@@ -406,11 +409,34 @@ export class TransactionService {
     // The transaction's profiles are in force before it permits charging too.
     await this.#o.queue.flush();
     if (this.#tx !== tx) return;
+    if (!this.#o.queue.durable) await this.#holdUntilOnDisk(tx);
+    if (this.#tx !== tx) return;
     this.#o.onTransaction(tx);
     this.#applyPermission();
     this.#startSampling();
     this.#keepMeter(tx);
     this.#o.onChange();
+  }
+
+  /**
+   * dataDir cannot be written: the transaction is authorised and runs, but the PWM stays off
+   * (SuspendedEVSE, pausedBy storage) until the journal has its start on disk, or it ends.
+   */
+  async #holdUntilOnDisk(tx: Transaction): Promise<void> {
+    this.#o.log.error('transaction start not on disk: charging held until it is', { localId: tx.localId });
+    this.#o.charging.setStoragePaused(true);
+    this.#applyPermission();
+    this.#o.onChange();
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        unsubscribe();
+        this.#releaseHold = null;
+        resolve();
+      };
+      const unsubscribe = this.#o.queue.onDurable(done);
+      this.#releaseHold = done;
+    });
+    this.#o.charging.setStoragePaused(false);
   }
 
   /** The central system confirmed a queued message (also one from before a restart). */

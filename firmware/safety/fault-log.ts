@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
-import { isJsonObject, readStoredJson, writeFileAtomic } from '../store/atomic-file.js';
-import type { Fault } from './faults.js';
+import { isJsonObject, readStore, writeFileAtomic } from '../store/atomic-file.js';
+import { FAULT_KINDS, type Fault } from './faults.js';
 
 /** One fault as the history shows it. */
 export interface FaultHistoryEntry extends Fault {
@@ -29,6 +29,8 @@ export class FaultLog {
   readonly #log: Logger;
   #data: FaultFile;
   #writing: Promise<void> = Promise.resolve();
+  /** The file on disk is damaged: the next write puts it aside as `.corrupt` once its replacement is written. */
+  #replaceDamaged = false;
 
   private constructor(path: string | null, data: FaultFile, log: Logger) {
     this.#path = path;
@@ -36,9 +38,23 @@ export class FaultLog {
     this.#log = log;
   }
 
-  static async load(dataDir: string, log: Logger): Promise<FaultLog> {
-    const data = await readStoredJson(join(dataDir, FILE_NAME), { latched: [], history: [] }, isFaultFile, log);
-    return new FaultLog(join(dataDir, FILE_NAME), data, log);
+  /**
+   * The stored faults. An unreadable file (truncated, garbage, emptied, the wrong JSON type, a
+   * directory in its place) may have held a latch, so it counts as latched (CONTRACT §6): a
+   * `storage` fault latched for an installer, on top of what the previous generation of the file
+   * still shows. The damaged file stays where it is until the new one, with that latch, is on
+   * disk: a box that cannot write keeps finding it damaged at every start.
+   */
+  static async load(dataDir: string, log: Logger, nowMs: number = Date.now()): Promise<FaultLog> {
+    const path = join(dataDir, FILE_NAME);
+    const { value, damaged } = await readStore(path, { latched: [], history: [] }, isFaultFile, log, { setAside: false });
+    const faultLog = new FaultLog(path, value, log);
+    if (damaged !== null) {
+      log.error('fault store unreadable: latched as a storage fault until an installer clears it', { path, reason: damaged });
+      faultLog.#replaceDamaged = true;
+      faultLog.raised({ kind: 'storage', sinceMs: nowMs, cause: `${FILE_NAME} unreadable (${damaged}): a latch it held may be lost`, latch: 'installer' });
+    }
+    return faultLog;
   }
 
   /** A log that keeps nothing on disk (tests, the fleet simulator). */
@@ -82,11 +98,19 @@ export class FaultLog {
     if (path === null) return;
     const text = JSON.stringify(this.#data, null, 1);
     this.#writing = this.#writing
-      .then(() => writeFileAtomic(path, text))
+      .then(async () => {
+        await writeFileAtomic(path, text, { replaceDamaged: this.#replaceDamaged });
+        this.#replaceDamaged = false;
+      })
       .catch((err: unknown) => this.#log.error('cannot save the fault log', { err }));
   }
 }
 
+function isFault(stored: unknown): stored is Fault {
+  if (!isJsonObject<Fault>(stored)) return false;
+  return (FAULT_KINDS as readonly string[]).includes(stored.kind) && typeof stored.sinceMs === 'number' && typeof stored.cause === 'string' && typeof stored.latch === 'string';
+}
+
 function isFaultFile(stored: unknown): stored is FaultFile {
-  return isJsonObject<FaultFile>(stored) && Array.isArray(stored.latched) && Array.isArray(stored.history);
+  return isJsonObject<FaultFile>(stored) && Array.isArray(stored.latched) && stored.latched.every(isFault) && Array.isArray(stored.history) && stored.history.every(isFault);
 }

@@ -8,6 +8,9 @@ export const FAULT_KINDS = [
   'overCurrent',
   'meterLost',
   'lockFailure',
+  // Not of CONTRACT §6's table: dataDir/faults.json was unreadable, so a latch it held may be lost
+  // (§6: an unreadable fault latch counts as latched until an installer clears it).
+  'storage',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -21,6 +24,12 @@ export const OCPP_ERROR_CODE: Readonly<Record<FaultKind, string>> = {
   overCurrent: 'OverCurrentFailure',
   meterLost: 'PowerMeterFailure',
   lockFailure: 'ConnectorLockFailure',
+  storage: 'InternalError',
+};
+
+/** StatusNotification `info` (CiString50) for the faults whose error code alone does not say it. */
+export const OCPP_ERROR_INFO: Readonly<Partial<Record<FaultKind, string>>> = {
+  storage: 'fault store unreadable; installer must clear',
 };
 
 /**

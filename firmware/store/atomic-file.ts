@@ -4,9 +4,11 @@ import { dirname, join } from 'node:path';
 
 /**
  * Writes `data` so that a crash or power loss leaves either the old or the new file, never a torn
- * one: temp file in the same folder, fsync, rename over the target, fsync the folder.
+ * one: temp file in the same folder, fsync, the current file kept as `<path>.prev` (the previous
+ * generation), rename over the target, fsync the folder. A crash between the two renames leaves
+ * no `<path>` but its `.prev`, which `readStore` then reads.
  */
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
+export async function writeFileAtomic(path: string, data: string, options: { readonly replaceDamaged?: boolean } = {}): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   const temp = join(dir, `.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
@@ -17,6 +19,11 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
   } finally {
     await file.close();
   }
+  // A damaged file (even a directory in its place) goes aside only once its replacement is on
+  // disk: a full disk must not leave the box with neither.
+  await rename(path, options.replaceDamaged === true ? `${path}.corrupt` : `${path}.prev`).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
   await rename(temp, path);
   const folder = await open(dir, 'r');
   try {
@@ -26,22 +33,18 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
   }
 }
 
+/** Removes a state file with its previous generation (which would otherwise be read in its place). */
+export async function removeStore(path: string): Promise<void> {
+  await rm(path, { force: true, recursive: true });
+  await rm(`${path}.prev`, { force: true, recursive: true });
+}
+
 /** Temp files of writes a crash cut short (the target kept its last good version); removed at boot. */
 export async function removeTornWrites(dir: string): Promise<number> {
   const names = await readdir(dir).catch(() => [] as string[]);
   const torn = names.filter((name) => /^\.\d+\.[0-9a-f]{8}\.tmp$/.test(name) && !name.startsWith(`.${process.pid}.`));
   await Promise.all(torn.map((name) => rm(join(dir, name), { force: true }).catch(() => {})));
   return torn.length;
-}
-
-/** The parsed JSON in `path`, or `fallback` when the file does not exist. */
-async function readJsonFile<T>(path: string, fallback: T): Promise<T> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return fallback;
-    throw err;
-  }
 }
 
 /** Where a store reports a file it had to set aside or could not write. */
@@ -63,21 +66,57 @@ export async function saveFile(path: string, data: string, log: StoreReporter): 
   }
 }
 
+/** What `readStore` found: the value to use, and why the file was unreadable (null: it was fine, or absent). */
+export interface StoreRead<T> {
+  readonly value: T;
+  readonly damaged: string | null;
+}
+
+/** One generation's JSON: `missing` when there is no file, else what it holds or why it cannot be read. */
+async function readGeneration(path: string, accept: (stored: unknown) => boolean): Promise<'missing' | { value: unknown } | { reason: string }> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'missing' : { reason: code ?? (err as Error).message };
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    return accept(value) ? { value } : { reason: 'unexpected content' };
+  } catch (err) {
+    return { reason: text === '' ? 'empty' : (err as Error).message };
+  }
+}
+
 /**
- * The stored JSON in `path` when `accept` takes it, `fallback` when there is no file. A file that
- * does not parse or is not accepted (torn, truncated, garbage) is set aside as `<path>.corrupt`,
- * reported, and `fallback` is returned: a damaged file must never stop the box from booting.
+ * A JSON state file with the previous generation as a fallback. Every store's file is one JSON
+ * object or array, so a write cut at any byte (a strict prefix of it) never parses, nor does a
+ * file emptied, zero-filled or overwritten with garbage; `accept` catches the wrong shape.
+ * - `<path>` readable: its value.
+ * - `<path>` missing: `<path>.prev` (a crash between the writer's two renames), else `fallback`.
+ * - `<path>` unreadable (`damaged` says why): reported, set aside as `<path>.corrupt` unless
+ *   `setAside` is false (the caller replaces it with `writeFileAtomic(…, { replaceDamaged })`), and
+ *   the value is `<path>.prev`'s when that is readable, else `fallback`. The caller takes its safe side.
+ */
+export async function readStore<T>(path: string, fallback: T, accept: (stored: unknown) => stored is T, log: StoreReporter, options: { readonly setAside?: boolean } = {}): Promise<StoreRead<T>> {
+  const current = await readGeneration(path, accept);
+  if (current !== 'missing' && 'value' in current) return { value: current.value as T, damaged: null };
+  const previous = await readGeneration(`${path}.prev`, accept);
+  const older = previous !== 'missing' && 'value' in previous ? (previous.value as T) : fallback;
+  if (current === 'missing') return { value: older, damaged: null };
+  const setAside = options.setAside !== false;
+  log.error('stored file unreadable', { path, reason: current.reason, usingPreviousGeneration: older !== fallback, ...(setAside && { setAsideAs: `${path}.corrupt` }) });
+  if (setAside) await rename(path, `${path}.corrupt`).catch(() => {});
+  return { value: older, damaged: current.reason };
+}
+
+/**
+ * The stored JSON in `path` when `accept` takes it, `fallback` when there is no file; a damaged
+ * file is set aside and reported (`readStore`): for state whose loss is not safety-relevant.
  */
 export async function readStoredJson<T>(path: string, fallback: T, accept: (stored: unknown) => stored is T, log: StoreReporter): Promise<T> {
-  try {
-    const stored = await readJsonFile<unknown>(path, fallback);
-    if (accept(stored)) return stored;
-    throw new Error('unexpected content');
-  } catch (err) {
-    log.error('stored file unreadable; set aside', { path, setAsideAs: `${path}.corrupt`, reason: (err as Error).message });
-    await rename(path, `${path}.corrupt`).catch(() => {});
-    return fallback;
-  }
+  return (await readStore(path, fallback, accept, log)).value;
 }
 
 /** An accept function for stored files that hold one JSON object. */

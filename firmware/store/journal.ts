@@ -1,13 +1,31 @@
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { open, readFile, truncate, type FileHandle } from 'node:fs/promises';
 import type { Logger } from '../log.js';
 import { writeFileAtomic } from './atomic-file.js';
 
+/** Hex digits of SHA-256 after each record: enough to tell a damaged or torn line from a good one. */
+const CHECKSUM_DIGITS = 8;
+
+function checksum(json: string): string {
+  return createHash('sha256').update(json).digest('hex').slice(0, CHECKSUM_DIGITS);
+}
+
+/** One record as a line: its JSON, a tab (JSON never holds a raw one), its checksum. */
+function line(record: unknown): string {
+  const json = JSON.stringify(record);
+  return `${json}\t${checksum(json)}\n`;
+}
+
 /**
  * An append-only file of JSON lines, for state that changes too often to rewrite whole: each
- * record is written and synced (fdatasync) before the next, in the order given, so a crash or
- * power loss leaves every record but at most a torn last line, which reading skips. `rewrite`
- * compacts it atomically. A write that fails (full or read-only disk) is logged and the caller's
- * state in memory goes on; the next write tries again.
+ * record is written with its checksum and synced (fdatasync) before the next, in the order given,
+ * so a crash or power loss leaves every record but at most a torn last line, which opening drops
+ * (and cuts off, so the next record starts on a line of its own). `rewrite` compacts it atomically.
+ *
+ * A write that fails (full or read-only disk) is logged once per kind; from then on the file is
+ * stale: appends stop and `retry()` rewrites it whole from `snapshot` (the live state, so the
+ * records that could not be written are not lost and memory stays bounded by that state);
+ * `healthy` is false until that worked.
  */
 export class Journal<R> {
   readonly #path: string | null;
@@ -15,6 +33,7 @@ export class Journal<R> {
   #file: FileHandle | null = null;
   #writing: Promise<void> = Promise.resolve();
   #failing: string | null = null;
+  #snapshot: (() => readonly R[]) | null = null;
 
   private constructor(path: string | null, log: Logger) {
     this.#path = path;
@@ -27,25 +46,39 @@ export class Journal<R> {
     return { journal, records: path === null ? [] : await readRecords(path, accept, log) };
   }
 
-  /** Whether the last write went through. */
+  /** The live state as records: what rewrites a journal whose writes failed. */
+  snapshotWith(snapshot: () => readonly R[]): void {
+    this.#snapshot = snapshot;
+  }
+
+  /** Whether everything given so far is on disk (as far as the writes finished). */
   get healthy(): boolean {
     return this.#failing === null;
   }
 
   append(record: R): void {
+    // A stale journal is rewritten whole by `retry()`; the record is in the live state meanwhile.
+    if (this.#failing !== null && this.#snapshot !== null) return;
     this.#enqueue(async () => {
       this.#file ??= await open(this.#path as string, 'a', 0o600);
-      await this.#file.appendFile(`${JSON.stringify(record)}\n`);
+      await this.#file.appendFile(line(record));
       await this.#file.datasync();
     });
   }
 
   /** Replaces the whole journal with `records` (compaction), atomically. */
   rewrite(records: readonly R[]): void {
-    this.#enqueue(async () => {
-      await this.#closeFile();
-      await writeFileAtomic(this.#path as string, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
-    });
+    this.#enqueue(() => this.#rewrite(records));
+  }
+
+  /** A stale journal tries again to write the live state; resolves with whether it is healthy now. */
+  async retry(): Promise<boolean> {
+    if (this.#failing !== null && this.#snapshot !== null) {
+      const snapshot = this.#snapshot;
+      this.#enqueue(() => this.#rewrite(snapshot()));
+    }
+    await this.flush();
+    return this.healthy;
   }
 
   /** Resolves when everything given so far is written (or has failed and been logged). */
@@ -56,6 +89,11 @@ export class Journal<R> {
   async close(): Promise<void> {
     await this.flush();
     await this.#closeFile();
+  }
+
+  async #rewrite(records: readonly R[]): Promise<void> {
+    await this.#closeFile();
+    await writeFileAtomic(this.#path as string, records.map(line).join(''));
   }
 
   #enqueue(write: () => Promise<void>): void {
@@ -82,6 +120,18 @@ export class Journal<R> {
   }
 }
 
+/** A line's record: checked against its checksum; a line without one (written before checksums) is taken when it parses. */
+function parseLine(text: string): { ok: true; record: unknown } | { ok: false } {
+  const tab = text.lastIndexOf('\t');
+  const json = tab === -1 ? text : text.slice(0, tab);
+  if (tab !== -1 && checksum(json) !== text.slice(tab + 1)) return { ok: false };
+  try {
+    return { ok: true, record: JSON.parse(json) };
+  } catch {
+    return { ok: false };
+  }
+}
+
 async function readRecords<R>(path: string, accept: (record: unknown) => record is R, log: Logger): Promise<R[]> {
   let text: string;
   try {
@@ -91,25 +141,23 @@ async function readRecords<R>(path: string, accept: (record: unknown) => record 
     return [];
   }
   const lines = text.split('\n');
-  const records: R[] = [];
+  // What follows the last newline is a record whose append a crash cut: dropped, and cut off the
+  // file, so that the next append does not continue its line.
+  const tail = lines.pop() as string;
   let skipped = 0;
-  lines.forEach((line, i) => {
-    if (line === '') return;
-    try {
-      const record: unknown = JSON.parse(line);
-      if (accept(record)) {
-        records.push(record);
-        return;
-      }
-    } catch {
-      // A torn last line is what a crash during an append leaves: expected, not damage.
-      if (i === lines.length - 1) {
-        log.warn('journal: torn last record skipped', { path });
-        return;
-      }
-    }
-    skipped += 1;
-  });
+  if (tail !== '') {
+    // A file that is all tail never had a whole record: not a torn append, a damage.
+    if (lines.length === 0) skipped += 1;
+    else log.warn('journal: torn last record dropped', { path });
+    await truncate(path, Buffer.byteLength(text) - Buffer.byteLength(tail)).catch(() => {});
+  }
+  const records: R[] = [];
+  for (const text of lines) {
+    if (text === '') continue;
+    const parsed = parseLine(text);
+    if (parsed.ok && accept(parsed.record)) records.push(parsed.record);
+    else skipped += 1;
+  }
   if (skipped > 0) log.error('journal: damaged records skipped', { path, skipped });
   return records;
 }

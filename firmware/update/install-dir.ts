@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar';
-import { isJsonObject, readStoredJson, saveFile, writeFileAtomic, type StoreReporter } from '../store/atomic-file.js';
+import { isJsonObject, readStoredJson, removeStore, saveFile, writeFileAtomic, type StoreReporter } from '../store/atomic-file.js';
 
 /**
  * The firmware's install folder (`/opt/wallbox` on the SoM): two slots, each a whole unpacked
@@ -122,7 +122,7 @@ export class InstallDir {
 
   async #finish(result: UpdateResult): Promise<void> {
     await this.writeResult(result);
-    await rm(join(this.root, 'trial.json'), { force: true });
+    await removeStore(join(this.root, 'trial.json'));
   }
 
   async writeResult(result: UpdateResult): Promise<void> {
@@ -135,6 +135,6 @@ export class InstallDir {
   }
 
   async clearResult(): Promise<void> {
-    await rm(join(this.root, 'result.json'), { force: true });
+    await removeStore(join(this.root, 'result.json'));
   }
 }

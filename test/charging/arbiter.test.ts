@@ -181,3 +181,11 @@ t.test('a limit that is not a number pauses instead of being skipped by min()', 
   t.equal(offer.pausedBy, 'belowMinimum');
   t.equal(offer.limitedBy, 'modbus');
 });
+
+t.test('storage: a transaction whose start is not on disk gets no offer; only a fault names itself before it', async (t) => {
+  const held: ChargingLimits = { ...base, storagePaused: true };
+  t.strictSame(arbitrate(held), { ...arbitrate(base), offeredA: 0, pausedBy: 'storage' });
+  t.equal(arbitrate({ ...held, faultLatched: true }).pausedBy, 'fault');
+  t.equal(arbitrate({ ...held, userPaused: true, modbus: { limitA: 32, enabled: false } }).pausedBy, 'storage');
+  t.equal(arbitrate({ ...held, storagePaused: false }).pausedBy, null);
+});

@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { pollUntil, startBoxFor, type RunningBox } from '../helpers/firmware-process.js';
@@ -189,6 +190,10 @@ t.test('config: read with the secret masked, bad input names the key and changes
   t.match(before.config, { evse: { maxCurrentA: 32 }, ocpp: null, http: { port: 0 } });
   t.equal(before.writable['ocpp'], 'now');
   t.equal(before.writable['modbus.tcp'], 'restart');
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => busy.close());
+  const busyPort = (busy.address() as AddressInfo).port;
   const cases: Array<[unknown, RegExp, number?]> = [
     [{ evse: { maxCurrentA: 100 } }, /^evse\.maxCurrentA: must be <= 80$/],
     [{ evse: { phases: 2 } }, /^evse\.phases: /],
@@ -206,6 +211,15 @@ t.test('config: read with the secret masked, bad input names the key and changes
     [{ evse: { maxCurrentA: 16, turbo: true } }, /^evse\.turbo: unknown key$/],
     [[1, 2], /^body: must be a JSON object$/],
     [{ evse: 5 }, /^evse: must be an object$/],
+    // Settings that would brick the next start: tried now (bound, opened), refused naming the key.
+    [{ http: { host: 'no-such-host.invalid', port: 8080 } }, /^http\.host: no-such-host\.invalid is not an address of this box/],
+    [{ http: { host: '192.0.2.1', port: 8080 } }, /^http\.host: 192\.0\.2\.1 is not an address of this box/],
+    [{ http: { host: '127.0.0.1', port: box.modbusPort } }, new RegExp(`^http\\.port: ${box.modbusPort} is in use`)],
+    [{ http: { host: '127.0.0.1', port: busyPort } }, new RegExp(`^http\\.port: ${busyPort} is in use`)],
+    [{ http: { host: '127.0.0.1', port: 4800 }, modbus: { tcp: { host: '0.0.0.0', port: 4800 } } }, /^http\.port: 4800 is modbus\.tcp's port$/],
+    [{ modbus: { tcp: { host: '127.0.0.1', port: busyPort } } }, new RegExp(`^modbus\\.tcp\\.port: ${busyPort} is in use`)],
+    [{ modbus: { tcp: { host: '127.0.0.1', port: box.httpPort } } }, /^modbus\.tcp\.port: \d+ is in use/],
+    [{ modbus: { rtu: { path: '/dev/no-such-tty' } } }, /^modbus\.rtu\.path: cannot open \/dev\/no-such-tty \(ENOENT\)$/],
   ];
   for (const [patch, reason, status = 400] of cases) {
     const reply = await client.call('PATCH', '/api/config', patch);
@@ -214,7 +228,8 @@ t.test('config: read with the secret masked, bad input names the key and changes
   }
   t.same((await client.call('GET', '/api/config')).body, before, 'nothing changed');
 
-  const ok = await client.call('PATCH', '/api/config', { modbus: { timeoutS: 30, rtu: { path: '/dev/ttyS1' } }, evse: { maxCurrentA: 16 } });
+  // /dev/ptmx: a terminal device every Linux box has (a missing one is refused above).
+  const ok = await client.call('PATCH', '/api/config', { modbus: { timeoutS: 30, rtu: { path: '/dev/ptmx' } }, evse: { maxCurrentA: 16 } });
   t.equal(ok.status, 200);
   t.same(ok.body.changed, [
     { key: 'evse.maxCurrentA', apply: 'restart' },
@@ -222,7 +237,7 @@ t.test('config: read with the secret masked, bad input names the key and changes
     { key: 'modbus.timeoutS', apply: 'restart' },
   ]);
   t.same(ok.body.pendingRestart.sort(), ['evse.maxCurrentA', 'modbus.rtu', 'modbus.timeoutS']);
-  t.match(ok.body.config.modbus.rtu, { path: '/dev/ttyS1', baudRate: 9600, parity: 'none', dataBits: 8, stopBits: 1 });
+  t.match(ok.body.config.modbus.rtu, { path: '/dev/ptmx', baudRate: 9600, parity: 'none', dataBits: 8, stopBits: 1 });
   const overlay = JSON.parse(readFileSync(join(dataDir, 'config-overlay.json'), 'utf8'));
   t.match(overlay, { 'evse.maxCurrentA': { value: 16, fileValue: 32 }, 'modbus.timeoutS': { value: 30 } });
   t.same((await client.call('PATCH', '/api/config', { evse: { maxCurrentA: 16 } })).body.changed, [], 'the same value again is no change');

@@ -6,11 +6,13 @@ import t, { type Test } from 'tap';
 import { startCentralSystem, type CentralSystem } from '../helpers/central-system.js';
 import { startBox, type RunningBox } from '../helpers/firmware-process.js';
 import { audit, keepLedger } from '../helpers/ledger.js';
-import { plugIn, sleep, waitStatus } from '../helpers/ocpp-scenario.js';
+import { plugIn, relayEverClosed, since, sleep, waitStatus } from '../helpers/ocpp-scenario.js';
 
 /**
  * A data folder that is full (ENOSPC) or read-only (EROFS), as a small tmpfs: the box boots,
- * charges and bills from memory, logs the storage trouble once per kind, and stops cleanly.
+ * logs the storage trouble once per kind and stops cleanly; a transaction whose start cannot be
+ * written gets no energy until it is (CONTRACT §6), a running one goes on with its messages
+ * waiting in memory, and nothing the central system confirmed is sent twice.
  * Mounting needs root (CI runs as root); elsewhere the tests say they were skipped and why.
  */
 
@@ -42,42 +44,74 @@ async function online(t: Test, cs: CentralSystem, dir: string): Promise<RunningB
   return box;
 }
 
-/** Charges for a few seconds and unplugs; checks the central system saw the whole transaction. */
-async function chargeAndBill(t: Test, cs: CentralSystem, box: RunningBox, ledger: ReturnType<typeof keepLedger>): Promise<void> {
-  const from = cs.calls.length;
-  await plugIn(box);
-  await waitStatus(cs, 'Charging', from);
-  t.equal((await box.sim())['relayClosed'], true, 'charging');
-  await sleep(3000);
-  await box.simPost('/sim/ev', { state: 'A' });
-  await cs.waitForCall('StopTransaction', () => true, { from });
-  const result = audit(ledger);
-  t.same(result.violations, []);
-  t.equal(result.transactions, 1);
-  t.equal(result.lost, 0);
-  t.ok(result.meterValues >= 2, `${result.meterValues} meter values billed from memory`);
+/** Fills the tmpfs until it reports ENOSPC. */
+function fill(data: string): void {
+  try {
+    execFileSync('dd', ['if=/dev/zero', `of=${join(data, 'filler')}`, 'bs=64k'], { stdio: 'pipe' });
+  } catch {
+    // dd stops with "No space left on device": that is the point
+  }
 }
 
-t.test('a full data folder: logged once, charging and billing go on from memory, clean stop', async (t) => {
+/** Unplugs, waits for the StopTransaction and audits the central system's ledger. */
+async function unplugAndAudit(t: Test, cs: CentralSystem, box: RunningBox, ledger: ReturnType<typeof keepLedger>, from: number): Promise<void> {
+  await box.simPost('/sim/ev', { state: 'A' });
+  await cs.waitForCall('StopTransaction', () => true, { from, timeoutMs: 20_000 });
+  const result = audit(ledger);
+  t.same(result.violations, [], 'no violation');
+  t.equal(result.transactions, 1);
+  t.equal(result.lost, 0);
+  t.equal(result.duplicated, 0, 'nothing sent twice');
+  t.ok(result.meterValues >= 2, `${result.meterValues} meter values billed`);
+}
+
+t.test('a full data folder at the plug-in: the transaction is authorised but held without PWM until its start is on disk', async (t) => {
   const data = mountTmpfs(t);
   if (data === null) return;
   const cs = await startCentralSystem();
   t.teardown(() => cs.close());
   const ledger = keepLedger(cs);
   const box = await online(t, cs, join(data, '..'));
-  try {
-    execFileSync('dd', ['if=/dev/zero', `of=${join(data, 'filler')}`, 'bs=64k'], { stdio: 'pipe' });
-  } catch {
-    // dd stops with "No space left on device": that is the point
-  }
-  await chargeAndBill(t, cs, box, ledger);
-  const failures = box.fw.logs.filter((l) => l['msg'] === 'journal write failed; kept in memory only');
-  t.same(failures.map((l) => l['code']), ['ENOSPC'], 'the journal reports ENOSPC once, not per record');
-  t.equal(await box.fw.stop(), 0, 'a clean stop although state.json cannot be written');
-  t.ok(box.fw.logs.some((l) => l['level'] === 'error' && l['msg'] === 'not saved: in force until the next restart only'), 'the lost state file is reported');
+  fill(data);
+  const from = cs.calls.length;
+  await plugIn(box);
+  await box.fw.waitForLog((l) => l['msg'] === 'transaction start not on disk: charging held until it is');
+  t.equal(await relayEverClosed(box, 3000), false, 'no energy without a record');
+  t.equal((await box.sim())['pilot'], 'x1', 'no PWM');
+  t.same(since(cs, from, 'StartTransaction'), [], 'nothing sent that is not on disk');
+  t.same(box.fw.logs.filter((l) => l['msg'] === 'journal write failed; kept in memory only').map((l) => l['code']), ['ENOSPC'], 'ENOSPC reported once, not per record');
+  rmSync(join(data, 'filler'));
+  await waitStatus(cs, 'Charging', from, 1, 15_000);
+  t.pass('once the disk takes it, the start is written, sent and charging begins');
+  await sleep(2500);
+  await unplugAndAudit(t, cs, box, ledger, from);
+  t.equal(await box.fw.stop(), 0);
 });
 
-t.test('a read-only data folder: the box boots from what is there, charges, bills and stops cleanly', async (t) => {
+t.test('a data folder that fills during a transaction: charging goes on, its messages wait in memory and go out in order once written', async (t) => {
+  const data = mountTmpfs(t);
+  if (data === null) return;
+  const cs = await startCentralSystem();
+  t.teardown(() => cs.close());
+  const ledger = keepLedger(cs);
+  const box = await online(t, cs, join(data, '..'));
+  const from = cs.calls.length;
+  await plugIn(box);
+  await waitStatus(cs, 'Charging', from);
+  await sleep(1500);
+  fill(data);
+  await box.fw.waitForLog((l) => l['msg'] === 'journal write failed; kept in memory only');
+  const held = cs.calls.length;
+  await sleep(3000);
+  t.equal((await box.sim())['relayClosed'], true, 'the running transaction goes on');
+  t.ok(since(cs, held, 'MeterValues').length <= 1, 'its meter values wait (at most the one in flight went)');
+  rmSync(join(data, 'filler'));
+  await cs.waitForCall('MeterValues', () => true, { from: held + 2, timeoutMs: 15_000 });
+  await unplugAndAudit(t, cs, box, ledger, from);
+  t.equal(await box.fw.stop(), 0, 'a clean stop');
+});
+
+t.test('a read-only data folder: the box boots from what is there, holds a new transaction, charges once it is writable again', async (t) => {
   const data = mountTmpfs(t);
   if (data === null) return;
   const cs = await startCentralSystem();
@@ -87,11 +121,17 @@ t.test('a read-only data folder: the box boots from what is there, charges, bill
   t.equal(await first.fw.stop(), 0);
   execFileSync('mount', ['-o', 'remount,ro', data]);
   const box = await online(t, cs, join(data, '..'));
-  await chargeAndBill(t, cs, box, ledger);
+  const from = cs.calls.length;
+  await plugIn(box);
+  t.equal(await relayEverClosed(box, 3000), false, 'no energy without a record');
   t.same(
     box.fw.logs.filter((l) => l['msg'] === 'journal write failed; kept in memory only').map((l) => l['code']),
     ['EROFS'],
     'the journal reports EROFS once',
   );
+  execFileSync('mount', ['-o', 'remount,rw', data]);
+  await waitStatus(cs, 'Charging', from, 1, 15_000);
+  await sleep(2500);
+  await unplugAndAudit(t, cs, box, ledger, from);
   t.equal(await box.fw.stop(), 0);
 });

@@ -94,7 +94,7 @@ t.test('CALLERRORs use up TransactionMessageAttempts (offline time does not coun
   t.same(sent.map((s) => s.action), ['StartTransaction', 'MeterValues', 'MeterValues', 'StopTransaction'], 'second attempt refused: given up; the Stop follows');
   t.equal(queue.deadLetterCount, 1);
   await queue.flush();
-  const dead = readFileSync(join(dir, 'ocpp-dead-letter.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const dead = readFileSync(join(dir, 'ocpp-dead-letter.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l.split('\t')[0] as string));
   t.match(dead, [{ action: 'MeterValues', reason: /InternalError|backend hiccup/ }]);
   refuse = false;
   await queue.close();

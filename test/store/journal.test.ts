@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { createLogger } from '../../firmware/log.js';
@@ -32,7 +32,7 @@ t.test('a torn last line (a crash during an append) is skipped quietly; a damage
   writeFileSync(path, '{"n":1}\n{"n":2}\n{"n":');
   const torn = recordingLog();
   t.same((await Journal.open(path, isRec, torn.log)).records, [{ n: 1 }, { n: 2 }]);
-  t.ok(torn.lines.some((l) => l['level'] === 'warn' && l['msg'] === 'journal: torn last record skipped'));
+  t.ok(torn.lines.some((l) => l['level'] === 'warn' && l['msg'] === 'journal: torn last record dropped'));
   t.notOk(torn.lines.some((l) => l['level'] === 'error'));
   writeFileSync(path, '{"n":1}\ngarbage\x00\x01\n{"x":3}\n{"n":4}\n');
   const damaged = recordingLog();
@@ -54,7 +54,30 @@ t.test('a disk that refuses: logged once per kind of failure, memory goes on, wr
   await journal.close();
   t.equal(journal.healthy, true);
   t.ok(lines.some((l) => l['msg'] === 'journal writable again'));
-  t.equal(readFileSync(path, 'utf8'), '{"n":4}\n');
+  t.match(readFileSync(path, 'utf8'), /^{"n":4}\t[0-9a-f]{8}\n$/);
   appendFileSync(path, '{"n":5}\n');
   t.same((await Journal.open(path, isRec, log)).records, [{ n: 4 }, { n: 5 }]);
+});
+
+t.test('a journal that failed is rewritten from the live state by retry(), not record by record', async (t) => {
+  // A file where the folder should be: every write fails (ENOTDIR) until it is a folder again.
+  const dir = join(t.testdir({ blocked: 'a file' }), 'blocked');
+  const path = join(dir, 'j.jsonl');
+  const { log } = recordingLog();
+  const { journal } = await Journal.open(path, isRec, log);
+  const live: Rec[] = [];
+  journal.snapshotWith(() => live);
+  for (let n = 1; n <= 3; n++) {
+    live.push({ n });
+    journal.append({ n });
+  }
+  await journal.flush();
+  t.equal(journal.healthy, false);
+  t.equal(await journal.retry(), false, 'still no folder: still stale');
+  rmSync(dir);
+  mkdirSync(dir);
+  t.equal(await journal.retry(), true, 'the folder is back: healthy again');
+  journal.append({ n: 4 });
+  await journal.close();
+  t.same((await Journal.open(path, isRec, log)).records, [{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }], 'nothing that failed is lost');
 });

@@ -1,5 +1,5 @@
 import type { ChargingStatus } from '../../charging/controller.js';
-import { blocksCharging, OCPP_ERROR_CODE } from '../../safety/faults.js';
+import { blocksCharging, OCPP_ERROR_CODE, OCPP_ERROR_INFO } from '../../safety/faults.js';
 
 export type ConnectorStatus = 'Available' | 'Preparing' | 'Charging' | 'SuspendedEV' | 'SuspendedEVSE' | 'Finishing' | 'Reserved' | 'Unavailable' | 'Faulted';
 
@@ -7,6 +7,8 @@ export interface ConnectorView {
   readonly status: ConnectorStatus;
   /** An OCPP ChargePointErrorCode; NoError unless a fault is in force. */
   readonly errorCode: string;
+  /** StatusNotification `info`, where the error code alone does not say what is wrong. */
+  readonly info?: string;
 }
 
 export interface ConnectorSituation {
@@ -26,7 +28,10 @@ const DRAWING_A = 0.5;
 export function connectorStatus(s: ConnectorSituation): ConnectorView {
   const { charging } = s;
   const blocking = charging.faults.find((f) => blocksCharging(f.kind));
-  if (blocking) return { status: 'Faulted', errorCode: OCPP_ERROR_CODE[blocking.kind] };
+  if (blocking) {
+    const info = OCPP_ERROR_INFO[blocking.kind];
+    return { status: 'Faulted', errorCode: OCPP_ERROR_CODE[blocking.kind], ...(info !== undefined && { info }) };
+  }
   // A lost meter is reported with the status charging goes on with.
   const errorCode = charging.faults.some((f) => f.kind === 'meterLost') ? OCPP_ERROR_CODE.meterLost : 'NoError';
   const plugged = charging.cp !== null && charging.cp !== 'A';
@@ -42,4 +47,24 @@ export function connectorStatus(s: ConnectorSituation): ConnectorView {
   if (s.inoperative) return { status: 'Unavailable', errorCode };
   if (plugged) return { status: s.finishing ? 'Finishing' : 'Preparing', errorCode };
   return { status: s.reserved ? 'Reserved' : 'Available', errorCode };
+}
+
+/** A state file problem (README: Damaged files) the status carries, and how it is reported. */
+export interface StorageProblem {
+  readonly file: string;
+  /** Why it could not be read or written. */
+  readonly problem: string;
+  /** What the firmware does about it. */
+  readonly safeSide: string;
+  /** StatusNotification `info` (at most 50 characters). */
+  readonly info: string;
+}
+
+/**
+ * A storage problem is reported with the status it comes with, as errorCode InternalError and the
+ * problem as `info`, unless a fault already names its own error code.
+ */
+export function withStorageProblem(info: string | null, view: ConnectorView): ConnectorView {
+  if (info === null || view.errorCode !== 'NoError') return view;
+  return { ...view, errorCode: 'InternalError', info };
 }

@@ -1,11 +1,25 @@
 import { join } from 'node:path';
-import { rm } from 'node:fs/promises';
 import type { Logger } from '../../log.js';
-import { readStoredJson, saveFile } from '../../store/atomic-file.js';
+import { isJsonObject, readStore, removeStore, saveFile } from '../../store/atomic-file.js';
+import { MIN_CURRENT_A } from '../../charging/duty.js';
 import { checkPayload } from '../schemas.js';
 import { matchesClear, replacedBy, type ClearCriteria, type InstalledProfile } from './charging-profile.js';
 
 const FILE = 'ocpp-charging-profiles.json';
+
+/**
+ * The most the car is offered while the stored profiles could not be read, until the central
+ * system sends profiles again: the lowest current a car charges with (IEC 61851-1), so a lost
+ * ChargePointMaxProfile is never exceeded unless it was below that (CONTRACT §6: never raised).
+ */
+export const LOST_PROFILES_LIMIT_A = MIN_CURRENT_A;
+
+/** The file: an object, so that a bare `[]` (a damage that looks like "no profiles") is the wrong type. */
+interface ProfileFile {
+  readonly profiles: readonly InstalledProfile[];
+  /** Set while the profiles count as lost (kept, so the cap survives a restart). */
+  readonly lost?: string;
+}
 
 /**
  * The installed charging profiles, kept in `dataDir` so they survive a restart. Only
@@ -16,29 +30,46 @@ export class ProfileStore {
   readonly #path: string | null;
   readonly #log: Logger;
   #profiles: readonly InstalledProfile[];
+  #lost: string | null;
 
-  private constructor(path: string | null, profiles: readonly InstalledProfile[], log: Logger) {
+  private constructor(path: string | null, profiles: readonly InstalledProfile[], lost: string | null, log: Logger) {
     this.#path = path;
     this.#log = log;
     this.#profiles = profiles;
+    this.#lost = lost;
   }
 
   /**
    * The stored profiles. TxProfiles are dropped: their transaction did not survive the restart.
-   * A file that is not a list of valid profiles is set aside and reported.
+   * A file that cannot be read is set aside and reported, and the profiles count as lost: the
+   * previous generation's (if readable) stay in force, capped at LOST_PROFILES_LIMIT_A until the
+   * central system installs a profile again.
    */
   static async load(dataDir: string | null, log: Logger): Promise<ProfileStore> {
     const path = dataDir === null ? null : join(dataDir, FILE);
-    if (path === null) return new ProfileStore(null, [], log);
-    const stored = await readStoredJson(path, [], isProfileList, log);
-    const store = new ProfileStore(path, stored, log);
-    if (stored.some(isTxProfile)) await store.#save(stored.filter((e) => !isTxProfile(e)));
+    if (path === null) return new ProfileStore(null, [], null, log);
+    const { value, damaged } = await readStore<ProfileFile | InstalledProfile[]>(path, { profiles: [] }, isProfileFile, log);
+    if (damaged !== null) log.error('charging profiles unreadable: the offer is capped until the central system sends profiles again', { path, limitA: LOST_PROFILES_LIMIT_A });
+    const stored = Array.isArray(value) ? value : value.profiles;
+    const lost = damaged ?? (Array.isArray(value) ? null : (value.lost ?? null));
+    const store = new ProfileStore(path, stored, lost, log);
+    if (stored.some(isTxProfile) || damaged !== null) await store.#save(stored.filter((e) => !isTxProfile(e)));
     return store;
+  }
+
+  /** Why the stored profiles were lost at boot (null: they were not, or the central system has sent profiles since). */
+  get lost(): string | null {
+    return this.#lost;
+  }
+
+  /** The cap while the profiles are lost (null: none). */
+  get lostLimitA(): number | null {
+    return this.#lost === null ? null : LOST_PROFILES_LIMIT_A;
   }
 
   /** OCPP is off in the config: its profiles must not come back when it is turned on again. */
   static async remove(dataDir: string): Promise<void> {
-    await rm(join(dataDir, FILE), { force: true });
+    await removeStore(join(dataDir, FILE));
   }
 
   get profiles(): readonly InstalledProfile[] {
@@ -47,6 +78,8 @@ export class ProfileStore {
 
   /** Installs `entry` in place of the profiles it replaces. */
   async install(entry: InstalledProfile): Promise<void> {
+    if (this.#lost !== null) this.#log.info('the central system sent a charging profile: the cap for lost profiles ends');
+    this.#lost = null;
     await this.#save([...this.#profiles.filter((existing) => !replacedBy(existing, entry)), entry]);
   }
 
@@ -70,12 +103,22 @@ export class ProfileStore {
   /** In force at once (the limit must follow without waiting for the disk), then written. */
   async #save(profiles: readonly InstalledProfile[]): Promise<void> {
     this.#profiles = profiles;
-    if (this.#path !== null) await saveFile(this.#path, JSON.stringify(profiles), this.#log);
+    const file: ProfileFile = { profiles, ...(this.#lost !== null && { lost: this.#lost }) };
+    if (this.#path !== null) await saveFile(this.#path, JSON.stringify(file), this.#log);
   }
 }
 
 function isTxProfile(entry: InstalledProfile): boolean {
   return entry.profile.chargingProfilePurpose === 'TxProfile';
+}
+
+/**
+ * The stored file; a bare list is what versions before the `{ profiles }` file wrote, taken when it
+ * holds a profile (a bare `[]` cannot be told from a damage and counts as one).
+ */
+function isProfileFile(stored: unknown): stored is ProfileFile | InstalledProfile[] {
+  if (Array.isArray(stored)) return stored.length > 0 && isProfileList(stored);
+  return isJsonObject<ProfileFile>(stored) && isProfileList(stored.profiles) && (stored.lost === undefined || typeof stored.lost === 'string');
 }
 
 /** Stored entries are checked with the same official schema as the SetChargingProfile that brought them. */

@@ -60,6 +60,8 @@ export interface StoredQueue {
 export const MAX_QUEUED_MESSAGES = 5000;
 /** Done records after which the journal is compacted. */
 const COMPACT_AFTER = 1000;
+/** While the journal cannot be written, it is tried again this often (and at every new record). */
+export const JOURNAL_RETRY_MS = 5000;
 
 /**
  * The transaction messages (StartTransaction, StopTransaction, transaction MeterValues), kept in
@@ -84,6 +86,8 @@ export class TxQueue {
   #deadLetterCount = 0;
   #running: Promise<void> | null = null;
   #again = false;
+  #retryTimer: ReturnType<Clock['setTimeout']> | null = null;
+  readonly #durableListeners = new Set<() => void>();
   /** Called with the central system's answer to each message sent, and what was sent. */
   onConfirmed: (action: TxAction, localId: number, response: unknown, payload: Record<string, unknown>) => void = () => {};
 
@@ -93,6 +97,7 @@ export class TxQueue {
     this.#journal = stored.journal;
     this.#deadLetters = stored.deadLetters;
     for (const record of stored.records) this.#replay(record);
+    this.#journal.snapshotWith(() => this.#liveRecords());
     if (stored.records.length > 0) this.#compact();
   }
 
@@ -106,6 +111,22 @@ export class TxQueue {
 
   get length(): number {
     return this.#messages.length;
+  }
+
+  /**
+   * Whether the journal has everything so far on disk. False while `dataDir` cannot be written:
+   * the messages then wait in memory (bounded like the queue) and nothing is sent, so that no
+   * message the central system confirmed can be sent again after a crash (its record was never
+   * kept); the journal is rewritten from memory every JOURNAL_RETRY_MS until it works.
+   */
+  get durable(): boolean {
+    return this.#journal.healthy;
+  }
+
+  /** Calls `listener` when the journal, after failing, has everything on disk again. */
+  onDurable(listener: () => void): () => void {
+    this.#durableListeners.add(listener);
+    return () => this.#durableListeners.delete(listener);
   }
 
   /** Messages given up on since this start (they are in the dead-letter file). */
@@ -170,17 +191,40 @@ export class TxQueue {
     }
   }
 
-  /** Resolves when the journal has everything so far on disk. */
-  flush(): Promise<void> {
-    return Promise.all([this.#journal.flush(), this.#deadLetters.flush()]).then(() => {});
+  /** Resolves when the journal has written (or failed to write) everything so far; `durable` tells which. */
+  async flush(): Promise<void> {
+    await Promise.all([this.#journal.flush(), this.#deadLetters.flush()]);
+    if (!this.#journal.healthy) this.#scheduleRetry();
   }
 
   async close(): Promise<void> {
+    if (this.#retryTimer !== null) this.#o.clock.clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
     await Promise.all([this.#journal.close(), this.#deadLetters.close()]);
+  }
+
+  /** The journal failed: it is rewritten from memory every JOURNAL_RETRY_MS until that works. */
+  #scheduleRetry(): void {
+    if (this.#retryTimer !== null) return;
+    this.#retryTimer = this.#o.clock.setTimeout(() => {
+      this.#retryTimer = null;
+      void this.#journal.retry().then((healthy) => {
+        if (!healthy) return this.#scheduleRetry();
+        for (const listener of this.#durableListeners) listener();
+        void this.drain();
+      });
+    }, JOURNAL_RETRY_MS);
   }
 
   async #loop(): Promise<void> {
     while (this.#messages.length > 0 && this.#o.canSend()) {
+      // Only what is on disk goes out: a confirmation of a message the journal never kept could
+      // not stop it from being sent again after a crash.
+      await this.#journal.flush();
+      if (!this.#journal.healthy) {
+        this.#scheduleRetry();
+        return;
+      }
       const head = this.#messages[0] as Queued;
       const payload = this.#payloadOf(head);
       if (payload === null) {
@@ -288,9 +332,14 @@ export class TxQueue {
     this.#open.set(localId, { ...open, lastMeter: reading });
   }
 
-  /** Rewrites the journal as the live state only: counters, open transactions, ids still needed, queued messages. */
+  /** Rewrites the journal as the live state only. */
   #compact(): void {
     this.#doneSinceCompaction = 0;
+    this.#journal.rewrite(this.#liveRecords());
+  }
+
+  /** The live state as records: counters, open transactions, ids still needed, queued messages. */
+  #liveRecords(): QueueRecord[] {
     const needed = new Set([...this.#messages.map((m) => m.tx), ...this.#open.keys()]);
     for (const tx of [...this.#txIds.keys()]) if (!needed.has(tx)) this.#txIds.delete(tx);
     const records: QueueRecord[] = [{ k: 'ids', nextSeq: this.#nextSeq, nextTx: this.#nextTx }];
@@ -300,7 +349,7 @@ export class TxQueue {
     }
     for (const [tx, id] of this.#txIds) records.push({ k: 'txid', tx, id });
     for (const m of this.#messages) records.push({ k: 'msg', seq: m.seq, tx: m.tx, action: m.action, payload: m.payload, failures: m.failures });
-    this.#journal.rewrite(records);
+    return records;
   }
 }
 
