@@ -171,16 +171,21 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof UsageError || err instanceof ConfigError) {
-      process.stderr.write(`${err instanceof ConfigError ? 'config: ' : ''}${err.message}\n`);
-      process.exit(EXIT_USAGE);
-    }
-    process.stderr.write(`firmware: ${(err as Error).stack ?? String(err)}\n`);
+    // The board may be running already (the protocol worker fails after it started): relays off first.
     try {
       board?.hal.contactor.setClosed(false);
       board?.hal.pilot.drive({ mode: 'off' });
-    } finally {
-      process.exit(EXIT_FAILURE);
+    } catch {
+      // the hardware watchdog drops them when this fails
     }
+    // A ConfigError of the protocol worker's first start (a certificate file it cannot read) arrives
+    // as a clone of the error: only its name says what it was.
+    const configError = err instanceof ConfigError || (err instanceof Error && err.name === 'ConfigError');
+    if (err instanceof UsageError || configError) {
+      process.stderr.write(`${configError ? 'config: ' : ''}${err.message}\n`);
+      process.exit(EXIT_USAGE);
+    }
+    process.stderr.write(`firmware: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(EXIT_FAILURE);
   },
 );

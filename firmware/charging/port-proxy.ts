@@ -53,6 +53,8 @@ export class ChargingPortProxy implements ChargingPort {
   readonly ready: Promise<void>;
   #ready: () => void = () => {};
   #snapshot: PortSnapshot | null = null;
+  /** A phase request on its way to the control side: what 8087 reads back until its snapshot is here. */
+  #requestedPhases: PhaseCount | null = null;
   #faultHistory: readonly FaultHistoryEntry[] = [];
   #notifiedKey = '';
   #lastPassMs: number | null = null;
@@ -112,6 +114,12 @@ export class ChargingPortProxy implements ChargingPort {
   requestPhases(phases: PhaseCount): boolean {
     if (!this.phaseSwitchingEnabled) return false;
     this.#send({ type: 'call', name: 'requestPhases', args: [phases] });
+    // The control side posts the snapshot showing it before it answers `settled`.
+    this.#requestedPhases = phases;
+    const shown = (): void => {
+      if (this.#requestedPhases === phases) this.#requestedPhases = null;
+    };
+    void this.settled().then(shown, shown);
     return true;
   }
 
@@ -148,7 +156,7 @@ export class ChargingPortProxy implements ChargingPort {
   }
 
   phaseSelection(): PhaseCount {
-    return this.#current().phaseSelection;
+    return this.#requestedPhases ?? this.#current().phaseSelection;
   }
 
   get phaseSwitchingEnabled(): boolean {
