@@ -163,6 +163,9 @@ t.test('an accepted command resets the Modbus watchdog; without one the failsafe
   const box = await boxOn(t, b, { modbus: { timeoutS: 2, failsafeCurrentA: 6 } });
   await live.waitFor(isStatus(() => true));
   await charge(box);
+  // The first command's way (broker, protocol worker, charging port) is awaited; then it only has to hold.
+  await publish(b, `${P}/set/limit`, { message: '16' });
+  await pollUntil(box.sim, (s) => s['offeredCurrentA'] === 16, 5000);
   const until = Date.now() + 4000;
   while (Date.now() < until) {
     await publish(b, `${P}/set/limit`, { message: '16' });
