@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { userInfo } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { WatchedList } from './watched-list.js';
@@ -168,4 +168,25 @@ export async function publish(broker: Broker, topic: string, payload: { message:
   const [code] = (await once(child, 'exit')) as [number | null];
   clearTimeout(timer);
   return code;
+}
+
+/** The test's teardown registration (tap's `t.teardown`). */
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/** A broker for one test, its config in a folder of its own (t.testdir() is the firmware's); stopped and removed at teardown. */
+export async function brokerFor(t: Teardown, tls?: BrokerTls): Promise<Broker> {
+  const dir = mkdtempSync(join(tmpdir(), 'mosquitto-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const broker = await startBroker(dir, tls);
+  t.teardown(() => broker.stop());
+  return broker;
+}
+
+/** A `mosquitto_sub` on `topic` for one test, stopped at teardown. */
+export async function subscriberFor(t: Teardown, broker: Broker, topic: string): Promise<Subscriber> {
+  const subscriber = await subscribe(broker, topic);
+  t.teardown(() => subscriber.stop());
+  return subscriber;
 }

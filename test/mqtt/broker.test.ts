@@ -1,10 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { pollUntil, startBoxFor, type RunningBox } from '../helpers/firmware-process.js';
 import { tcpClient } from '../helpers/modbus-client.js';
-import { publish, startBroker, subscribe, type Broker, type Received, type Subscriber } from '../helpers/mosquitto.js';
+import { brokerFor, publish, subscriberFor, type Broker, type Received } from '../helpers/mosquitto.js';
 
 /**
  * CONTRACT §8 against a real broker: Debian's mosquitto, with mosquitto_sub / mosquitto_pub as
@@ -12,21 +11,6 @@ import { publish, startBroker, subscribe, type Broker, type Received, type Subsc
  */
 
 const P = 'wallbox/SIM-000001';
-
-/** A broker for this test, its config in a folder of its own (t.testdir() is the firmware's). */
-async function broker(t: Test): Promise<Broker> {
-  const dir = mkdtempSync(join(tmpdir(), 'mosquitto-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const b = await startBroker(dir);
-  t.teardown(() => b.stop());
-  return b;
-}
-
-async function subscriber(t: Test, b: Broker, topic: string): Promise<Subscriber> {
-  const s = await subscribe(b, topic);
-  t.teardown(() => s.stop());
-  return s;
-}
 
 async function boxOn(t: Test, b: Broker, extra: Record<string, any> = {}): Promise<RunningBox> {
   const { mqtt, ...rest } = extra;
@@ -54,8 +38,8 @@ async function charge(box: RunningBox): Promise<void> {
 }
 
 t.test('status: retained, published as the simulated car charges, with the §8 fields', async (t) => {
-  const b = await broker(t);
-  const live = await subscriber(t, b, `${P}/#`);
+  const b = await brokerFor(t);
+  const live = await subscriberFor(t, b, `${P}/#`);
   const box = await boxOn(t, b);
   const online = await live.waitFor((m) => m.topic === `${P}/availability`);
   t.equal(online.payload, 'online');
@@ -72,7 +56,7 @@ t.test('status: retained, published as the simulated car charges, with the §8 f
   t.ok(times >= 3, 'a status on each change');
 
   // A client that comes later gets the last status at once, flagged retained, and the availability.
-  const late = await subscriber(t, b, `${P}/+`);
+  const late = await subscriberFor(t, b, `${P}/+`);
   const retained = await late.waitFor((m) => m.topic === `${P}/status`);
   t.equal(retained.retained, true);
   t.equal(status(retained)['status'], 'Charging');
@@ -80,8 +64,8 @@ t.test('status: retained, published as the simulated car charges, with the §8 f
 });
 
 t.test('commands: the same input as Modbus 8093/8094, seen on the pilot and read back from the registers', async (t) => {
-  const b = await broker(t);
-  const live = await subscriber(t, b, `${P}/#`);
+  const b = await brokerFor(t);
+  const live = await subscriberFor(t, b, `${P}/#`);
   const box = await boxOn(t, b);
   await live.waitFor(isStatus(() => true));
   await charge(box);
@@ -117,8 +101,8 @@ t.test('commands: the same input as Modbus 8093/8094, seen on the pilot and read
 });
 
 t.test('bad commands: answered on P/error naming topic and reason; nothing changes', async (t) => {
-  const b = await broker(t);
-  const live = await subscriber(t, b, `${P}/#`);
+  const b = await brokerFor(t);
+  const live = await subscriberFor(t, b, `${P}/#`);
   // A command left retained on the broker is not carried out when the box subscribes (at every
   // reconnect it would overwrite what the energy manager wrote since).
   await publish(b, `${P}/set/limit`, { message: '20' }, { retain: true });
@@ -158,8 +142,8 @@ t.test('bad commands: answered on P/error naming topic and reason; nothing chang
 });
 
 t.test('an accepted command resets the Modbus watchdog; without one the failsafe applies', async (t) => {
-  const b = await broker(t);
-  const live = await subscriber(t, b, `${P}/#`);
+  const b = await brokerFor(t);
+  const live = await subscriberFor(t, b, `${P}/#`);
   const box = await boxOn(t, b, { modbus: { timeoutS: 2, failsafeCurrentA: 6 } });
   await live.waitFor(isStatus(() => true));
   await charge(box);
@@ -177,8 +161,8 @@ t.test('an accepted command resets the Modbus watchdog; without one the failsafe
 });
 
 t.test('set/phases with phase switching enabled: the same request as 8087', async (t) => {
-  const b = await broker(t);
-  const live = await subscriber(t, b, `${P}/#`);
+  const b = await brokerFor(t);
+  const live = await subscriberFor(t, b, `${P}/#`);
   const box = await boxOn(t, b, { evse: { phaseSwitching: { enabled: true, minIntervalS: 0, pauseS: 1 } } });
   await live.waitFor(isStatus(() => true));
   await charge(box);
@@ -189,13 +173,13 @@ t.test('set/phases with phase switching enabled: the same request as 8087', asyn
 });
 
 t.test('the last will: offline, retained, when the firmware is killed; offline also after a clean stop', async (t) => {
-  const b = await broker(t);
-  const live = await subscriber(t, b, `${P}/availability`);
+  const b = await brokerFor(t);
+  const live = await subscriberFor(t, b, `${P}/availability`);
   const box = await boxOn(t, b);
   await live.waitFor((m) => m.payload === 'online');
   await box.fw.kill();
   t.match(await live.waitFor((m) => m.payload === 'offline'), { topic: `${P}/availability`, payload: 'offline' });
-  const late = await subscriber(t, b, `${P}/availability`);
+  const late = await subscriberFor(t, b, `${P}/availability`);
   t.match(await late.waitFor(() => true), { payload: 'offline', retained: true });
 
   const again = await boxOn(t, b);
@@ -206,9 +190,9 @@ t.test('the last will: offline, retained, when the firmware is killed; offline a
 });
 
 t.test('the broker stopped and restarted during a charge: charging unaffected, status back within the backoff', async (t) => {
-  const b = await broker(t);
+  const b = await brokerFor(t);
   const box = await boxOn(t, b);
-  const first = await subscriber(t, b, `${P}/status`);
+  const first = await subscriberFor(t, b, `${P}/status`);
   await first.waitFor(() => true);
   await charge(box);
   await first.waitFor(isStatus((s) => s['status'] === 'Charging'));
@@ -227,7 +211,7 @@ t.test('the broker stopped and restarted during a charge: charging unaffected, s
   const restartedAt = Date.now();
   await b.restart();
   // Nothing retained survives the restart (persistence off): what arrives was published anew.
-  const fresh = await subscriber(t, b, `${P}/#`);
+  const fresh = await subscriberFor(t, b, `${P}/#`);
   await fresh.waitFor((m) => m.topic === `${P}/availability` && m.payload === 'online', 10_000);
   const back = await fresh.waitFor(isStatus((s) => s['status'] === 'Charging'), 10_000);
   t.ok(Date.now() - restartedAt < 10_000, `status back ${Date.now() - restartedAt} ms after the restart`);

@@ -1,11 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { ConfigError, parseConfig } from '../../firmware/config.js';
 import { runFirmware, startBoxFor } from '../helpers/firmware-process.js';
 import { discoveryProblems } from '../helpers/home-assistant.js';
-import { startBroker, subscribe, type Broker, type BrokerTls, type Subscriber } from '../helpers/mosquitto.js';
+import { brokerFor, subscriberFor } from '../helpers/mosquitto.js';
 import { makeCertificates, type Certificates } from '../helpers/tls-fixtures.js';
 import { HTTP_ON_ANY_PORT, setUpAndLogIn } from '../helpers/web-client.js';
 
@@ -22,20 +21,6 @@ t.before(() => {
   mkdirSync(dir, { recursive: true });
   certs = makeCertificates(dir);
 });
-
-async function broker(t: Test, tls?: BrokerTls): Promise<Broker> {
-  const dir = mkdtempSync(join(tmpdir(), 'mosquitto-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const b = await startBroker(dir, tls);
-  t.teardown(() => b.stop());
-  return b;
-}
-
-async function subscriber(t: Test, b: Broker, topic: string): Promise<Subscriber> {
-  const s = await subscribe(b, topic);
-  t.teardown(() => s.stop());
-  return s;
-}
 
 t.test('the mqtt section: defaults, and bad values refused naming the key', async (t) => {
   t.equal(parseConfig({}).mqtt, null);
@@ -76,8 +61,8 @@ t.test('a certificate file that cannot be read, or one with mqtt://: exit 2 nami
 });
 
 t.test('the web API: mqtt applied without a restart, password write-only, discovery published and removed', async (t) => {
-  const b = await broker(t);
-  const discovery = await subscriber(t, b, 'homeassistant/#');
+  const b = await brokerFor(t);
+  const discovery = await subscriberFor(t, b, 'homeassistant/#');
   const box = await startBoxFor(t, { ...HTTP_ON_ANY_PORT });
   const client = await setUpAndLogIn(box, 'installer secret 1');
   t.equal((await client.call('GET', '/api/status')).body.mqtt, null, 'no mqtt section: off');
@@ -92,7 +77,7 @@ t.test('the web API: mqtt applied without a restart, password write-only, discov
   t.equal(noUser.status, 400);
   t.match(noUser.body.error, /^mqtt\.username: is required with mqtt\.password/);
 
-  const live = await subscriber(t, b, `${P}/#`);
+  const live = await subscriberFor(t, b, `${P}/#`);
   const reply = await client.call('PATCH', '/api/config', { mqtt: { url: b.url, username: 'box', password: 'broker-secret-9' } });
   t.equal(reply.status, 200);
   t.same(reply.body.changed, [{ key: 'mqtt', apply: 'now' }]);
@@ -136,12 +121,12 @@ t.test('the web API: mqtt applied without a restart, password write-only, discov
     if (discovery.messages.indexOf(m) >= seen && m.payload === '') removed.add(m.topic);
     return [...configs.keys()].every((topic) => removed.has(topic));
   });
-  const late = await subscriber(t, b, 'homeassistant/#');
+  const late = await subscriberFor(t, b, 'homeassistant/#');
   await live.waitFor((m) => m.topic === `${P}/availability` && live.messages.indexOf(m) > 0 && m.payload === 'online');
   t.same(late.messages.filter((m) => m.payload !== ''), [], 'nothing retained under homeassistant/ any more');
 
   // A new prefix: the status moves there at once.
-  const moved = await subscriber(t, b, 'garage/box/#');
+  const moved = await subscriberFor(t, b, 'garage/box/#');
   t.equal((await client.call('PATCH', '/api/config', { mqtt: { topicPrefix: 'garage/box' } })).status, 200);
   t.match(await moved.waitFor((m) => m.topic === 'garage/box/status'), { retained: false });
   t.match(await live.waitFor((m) => m.topic === `${P}/availability` && m.payload === 'offline'), { payload: 'offline' }, 'the old prefix says offline');
@@ -152,8 +137,8 @@ t.test('the web API: mqtt applied without a restart, password write-only, discov
 });
 
 t.test('mqtts:// with the CA and a client certificate, against mosquitto requiring one', async (t) => {
-  const b = await broker(t, { ca: certs.ca, cert: certs.server.cert, key: certs.server.key });
-  const live = await subscriber(t, b, `${P}/#`);
+  const b = await brokerFor(t, { ca: certs.ca, cert: certs.server.cert, key: certs.server.key });
+  const live = await subscriberFor(t, b, `${P}/#`);
   const url = `mqtts://127.0.0.1:${String(b.tlsPort)}`;
   const box = await startBoxFor(t, { mqtt: { url, caFile: certs.ca, certFile: certs.client.cert, keyFile: certs.client.key } });
   t.match(await live.waitFor((m) => m.topic === `${P}/availability`), { payload: 'online' });
