@@ -45,13 +45,14 @@ export class GridActivationLog {
   /**
    * Reads the stored activations. At the firmware's start one still open was cut by a process that
    * died, and ends now; `readOnly` (the export tool, possibly beside a running firmware) leaves it
-   * open and writes nothing.
+   * open and writes nothing. Resolves once that end is on disk, so no write of this load outlives it.
    */
   async load(nowMs: number, options: { readOnly?: boolean } = {}): Promise<void> {
     if (this.#path === null) return;
     const stored = await readStoredJson(this.#path, { activations: [] }, isGridFile, this.#log);
     this.#activations = stored.activations.slice(-ACTIVATIONS_KEPT);
     if (this.current() !== null && options.readOnly !== true) this.#end(nowMs, 'restart');
+    await this.flush();
   }
 
   /** Oldest first. */
