@@ -10,7 +10,7 @@ import { copyFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const OUTFILE = 'dist/firmware.mjs';
-const SOURCE_DIRS = ['firmware', 'hal', 'board', 'tools', 'bench', 'web'];
+const SOURCE_DIRS = ['firmware', 'hal', 'board', 'tools', 'bench', 'web', 'vendor'];
 const NATIVE = ['serialport', '@serialport/*', 'onoff', 'epoll', 'i2c-bus'];
 
 function newestSourceMs(dir) {
@@ -43,21 +43,28 @@ const imageDir = option('--outdir');
 const version = option('--version');
 // The firmware is two bundles: the control side (main thread) and the protocol side it starts in a
 // worker thread beside it (README "Process structure").
-const IMAGE_ENTRIES = { firmware: 'firmware/main.ts', 'protocol-worker': 'firmware/protocol-worker.ts', launcher: 'firmware/update/launcher.ts' };
+const IMAGE_ENTRIES = {
+  firmware: 'firmware/main.ts',
+  'protocol-worker': 'firmware/protocol-worker.ts',
+  launcher: 'firmware/update/launcher.ts',
+};
 
 await build({
-  entryPoints: imageDir !== undefined ? IMAGE_ENTRIES : {
-    ...IMAGE_ENTRIES,
-    'tools/image': 'tools/image.ts',
-    'tools/keygen': 'tools/keygen.ts',
-    'tools/faults': 'tools/faults.ts',
-    'tools/grid-log': 'tools/grid-log.ts',
-    'tools/register-table': 'tools/register-table.ts',
-    'tools/fleet': 'tools/fleet.ts',
-    'tools/certificates': 'tools/certificates.ts',
-    'tools/http-password': 'tools/http-password.ts',
-    'bench/main': 'bench/main.ts',
-  },
+  entryPoints:
+    imageDir !== undefined
+      ? IMAGE_ENTRIES
+      : {
+          ...IMAGE_ENTRIES,
+          'tools/image': 'tools/image.ts',
+          'tools/keygen': 'tools/keygen.ts',
+          'tools/faults': 'tools/faults.ts',
+          'tools/grid-log': 'tools/grid-log.ts',
+          'tools/register-table': 'tools/register-table.ts',
+          'tools/fleet': 'tools/fleet.ts',
+          'tools/certificates': 'tools/certificates.ts',
+          'tools/http-password': 'tools/http-password.ts',
+          'bench/main': 'bench/main.ts',
+        },
   outdir: imageDir ?? 'dist',
   outExtension: { '.js': '.mjs' },
   bundle: true,

@@ -27,7 +27,12 @@ async function benchStartup(): Promise<void> {
   for (let run = 0; run < 10; run++) {
     const dir = mkdtempSync(join(work, 'startup-'));
     const startedMs = wallMs();
-    const fw = startFirmware(dir, { dataDir: join(dir, 'data'), sim: { controlPort: 0 }, http: null, modbus: { tcp: { host: '127.0.0.1', port: 0 } } });
+    const fw = startFirmware(dir, {
+      dataDir: join(dir, 'data'),
+      sim: { controlPort: 0 },
+      http: null,
+      modbus: { tcp: { host: '127.0.0.1', port: 0 } },
+    });
     await fw.waitForLog((l) => l['msg'] === 'Modbus TCP listening');
     samples.push(wallMs() - startedMs);
     await fw.kill();
@@ -36,12 +41,20 @@ async function benchStartup(): Promise<void> {
 }
 
 /** The box under test: OCPP to a local central system, Modbus TCP, a car charging. */
-async function startChargingBox(): Promise<{ box: RunningBox; close: () => Promise<void>; call: (action: string, params: object) => Promise<unknown> }> {
+async function startChargingBox(): Promise<{
+  box: RunningBox;
+  close: () => Promise<void>;
+  call: (action: string, params: object) => Promise<unknown>;
+}> {
   const cs = await startCentralSystem();
   const dir = mkdtempSync(join(work, 'box-'));
   const box = await startBox(dir, { ocpp: { url: cs.url, chargeBoxId: 'bench', password: '', fixedIdTag: 'BENCH' }, evse: { minOffS: 0 } });
   await cs.waitForCall('StatusNotification', (p) => p['connectorId'] === 1);
-  return { box, call: (action, params) => cs.call(action, params), close: async () => void (await Promise.all([box.fw.kill(), cs.close()])) };
+  return {
+    box,
+    call: (action, params) => cs.call(action, params),
+    close: async () => void (await Promise.all([box.fw.kill(), cs.close()])),
+  };
 }
 
 async function benchModbusToPilot(box: RunningBox): Promise<void> {
@@ -164,7 +177,8 @@ async function fleetRun(count: number): Promise<{ onTime: boolean; perBoxKb: num
   const server = new RPCServer({ protocols: ['ocpp1.6'], strictMode: false });
   const arrivals = new Map<string, number[]>();
   const heartbeats = new Map<string, number[]>();
-  const note = (map: Map<string, number[]>, identity: string): void => void (map.get(identity)?.push(Date.now()) ?? map.set(identity, [Date.now()]));
+  const note = (map: Map<string, number[]>, identity: string): void =>
+    void (map.get(identity)?.push(Date.now()) ?? map.set(identity, [Date.now()]));
   let transactionId = 0;
   server.auth((accept: (session?: Record<string, unknown>, protocol?: string) => void) => accept({}, 'ocpp1.6'));
   server.on('client', (client: { identity: string; handle: (fn: (call: { method: string }) => unknown) => void }) => {
@@ -189,7 +203,21 @@ async function fleetRun(count: number): Promise<{ onTime: boolean; perBoxKb: num
   const port = await freePort();
   await server.listen(port, '127.0.0.1');
   const data = mkdtempSync(join(work, `fleet-${count}-`));
-  const fleet = spawn(process.execPath, [join(ROOT, 'dist/tools/fleet.mjs'), '--url', `ws://127.0.0.1:${port}/ocpp`, '--count', String(count), '--sample-s', String(SAMPLE_S), '--data', data], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const fleet = spawn(
+    process.execPath,
+    [
+      join(ROOT, 'dist/tools/fleet.mjs'),
+      '--url',
+      `ws://127.0.0.1:${port}/ocpp`,
+      '--count',
+      String(count),
+      '--sample-s',
+      String(SAMPLE_S),
+      '--data',
+      data,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let last: Record<string, unknown> = {};
   createInterface({ input: fleet.stdout! }).on('line', (line) => (last = JSON.parse(line) as Record<string, unknown>));
   const deadline = Date.now() + 90_000;
@@ -200,10 +228,14 @@ async function fleetRun(count: number): Promise<{ onTime: boolean; perBoxKb: num
   let worstLateMs = 0;
   let onTime = last['charging'] === count;
   for (let i = 1; i <= count; i++) {
-    for (const [map, periodMs, atLeast] of [[arrivals, SAMPLE_S * 1000, 4], [heartbeats, HEARTBEAT_S * 1000, 2]] as const) {
+    for (const [map, periodMs, atLeast] of [
+      [arrivals, SAMPLE_S * 1000, 4],
+      [heartbeats, HEARTBEAT_S * 1000, 2],
+    ] as const) {
       const times = (map.get(`fleet-${i}`) ?? []).filter((ms) => ms >= windowStart && ms <= windowEnd);
       if (times.length < atLeast) onTime = false;
-      for (let k = 1; k < times.length; k++) worstLateMs = Math.max(worstLateMs, (times[k] as number) - (times[k - 1] as number) - periodMs);
+      for (let k = 1; k < times.length; k++)
+        worstLateMs = Math.max(worstLateMs, (times[k] as number) - (times[k - 1] as number) - periodMs);
     }
   }
   if (worstLateMs > 1000) onTime = false;
@@ -247,7 +279,11 @@ async function main(): Promise<void> {
   await benchSafetyOpen(box);
   await benchRoundTrip(box);
   const charging = rssMb(box.fw.child.pid as number);
-  emit('rss_mb_charging', charging, 'MB', { bareNodeMb: round(bare), ratio: round(charging / bare), with: 'OCPP, Modbus TCP, a car charging' });
+  emit('rss_mb_charging', charging, 'MB', {
+    bareNodeMb: round(bare),
+    ratio: round(charging / bare),
+    with: 'OCPP, Modbus TCP, a car charging',
+  });
   await close();
   await benchSafetyOpenUnderLoad(work);
   await benchFleet();

@@ -23,6 +23,10 @@ export function rssMb(pid: number): number {
 }
 
 /** The sim view polled every 2 ms until `accept` takes it (the figures come from its timestamps, not from the polling). */
-export function until(probe: () => Promise<Record<string, any>>, accept: (view: Record<string, any>) => boolean, timeoutMs: number): Promise<Record<string, any>> {
+export function until(
+  probe: () => Promise<Record<string, any>>,
+  accept: (view: Record<string, any>) => boolean,
+  timeoutMs: number,
+): Promise<Record<string, any>> {
   return pollUntil(probe, accept, timeoutMs, 2);
 }

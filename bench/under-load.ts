@@ -166,7 +166,11 @@ interface MasterRecord {
 
 function normalMaster(box: RunningBox): { take: () => MasterRecord; stop: () => void } {
   let record: MasterRecord = { requests: 0, missed: 0, worstMs: 0 };
-  const child = spawn(process.execPath, ['-e', MASTER_SCRIPT, String(box.modbusPort), String(MASTER_PERIOD_MS), String(MASTER_DEADLINE_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['-e', MASTER_SCRIPT, String(box.modbusPort), String(MASTER_PERIOD_MS), String(MASTER_DEADLINE_MS)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   createInterface({ input: child.stdout! }).on('line', (line) => {
     const ms = JSON.parse(line) as number | null;
     record.requests += 1;
@@ -224,10 +228,27 @@ export async function benchSafetyOpenUnderLoad(work: string): Promise<void> {
       const samples = await safetyOpenSamples(box, CYCLES);
       const peakMb = maxRss();
       await stop();
-      emitSummary('safety_open_under_load_ms', samples, 'ms', 'p99 <= 20 ms (IEC 61851-1: 100 ms); today without bounds: p50 141 ms, max 235 ms under (a)', { flood });
-      emit('rss_growth_under_load_mb', peakMb - beforeMb, 'MB', { flood, beforeMb: round(beforeMb), peakMb: round(peakMb), goal: '<= 30 MB; today without bounds: 739 MB after 25 s of (a)' });
+      emitSummary(
+        'safety_open_under_load_ms',
+        samples,
+        'ms',
+        'p99 <= 20 ms (IEC 61851-1: 100 ms); today without bounds: p50 141 ms, max 235 ms under (a)',
+        { flood },
+      );
+      emit('rss_growth_under_load_mb', peakMb - beforeMb, 'MB', {
+        flood,
+        beforeMb: round(beforeMb),
+        peakMb: round(peakMb),
+        goal: '<= 30 MB; today without bounds: 739 MB after 25 s of (a)',
+      });
       const { requests, missed, worstMs } = master.take();
-      emit('modbus_master_under_load_worst_ms', worstMs, 'ms', { flood, answeredWithin1s: missed === 0, requests, missed, goal: `a read every ${MASTER_PERIOD_MS} ms, each answered within ${MASTER_DEADLINE_MS} ms` });
+      emit('modbus_master_under_load_worst_ms', worstMs, 'ms', {
+        flood,
+        answeredWithin1s: missed === 0,
+        requests,
+        missed,
+        goal: `a read every ${MASTER_PERIOD_MS} ms, each answered within ${MASTER_DEADLINE_MS} ms`,
+      });
       await sleep(2000); // let the firmware settle before the next flood
     }
   } finally {

@@ -60,7 +60,11 @@ export const BoardFileSchema = Type.Object(
     watchdog: Type.String({ minLength: 1 }),
     /** The meter on its own RS-485 bus: an SDM630-class meter (default) or an Iskra WM3M4C, which signs (CONTRACT §9). */
     meter: Type.Object(
-      { ...Serial.properties, unitId: Type.Integer({ minimum: 1, maximum: 247 }), model: Type.Optional(Type.Union([Type.Literal('sdm630'), Type.Literal('iskra-wm3m4c')])) },
+      {
+        ...Serial.properties,
+        unitId: Type.Integer({ minimum: 1, maximum: 247 }),
+        model: Type.Optional(Type.Union([Type.Literal('sdm630'), Type.Literal('iskra-wm3m4c')])),
+      },
       { additionalProperties: false },
     ),
     rfid: Type.Object({ path: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
@@ -79,5 +83,7 @@ export function parseBoardFile(raw: unknown, source: string): BoardFile {
   if (validate(raw)) return raw;
   const error = validate.errors?.[0];
   const key = (error?.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.') || '(top)';
-  throw new Error(`board file ${source}: ${key}: ${error?.message ?? 'invalid'}${error?.keyword === 'additionalProperties' ? ` (${String(error.params['additionalProperty'])})` : ''}`);
+  throw new Error(
+    `board file ${source}: ${key}: ${error?.message ?? 'invalid'}${error?.keyword === 'additionalProperties' ? ` (${String(error.params['additionalProperty'])})` : ''}`,
+  );
 }

@@ -43,16 +43,25 @@ export async function linuxKernel(): Promise<KernelAccess> {
  */
 export async function createLinuxBoard(file: BoardFile, { config, clock, log }: BoardContext, kernel: KernelAccess): Promise<Board> {
   const { gpio } = file;
-  const input = (name: string, pin: BoardFile['gpio']['rcdTrip']) => kernel.gpio.input(name, pin, { edges: true, debounceMs: file.inputDebounceMs });
+  const input = (name: string, pin: BoardFile['gpio']['rcdTrip']) =>
+    kernel.gpio.input(name, pin, { edges: true, debounceMs: file.inputDebounceMs });
   const i2c = await kernel.openI2c(file.adc.i2cBus);
-  const sampler = new AdcSampler(new Ads1115(i2c, { address: file.adc.address, fullScaleV: file.adc.fullScaleV }), { fast: [file.adc.cpHigh, file.adc.cpLow], slow: [file.adc.pp] });
-  sampler.onHealth = (err) => (err ? log.error('ADC conversions failing: the pilot reading is stale', { reason: err.message }) : log.info('ADC conversions work again'));
+  const sampler = new AdcSampler(new Ads1115(i2c, { address: file.adc.address, fullScaleV: file.adc.fullScaleV }), {
+    fast: [file.adc.cpHigh, file.adc.cpLow],
+    slow: [file.adc.pp],
+  });
+  sampler.onHealth = (err) =>
+    err
+      ? log.error('ADC conversions failing: the pilot reading is stale', { reason: err.message })
+      : log.info('ADC conversions work again');
   await sampler.start().catch((err: Error) => {
     throw new Error(`ADC on I2C bus ${file.adc.i2cBus} at 0x${file.adc.address.toString(16)}: ${err.message}`);
   });
-  const serialNumber = (await readFile(file.serialNumberFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new Error(`serial number: cannot read ${file.serialNumberFile}: ${err.code ?? err.message}`);
-  }))
+  const serialNumber = (
+    await readFile(file.serialNumberFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new Error(`serial number: cannot read ${file.serialNumberFile}: ${err.code ?? err.message}`);
+    })
+  )
     .replaceAll('\0', '')
     .trim();
   const rfid = new Rdm6300Reader(file.rfid.path, clock);
@@ -68,7 +77,10 @@ export async function createLinuxBoard(file: BoardFile, { config, clock, log }: 
     proximity: new LinuxProximityPilot(sampler, file.adc.pp, { pullUpOhm: file.adc.ppPullUpOhm, supplyV: file.adc.ppSupplyV }),
     contactor: new GpioContactor(kernel.gpio.output('contactor coil', gpio.contactorCoil), input('contactor mirror', gpio.contactorMirror)),
     phaseRelay: new GpioPhaseRelay(kernel.gpio.output('phase relay', gpio.phaseRelay)),
-    lock: new GpioConnectorLock(kernel.gpio.output('lock actuator', gpio.lockActuator), kernel.gpio.input('lock feedback', gpio.lockFeedback)),
+    lock: new GpioConnectorLock(
+      kernel.gpio.output('lock actuator', gpio.lockActuator),
+      kernel.gpio.input('lock feedback', gpio.lockFeedback),
+    ),
     faults: new GpioFaultInputs(input('RCD trip', gpio.rcdTrip), kernel.gpio.output('RCD test', gpio.rcdTest), clock),
     meter: await openMeter(file.meter, kernel, clock, log.child({ module: 'meter' }), serialNumber),
     gridContact: gpio.gridControl ? new GpioGridContact(input('grid operator contact', gpio.gridControl)) : null,
@@ -91,7 +103,18 @@ export async function createLinuxBoard(file: BoardFile, { config, clock, log }: 
       hal.contactor.setClosed(false);
       hal.pilot.drive({ mode: 'off' });
       await sampler.stop();
-      for (const device of [hal.pilot, hal.contactor, hal.phaseRelay, hal.proximity, hal.lock, hal.meter, hal.rfid, hal.faults, hal.watchdog]) device.close();
+      for (const device of [
+        hal.pilot,
+        hal.contactor,
+        hal.phaseRelay,
+        hal.proximity,
+        hal.lock,
+        hal.meter,
+        hal.rfid,
+        hal.faults,
+        hal.watchdog,
+      ])
+        device.close();
       hal.gridContact?.close();
       await hal.rs485?.close();
       await i2c.close();
@@ -100,7 +123,13 @@ export async function createLinuxBoard(file: BoardFile, { config, clock, log }: 
 }
 
 /** The board file's meter; an Iskra signs with the box as its gateway (OCMF GI/GS/GV). */
-async function openMeter(settings: BoardFile['meter'], kernel: KernelAccess, clock: Clock, log: Logger, serialNumber: string): Promise<Meter> {
+async function openMeter(
+  settings: BoardFile['meter'],
+  kernel: KernelAccess,
+  clock: Clock,
+  log: Logger,
+  serialNumber: string,
+): Promise<Meter> {
   const { unitId, model, ...serial } = settings;
   if (model === 'iskra-wm3m4c') {
     const gateway = { identification: 'SmartWallbox SW-Controller-1', serial: serialNumber, version: FIRMWARE_VERSION };

@@ -23,10 +23,7 @@ const EvBody = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 const RfidBody = Type.Object({ idTag: Type.String({ minLength: 1, maxLength: 20 }) }, { additionalProperties: false });
-const FaultBody = Type.Object(
-  { kind: oneOf<SimFault | 'none'>([...SIM_FAULTS, 'none']) },
-  { additionalProperties: false },
-);
+const FaultBody = Type.Object({ kind: oneOf<SimFault | 'none'>([...SIM_FAULTS, 'none']) }, { additionalProperties: false });
 
 const InputsBody = Type.Object({ gridControl: Type.Boolean() }, { additionalProperties: false });
 
@@ -41,7 +38,11 @@ const parseInputs = bodyParser(InputsBody);
 export type GridActiveWhen = 'closed' | 'open';
 
 /** What `GET /sim` answers (CONTRACT §7). */
-export function simSnapshot(plant: SimPlant, publicKeyPem: string | null = null, gridActiveWhen: GridActiveWhen = 'closed'): Record<string, unknown> {
+export function simSnapshot(
+  plant: SimPlant,
+  publicKeyPem: string | null = null,
+  gridActiveWhen: GridActiveWhen = 'closed',
+): Record<string, unknown> {
   const pilot = plant.pilot;
   const meter = plant.meterReading();
   const ev = plant.ev.settings;
@@ -59,7 +60,12 @@ export function simSnapshot(plant: SimPlant, publicKeyPem: string | null = null,
     locked: plant.lockCommanded,
     ppCurrentA: ev.ppCurrentA,
     ev: { state: ev.state, maxCurrentA: ev.maxCurrentA, phases: ev.phases, followDelayMs: ev.followDelayMs },
-    meter: { energyWh: meter.energyWh, powerW: meter.powerW, currentsA: meter.currentsA, ...(publicKeyPem !== null && { publicKey: publicKeyPem }) },
+    meter: {
+      energyWh: meter.energyWh,
+      powerW: meter.powerW,
+      currentsA: meter.currentsA,
+      ...(publicKeyPem !== null && { publicKey: publicKeyPem }),
+    },
     faults: [...plant.faults],
     inputs: { gridControl: plant.gridContactClosed === (gridActiveWhen === 'closed') },
     changedAtMs: { ...plant.changedAtMs },

@@ -15,11 +15,23 @@ import { SimControlApi } from './sim-control-api.js';
 export async function createSimBoard({ config, clock, log }: BoardContext): Promise<Board> {
   const meterFile = join(config.dataDir, 'sim-meter.json');
   const { energyWh } = await readStoredJson(meterFile, { energyWh: 0 }, isMeterFile, log);
-  const plant = new SimPlant({ clock, wiredPhases: config.evse.phases, voltageV: config.evse.voltageV, energyWh, keepEnergy: (wh) => keepMeterFile(meterFile, wh) });
+  const plant = new SimPlant({
+    clock,
+    wiredPhases: config.evse.phases,
+    voltageV: config.evse.voltageV,
+    energyWh,
+    keepEnergy: (wh) => keepMeterFile(meterFile, wh),
+  });
   const signing = config.sim.signedMeter ? await SimSigningMeter.open(plant, config.dataDir) : undefined;
   const hal = createSimHal(plant, config.modbus.rtu ? new SerialRs485Port(config.modbus.rtu) : null, signing);
   const publicKeyPem = signing ? (await signing.identity()).publicKeyPem : null;
-  const api = new SimControlApi({ plant, rfid: hal.rfid, log: log.child({ module: 'sim' }), publicKeyPem, gridActiveWhen: config.grid?.activeWhen ?? 'closed' });
+  const api = new SimControlApi({
+    plant,
+    rfid: hal.rfid,
+    log: log.child({ module: 'sim' }),
+    publicKeyPem,
+    gridActiveWhen: config.grid?.activeWhen ?? 'closed',
+  });
   return {
     name: 'sim',
     hal,
@@ -28,7 +40,19 @@ export async function createSimBoard({ config, clock, log }: BoardContext): Prom
     start: () => api.listen('127.0.0.1', config.sim.controlPort),
     async stop() {
       await api.close();
-      for (const device of [hal.pilot, hal.contactor, hal.phaseRelay, hal.proximity, hal.lock, hal.meter, hal.rfid, hal.faults, hal.gridContact, hal.watchdog]) device.close();
+      for (const device of [
+        hal.pilot,
+        hal.contactor,
+        hal.phaseRelay,
+        hal.proximity,
+        hal.lock,
+        hal.meter,
+        hal.rfid,
+        hal.faults,
+        hal.gridContact,
+        hal.watchdog,
+      ])
+        device.close();
       await hal.rs485?.close();
       await saveFile(meterFile, JSON.stringify({ energyWh: plant.meterReading().energyWh }), log);
     },

@@ -41,8 +41,10 @@ export async function tryInterfaces(next: Config, running: Config): Promise<void
   const http = next.http;
   const tcp = next.modbus.tcp;
   if (http !== null && tcp !== null && overlaps(http, tcp)) throw new ConfigError('http.port', `${http.port} is modbus.tcp's port`);
-  if (http !== null && overlaps(http, { host: '127.0.0.1', port: next.sim.controlPort })) throw new ConfigError('http.port', `${http.port} is sim.controlPort`);
-  if (tcp !== null && overlaps(tcp, { host: '127.0.0.1', port: next.sim.controlPort })) throw new ConfigError('modbus.tcp.port', `${tcp.port} is sim.controlPort`);
+  if (http !== null && overlaps(http, { host: '127.0.0.1', port: next.sim.controlPort }))
+    throw new ConfigError('http.port', `${http.port} is sim.controlPort`);
+  if (tcp !== null && overlaps(tcp, { host: '127.0.0.1', port: next.sim.controlPort }))
+    throw new ConfigError('modbus.tcp.port', `${tcp.port} is sim.controlPort`);
   if (http !== null && !sameEndpoint(http, running.http)) await tryListen('http', http, running.http);
   if (tcp !== null && !sameEndpoint(tcp, running.modbus.tcp)) await tryListen('modbus.tcp', tcp, running.modbus.tcp);
   const rtu = next.modbus.rtu;
@@ -68,7 +70,12 @@ const RETRY_MAX_MS = 60_000;
  * works; when none does, the failure is logged at error and all are tried again after 1 s,
  * doubling to 60 s. Resolves after the first round, whatever its outcome; `stop()` ends the retries.
  */
-export function keepTrying(name: string, attempts: ReadonlyArray<() => Promise<void>>, clock: Clock, log: Logger): { readonly firstRound: Promise<void>; stop(): void } {
+export function keepTrying(
+  name: string,
+  attempts: ReadonlyArray<() => Promise<void>>,
+  clock: Clock,
+  log: Logger,
+): { readonly firstRound: Promise<void>; stop(): void } {
   let stopped = false;
   let timer: ReturnType<Clock['setTimeout']> | null = null;
   const round = async (delayMs: number): Promise<void> => {

@@ -38,7 +38,11 @@ export class ConfigOverlay {
   static async load(fileConfig: Config, log: Logger): Promise<ConfigOverlay> {
     const path = join(fileConfig.dataDir, 'config-overlay.json');
     const { value: stored, damaged } = await readStore(path, {}, isJsonObject<Record<string, OverlayEntry | null>>, log);
-    if (damaged !== null) log.error('run-time config unreadable: the config file applies (or the previous generation of the overlay)', { path, reason: damaged });
+    if (damaged !== null)
+      log.error('run-time config unreadable: the config file applies (or the previous generation of the overlay)', {
+        path,
+        reason: damaged,
+      });
     const entries: Record<string, OverlayEntry> = {};
     let config = fileConfig;
     for (const [key, entry] of Object.entries(stored)) {

@@ -5,7 +5,8 @@ import { readFile } from 'node:fs/promises';
 /** CONTRACT §2: the installer's configuration. Defaults live in the schema. */
 
 const Port = (port: number) => Type.Integer({ minimum: 0, maximum: 65535, default: port });
-const Endpoint = (port: number) => Type.Object({ host: Type.String({ minLength: 1, default: '127.0.0.1' }), port: Port(port) }, { additionalProperties: false });
+const Endpoint = (port: number) =>
+  Type.Object({ host: Type.String({ minLength: 1, default: '127.0.0.1' }), port: Port(port) }, { additionalProperties: false });
 const Strict = { additionalProperties: false, default: {} } as const;
 
 /**
@@ -197,7 +198,8 @@ function toConfigError(errors: ErrorObject[]): ConfigError {
     const forms = [...new Set(pool.filter((e) => keyOf(e) === key).map((e) => e.message ?? 'is invalid'))];
     return new ConfigError(key, forms.join(' or '));
   }
-  const reason = best.keyword === 'additionalProperties' ? 'unknown key' : best.keyword === 'required' ? 'is required' : (best.message ?? 'is invalid');
+  const reason =
+    best.keyword === 'additionalProperties' ? 'unknown key' : best.keyword === 'required' ? 'is required' : (best.message ?? 'is invalid');
   return new ConfigError(key, reason);
 }
 

@@ -43,7 +43,13 @@ export function endpoints(configured: Endpoint, file: Endpoint | null): Endpoint
 }
 
 /** Who the box says it is on Modbus (8000..8031). */
-const PRODUCT = { vendorId: 0x534e, vendorName: 'SmartWallbox', productId: 0x0001, productName: 'Smart Wallbox Controller', model: 'SW-Controller-1' } as const;
+const PRODUCT = {
+  vendorId: 0x534e,
+  vendorName: 'SmartWallbox',
+  productId: 0x0001,
+  productName: 'Smart Wallbox Controller',
+  model: 'SW-Controller-1',
+} as const;
 
 /** The charging core in this thread, on the board's HAL (tests, the fleet simulator): the firmware owns and runs it. */
 export interface InProcessCore {
@@ -156,7 +162,13 @@ export class Firmware {
     this.modbus = this.#createModbus(options);
     const rs485 = 'core' in options ? options.core.rs485 : options.hal.rs485;
     this.#rs485 = rs485;
-    this.modbusSlave = new ModbusSlave({ model: this.modbus, log: options.log, clock: options.clock, tcp: options.config.modbus.tcp, rs485 });
+    this.modbusSlave = new ModbusSlave({
+      model: this.modbus,
+      log: options.log,
+      clock: options.clock,
+      tcp: options.config.modbus.tcp,
+      rs485,
+    });
     const { dataDir } = options.config;
     this.updates = new FirmwareUpdater({
       installDir: options.install ? new InstallDir(options.install.dir, options.log) : null,
@@ -208,10 +220,16 @@ export class Firmware {
       saveAuthorizationKey: async (key) => void (await this.#options.overlay?.set('ocpp.password', key)),
       log,
     });
-    if (link.target.tls?.rejectUnauthorized === false) log.warn('OCPP TLS: the central system certificate is not verified (ocpp.insecureTls)', { url: ocpp.url });
+    if (link.target.tls?.rejectUnauthorized === false)
+      log.warn('OCPP TLS: the central system certificate is not verified (ocpp.insecureTls)', { url: ocpp.url });
     return new ChargePoint({
       settings: ocpp,
-      identity: { vendor: PRODUCT.vendorName, model: PRODUCT.model, serialNumber: this.#options.serialNumber ?? '', firmwareVersion: FIRMWARE_VERSION },
+      identity: {
+        vendor: PRODUCT.vendorName,
+        model: PRODUCT.model,
+        serialNumber: this.#options.serialNumber ?? '',
+        firmwareVersion: FIRMWARE_VERSION,
+      },
       charging: this.charging,
       rfid: this.#rfid,
       configuration: await OcppConfiguration.load(persistent, log, facts),
@@ -242,7 +260,13 @@ export class Firmware {
     const { evse } = this.#config;
     return MqttApi.create({
       settings: mqtt,
-      device: { serialNumber: this.#options.serialNumber ?? '', name: PRODUCT.productName, manufacturer: PRODUCT.vendorName, model: PRODUCT.model, firmwareVersion: FIRMWARE_VERSION },
+      device: {
+        serialNumber: this.#options.serialNumber ?? '',
+        name: PRODUCT.productName,
+        manufacturer: PRODUCT.vendorName,
+        model: PRODUCT.model,
+        firmwareVersion: FIRMWARE_VERSION,
+      },
       energyManager: this.modbus,
       phaseSwitchingEnabled: this.charging.phaseSwitchingEnabled,
       maxCurrentA: evse.maxCurrentA,
@@ -261,7 +285,13 @@ export class Firmware {
       charging: this.charging,
       clock: options.clock,
       log: options.log,
-      identity: { vendorId: PRODUCT.vendorId, productId: PRODUCT.productId, productName: PRODUCT.productName, firmwareVersion: FIRMWARE_VERSION, serialNumber: options.serialNumber ?? '' },
+      identity: {
+        vendorId: PRODUCT.vendorId,
+        productId: PRODUCT.productId,
+        productName: PRODUCT.productName,
+        firmwareVersion: FIRMWARE_VERSION,
+        serialNumber: options.serialNumber ?? '',
+      },
       persistence: {
         saveUnitId: async (unitId) => void (await overlay?.set('modbus.unitId', unitId)),
         saveBootLimit: async (limitA) => void (await overlay?.set('modbus.bootCurrentA', limitA)),
@@ -282,9 +312,21 @@ export class Firmware {
   storageProblems(): StorageProblem[] {
     const problems: StorageProblem[] = [];
     const storageFault = this.charging.status().faults.find((f) => f.kind === 'storage');
-    if (storageFault) problems.push({ file: 'faults.json', problem: storageFault.cause, safeSide: 'latched (storage fault) until an installer clears it', info: OCPP_ERROR_INFO.storage ?? '' });
+    if (storageFault)
+      problems.push({
+        file: 'faults.json',
+        problem: storageFault.cause,
+        safeSide: 'latched (storage fault) until an installer clears it',
+        info: OCPP_ERROR_INFO.storage ?? '',
+      });
     const overlayDamaged = this.#options.overlay?.damaged ?? null;
-    if (overlayDamaged !== null) problems.push({ file: 'config-overlay.json', problem: overlayDamaged, safeSide: 'the config file applies', info: 'run-time config unreadable' });
+    if (overlayDamaged !== null)
+      problems.push({
+        file: 'config-overlay.json',
+        problem: overlayDamaged,
+        safeSide: 'the config file applies',
+        info: 'run-time config unreadable',
+      });
     return [...problems, ...(this.chargePoint?.storageProblems() ?? [])];
   }
 
@@ -347,8 +389,13 @@ export class Firmware {
     // A transaction still open in the journal was cut: by a process restart under the same
     // kernel boot (Reboot), or by the machine going down (PowerLoss).
     const recoveryReason: RecoveryReason = previous?.bootId === this.#bootId ? 'Reboot' : 'PowerLoss';
-    if (previous !== null && !previous.cleanStop) this.#log.warn('the last run did not stop cleanly', { cause: recoveryReason === 'Reboot' ? 'process restart' : 'machine restart' });
-    await writeRunState(dataDir, { bootId: this.#bootId, cleanStop: false, startedAt: new Date(this.#clock.now()).toISOString() }, this.#log);
+    if (previous !== null && !previous.cleanStop)
+      this.#log.warn('the last run did not stop cleanly', { cause: recoveryReason === 'Reboot' ? 'process restart' : 'machine restart' });
+    await writeRunState(
+      dataDir,
+      { bootId: this.#bootId, cleanStop: false, startedAt: new Date(this.#clock.now()).toISOString() },
+      this.#log,
+    );
     await this.gridLog.load(this.#clock.now());
     this.charging.onChange((status) => this.gridLog.observe(status.grid, this.#clock.now()));
     this.#controller?.start();
@@ -385,7 +432,11 @@ export class Firmware {
     await this.#controller?.stop();
     await this.gridLog.stop(this.#clock.now());
     const meter = this.charging.status().meter;
-    await writeRunState(this.#config.dataDir, { bootId: this.#bootId, cleanStop: true, stoppedAt: new Date(this.#clock.now()).toISOString(), energyWh: meter?.energyWh ?? null }, this.#log);
+    await writeRunState(
+      this.#config.dataDir,
+      { bootId: this.#bootId, cleanStop: true, stoppedAt: new Date(this.#clock.now()).toISOString(), energyWh: meter?.energyWh ?? null },
+      this.#log,
+    );
     this.#log.info('firmware stopped');
   }
 }

@@ -68,17 +68,21 @@ export class RateLimitedLog {
       return true;
     }
     this.#dropped += 1;
-    this.#timer ??= this.#clock.setTimeout(() => {
-      this.#timer = null;
-      this.#endPeriod();
-    }, this.#periodStartMs + this.#periodMs - now);
+    this.#timer ??= this.#clock.setTimeout(
+      () => {
+        this.#timer = null;
+        this.#endPeriod();
+      },
+      this.#periodStartMs + this.#periodMs - now,
+    );
     return false;
   }
 
   #endPeriod(): void {
     if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
     this.#timer = null;
-    if (this.#dropped > 0) this.#log.warn('log lines dropped', { about: this.#about, dropped: this.#dropped, periodS: this.#periodMs / 1000 });
+    if (this.#dropped > 0)
+      this.#log.warn('log lines dropped', { about: this.#about, dropped: this.#dropped, periodS: this.#periodMs / 1000 });
     this.#dropped = 0;
     this.#periodStartMs = null;
   }

@@ -137,7 +137,13 @@ async function main(argv: string[]): Promise<number> {
     rs485: board.hal.rs485,
     clock: systemClock,
     log,
-    data: { configPath: args.values.config, logLevel: level, serialNumber: board.serialNumber, rs485: board.hal.rs485?.settings ?? null, meterSigns: board.hal.meter.signing !== undefined },
+    data: {
+      configPath: args.values.config,
+      logLevel: level,
+      serialNumber: board.serialNumber,
+      rs485: board.hal.rs485?.settings ?? null,
+      meterSigns: board.hal.meter.signing !== undefined,
+    },
     clockSynced: board.clockSynced,
     onRestartRequest: stop.restart,
   });
@@ -153,7 +159,12 @@ async function main(argv: string[]): Promise<number> {
   const unwatch = watchControlLoop(controller, log);
   await worker.start();
   const unlink = linkToLauncher({
-    health: () => ({ type: 'health', version: FIRMWARE_VERSION, controlLoop: controller.lastPassMs !== null && Date.now() - controller.lastPassMs < CONTROL_STALL_MS, ...worker.health() }),
+    health: () => ({
+      type: 'health',
+      version: FIRMWARE_VERSION,
+      controlLoop: controller.lastPassMs !== null && Date.now() - controller.lastPassMs < CONTROL_STALL_MS,
+      ...worker.health(),
+    }),
     checkUpdateResult: () => worker.checkUpdateResult(),
   });
   const signal = await stop.stopped;

@@ -76,7 +76,14 @@ export type FromWorker =
   | { readonly type: 'rs485Write'; readonly bytes: Uint8Array }
   | { readonly type: 'stopped' };
 
-const FROM_WORKER_TYPES: ReadonlySet<unknown> = new Set<FromWorker['type']>(['started', 'health', 'restart', 'rs485Open', 'rs485Write', 'stopped']);
+const FROM_WORKER_TYPES: ReadonlySet<unknown> = new Set<FromWorker['type']>([
+  'started',
+  'health',
+  'restart',
+  'rs485Open',
+  'rs485Write',
+  'stopped',
+]);
 
 function isFromWorker(message: unknown): message is FromWorker {
   return message !== null && typeof message === 'object' && FROM_WORKER_TYPES.has((message as { type?: unknown }).type);

@@ -191,7 +191,10 @@ async function run(link: NonNullable<typeof parentPort>, data: ProtocolWorkerDat
     ...(install && { install }),
   });
   // The bundle's neighbour dist/web/ (build.mjs puts the page there).
-  web = config.http === null ? null : new WebInterface({ firmware, overlay, clock: systemClock, log, webRoot: fileURLToPath(new URL('./web/', import.meta.url)) });
+  web =
+    config.http === null
+      ? null
+      : new WebInterface({ firmware, overlay, clock: systemClock, log, webRoot: fileURLToPath(new URL('./web/', import.meta.url)) });
   // Before the firmware starts, so that transactions closed at boot reach the history.
   await web?.prepare();
   await firmware.start();

@@ -29,6 +29,10 @@ export async function readTlsFiles(settings: TlsFileSettings, section: string): 
     }
   };
   const [ca, cert, key] = await Promise.all([read('caFile'), read('certFile'), read('keyFile')]);
-  if ((cert === undefined) !== (key === undefined)) throw new ConfigError(`${section}.${cert === undefined ? 'certFile' : 'keyFile'}`, 'a client certificate needs both certFile and keyFile');
+  if ((cert === undefined) !== (key === undefined))
+    throw new ConfigError(
+      `${section}.${cert === undefined ? 'certFile' : 'keyFile'}`,
+      'a client certificate needs both certFile and keyFile',
+    );
   return { ...(ca !== undefined && { ca }), ...(cert !== undefined && key !== undefined && { client: { cert, key } }) };
 }

@@ -6,9 +6,7 @@
  * - `F`: constant -12 V, EVSE not available / error;
  * - `E`: 0 V on purpose (CP disconnect, wake-up, phase switch pause).
  */
-export type PilotOutput =
-  | { readonly mode: 'off' | 'x1' | 'F' | 'E' }
-  | { readonly mode: 'pwm'; readonly dutyPct: number };
+export type PilotOutput = { readonly mode: 'off' | 'x1' | 'F' | 'E' } | { readonly mode: 'pwm'; readonly dutyPct: number };
 
 export type PilotMode = PilotOutput['mode'];
 

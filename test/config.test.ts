@@ -259,7 +259,11 @@ t.test('overlay: set() applies at once, persists, and a fresh load() applies it'
   t.equal(file.evse.maxCurrentA, 32, 'the file config object is not changed');
 
   const stored = JSON.parse(await readFile(join(dir, OVERLAY_FILE), 'utf8')) as unknown;
-  t.strictSame(stored, { 'evse.maxCurrentA': { value: 16, fileValue: 32 } }, 'the overlay file holds the value and the file value it overrode');
+  t.strictSame(
+    stored,
+    { 'evse.maxCurrentA': { value: 16, fileValue: 32 } },
+    'the overlay file holds the value and the file value it overrode',
+  );
 
   const again = await ConfigOverlay.load(fileConfig(dir), silentLogger);
   t.equal(again.config.evse.maxCurrentA, 16, 'a fresh load applies the stored value');

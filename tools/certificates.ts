@@ -42,13 +42,19 @@ async function main(argv: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   const command = positionals[0];
-  if (positionals.length !== 1 || !['ca', 'server', 'client', 'sign'].includes(command ?? '')) throw new UsageError('one command: ca, server, client or sign');
+  if (positionals.length !== 1 || !['ca', 'server', 'client', 'sign'].includes(command ?? ''))
+    throw new UsageError('one command: ca, server, client or sign');
   const out = required(values.out, '--out');
   const days = values.days === undefined ? (command === 'ca' ? 3650 : 825) : Number(values.days);
   if (!Number.isInteger(days) || days < 1) throw new UsageError('--days: a whole number of days, at least 1');
   const issuer = command === 'ca' ? undefined : await readPair(required(values.ca, '--ca'));
   const role: CertificateRole = command === 'ca' ? 'ca' : command === 'server' ? 'server' : 'client';
-  const commonName = command === 'ca' ? (values.name ?? 'Wallbox OCPP Root CA') : command === 'server' ? required(values.host?.[0], '--host') : required(values.id, '--id');
+  const commonName =
+    command === 'ca'
+      ? (values.name ?? 'Wallbox OCPP Root CA')
+      : command === 'server'
+        ? required(values.host?.[0], '--host')
+        : required(values.id, '--id');
   const { certPem, keyPem } = await issueCertificate({
     role,
     commonName,
@@ -60,7 +66,9 @@ async function main(argv: string[]): Promise<number> {
   });
   await writeFile(`${out}.crt`, certPem, { mode: 0o644 });
   if (keyPem !== null) await writeFile(`${out}.key`, keyPem, { mode: 0o600 });
-  process.stdout.write(JSON.stringify({ certificate: `${out}.crt`, ...(keyPem !== null && { key: `${out}.key` }), commonName, days }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ certificate: `${out}.crt`, ...(keyPem !== null && { key: `${out}.key` }), commonName, days }) + '\n',
+  );
   return 0;
 }
 

@@ -39,7 +39,8 @@ const log = createLogger({ level: 'error' });
 const count = Number(values.count);
 const tickMs = Number(values['tick-ms']);
 const rssMb = (): number => Math.round((process.memoryUsage().rss / 1048576) * 10) / 10;
-const report = (fields: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`);
+const report = (fields: Record<string, unknown>): void =>
+  void process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`);
 
 interface Box {
   readonly firmware: Firmware;

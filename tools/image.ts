@@ -35,7 +35,9 @@ const { values } = parseArgs({
 });
 const keyPath = values.key ?? process.env['WALLBOX_SIGNING_KEY'];
 if (keyPath === undefined) {
-  process.stderr.write('image: --key PRIVATE_KEY (or WALLBOX_SIGNING_KEY) is required; make a key pair with `npm run keygen -- --out DIR`\n');
+  process.stderr.write(
+    'image: --key PRIVATE_KEY (or WALLBOX_SIGNING_KEY) is required; make a key pair with `npm run keygen -- --out DIR`\n',
+  );
   process.exit(2);
 }
 const packageJson = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -70,7 +72,9 @@ async function runtimeClosure(roots: string[]): Promise<Set<string>> {
   const found = new Set<string>();
   const visit = async (name: string): Promise<void> => {
     if (found.has(name) || BUILD_ONLY.has(name)) return;
-    const manifest = JSON.parse(await readFile(join(nodeModules, name, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+    const manifest = JSON.parse(await readFile(join(nodeModules, name, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+    };
     found.add(name);
     for (const dep of Object.keys(manifest.dependencies ?? {})) await visit(dep);
   };
@@ -95,18 +99,30 @@ try {
   const folder = join(staging, `wallbox-firmware-${version}`);
   await mkdir(folder, { recursive: true });
   await promisify(execFile)(process.execPath, ['build.mjs', '--outdir', folder, '--version', version], { cwd: ROOT });
-  for (const name of await runtimeClosure(NATIVE_ROOTS)) await cp(join(nodeModules, name), join(folder, 'node_modules', name), { recursive: true, filter: runtimeFile });
+  for (const name of await runtimeClosure(NATIVE_ROOTS))
+    await cp(join(nodeModules, name), join(folder, 'node_modules', name), { recursive: true, filter: runtimeFile });
   const foreign = await foreignAddons(join(folder, 'node_modules'));
-  if (foreign.length > 0) throw new Error(`native addons not built for ${arch} (give --node-modules with addons built for it): ${foreign.join(', ')}`);
+  if (foreign.length > 0)
+    throw new Error(`native addons not built for ${arch} (give --node-modules with addons built for it): ${foreign.join(', ')}`);
   await mkdir(join(folder, 'board'));
-  for (const file of (await readdir(join(ROOT, 'board'))).filter((f) => f.endsWith('.json'))) await cp(join(ROOT, 'board', file), join(folder, 'board', file));
+  for (const file of (await readdir(join(ROOT, 'board'))).filter((f) => f.endsWith('.json')))
+    await cp(join(ROOT, 'board', file), join(folder, 'board', file));
   for (const file of STATIC_FILES) await cp(join(ROOT, 'image', file), join(folder, file));
   await writeFile(join(folder, PUBLIC_KEY_FILE), publicKeyOf(await readFile(keyPath, 'utf8')));
   const manifest: ImageManifest = { name: 'wallbox-firmware', version, arch, platform: 'linux', builtAt: new Date().toISOString() };
   await writeFile(join(folder, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
   const packed = await packImage(folder, values.out, await readFile(keyPath, 'utf8'));
   const bytes = (await stat(packed.updateFile)).size;
-  process.stdout.write(JSON.stringify({ version, arch: manifest.arch, image: packed.imageFile, signature: packed.signatureFile, update: packed.updateFile, bytes }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      version,
+      arch: manifest.arch,
+      image: packed.imageFile,
+      signature: packed.signatureFile,
+      update: packed.updateFile,
+      bytes,
+    }) + '\n',
+  );
 } catch (err) {
   process.stderr.write(`image: ${(err as Error).message}\n`);
   process.exitCode = 1;

@@ -2,13 +2,34 @@ import uPlot from 'uplot';
 
 /** The web page: login or first-start setup, then the live status, chart, settings and history. */
 
-interface Sample { t: number; currentA: number; powerW: number; offeredA: number }
+interface Sample {
+  t: number;
+  currentA: number;
+  powerW: number;
+  offeredA: number;
+}
 interface Status {
   connector: { status: string; errorCode: string };
-  charging: { cp: string | null; offeredA: number; limitA: number; limitedBy: string; pausedBy: string | null; userPaused: boolean; phases: number; contactorClosed: boolean };
+  charging: {
+    cp: string | null;
+    offeredA: number;
+    limitA: number;
+    limitedBy: string;
+    pausedBy: string | null;
+    userPaused: boolean;
+    phases: number;
+    contactorClosed: boolean;
+  };
   meter: { energyWh: number; powerW: number; currentsA: number[]; lost: boolean } | null;
   modbus: { limitA: number; enabled: boolean; watchdog: { timeoutS: number; fired: boolean } };
-  ocpp: { url: string; bootState: string; online: boolean; transaction: { transactionId: number | null; idTag: string; energyWh: number } | null; queued: number; deadLetters: number } | null;
+  ocpp: {
+    url: string;
+    bootState: string;
+    online: boolean;
+    transaction: { transactionId: number | null; idTag: string; energyWh: number } | null;
+    queued: number;
+    deadLetters: number;
+  } | null;
   signedMeter: { meterType: string | null; meterSerialNumber: string | null; publicKey: string | null; error: string | null } | null;
   mqtt: { connected: boolean; topicPrefix: string } | null;
   faults: Array<{ kind: string; cause: string }>;
@@ -17,8 +38,18 @@ interface Status {
   storage: Array<{ file: string; problem: string; safeSide: string }>;
   sample: Sample;
 }
-interface BoxEvent { seq: number; time: string; kind: string; text: string }
-interface PastTransaction { stoppedAt: string; energyWh: number; idTag: string | null; reason: string }
+interface BoxEvent {
+  seq: number;
+  time: string;
+  kind: string;
+  text: string;
+}
+interface PastTransaction {
+  stoppedAt: string;
+  energyWh: number;
+  idTag: string | null;
+  reason: string;
+}
 type Json = Record<string, any>;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -30,7 +61,10 @@ const input = (id: string): HTMLInputElement => $<HTMLInputElement>(id);
 const text = (id: string, value: string): void => void ($(id).textContent = value);
 
 class ApiError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -93,15 +127,38 @@ async function openApp(): Promise<void> {
     text('link', 'reconnecting');
     $('link').classList.remove('online');
     // A stream refused because the session ended: back to the login.
-    void api('GET', '/api/auth').then((a: { loggedIn: boolean }) => a.loggedIn || showLogin(), () => {});
+    void api('GET', '/api/auth').then(
+      (a: { loggedIn: boolean }) => a.loggedIn || showLogin(),
+      () => {},
+    );
   };
 }
 
 // ---- status --------------------------------------------------------------------------------
 
-const CP_TEXT: Record<string, string> = { A: 'A: no car', B: 'B: car connected', C: 'C: car charging / ready', D: 'D: ventilation', E: 'E: no pilot', F: 'F: error' };
-const LIMITER: Record<string, string> = { hardware: 'installation limit', cable: 'cable', modbus: 'energy manager', ocpp: 'OCPP profile', grid: 'grid operator (§14a)' };
-const PAUSE: Record<string, string> = { fault: 'a fault', storage: 'storage (the transaction start cannot be written to disk)', userPaused: 'you (paused)', modbusDisabled: 'energy manager (8094 = 0)', ocppNotAllowed: 'OCPP: no transaction', belowMinimum: 'limit below 6 A' };
+const CP_TEXT: Record<string, string> = {
+  A: 'A: no car',
+  B: 'B: car connected',
+  C: 'C: car charging / ready',
+  D: 'D: ventilation',
+  E: 'E: no pilot',
+  F: 'F: error',
+};
+const LIMITER: Record<string, string> = {
+  hardware: 'installation limit',
+  cable: 'cable',
+  modbus: 'energy manager',
+  ocpp: 'OCPP profile',
+  grid: 'grid operator (§14a)',
+};
+const PAUSE: Record<string, string> = {
+  fault: 'a fault',
+  storage: 'storage (the transaction start cannot be written to disk)',
+  userPaused: 'you (paused)',
+  modbusDisabled: 'energy manager (8094 = 0)',
+  ocppNotAllowed: 'OCPP: no transaction',
+  belowMinimum: 'limit below 6 A',
+};
 const kw = (w: number): string => `${(w / 1000).toFixed(2)} kW`;
 const kwh = (wh: number): string => `${(wh / 1000).toFixed(2)} kWh`;
 let paused = false;
@@ -113,22 +170,43 @@ function renderStatus(s: Status): void {
   text('power', s.meter && !s.meter.lost ? kw(s.meter.powerW) : 'meter —');
   text('cp', s.charging.cp === null ? '–' : (CP_TEXT[s.charging.cp] ?? s.charging.cp));
   const c = s.charging;
-  text('offered', c.offeredA > 0 ? `${c.offeredA.toFixed(1)} A on ${c.phases} phase${c.phases === 1 ? '' : 's'}, limited by ${LIMITER[c.limitedBy] ?? c.limitedBy}` : `none${c.pausedBy ? `: paused by ${PAUSE[c.pausedBy] ?? c.pausedBy}` : ''} (limit ${c.limitA.toFixed(1)} A, ${LIMITER[c.limitedBy] ?? c.limitedBy})`);
+  text(
+    'offered',
+    c.offeredA > 0
+      ? `${c.offeredA.toFixed(1)} A on ${c.phases} phase${c.phases === 1 ? '' : 's'}, limited by ${LIMITER[c.limitedBy] ?? c.limitedBy}`
+      : `none${c.pausedBy ? `: paused by ${PAUSE[c.pausedBy] ?? c.pausedBy}` : ''} (limit ${c.limitA.toFixed(1)} A, ${LIMITER[c.limitedBy] ?? c.limitedBy})`,
+  );
   text('contactor', c.contactorClosed ? 'closed' : 'open');
   text('currents', s.meter ? s.meter.currentsA.map((a) => `${a.toFixed(1)} A`).join(' · ') : '–');
   text('meter', s.meter ? kwh(s.meter.energyWh) : 'no meter');
   const tx = s.ocpp?.transaction;
   text('session-energy', tx ? `${kwh(tx.energyWh)} (transaction ${tx.transactionId ?? 'pending'}, ${tx.idTag})` : '–');
-  text('ocpp-state', s.ocpp === null ? 'off' : `${s.ocpp.online ? 'connected' : 'not connected'} (${s.ocpp.url}) · boot ${s.ocpp.bootState} · queued ${s.ocpp.queued}${s.ocpp.deadLetters ? ` · ${s.ocpp.deadLetters} given up` : ''}`);
+  text(
+    'ocpp-state',
+    s.ocpp === null
+      ? 'off'
+      : `${s.ocpp.online ? 'connected' : 'not connected'} (${s.ocpp.url}) · boot ${s.ocpp.bootState} · queued ${s.ocpp.queued}${s.ocpp.deadLetters ? ` · ${s.ocpp.deadLetters} given up` : ''}`,
+  );
   const sm = s.signedMeter;
-  text('signed-meter', sm === null ? 'none' : `${sm.meterType ?? '?'} ${sm.meterSerialNumber ?? ''}${sm.error ? ` · not answering (${sm.error})` : ''}`);
+  text(
+    'signed-meter',
+    sm === null ? 'none' : `${sm.meterType ?? '?'} ${sm.meterSerialNumber ?? ''}${sm.error ? ` · not answering (${sm.error})` : ''}`,
+  );
   $('meter-key').hidden = sm?.publicKey == null;
   text('meter-key', sm?.publicKey ?? '');
   const m = s.modbus;
-  text('modbus-state', `limit ${m.limitA.toFixed(1)} A, ${m.enabled ? 'enabled' : 'disabled'}${m.watchdog.timeoutS > 0 ? `, watchdog ${m.watchdog.timeoutS} s${m.watchdog.fired ? ' FIRED' : ''}` : ''}`);
+  text(
+    'modbus-state',
+    `limit ${m.limitA.toFixed(1)} A, ${m.enabled ? 'enabled' : 'disabled'}${m.watchdog.timeoutS > 0 ? `, watchdog ${m.watchdog.timeoutS} s${m.watchdog.fired ? ' FIRED' : ''}` : ''}`,
+  );
   text('mqtt-state', s.mqtt === null ? 'off' : `${s.mqtt.connected ? 'connected' : 'not connected'} · ${s.mqtt.topicPrefix}/…`);
   const grid = s.gridActivation;
-  text('grid-state', s.gridLimited && grid ? `LIMITED since ${new Date(grid.start).toLocaleString()}: ${grid.limitW} W = ${(grid.limitsA.at(-1) ?? 0).toFixed(1)} A` : 'not limiting');
+  text(
+    'grid-state',
+    s.gridLimited && grid
+      ? `LIMITED since ${new Date(grid.start).toLocaleString()}: ${grid.limitW} W = ${(grid.limitsA.at(-1) ?? 0).toFixed(1)} A`
+      : 'not limiting',
+  );
   $('grid-state').classList.toggle('fault', s.gridLimited);
   const faults = $('faults');
   faults.textContent = s.faults.length === 0 ? 'none' : s.faults.map((f) => `${f.kind}: ${f.cause}`).join('; ');
@@ -184,10 +262,18 @@ class Chart {
         {
           width,
           height: 220,
-          series: [{}, { label: 'Current', stroke: '#0b7a4b', width: 2, value: (_u, v) => (v == null ? '–' : `${v.toFixed(1)} A`) }, { label: 'Power', stroke: '#1f5fa8', width: 2, scale: 'kW', value: (_u, v) => (v == null ? '–' : `${v.toFixed(2)} kW`) }],
+          series: [
+            {},
+            { label: 'Current', stroke: '#0b7a4b', width: 2, value: (_u, v) => (v == null ? '–' : `${v.toFixed(1)} A`) },
+            { label: 'Power', stroke: '#1f5fa8', width: 2, scale: 'kW', value: (_u, v) => (v == null ? '–' : `${v.toFixed(2)} kW`) },
+          ],
           axes: [{}, { label: 'A', size: 50 }, { side: 1, scale: 'kW', label: 'kW', size: 50, grid: { show: false } }],
           // Different headroom on the two scales keeps the current and power lines apart.
-          scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.ceil(Math.max(6, max) * 1.1)] }, kW: { range: (_u, _min, max) => [0, Math.ceil(Math.max(1, max) * 1.4)] } },
+          scales: {
+            x: { time: true },
+            y: { range: (_u, _min, max) => [0, Math.ceil(Math.max(6, max) * 1.1)] },
+            kW: { range: (_u, _min, max) => [0, Math.ceil(Math.max(1, max) * 1.4)] },
+          },
         },
         this.#data(),
         el,
@@ -218,15 +304,18 @@ async function loadEvents(): Promise<void> {
 }
 
 async function loadTransactions(): Promise<void> {
-  const rows = ((await api('GET', '/api/transactions')) as PastTransaction[]).slice().reverse().map((t) => {
-    const tr = document.createElement('tr');
-    for (const cell of [new Date(t.stoppedAt).toLocaleString(), kwh(t.energyWh), t.idTag ?? '–', t.reason]) {
-      const td = document.createElement('td');
-      td.textContent = cell;
-      tr.append(td);
-    }
-    return tr;
-  });
+  const rows = ((await api('GET', '/api/transactions')) as PastTransaction[])
+    .slice()
+    .reverse()
+    .map((t) => {
+      const tr = document.createElement('tr');
+      for (const cell of [new Date(t.stoppedAt).toLocaleString(), kwh(t.energyWh), t.idTag ?? '–', t.reason]) {
+        const td = document.createElement('td');
+        td.textContent = cell;
+        tr.append(td);
+      }
+      return tr;
+    });
   $('transactions').replaceChildren(...rows);
 }
 
@@ -330,14 +419,27 @@ function modbusPatch(): Json {
       failsafeCurrentA: num('modbus-failsafe'),
       tcp: input('modbus-tcp-enabled').checked ? { host: input('modbus-tcp-host').value.trim(), port: num('modbus-tcp-port') } : null,
       rtu: input('modbus-rtu-enabled').checked
-        ? { path: input('modbus-rtu-path').value.trim(), baudRate: num('modbus-rtu-baud'), parity: $<HTMLSelectElement>('modbus-rtu-parity').value, dataBits: Number($<HTMLSelectElement>('modbus-rtu-databits').value), stopBits: Number($<HTMLSelectElement>('modbus-rtu-stopbits').value) }
+        ? {
+            path: input('modbus-rtu-path').value.trim(),
+            baudRate: num('modbus-rtu-baud'),
+            parity: $<HTMLSelectElement>('modbus-rtu-parity').value,
+            dataBits: Number($<HTMLSelectElement>('modbus-rtu-databits').value),
+            stopBits: Number($<HTMLSelectElement>('modbus-rtu-stopbits').value),
+          }
         : null,
     },
   };
 }
 
 function evsePatch(): Json {
-  return { evse: { maxCurrentA: num('evse-max'), phases: Number($<HTMLSelectElement>('evse-phases').value), cable: $<HTMLSelectElement>('evse-cable').value, minOffS: num('evse-minoff') } };
+  return {
+    evse: {
+      maxCurrentA: num('evse-max'),
+      phases: Number($<HTMLSelectElement>('evse-phases').value),
+      cable: $<HTMLSelectElement>('evse-cable').value,
+      minOffS: num('evse-minoff'),
+    },
+  };
 }
 
 function settingsForm(formId: string, messageId: string, patch: () => Json): void {
@@ -348,7 +450,14 @@ function settingsForm(formId: string, messageId: string, patch: () => Json): voi
       async (reply: { changed: Array<{ key: string; apply: string }>; pendingRestart: string[] }) => {
         const now = reply.changed.filter((c) => c.apply === 'now').map((c) => c.key);
         const later = reply.changed.filter((c) => c.apply === 'restart').map((c) => c.key);
-        say(messageId, reply.changed.length === 0 ? 'No change.' : [now.length ? `Applied now: ${now.join(', ')}.` : '', later.length ? `After a restart: ${later.join(', ')}.` : ''].join(' ').trim());
+        say(
+          messageId,
+          reply.changed.length === 0
+            ? 'No change.'
+            : [now.length ? `Applied now: ${now.join(', ')}.` : '', later.length ? `After a restart: ${later.join(', ')}.` : '']
+                .join(' ')
+                .trim(),
+        );
         await loadConfig();
       },
       (err: Error) => say(messageId, err.message, true),
@@ -369,9 +478,15 @@ function uploadForm(formId: string, messageId: string, path: string, body: () =>
     body()
       .then((b) => api('PUT', path, b))
       .then(
-        async (reply: { certificates?: Array<{ subject: string; validTo: string }>; certificate?: { subject: string; validTo: string } }) => {
+        async (reply: {
+          certificates?: Array<{ subject: string; validTo: string }>;
+          certificate?: { subject: string; validTo: string };
+        }) => {
           const certs = reply.certificates ?? (reply.certificate ? [reply.certificate] : []);
-          say(messageId, `Installed: ${certs.map((c) => `${c.subject.replaceAll('\n', ', ')} (valid to ${c.validTo})`).join('; ')}. OCPP reconnects.`);
+          say(
+            messageId,
+            `Installed: ${certs.map((c) => `${c.subject.replaceAll('\n', ', ')} (valid to ${c.validTo})`).join('; ')}. OCPP reconnects.`,
+          );
           await loadConfig();
         },
         (err: Error) => say(messageId, err.message, true),
@@ -426,6 +541,9 @@ settingsForm('mqtt-form', 'mqtt-message', mqttPatch);
 settingsForm('modbus-form', 'modbus-message', modbusPatch);
 settingsForm('evse-form', 'evse-message', evsePatch);
 uploadForm('ca-form', 'ca-message', '/api/certs/ca', async () => ({ pem: await fileText('ca-upload') }));
-uploadForm('client-form', 'client-message', '/api/certs/client', async () => ({ cert: await fileText('client-cert-upload'), key: await fileText('client-key-upload') }));
+uploadForm('client-form', 'client-message', '/api/certs/client', async () => ({
+  cert: await fileText('client-cert-upload'),
+  key: await fileText('client-key-upload'),
+}));
 
 void boot();

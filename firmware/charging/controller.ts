@@ -6,10 +6,25 @@ import type { PhaseCount } from '../../hal/phase-relay.js';
 import type { Logger } from '../log.js';
 import { FaultLog } from '../safety/fault-log.js';
 import type { Fault } from '../safety/faults.js';
-import { clearByInstaller, initialSupervision, SUPERVISION, supervise, type SupervisionAction, type SupervisionState } from '../safety/supervisor.js';
+import {
+  clearByInstaller,
+  initialSupervision,
+  SUPERVISION,
+  supervise,
+  type SupervisionAction,
+  type SupervisionState,
+} from '../safety/supervisor.js';
 import { arbitrate, type ChargingLimits, type Offer } from './arbiter.js';
 import { carPhasesFrom, gridLimitA, gridPhases, gridSignalActive, type GridSettings } from './grid.js';
-import { idlePlan, phaseSelection, planCpDisconnect, planPhases, stepPlan, type Interruption, type InterruptionPlan } from './interruption.js';
+import {
+  idlePlan,
+  phaseSelection,
+  planCpDisconnect,
+  planPhases,
+  stepPlan,
+  type Interruption,
+  type InterruptionPlan,
+} from './interruption.js';
 import { initialPilotReading, readPilot, type CpState, type PilotReading } from './pilot-reader.js';
 import { cableRatingA } from './proximity.js';
 import type { ChargingPort } from './port.js';
@@ -120,7 +135,8 @@ export class ChargingController implements ChargingPort {
     this.#tickMs = options.tickMs ?? 5;
     this.#faultLog = options.faultLog ?? FaultLog.inMemory(options.log);
     this.#grid = options.grid ?? null;
-    if (this.#grid !== null && this.#hal.gridContact === null) this.#log.error('grid is configured but the board has no grid operator input: the signal cannot be read');
+    if (this.#grid !== null && this.#hal.gridContact === null)
+      this.#log.error('grid is configured but the board has no grid operator input: the signal cannot be read');
     this.#limits = {
       hardwareA: options.evse.maxCurrentA,
       cableA: null,
@@ -194,7 +210,12 @@ export class ChargingController implements ChargingPort {
    * new side's Modbus model sets 8093's boot value.
    */
   resetProtocolInputs(): void {
-    this.#setLimits({ ...this.#limits, ocpp: this.#limits.ocpp === null ? null : { limitA: null, allowed: false }, userPaused: false, storagePaused: false });
+    this.#setLimits({
+      ...this.#limits,
+      ocpp: this.#limits.ocpp === null ? null : { limitA: null, allowed: false },
+      userPaused: false,
+      storagePaused: false,
+    });
   }
 
   #ocppLimits(): NonNullable<ChargingLimits['ocpp']> {
@@ -300,7 +321,12 @@ export class ChargingController implements ChargingPort {
       interruption: this.#plan.current,
       phases: this.#phasesEnergised(),
       meter: this.#hal.meter.latest(),
-      grid: this.#grid && { active: this.#gridSinceMs !== null, sinceMs: this.#gridSinceMs, limitW: this.#grid.limitW, limitA: this.#limits.gridA ?? null },
+      grid: this.#grid && {
+        active: this.#gridSinceMs !== null,
+        sinceMs: this.#gridSinceMs,
+        limitW: this.#grid.limitW,
+        limitA: this.#limits.gridA ?? null,
+      },
     };
   }
 
@@ -379,7 +405,10 @@ export class ChargingController implements ChargingPort {
 
     this.#steerGridPhases(nowMs, meter);
     this.#stepInterruption(nowMs, mirrorClosed, meter);
-    const gridA = this.#grid !== null && this.#gridSinceMs !== null ? gridLimitA(this.#grid.limitW, this.#grid.voltageV, this.#phasesEnergised()) : null;
+    const gridA =
+      this.#grid !== null && this.#gridSinceMs !== null
+        ? gridLimitA(this.#grid.limitW, this.#grid.voltageV, this.#phasesEnergised())
+        : null;
     this.#limits = { ...this.#limits, faultLatched: verdict.blocking, gridA };
     this.#offer = arbitrate(this.#limits);
     const { state, actions } = stepSession(this.#session, {
@@ -422,19 +451,31 @@ export class ChargingController implements ChargingPort {
   #steerGridPhases(nowMs: number, meter: MeterReading | null): void {
     if (this.#grid === null || !this.phaseSwitchingEnabled) return;
     if (this.#reading.state === 'A') this.#carPhases = null;
-    else if (this.#hal.phaseRelay.phases === 3 && this.#session.contactorClosed && meter !== null && nowMs - meter.atMs < SUPERVISION.meterLostMs) {
+    else if (
+      this.#hal.phaseRelay.phases === 3 &&
+      this.#session.contactorClosed &&
+      meter !== null &&
+      nowMs - meter.atMs < SUPERVISION.meterLostMs
+    ) {
       this.#carPhases = carPhasesFrom(meter.currentsA) ?? this.#carPhases;
     }
     const selection = this.phaseSelection();
     const chose = this.#gridChosePhases;
     if (this.#gridSinceMs === null) {
-      if (chose !== null && selection === chose.chosen && chose.before !== chose.chosen) this.#askPhases(chose.before, 'grid operator limit released');
+      if (chose !== null && selection === chose.chosen && chose.before !== chose.chosen)
+        this.#askPhases(chose.before, 'grid operator limit released');
       this.#gridChosePhases = null;
       return;
     }
     if (this.#carPhases === null) return;
     const otherLimitA = arbitrate({ ...this.#limits, gridA: null }).limitA;
-    const wanted = gridPhases({ limitW: this.#grid.limitW, voltageV: this.#grid.voltageV, carPhases: this.#carPhases, otherLimitA, current: selection });
+    const wanted = gridPhases({
+      limitW: this.#grid.limitW,
+      voltageV: this.#grid.voltageV,
+      carPhases: this.#carPhases,
+      otherLimitA,
+      current: selection,
+    });
     if (wanted === selection) return;
     this.#gridChosePhases = { chosen: wanted, before: chose?.before ?? selection };
     this.#askPhases(wanted, 'most power within the grid operator limit');
@@ -529,7 +570,14 @@ export class ChargingController implements ChargingPort {
   #failSafe(err: unknown): void {
     this.#log.error('control loop failed; outputs forced safe', { err });
     const nowMs = this.#clock.now();
-    this.#session = { ...this.#session, pilot: { mode: 'F' }, pilotSinceMs: nowMs, contactorClosed: false, lastOpenedAtMs: nowMs, withdrawnAtMs: null };
+    this.#session = {
+      ...this.#session,
+      pilot: { mode: 'F' },
+      pilotSinceMs: nowMs,
+      contactorClosed: false,
+      lastOpenedAtMs: nowMs,
+      withdrawnAtMs: null,
+    };
     try {
       this.#hal.contactor.setClosed(false);
       this.#hal.pilot.drive({ mode: 'F' });

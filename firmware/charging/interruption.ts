@@ -11,7 +11,12 @@ import type { Hold } from './session.js';
  */
 export type Interruption =
   | { readonly kind: 'cpDisconnect'; readonly stage: 'stopping' | 'disconnected'; readonly seconds: number; readonly sinceMs: number }
-  | { readonly kind: 'phaseSwitch'; readonly stage: 'stopping' | 'opening' | 'paused'; readonly phases: PhaseCount; readonly sinceMs: number };
+  | {
+      readonly kind: 'phaseSwitch';
+      readonly stage: 'stopping' | 'opening' | 'paused';
+      readonly phases: PhaseCount;
+      readonly sinceMs: number;
+    };
 
 export interface InterruptionInput {
   readonly nowMs: number;
@@ -113,7 +118,10 @@ export interface PlanStep extends InterruptionStep {
 }
 
 /** Starts a pending phase switch when its time has come, and moves the interruption in progress on. */
-export function stepPlan(plan: InterruptionPlan, input: InterruptionInput & { readonly relayPhases: PhaseCount; readonly minIntervalMs: number }): PlanStep {
+export function stepPlan(
+  plan: InterruptionPlan,
+  input: InterruptionInput & { readonly relayPhases: PhaseCount; readonly minIntervalMs: number },
+): PlanStep {
   let { current, pendingPhases } = plan;
   if (pendingPhases === input.relayPhases && current?.kind !== 'phaseSwitch') pendingPhases = null;
   let started: PlanStep['started'] = null;

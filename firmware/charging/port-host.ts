@@ -2,7 +2,15 @@ import { every, type Clock } from '../../hal/clock.js';
 import type { Logger } from '../log.js';
 import type { FaultHistoryEntry } from '../safety/fault-log.js';
 import type { ChargingController } from './controller.js';
-import { ALIVE_PERIOD_MS, isToControl, STALE_AFTER_MS, type PortEndpoint, type PortSnapshot, type RequestMessage, type ToProtocol } from './port.js';
+import {
+  ALIVE_PERIOD_MS,
+  isToControl,
+  STALE_AFTER_MS,
+  type PortEndpoint,
+  type PortSnapshot,
+  type RequestMessage,
+  type ToProtocol,
+} from './port.js';
 import { staleModbusInput, type ModbusFailsafe, type ModbusInput } from './stale-inputs.js';
 
 /** How often the host looks for silence of the protocol side and for a new meter reading to pass on. */
@@ -88,7 +96,9 @@ export class ChargingPortHost {
 
   #received(message: unknown): void {
     if (!isToControl(message)) {
-      this.#log.error('message from the protocol side refused', { type: typeof message === 'object' && message !== null ? (message as { type?: unknown }).type : typeof message });
+      this.#log.error('message from the protocol side refused', {
+        type: typeof message === 'object' && message !== null ? (message as { type?: unknown }).type : typeof message,
+      });
       return;
     }
     this.#lastSeenMs = this.#clock.now();
@@ -135,7 +145,10 @@ export class ChargingPortHost {
     if (this.#stale) return;
     this.#stale = true;
     const input = staleModbusInput(this.#lastModbus, this.#failsafe);
-    this.#log.warn(`${why}: its Modbus and OCPP inputs are stale`, { silentMs: this.#clock.now() - this.#lastSeenMs, modbusLimitA: input?.limitA ?? this.#lastModbus?.limitA ?? null });
+    this.#log.warn(`${why}: its Modbus and OCPP inputs are stale`, {
+      silentMs: this.#clock.now() - this.#lastSeenMs,
+      modbusLimitA: input?.limitA ?? this.#lastModbus?.limitA ?? null,
+    });
     if (input !== null) this.#controller.setModbusLimit(input.limitA, input.enabled);
   }
 
@@ -161,7 +174,13 @@ export class ChargingPortHost {
     this.#sentKey = key;
     const faultHistory = history === this.#sentHistory ? null : history;
     this.#sentHistory = history;
-    const snapshot: PortSnapshot = { status, phaseSelection, phaseSwitchingEnabled: controller.phaseSwitchingEnabled, lastPassMs: controller.lastPassMs, faultHistory };
+    const snapshot: PortSnapshot = {
+      status,
+      phaseSelection,
+      phaseSwitchingEnabled: controller.phaseSwitchingEnabled,
+      lastPassMs: controller.lastPassMs,
+      faultHistory,
+    };
     this.#post({ type: 'snapshot', snapshot });
   }
 

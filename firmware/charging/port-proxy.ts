@@ -178,10 +178,14 @@ export class ChargingPortProxy implements ChargingPort {
   }
 
   #request<K extends PortRequestName>(name: K, args: PortRequestArgs<K>): Promise<PortRequestResult<K>> {
-    if (this.#pending.size >= MAX_PENDING_REQUESTS) return Promise.reject(new Error(`${name}: too many requests to the charging core in flight`));
+    if (this.#pending.size >= MAX_PENDING_REQUESTS)
+      return Promise.reject(new Error(`${name}: too many requests to the charging core in flight`));
     const id = this.#nextId++;
     return new Promise<PortRequestResult<K>>((resolve, reject) => {
-      const timer = this.#clock.setTimeout(() => this.#settle(id, this.#pending.get(id), () => reject(new Error(`${name}: the charging core did not answer`))), REQUEST_TIMEOUT_MS);
+      const timer = this.#clock.setTimeout(
+        () => this.#settle(id, this.#pending.get(id), () => reject(new Error(`${name}: the charging core did not answer`))),
+        REQUEST_TIMEOUT_MS,
+      );
       const accept = (result: unknown): void => {
         if (isRequestResult(name, result)) resolve(result);
         else reject(new Error(`${name}: the charging core answered with an unexpected result`));

@@ -41,12 +41,20 @@ export const PORT_REQUESTS = {
   // The signing meter (CONTRACT §9) is hardware of the control side; OCPP begins and ends its transactions.
   meterIdentity: {
     args: Type.Tuple([]),
-    result: Type.Unsafe<SigningMeterIdentity>(Type.Object({ meterType: Type.String(), meterSerialNumber: Type.String(), publicKeyPem: Type.String() })),
+    result: Type.Unsafe<SigningMeterIdentity>(
+      Type.Object({ meterType: Type.String(), meterSerialNumber: Type.String(), publicKeyPem: Type.String() }),
+    ),
   },
   beginMeterTransaction: {
     args: Type.Tuple([
       Type.Unsafe<Identification>(
-        Type.Object({ idTag: Type.String({ maxLength: 20 }), type: Type.Union([Type.Literal('ISO14443'), Type.Literal('CENTRAL'), Type.Literal('LOCAL')]) }, { additionalProperties: false }),
+        Type.Object(
+          {
+            idTag: Type.String({ maxLength: 20 }),
+            type: Type.Union([Type.Literal('ISO14443'), Type.Literal('CENTRAL'), Type.Literal('LOCAL')]),
+          },
+          { additionalProperties: false },
+        ),
       ),
     ]),
     result: Type.String(),
@@ -114,8 +122,12 @@ export interface PortSnapshot {
   readonly faultHistory: readonly FaultHistoryEntry[] | null;
 }
 
-export type CallMessage = { [K in PortCallName]: { readonly type: 'call'; readonly name: K; readonly args: PortCallArgs<K> } }[PortCallName];
-export type RequestMessage = { [K in PortRequestName]: { readonly type: 'request'; readonly id: number; readonly name: K; readonly args: PortRequestArgs<K> } }[PortRequestName];
+export type CallMessage = {
+  [K in PortCallName]: { readonly type: 'call'; readonly name: K; readonly args: PortCallArgs<K> };
+}[PortCallName];
+export type RequestMessage = {
+  [K in PortRequestName]: { readonly type: 'request'; readonly id: number; readonly name: K; readonly args: PortRequestArgs<K> };
+}[PortRequestName];
 
 /** Protocol side → control side. `alive` is the sign of life; any message counts as one. */
 export type ToControl = { readonly type: 'alive' } | CallMessage | RequestMessage;

@@ -97,7 +97,8 @@ export function stepSession(state: SessionState, input: SessionInput): { state: 
   if (contactorClosed) {
     if (pilotFault) openReason = `pilot fault: ${pilotFault.kind}`;
     else if (input.hold !== null && input.hold.kind !== 'withdraw') openReason = input.hold.reason;
-    else if (!chargeState) openReason = `car in ${cp ?? 'unknown state'}`; // Table A.6 seq. 2.2, 8.1
+    else if (!chargeState)
+      openReason = `car in ${cp ?? 'unknown state'}`; // Table A.6 seq. 2.2, 8.1
     else if (pilot.mode !== 'pwm') {
       withdrawnAtMs ??= nowMs;
       if (nowMs - withdrawnAtMs >= TIMING.openUnderLoadAfterMs) openReason = 'car stayed in C after the PWM stopped'; // seq. 10.2

@@ -117,6 +117,14 @@ export class LogFile {
     this.#failed = true;
     this.#stream?.destroy();
     this.#stream = null;
-    process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'log file turned off', dir: this.dir, reason: (err as Error).message }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        time: new Date().toISOString(),
+        level: 'error',
+        msg: 'log file turned off',
+        dir: this.dir,
+        reason: (err as Error).message,
+      }) + '\n',
+    );
   }
 }

@@ -55,7 +55,10 @@ export class DiagnosticsUploader {
 
   /** Starts an upload; resolves at once with the file name (what GetDiagnostics.conf returns), the upload goes on. */
   upload(request: DiagnosticsRequest, report: DiagnosticsStatusReport): string {
-    const stamp = new Date(this.#o.clock.now()).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const stamp = new Date(this.#o.clock.now())
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
     const fileName = `${request.log === 'security' ? 'security-log' : 'diagnostics'}-${this.#o.identity.replace(/[^A-Za-z0-9_.-]/g, '_')}-${stamp}.tar.gz`;
     void this.#run(request, fileName, report).catch((err: unknown) => this.#log.error('diagnostics failed', { err }));
     return fileName;
@@ -105,7 +108,14 @@ export class DiagnosticsUploader {
     };
     await writeFile(join(staging, 'info.json'), JSON.stringify(info, null, 2));
     const withFaults = request.log !== 'security';
-    if (withFaults && (await copyFile(join(this.#o.dataDir, 'faults.json'), join(staging, 'faults.json')).then(() => true, () => false))) files.push('faults.json');
+    if (
+      withFaults &&
+      (await copyFile(join(this.#o.dataDir, 'faults.json'), join(staging, 'faults.json')).then(
+        () => true,
+        () => false,
+      ))
+    )
+      files.push('faults.json');
     await create({ gzip: true, file: archive, cwd: staging, portable: true }, files);
   }
 }

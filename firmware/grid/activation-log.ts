@@ -75,7 +75,9 @@ export class GridActivationLog {
     }
     if (current === null) {
       const start = new Date(grid.sinceMs ?? nowMs).toISOString();
-      this.#activations = [...this.#activations, { start, end: null, limitW: grid.limitW, limitsA: [grid.limitA], endedBy: null }].slice(-ACTIVATIONS_KEPT);
+      this.#activations = [...this.#activations, { start, end: null, limitW: grid.limitW, limitsA: [grid.limitA], endedBy: null }].slice(
+        -ACTIVATIONS_KEPT,
+      );
       this.#log.info('grid operator limit activation recorded', { start, limitW: grid.limitW, limitA: grid.limitA });
       this.#persist();
       return;

@@ -10,8 +10,12 @@ import type { Handler, Reply, RouteTable } from './routes.js';
 import { clearedSessionCookie, sessionCookie, sessionToken, type Sessions } from './sessions.js';
 
 const parseLogin = bodyParser(Type.Object({ password: Type.String({ maxLength: 1024 }) }, { additionalProperties: false }));
-const parseSetup = bodyParser(Type.Object({ setupCode: Type.String({ maxLength: 64 }), password: Type.String({ maxLength: 1024 }) }, { additionalProperties: false }));
-const parseNewPassword = bodyParser(Type.Object({ current: Type.String({ maxLength: 1024 }), password: Type.String({ maxLength: 1024 }) }, { additionalProperties: false }));
+const parseSetup = bodyParser(
+  Type.Object({ setupCode: Type.String({ maxLength: 64 }), password: Type.String({ maxLength: 1024 }) }, { additionalProperties: false }),
+);
+const parseNewPassword = bodyParser(
+  Type.Object({ current: Type.String({ maxLength: 1024 }), password: Type.String({ maxLength: 1024 }) }, { additionalProperties: false }),
+);
 const parseEmpty = bodyParser(EmptyBody);
 
 /** A one-time code of 10 digits in groups, printed in the log: only someone who can read the box's log may set the first password. */
@@ -32,7 +36,8 @@ export interface AccessDeps {
 
 /** Login, logout, first-start setup and password change: open without a session (logout and password check it themselves). */
 export function accessRoutes(d: AccessDeps): RouteTable {
-  const limited = (retry: number): HttpError => new HttpError(429, `too many failed attempts; try again in ${retry} s`, { 'retry-after': String(retry) });
+  const limited = (retry: number): HttpError =>
+    new HttpError(429, `too many failed attempts; try again in ${retry} s`, { 'retry-after': String(retry) });
   const login = (event: string, address: string): Reply => {
     const token = d.sessions.create();
     d.limiter.succeeded(address);

@@ -37,8 +37,20 @@ export class Activity {
     this.#events = events;
     this.#history = history;
     firmware.onTransactionEnded((ended) => {
-      history.add({ source: 'ocpp', transactionId: ended.transactionId, idTag: ended.idTag, startedAt: ended.startedAt, stoppedAt: ended.stoppedAt, meterStartWh: ended.meterStartWh, meterStopWh: ended.meterStopWh, reason: ended.reason });
-      events.add('ocpp', `transaction ${ended.transactionId ?? `(local ${ended.localId})`} ended: ${ended.reason}, ${ended.meterStopWh - ended.meterStartWh} Wh`);
+      history.add({
+        source: 'ocpp',
+        transactionId: ended.transactionId,
+        idTag: ended.idTag,
+        startedAt: ended.startedAt,
+        stoppedAt: ended.stoppedAt,
+        meterStartWh: ended.meterStartWh,
+        meterStopWh: ended.meterStopWh,
+        reason: ended.reason,
+      });
+      events.add(
+        'ocpp',
+        `transaction ${ended.transactionId ?? `(local ${ended.localId})`} ended: ${ended.reason}, ${ended.meterStopWh - ended.meterStartWh} Wh`,
+      );
     });
   }
 
@@ -66,7 +78,8 @@ export class Activity {
         this.#session = { startedAt: new Date(this.#clock.now()).toISOString(), meterStartWh: Math.round(status.meter?.energyWh ?? 0) };
       }
     }
-    if (last !== null && status.contactorClosed !== last.contactorClosed) this.#events.add('charging', status.contactorClosed ? `contactor closed, ${status.offeredA} A offered` : 'contactor open');
+    if (last !== null && status.contactorClosed !== last.contactorClosed)
+      this.#events.add('charging', status.contactorClosed ? `contactor closed, ${status.offeredA} A offered` : 'contactor open');
     const before = new Set(last?.faults.map((f) => f.kind) ?? []);
     const now = new Set(status.faults.map((f) => f.kind));
     for (const f of status.faults) if (!before.has(f.kind)) this.#events.add('fault', `fault ${f.kind}: ${f.cause}`);
@@ -88,7 +101,16 @@ export class Activity {
     this.#session = null;
     if (session === null || this.#firmware.chargePoint !== null) return;
     const meterStopWh = Math.round(status.meter?.energyWh ?? session.meterStartWh);
-    this.#history.add({ source: 'local', transactionId: null, idTag: null, startedAt: session.startedAt, stoppedAt: new Date(this.#clock.now()).toISOString(), meterStartWh: session.meterStartWh, meterStopWh, reason });
+    this.#history.add({
+      source: 'local',
+      transactionId: null,
+      idTag: null,
+      startedAt: session.startedAt,
+      stoppedAt: new Date(this.#clock.now()).toISOString(),
+      meterStartWh: session.meterStartWh,
+      meterStopWh,
+      reason,
+    });
   }
 
   #watchOcpp(): void {
@@ -99,7 +121,11 @@ export class Activity {
       this.#online = null;
     }
     const offlineLimit = cp?.offlineLimitActive ?? false;
-    if (offlineLimit !== this.#offlineLimit) this.#events.add('ocpp', offlineLimit ? `central system unreachable for ocpp.offlineAfterS: the OCPP offline limit applies` : 'the OCPP offline limit ends');
+    if (offlineLimit !== this.#offlineLimit)
+      this.#events.add(
+        'ocpp',
+        offlineLimit ? `central system unreachable for ocpp.offlineAfterS: the OCPP offline limit applies` : 'the OCPP offline limit ends',
+      );
     this.#offlineLimit = offlineLimit;
     const online = cp === null ? null : cp.online;
     if (online === this.#online) return;

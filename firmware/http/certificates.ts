@@ -32,7 +32,13 @@ function parseCertificates(pem: string, key: string): X509Certificate[] {
 }
 
 function info(cert: X509Certificate): CertificateInfo {
-  return { subject: cert.subject, issuer: cert.issuer, validFrom: cert.validFrom, validTo: cert.validTo, fingerprint256: cert.fingerprint256 };
+  return {
+    subject: cert.subject,
+    issuer: cert.issuer,
+    validFrom: cert.validFrom,
+    validTo: cert.validTo,
+    fingerprint256: cert.fingerprint256,
+  };
 }
 
 /** Keeps the CA certificate(s) the central system must chain to; returns the path for `ocpp.caFile`. */
@@ -44,7 +50,11 @@ export async function storeCaCertificate(dataDir: string, pem: string): Promise<
 }
 
 /** Keeps the client certificate and its key (security profile 3); the key must match the certificate. */
-export async function storeClientCertificate(dataDir: string, certPem: string, keyPem: string): Promise<{ certFile: string; keyFile: string; certificate: CertificateInfo }> {
+export async function storeClientCertificate(
+  dataDir: string,
+  certPem: string,
+  keyPem: string,
+): Promise<{ certFile: string; keyFile: string; certificate: CertificateInfo }> {
   const chain = parseCertificates(certPem, 'cert');
   const leaf = chain[0] as X509Certificate;
   let key;

@@ -21,7 +21,16 @@ export const HISTORY_FILE = 'transaction-history.json';
 export const HISTORY_LENGTH = 100;
 
 function isHistory(value: unknown): value is PastTransaction[] {
-  return Array.isArray(value) && value.every((v) => v !== null && typeof v === 'object' && typeof (v as PastTransaction).startedAt === 'string' && typeof (v as PastTransaction).energyWh === 'number');
+  return (
+    Array.isArray(value) &&
+    value.every(
+      (v) =>
+        v !== null &&
+        typeof v === 'object' &&
+        typeof (v as PastTransaction).startedAt === 'string' &&
+        typeof (v as PastTransaction).energyWh === 'number',
+    )
+  );
 }
 
 /** The last 100 transactions with their energy, newest last, in `dataDir/transaction-history.json`. */

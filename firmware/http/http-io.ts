@@ -36,7 +36,12 @@ export async function readJson(req: IncomingMessage, maxBytes = MAX_BODY_BYTES):
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), 'cache-control': 'no-store', ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+    'cache-control': 'no-store',
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -51,7 +56,12 @@ export function bodyParser<S extends TSchema>(schema: S): (body: unknown) => Sta
     let where = error?.instancePath ? error.instancePath.slice(1).replaceAll('/', '.') : '';
     if (error?.keyword === 'additionalProperties') where = [where, String(error.params['additionalProperty'])].filter(Boolean).join('.');
     if (error?.keyword === 'required') where = [where, String(error.params['missingProperty'])].filter(Boolean).join('.');
-    const reason = error?.keyword === 'additionalProperties' ? 'unknown key' : error?.keyword === 'required' ? 'is required' : (error?.message ?? 'is invalid');
+    const reason =
+      error?.keyword === 'additionalProperties'
+        ? 'unknown key'
+        : error?.keyword === 'required'
+          ? 'is required'
+          : (error?.message ?? 'is invalid');
     throw new HttpError(400, `${where || 'body'}: ${reason}`);
   };
 }

@@ -29,7 +29,12 @@ export class LiveStream {
   /** Opens the stream on `res` and sends `initial` first. False when too many are open. */
   open(res: ServerResponse, token: string, initial: Array<[string, unknown]>): boolean {
     if (this.#clients.size >= MAX_LIVE_CLIENTS) return false;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     const client = { res, token };
     this.#clients.add(client);
     res.on('close', () => this.#clients.delete(client));

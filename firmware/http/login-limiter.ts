@@ -40,7 +40,8 @@ export class LoginLimiter {
     const failures = this.#clients.get(address) ?? { count: 0, lastMs: now, blockedUntilMs: 0 };
     failures.count += 1;
     failures.lastMs = now;
-    if (failures.count >= FREE_ATTEMPTS) failures.blockedUntilMs = now + Math.min(LONGEST_WAIT_MS, FIRST_WAIT_MS * 2 ** (failures.count - FREE_ATTEMPTS));
+    if (failures.count >= FREE_ATTEMPTS)
+      failures.blockedUntilMs = now + Math.min(LONGEST_WAIT_MS, FIRST_WAIT_MS * 2 ** (failures.count - FREE_ATTEMPTS));
     this.#clients.set(address, failures);
   }
 

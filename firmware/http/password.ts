@@ -29,7 +29,9 @@ interface StoredHash {
 function derive(password: string, salt: Buffer, cost: { N: number; r: number; p: number }, keyLength: number): Promise<Buffer> {
   const options: ScryptOptions = { ...cost, maxmem: 256 * cost.N * cost.r + 1024 * 1024 };
   // The async form runs in libuv's pool: the control loop keeps its 5 ms pace during a login.
-  return new Promise((resolve, reject) => scrypt(password.normalize('NFC'), salt, keyLength, options, (err, key) => (err ? reject(err) : resolve(key))));
+  return new Promise((resolve, reject) =>
+    scrypt(password.normalize('NFC'), salt, keyLength, options, (err, key) => (err ? reject(err) : resolve(key))),
+  );
 }
 
 /** Why `password` cannot be used, or null. */
@@ -42,7 +44,12 @@ export function passwordProblem(password: string): string | null {
 function isStoredHash(value: unknown): value is StoredHash {
   if (value === null || typeof value !== 'object') return false;
   const v = value as Record<string, unknown>;
-  return v['algorithm'] === 'scrypt' && [v['N'], v['r'], v['p']].every((n) => Number.isInteger(n) && (n as number) > 0) && typeof v['salt'] === 'string' && typeof v['hash'] === 'string';
+  return (
+    v['algorithm'] === 'scrypt' &&
+    [v['N'], v['r'], v['p']].every((n) => Number.isInteger(n) && (n as number) > 0) &&
+    typeof v['salt'] === 'string' &&
+    typeof v['hash'] === 'string'
+  );
 }
 
 export class PasswordFile {
@@ -80,7 +87,9 @@ export class PasswordFile {
    */
   async problem(): Promise<string | null> {
     const stored = await this.#read();
-    return stored !== null && 'damaged' in stored ? `${PASSWORD_FILE} unreadable (${stored.damaged}): set a new password with npm run http-password` : null;
+    return stored !== null && 'damaged' in stored
+      ? `${PASSWORD_FILE} unreadable (${stored.damaged}): set a new password with npm run http-password`
+      : null;
   }
 
   async isSet(): Promise<boolean> {

@@ -55,13 +55,17 @@ export interface RouteDeps {
 
 const parsePause = bodyParser(Type.Object({ paused: Type.Boolean() }, { additionalProperties: false }));
 const parseCa = bodyParser(Type.Object({ pem: Type.String({ minLength: 1, maxLength: MAX_BODY_BYTES }) }, { additionalProperties: false }));
-const parseClient = bodyParser(Type.Object({ cert: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }) }, { additionalProperties: false }));
+const parseClient = bodyParser(
+  Type.Object({ cert: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+);
 
 /** The routes behind the login: status, live stream, config, pause, events, transactions, chart, certificates. */
 export function apiRoutes(d: RouteDeps): RouteTable {
   const status = (): StatusView => statusView(d.firmware, d.pause.paused, d.clock.now());
 
-  const configReply = (): Reply => ({ body: { config: maskedConfig(d.overlay.config), writable: WRITABLE_KEYS, pendingRestart: [...d.pendingRestart] } });
+  const configReply = (): Reply => ({
+    body: { config: maskedConfig(d.overlay.config), writable: WRITABLE_KEYS, pendingRestart: [...d.pendingRestart] },
+  });
 
   /** Writes `config`'s values of the changed keys to the overlay and applies what applies now. */
   const commit = async (config: Config, changed: ReadonlyArray<{ key: string; apply: string }>): Promise<void> => {
@@ -69,7 +73,8 @@ export function apiRoutes(d: RouteDeps): RouteTable {
     const asHttpError = (err: unknown): never => {
       throw err instanceof ConfigError ? new HttpError(400, err.message) : err;
     };
-    if (changed.some((c) => c.key === 'ocpp') && config.ocpp !== null && config.ocpp.url.startsWith('wss://')) await ocppTlsOptions(config.ocpp).catch(asHttpError);
+    if (changed.some((c) => c.key === 'ocpp') && config.ocpp !== null && config.ocpp.url.startsWith('wss://'))
+      await ocppTlsOptions(config.ocpp).catch(asHttpError);
     if (changed.some((c) => c.key === 'mqtt') && config.mqtt !== null) await checkMqttSettings(config.mqtt).catch(asHttpError);
     // A value the next start could not use (an address not on the box, a port in use or taken by
     // the other interface, a missing serial device) is refused now: the box must not brick itself.
@@ -166,7 +171,10 @@ export function apiRoutes(d: RouteDeps): RouteTable {
           currentOcpp();
           const stored = await storeCaCertificate(d.overlay.config.dataDir, pem);
           await withOcpp({ caFile: stored.path });
-          d.events.add('config', `CA certificate installed: ${stored.certificates.map((c) => c.subject.replaceAll('\n', ', ')).join('; ')}`);
+          d.events.add(
+            'config',
+            `CA certificate installed: ${stored.certificates.map((c) => c.subject.replaceAll('\n', ', ')).join('; ')}`,
+          );
           return { body: { caFile: stored.path, certificates: stored.certificates } };
         },
       },

@@ -84,9 +84,20 @@ export class WebInterface {
     this.#events = new EventRing(options.clock);
     this.#samples = new Samples(options.firmware.charging, options.clock);
     // A slow or silent client must not hold a connection for ever.
-    this.#server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: CONNECTION_CHECK_MS }, (req, res) => void this.#handle(req, res));
+    this.#server = createServer(
+      { requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: CONNECTION_CHECK_MS },
+      (req, res) => void this.#handle(req, res),
+    );
     this.#server.maxConnections = MAX_HTTP_CONNECTIONS;
-    this.#access = accessRoutes({ sessions: this.#sessions, limiter: this.#limiter, password: this.#password, events: this.#events, log: this.#log, live: this.#live, setup: this.#setup });
+    this.#access = accessRoutes({
+      sessions: this.#sessions,
+      limiter: this.#limiter,
+      password: this.#password,
+      events: this.#events,
+      log: this.#log,
+      live: this.#live,
+      setup: this.#setup,
+    });
   }
 
   /** Loads the history and the page, records activity from now on. Call before the firmware starts (to see its first transactions). */
@@ -96,7 +107,18 @@ export class WebInterface {
     this.#activity = new Activity(firmware, clock, this.#events, this.#history);
     this.#files = await loadWebFiles(this.#o.webRoot);
     if (!this.#files.has('/')) this.#log.warn('web page not found: the API works, the page does not', { webRoot: this.#o.webRoot });
-    this.#routes = apiRoutes({ firmware, overlay, clock, log: this.#log, events: this.#events, history: this.#history, samples: this.#samples, live: this.#live, pause: this.#pause, pendingRestart: new Set() });
+    this.#routes = apiRoutes({
+      firmware,
+      overlay,
+      clock,
+      log: this.#log,
+      events: this.#events,
+      history: this.#history,
+      samples: this.#samples,
+      live: this.#live,
+      pause: this.#pause,
+      pendingRestart: new Set(),
+    });
   }
 
   /**
@@ -118,7 +140,16 @@ export class WebInterface {
         this.#pushStatus();
       }),
     );
-    const retries = keepTrying('HTTP API', endpoints.map(({ host, port }) => () => this.#listen(host, port)), clock, this.#log);
+    const retries = keepTrying(
+      'HTTP API',
+      endpoints.map(
+        ({ host, port }) =>
+          () =>
+            this.#listen(host, port),
+      ),
+      clock,
+      this.#log,
+    );
     this.#stopTimers.push(() => retries.stop());
     await retries.firstRound;
   }
@@ -135,10 +166,14 @@ export class WebInterface {
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}/`;
     this.#log.info('HTTP API listening', { host, port: bound, url });
     const problem = await this.#password.problem();
-    if (problem !== null) this.#log.error('web password store unreadable: the web API refuses every request until it is set again', { reason: problem });
+    if (problem !== null)
+      this.#log.error('web password store unreadable: the web API refuses every request until it is set again', { reason: problem });
     else if (!(await this.#password.isSet())) {
       this.#setup.code = newSetupCode();
-      this.#log.warn('web interface has no password yet: open the page and set one with this setup code (or run npm run http-password)', { url, setupCode: this.#setup.code });
+      this.#log.warn('web interface has no password yet: open the page and set one with this setup code (or run npm run http-password)', {
+        url,
+        setupCode: this.#setup.code,
+      });
     }
   }
 
@@ -210,7 +245,8 @@ export class WebInterface {
   #static(req: IncomingMessage, res: ServerResponse, path: string): void {
     const file = this.#files.get(path);
     if (!file) throw new HttpError(404, `no such page: ${path}`);
-    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, `${req.method ?? ''} not allowed on ${path}`, { allow: 'GET, HEAD' });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      throw new HttpError(405, `${req.method ?? ''} not allowed on ${path}`, { allow: 'GET, HEAD' });
     res.writeHead(200, { 'content-type': file.contentType, 'content-length': String(file.body.length), 'cache-control': 'no-cache' });
     res.end(req.method === 'HEAD' ? undefined : file.body);
   }
@@ -228,7 +264,12 @@ export class WebInterface {
     return this.#dispatch(route, method, path, ctx);
   }
 
-  #dispatch(route: Readonly<Partial<Record<string, Handler>>>, method: string, path: string, ctx: Parameters<Handler>[0]): Promise<Reply | null> {
+  #dispatch(
+    route: Readonly<Partial<Record<string, Handler>>>,
+    method: string,
+    path: string,
+    ctx: Parameters<Handler>[0],
+  ): Promise<Reply | null> {
     const handler = route[method];
     if (!handler) throw new HttpError(405, `${method} not allowed on ${path}`, { allow: Object.keys(route).join(', ') });
     if (method !== 'GET' && method !== 'HEAD') this.#checkOrigin(ctx.req);
@@ -244,6 +285,7 @@ export class WebInterface {
     const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
     if (type !== 'application/json') throw new HttpError(415, 'content-type: must be application/json');
     const origin = req.headers.origin;
-    if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}`) throw new HttpError(403, `origin: ${origin} may not change this box`);
+    if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}`)
+      throw new HttpError(403, `origin: ${origin} may not change this box`);
   }
 }

@@ -65,7 +65,8 @@ export class Sessions {
 
   #expire(): void {
     const now = this.#clock.now();
-    for (const [token, s] of this.#sessions) if (now - s.lastSeenMs > SESSION_IDLE_MS || now - s.createdMs > SESSION_MAX_MS) this.#sessions.delete(token);
+    for (const [token, s] of this.#sessions)
+      if (now - s.lastSeenMs > SESSION_IDLE_MS || now - s.createdMs > SESSION_MAX_MS) this.#sessions.delete(token);
   }
 }
 

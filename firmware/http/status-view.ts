@@ -28,7 +28,13 @@ export interface StatusView {
     readonly locked: boolean;
     readonly interruption: ChargingStatus['interruption'];
   };
-  readonly meter: { readonly energyWh: number; readonly powerW: number; readonly currentsA: readonly number[]; readonly voltagesV: readonly number[]; readonly lost: boolean } | null;
+  readonly meter: {
+    readonly energyWh: number;
+    readonly powerW: number;
+    readonly currentsA: readonly number[];
+    readonly voltagesV: readonly number[];
+    readonly lost: boolean;
+  } | null;
   readonly modbus: ReturnType<Firmware['modbus']['energyManager']>;
   readonly ocpp: {
     readonly url: string;
@@ -37,7 +43,13 @@ export interface StatusView {
     readonly online: boolean;
     /** `ocpp.offlineLimitA` applies: the central system has been unreachable for `ocpp.offlineAfterS`. */
     readonly offlineLimitActive: boolean;
-    readonly transaction: { readonly transactionId: number | null; readonly idTag: string; readonly startedAt: string; readonly meterStartWh: number; readonly energyWh: number } | null;
+    readonly transaction: {
+      readonly transactionId: number | null;
+      readonly idTag: string;
+      readonly startedAt: string;
+      readonly meterStartWh: number;
+      readonly energyWh: number;
+    } | null;
     readonly queued: number;
     readonly deadLetters: number;
   } | null;
@@ -64,7 +76,9 @@ export function statusView(firmware: Firmware, userPaused: boolean, nowMs: numbe
   const charging = firmware.charging.status();
   const cp = firmware.chargePoint;
   const plugged = charging.cp !== null && charging.cp !== 'A';
-  const connector = cp?.connectorView() ?? connectorStatus({ charging, transactionRunning: plugged, finishing: false, inoperative: false, reserved: false });
+  const connector =
+    cp?.connectorView() ??
+    connectorStatus({ charging, transactionRunning: plugged, finishing: false, inoperative: false, reserved: false });
   const tx = cp?.transactions.transaction ?? null;
   const meter = charging.meter;
   return {

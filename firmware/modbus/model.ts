@@ -85,8 +85,16 @@ export class ModbusModel implements RegisterModel {
   }
 
   /** The energy manager's inputs as the status shows them: 8093 and 8094 as written, and the watchdog. */
-  energyManager(): { readonly limitA: number; readonly enabled: boolean; readonly watchdog: { readonly timeoutS: number; readonly fired: boolean } } {
-    return { limitA: this.#limitDeciA / 10, enabled: this.#enable === 1, watchdog: { timeoutS: this.#options.timeoutS, fired: this.#watchdogFired } };
+  energyManager(): {
+    readonly limitA: number;
+    readonly enabled: boolean;
+    readonly watchdog: { readonly timeoutS: number; readonly fired: boolean };
+  } {
+    return {
+      limitA: this.#limitDeciA / 10,
+      enabled: this.#enable === 1,
+      watchdog: { timeoutS: this.#options.timeoutS, fired: this.#watchdogFired },
+    };
   }
 
   /** The idTag of the running or last transaction (8096), set by the OCPP side. */
@@ -213,7 +221,10 @@ export class ModbusModel implements RegisterModel {
     this.#watchdogTimer = this.#clock.setTimeout(() => {
       this.#watchdogTimer = null;
       this.#watchdogFired = true;
-      this.#log.warn('Modbus watchdog fired: no request from the master', { timeoutS: this.#options.timeoutS, failsafeCurrentA: this.#options.failsafeCurrentA });
+      this.#log.warn('Modbus watchdog fired: no request from the master', {
+        timeoutS: this.#options.timeoutS,
+        failsafeCurrentA: this.#options.failsafeCurrentA,
+      });
       this.#pushLimits();
     }, this.#options.timeoutS * 1000);
   }

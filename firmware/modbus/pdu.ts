@@ -57,7 +57,8 @@ export async function handlePdu(pdu: Buffer, model: RegisterModel): Promise<PduR
       const address = pdu.readUInt16BE(1);
       const count = pdu.readUInt16BE(3);
       const byteCount = pdu[5] ?? 0;
-      if (count < 1 || count > 123 || byteCount !== count * 2 || pdu.length !== 6 + byteCount) return exception(fc, Exception.IllegalDataValue);
+      if (count < 1 || count > 123 || byteCount !== count * 2 || pdu.length !== 6 + byteCount)
+        return exception(fc, Exception.IllegalDataValue);
       const values = Array.from({ length: count }, (_, i) => pdu.readUInt16BE(6 + i * 2));
       return write(fc, address, values, model, pdu.subarray(0, 5));
     }

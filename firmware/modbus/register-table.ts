@@ -11,5 +11,9 @@ export function registerTableMarkdown(): string {
     const unit = def.scale ? `${def.scale} ${def.unit ?? ''}`.trim() : (def.unit ?? '');
     return `| ${def.address} | ${def.count} | ${def.access} | ${def.type} | ${unit} | ${def.storage} | ${ranges(def.writable)} | ${def.description} |`;
   });
-  return ['| addr | regs | access | type | unit | storage | writable values (raw) | meaning |', '|---|---|---|---|---|---|---|---|', ...rows].join('\n');
+  return [
+    '| addr | regs | access | type | unit | storage | writable values (raw) | meaning |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
 }

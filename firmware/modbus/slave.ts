@@ -39,7 +39,9 @@ export class ModbusSlave {
     this.#tcpAddress = options.tcp;
     const { clock } = options;
     this.#tcp = options.tcp ? new ModbusTcpServer({ handler: (unitId, pdu) => this.#handleTcp(unitId, pdu), log: this.#log, clock }) : null;
-    this.#rtu = options.rs485 ? new ModbusRtuServer({ port: options.rs485, handler: (unitId, pdu) => this.#handleRtu(unitId, pdu), log: this.#log, clock }) : null;
+    this.#rtu = options.rs485
+      ? new ModbusRtuServer({ port: options.rs485, handler: (unitId, pdu) => this.#handleRtu(unitId, pdu), log: this.#log, clock })
+      : null;
   }
 
   /** The port Modbus TCP listens on (useful when the config asked for port 0). */

@@ -119,7 +119,8 @@ export class MbapConnection {
       const protocolId = this.#buffer.readUInt16BE(2);
       const length = this.#buffer.readUInt16BE(4);
       // A frame that cannot be trusted: the stream cannot be resynchronised.
-      if (protocolId !== 0 || length < 2 || length > MAX_LENGTH_FIELD) return this.close(`untrustworthy frame: protocol id ${protocolId}, length ${length}`);
+      if (protocolId !== 0 || length < 2 || length > MAX_LENGTH_FIELD)
+        return this.close(`untrustworthy frame: protocol id ${protocolId}, length ${length}`);
       if (this.#buffer.length < 6 + length) break; // the rest of the frame is still on its way
       const frame = this.#buffer.subarray(0, 6 + length);
       this.#buffer = this.#buffer.subarray(6 + length);
@@ -166,7 +167,8 @@ export class MbapConnection {
   #wake(): void {
     this.#timer = null;
     const now = this.#clock.now();
-    if (this.#partialSinceMs !== null && now - this.#partialSinceMs >= this.#limits.partialFrameMs) return this.close(`frame incomplete for ${this.#limits.partialFrameMs} ms`);
+    if (this.#partialSinceMs !== null && now - this.#partialSinceMs >= this.#limits.partialFrameMs)
+      return this.close(`frame incomplete for ${this.#limits.partialFrameMs} ms`);
     if (now - this.lastRequestMs >= this.#limits.idleMs) return this.close(`idle for ${this.#limits.idleMs} ms`);
     this.#arm();
   }

@@ -51,7 +51,12 @@ export class ModbusTcpServer {
     this.#clock = options.clock;
     this.#noisy = new RateLimitedLog({ log: options.log, clock: options.clock, about: 'Modbus TCP connections' });
     this.#maxConnections = options.maxConnections ?? MAX_MODBUS_CONNECTIONS;
-    this.#limits = { idleMs: MODBUS_IDLE_MS, partialFrameMs: MODBUS_PARTIAL_FRAME_MS, maxQueuedBytes: MODBUS_MAX_QUEUED_BYTES, ...options.limits };
+    this.#limits = {
+      idleMs: MODBUS_IDLE_MS,
+      partialFrameMs: MODBUS_PARTIAL_FRAME_MS,
+      maxQueuedBytes: MODBUS_MAX_QUEUED_BYTES,
+      ...options.limits,
+    };
     this.#server = createServer({ noDelay: true }, (socket) => {
       if (this.#connections.size >= this.#maxConnections) this.#evict();
       const connection = new MbapConnection(socket, this.#handler, this.#clock, this.#limits, this.#log);
@@ -92,11 +97,19 @@ export class ModbusTcpServer {
   #evict(): void {
     let victim: MbapConnection | null = null;
     for (const connection of this.#connections) {
-      if (victim === null || (victim.served && !connection.served) || (victim.served === connection.served && connection.lastRequestMs < victim.lastRequestMs)) victim = connection;
+      if (
+        victim === null ||
+        (victim.served && !connection.served) ||
+        (victim.served === connection.served && connection.lastRequestMs < victim.lastRequestMs)
+      )
+        victim = connection;
     }
     if (victim === null) return;
     this.#connections.delete(victim);
-    this.#noisy.warn('Modbus TCP: all connections taken, the longest-idle closed', { idleMs: this.#clock.now() - victim.lastRequestMs, served: victim.served });
+    this.#noisy.warn('Modbus TCP: all connections taken, the longest-idle closed', {
+      idleMs: this.#clock.now() - victim.lastRequestMs,
+      served: victim.served,
+    });
     victim.close('evicted for a new connection');
   }
 }

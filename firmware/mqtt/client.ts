@@ -73,7 +73,8 @@ function printableUrl(url: string): string {
  */
 export async function checkMqttSettings(settings: MqttSettings): Promise<TlsFiles> {
   // MQTT 3.1.1 §3.1.2.9: no password without a user name.
-  if (settings.password !== undefined && settings.password !== '' && settings.username === undefined) throw new ConfigError('mqtt.username', 'is required with mqtt.password');
+  if (settings.password !== undefined && settings.password !== '' && settings.username === undefined)
+    throw new ConfigError('mqtt.username', 'is required with mqtt.password');
   if (!settings.url.startsWith('mqtts://')) {
     const key = (['caFile', 'certFile', 'keyFile'] as const).find((k) => settings[k] !== undefined);
     if (key !== undefined) throw new ConfigError(`mqtt.${key}`, 'only with an mqtts:// url');
@@ -136,7 +137,11 @@ export class MqttApi {
       this.#o.onChange(() => this.#statusSoon()),
       every(clock, STATUS_MIN_INTERVAL_MS, () => this.#statusSoon()),
     );
-    this.#log.info('MQTT connecting', { url: printableUrl(settings.url), topicPrefix: this.topics.prefix, homeAssistant: settings.homeAssistant });
+    this.#log.info('MQTT connecting', {
+      url: printableUrl(settings.url),
+      topicPrefix: this.topics.prefix,
+      homeAssistant: settings.homeAssistant,
+    });
   }
 
   /** A clean stop: `offline` retained (the broker keeps the will for connections that die), then disconnect. */
@@ -169,11 +174,20 @@ export class MqttApi {
     const port = url.port === '' ? (secure ? 8883 : 1883) : Number(url.port);
     const { ca, client } = this.#tls;
     const socket = secure
-      ? tlsConnect({ host, port, ...(isIP(host) === 0 && { servername: host }), ...(ca !== undefined && { ca }), ...(client !== undefined && { cert: client.cert, key: client.key }), rejectUnauthorized: true, minVersion: 'TLSv1.2' })
+      ? tlsConnect({
+          host,
+          port,
+          ...(isIP(host) === 0 && { servername: host }),
+          ...(ca !== undefined && { ca }),
+          ...(client !== undefined && { cert: client.cert, key: client.key }),
+          rejectUnauthorized: true,
+          minVersion: 'TLSv1.2',
+        })
       : netConnect({ host, port });
     const guard = new PacketSizeGuard(MAX_PACKET_BYTES);
     socket.on('data', (chunk: Buffer) => {
-      if (!guard.feed(chunk)) socket.destroy(Object.assign(new Error(`the broker sent a packet over ${MAX_PACKET_BYTES} bytes`), { code: 'EMSGSIZE' }));
+      if (!guard.feed(chunk))
+        socket.destroy(Object.assign(new Error(`the broker sent a packet over ${MAX_PACKET_BYTES} bytes`), { code: 'EMSGSIZE' }));
     });
     return socket;
   }
@@ -208,7 +222,12 @@ export class MqttApi {
     });
     this.#send({ topic: this.topics.availability, payload: 'online', retain: true, kind: 'other' });
     const { device, settings, phaseSwitchingEnabled, maxCurrentA } = this.#o;
-    for (const { topic, config } of discoveryMessages(this.topics, device, { phaseSwitchingEnabled, maxCurrentA }, settings.homeAssistant)) {
+    for (const { topic, config } of discoveryMessages(
+      this.topics,
+      device,
+      { phaseSwitchingEnabled, maxCurrentA },
+      settings.homeAssistant,
+    )) {
       this.#send({ topic, payload: config === null ? '' : JSON.stringify(config), retain: true, kind: 'other' });
     }
     this.#publishStatus(true);

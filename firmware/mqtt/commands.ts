@@ -5,7 +5,8 @@ import type { Topics } from './topics.js';
 export const MAX_COMMAND_BYTES = 32;
 
 /** A command turned into the register write it stands for, or why it is refused. */
-export type ParsedCommand = { readonly ok: true; readonly name: EnergyManagerCommand; readonly raw: number } | { readonly ok: false; readonly reason: string };
+export type ParsedCommand =
+  { readonly ok: true; readonly name: EnergyManagerCommand; readonly raw: number } | { readonly ok: false; readonly reason: string };
 
 export interface CommandRules {
   /** `evse.phaseSwitching.enabled`: set/phases is refused without it (as Modbus 8087 is). */
@@ -25,7 +26,10 @@ const refuse = (reason: string): ParsedCommand => ({ ok: false, reason });
  */
 export function parseCommand(topics: Topics, topic: string, payload: Uint8Array, retained: boolean, rules: CommandRules): ParsedCommand {
   if (payload.length > MAX_COMMAND_BYTES) return refuse(`payload too large (${payload.length} bytes; at most ${MAX_COMMAND_BYTES})`);
-  if (retained) return refuse('retained command ignored: a command kept by the broker is not carried out at (re)connect; publish commands without the retain flag');
+  if (retained)
+    return refuse(
+      'retained command ignored: a command kept by the broker is not carried out at (re)connect; publish commands without the retain flag',
+    );
   const text = Buffer.from(payload).toString('utf8').trim();
   switch (topic) {
     case topics.set.limit: {

@@ -31,7 +31,8 @@ export class Outbox {
   push(message: Outgoing): Outgoing | null {
     let dropped: Outgoing | null = null;
     if (this.#items.length >= this.#limit) {
-      const at = [this.#items.findIndex((m) => m.kind === 'status'), this.#items.findIndex((m) => m.kind === 'other'), 0].find((i) => i >= 0) ?? 0;
+      const at =
+        [this.#items.findIndex((m) => m.kind === 'status'), this.#items.findIndex((m) => m.kind === 'other'), 0].find((i) => i >= 0) ?? 0;
       dropped = this.#items.splice(at, 1)[0] ?? null;
     }
     this.#items.push(message);

@@ -22,7 +22,12 @@ export interface MqttStatus {
   readonly energyManager: { readonly limitA: number; readonly enabled: boolean };
   /** The OCPP link: off (not configured), online, offline. */
   readonly ocpp: 'off' | 'online' | 'offline';
-  readonly transaction: { readonly transactionId: number | null; readonly idTag: string; readonly startedAt: string; readonly energyWh: number } | null;
+  readonly transaction: {
+    readonly transactionId: number | null;
+    readonly idTag: string;
+    readonly startedAt: string;
+    readonly energyWh: number;
+  } | null;
   readonly faults: ReadonlyArray<{ readonly kind: string; readonly since: string }>;
   /** The grid operator's limit (§14a EnWG) in force. */
   readonly gridLimited: boolean;

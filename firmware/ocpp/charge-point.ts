@@ -145,17 +145,27 @@ export class ChargePoint {
     this.firmwareUpdates = options.firmwareUpdates ?? null;
     this.diagnostics = options.diagnostics ?? null;
     this.log = options.log.child({ module: 'ocpp' });
-    this.rpc = new OcppRpc({ clock: options.clock, log: options.log, serving: () => this.#boot !== 'Rejected', ...(options.callTimeoutMs !== undefined && { callTimeoutMs: options.callTimeoutMs }) });
-    this.#queue = new TxQueue({
-      rpc: this.rpc,
+    this.rpc = new OcppRpc({
       clock: options.clock,
-      log: this.log,
-      attempts: () => options.configuration.integer('TransactionMessageAttempts'),
-      retryIntervalS: () => options.configuration.integer('TransactionMessageRetryInterval'),
-      canSend: () => this.online,
-    }, options.queue);
+      log: options.log,
+      serving: () => this.#boot !== 'Rejected',
+      ...(options.callTimeoutMs !== undefined && { callTimeoutMs: options.callTimeoutMs }),
+    });
+    this.#queue = new TxQueue(
+      {
+        rpc: this.rpc,
+        clock: options.clock,
+        log: this.log,
+        attempts: () => options.configuration.integer('TransactionMessageAttempts'),
+        retryIntervalS: () => options.configuration.integer('TransactionMessageRetryInterval'),
+        canSend: () => this.online,
+      },
+      options.queue,
+    );
     const signingMeter = options.signingMeter ?? null;
-    this.#signedMeter = signingMeter && new SignedMeterValues({ meter: signingMeter, clock: options.clock, log: this.log, fixedIdTag: options.settings.fixedIdTag });
+    this.#signedMeter =
+      signingMeter &&
+      new SignedMeterValues({ meter: signingMeter, clock: options.clock, log: this.log, fixedIdTag: options.settings.fixedIdTag });
     this.transactions = new TransactionService({
       signedMeter: this.#signedMeter,
       rpc: this.rpc,
@@ -180,7 +190,15 @@ export class ChargePoint {
     });
     const { offlineLimitA = null, offlineAfterS = 300 } = options.settings;
     this.#offlineLimit =
-      offlineLimitA === null ? null : new OfflineLimit({ limitA: offlineLimitA, afterS: offlineAfterS, clock: options.clock, log: this.log, onChange: () => this.smartCharging.apply() });
+      offlineLimitA === null
+        ? null
+        : new OfflineLimit({
+            limitA: offlineLimitA,
+            afterS: offlineAfterS,
+            clock: options.clock,
+            log: this.log,
+            onChange: () => this.smartCharging.apply(),
+          });
     this.smartCharging = new SmartCharging({
       store: options.profiles,
       charging: options.charging,
@@ -194,7 +212,12 @@ export class ChargePoint {
       transaction: () => this.transactions.transaction,
       offlineLimitA: () => this.#offlineLimit?.limitA ?? null,
     });
-    this.securityEvents = new SecurityEvents({ rpc: this.rpc, log: this.log, timestamp: () => this.timestamp(), canSend: () => this.online });
+    this.securityEvents = new SecurityEvents({
+      rpc: this.rpc,
+      log: this.log,
+      timestamp: () => this.timestamp(),
+      canSend: () => this.online,
+    });
     const target = options.link.target;
     this.#connection = new OcppConnection({
       url: target.url,
@@ -303,19 +326,25 @@ export class ChargePoint {
   /** Sends the StatusNotifications whose content changed (after Boot is Accepted). */
   reportStatus(): void {
     if (this.#boot !== 'Accepted' || !this.rpc.connected) return;
-    this.#notify(0, withStorageProblem(this.#storageInfo(), { status: this.available ? 'Available' : 'Unavailable', errorCode: 'NoError' }));
+    this.#notify(
+      0,
+      withStorageProblem(this.#storageInfo(), { status: this.available ? 'Available' : 'Unavailable', errorCode: 'NoError' }),
+    );
     this.#notify(this.settings.connectorId, this.connectorView());
   }
 
   /** The connector's status per CONTRACT §5. */
   connectorView(): ConnectorView {
-    return withStorageProblem(this.#storageInfo(), connectorStatus({
-      charging: this.charging.status(),
-      transactionRunning: this.transactions.transaction !== null,
-      finishing: this.transactions.finishing,
-      inoperative: !this.available,
-      reserved: this.transactions.reservation !== null,
-    }));
+    return withStorageProblem(
+      this.#storageInfo(),
+      connectorStatus({
+        charging: this.charging.status(),
+        transactionRunning: this.transactions.transaction !== null,
+        finishing: this.transactions.finishing,
+        inoperative: !this.available,
+        reserved: this.transactions.reservation !== null,
+      }),
+    );
   }
 
   /**
@@ -325,10 +354,28 @@ export class ChargePoint {
   storageProblems(): StorageProblem[] {
     const problems: StorageProblem[] = [];
     const availabilityLost = this.#availabilityStore?.lost ?? null;
-    if (availabilityLost !== null) problems.push({ file: 'ocpp-availability.json', problem: availabilityLost, safeSide: 'Inoperative until ChangeAvailability', info: 'availability unreadable: Inoperative' });
+    if (availabilityLost !== null)
+      problems.push({
+        file: 'ocpp-availability.json',
+        problem: availabilityLost,
+        safeSide: 'Inoperative until ChangeAvailability',
+        info: 'availability unreadable: Inoperative',
+      });
     const profilesLost = this.#o.profiles.lost;
-    if (profilesLost !== null) problems.push({ file: 'ocpp-charging-profiles.json', problem: profilesLost, safeSide: `at most ${LOST_PROFILES_LIMIT_A} A until a profile is sent`, info: `charging profiles lost: ${LOST_PROFILES_LIMIT_A} A until sent again` });
-    if (!this.#queue.durable) problems.push({ file: 'ocpp-transactions.jsonl', problem: 'cannot be written', safeSide: 'no new charging until its start is on disk; messages wait in memory', info: 'dataDir not writable: messages held' });
+    if (profilesLost !== null)
+      problems.push({
+        file: 'ocpp-charging-profiles.json',
+        problem: profilesLost,
+        safeSide: `at most ${LOST_PROFILES_LIMIT_A} A until a profile is sent`,
+        info: `charging profiles lost: ${LOST_PROFILES_LIMIT_A} A until sent again`,
+      });
+    if (!this.#queue.durable)
+      problems.push({
+        file: 'ocpp-transactions.jsonl',
+        problem: 'cannot be written',
+        safeSide: 'no new charging until its start is on disk; messages wait in memory',
+        info: 'dataDir not writable: messages held',
+      });
     return problems;
   }
 
@@ -422,7 +469,13 @@ export class ChargePoint {
     const key = `${view.status}/${view.errorCode}/${view.info ?? ''}`;
     if (this.#sent.get(connectorId) === key) return;
     this.#sent.set(connectorId, key);
-    const payload = { connectorId, status: view.status, errorCode: view.errorCode, ...(view.info !== undefined && { info: view.info }), timestamp: this.timestamp() };
+    const payload = {
+      connectorId,
+      status: view.status,
+      errorCode: view.errorCode,
+      ...(view.info !== undefined && { info: view.info }),
+      timestamp: this.timestamp(),
+    };
     const send = (): Promise<void> =>
       this.rpc.call('StatusNotification', payload).then(
         () => {},
@@ -550,7 +603,8 @@ export class ChargePoint {
     this.#clockFromCentralSystem = true;
     this.#clockOffsetMs = offsetMs;
     // Stamped with the time just set: the one the central system goes by.
-    if (Math.abs(movedMs) >= CLOCK_SET_EVENT_MS) this.securityEvents.report('SettingSystemTime', `clock set from the central system by ${Math.round(movedMs)} ms`);
+    if (Math.abs(movedMs) >= CLOCK_SET_EVENT_MS)
+      this.securityEvents.report('SettingSystemTime', `clock set from the central system by ${Math.round(movedMs)} ms`);
     // Profile boundaries are in the central system's time.
     this.smartCharging.apply();
   }

@@ -161,7 +161,13 @@ export class OcppConnection {
     const endpoint = endpointUrl(url, chargeBoxId);
     this.#log.info('OCPP connecting', { url: endpoint, attempt: this.#attempt });
     // ws hands the TLS options, createConnection included, to Node's https.request.
-    const socket = new WebSocket(endpoint, [SUBPROTOCOL], { headers, handshakeTimeout: 10_000, perMessageDeflate: false, maxPayload: OCPP_MAX_FRAME_BYTES, ...tls } as WebSocket.ClientOptions & ClientRequestArgs);
+    const socket = new WebSocket(endpoint, [SUBPROTOCOL], {
+      headers,
+      handshakeTimeout: 10_000,
+      perMessageDeflate: false,
+      maxPayload: OCPP_MAX_FRAME_BYTES,
+      ...tls,
+    } as WebSocket.ClientOptions & ClientRequestArgs);
     this.#socket = socket;
     this.#failure = null;
     socket.on('open', () => this.#opened(socket));
@@ -196,7 +202,8 @@ export class OcppConnection {
     this.#options.rpc.attach({
       send: (text) => {
         socket.send(text);
-        if (socket.bufferedAmount > OCPP_MAX_SEND_BUFFER_BYTES && socket.readyState === WebSocket.OPEN) this.reconnect(`the central system does not read: more than ${OCPP_MAX_SEND_BUFFER_BYTES} bytes unsent`);
+        if (socket.bufferedAmount > OCPP_MAX_SEND_BUFFER_BYTES && socket.readyState === WebSocket.OPEN)
+          this.reconnect(`the central system does not read: more than ${OCPP_MAX_SEND_BUFFER_BYTES} bytes unsent`);
       },
     });
     this.#log.info('OCPP connected');

@@ -36,7 +36,12 @@ const TRIAL_ATTEMPTS = 3;
 export function securityEventOf(failure: LinkFailure): SecurityEventType | null {
   if (failure.httpStatus === 401 || failure.httpStatus === 403) return 'FailedToAuthenticateAtCentralSystem';
   const said = `${failure.code ?? ''} ${failure.reason}`;
-  if (/PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|WRONG_VERSION_NUMBER|alert protocol version|unsupported protocol|wrong version number/i.test(said)) return 'InvalidTLSVersion';
+  if (
+    /PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|WRONG_VERSION_NUMBER|alert protocol version|unsupported protocol|wrong version number/i.test(
+      said,
+    )
+  )
+    return 'InvalidTLSVersion';
   if (/HANDSHAKE_FAILURE|NO_SHARED_CIPHER|NO_CIPHERS|alert handshake failure|no shared cipher/i.test(said)) return 'InvalidTLSCipherSuite';
   if (/CERT|ALTNAME|ISSUER|SELF_SIGNED|LEAF_SIGNATURE/.test(failure.code ?? '')) return 'InvalidCentralSystemCertificate';
   return null;
@@ -93,8 +98,15 @@ export class LinkSecurity {
   /** The profile and target from the config and what the central system raised; a file that cannot be read is a ConfigError. */
   static async load(options: LinkSecurityOptions): Promise<LinkSecurity> {
     const { settings, dataDir } = options;
-    const fileProfile = profileOf({ url: settings.url, password: settings.password, clientCertificate: settings.certFile !== undefined && settings.keyFile !== undefined });
-    const stored = dataDir === null ? null : await readStoredJson<StoredProfile | null>(join(dataDir, 'ocpp-security.json'), null, isStoredProfile, options.log);
+    const fileProfile = profileOf({
+      url: settings.url,
+      password: settings.password,
+      clientCertificate: settings.certFile !== undefined && settings.keyFile !== undefined,
+    });
+    const stored =
+      dataDir === null
+        ? null
+        : await readStoredJson<StoredProfile | null>(join(dataDir, 'ocpp-security.json'), null, isStoredProfile, options.log);
     const profile = stored !== null && stored.fileProfile === fileProfile && stored.profile > fileProfile ? stored.profile : fileProfile;
     const link = new LinkSecurity(options, fileProfile, profile, { url: settings.url, password: settings.password });
     link.#target = await link.#targetFor(profile, settings.password);
@@ -118,7 +130,8 @@ export class LinkSecurity {
     configuration.own('SecurityProfile', { value: () => String(this.profile), change: (value) => this.#raise(value) });
     // Write-only: GetConfiguration lists the key without a value.
     configuration.own('AuthorizationKey', { value: () => undefined, change: (value) => this.#changeKey(value) });
-    if (this.#target.tls?.rejectUnauthorized === false) events.report('InvalidCentralSystemCertificate', 'ocpp.insecureTls: the central system certificate is not verified');
+    if (this.#target.tls?.rejectUnauthorized === false)
+      events.report('InvalidCentralSystemCertificate', 'ocpp.insecureTls: the central system certificate is not verified');
   }
 
   /** The link opened: a change on trial is kept, and failures are reported afresh next time. */
@@ -165,7 +178,9 @@ export class LinkSecurity {
 
   /** Whether a central system root may go: not the last one a TLS link depends on. */
   mayDeleteCentralSystemRoot(): boolean {
-    return this.#profile < 2 || this.#o.settings.caFile !== undefined || this.#o.certificates.pems('CentralSystemRootCertificate').length > 1;
+    return (
+      this.#profile < 2 || this.#o.settings.caFile !== undefined || this.#o.certificates.pems('CentralSystemRootCertificate').length > 1
+    );
   }
 
   async #raise(value: string): Promise<ChangeResult> {
@@ -239,7 +254,10 @@ export class LinkSecurity {
   /** ocpp.caFile's certificates and the installed central system roots, as PEM. */
   async #caPems(): Promise<string[]> {
     const { settings, certificates } = this.#o;
-    const { ca } = await ocppTlsOptions({ insecureTls: settings.insecureTls, ...(settings.caFile !== undefined && { caFile: settings.caFile }) });
+    const { ca } = await ocppTlsOptions({
+      insecureTls: settings.insecureTls,
+      ...(settings.caFile !== undefined && { caFile: settings.caFile }),
+    });
     return [...(typeof ca === 'string' ? [ca] : []), ...certificates.pems('CentralSystemRootCertificate')];
   }
 
@@ -256,7 +274,8 @@ export class LinkSecurity {
     ]);
     const installed = profile === 3 ? certificates.chargePoint : null;
     const clock = { hostMs: this.#o.hostClockMs ?? Date.now, knownTimeMs: () => this.#knownTimeMs() };
-    const datesUnchecked = (): void => this.#log.warn('central system certificate accepted without checking its dates: the clock is not set yet');
+    const datesUnchecked = (): void =>
+      this.#log.warn('central system certificate accepted without checking its dates: the clock is not set yet');
     return {
       ...fromFiles,
       ...(ca.length > 0 && { ca }),
@@ -272,4 +291,3 @@ function isStoredProfile(stored: unknown): stored is StoredProfile | null {
   const level = (value: unknown): boolean => value === 0 || value === 1 || value === 2 || value === 3;
   return level(stored.profile) && level(stored.fileProfile);
 }
-

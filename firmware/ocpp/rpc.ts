@@ -115,7 +115,8 @@ export class OcppRpc {
     const violation = checkPayload(action, 'Request', payload);
     if (violation) return Promise.reject(new Error(`refusing to send an invalid ${action}: ${violation.description}`));
     // A central system that triggers messages (TriggerMessage) faster than it answers them must not grow this queue.
-    if (this.#waitingCalls >= MAX_WAITING_CALLS) return Promise.reject(new RpcError('GenericError', `${action} not sent: ${MAX_WAITING_CALLS} CALLs are waiting`));
+    if (this.#waitingCalls >= MAX_WAITING_CALLS)
+      return Promise.reject(new RpcError('GenericError', `${action} not sent: ${MAX_WAITING_CALLS} CALLs are waiting`));
     this.#waitingCalls += 1;
     const result = this.#queue.then(() => this.#send(action, payload)).finally(() => (this.#waitingCalls -= 1));
     this.#queue = result.catch(() => {});
@@ -140,8 +141,7 @@ export class OcppRpc {
       // OCPP 1.6 §4.2: a charge point whose BootNotification was Rejected does not respond.
       if (this.#serving()) this.#answer(id, frame);
       else this.#peerLog.warn('CALL not answered: BootNotification was Rejected', { action: String(frame[2]) });
-    }
-    else if (type === CALLRESULT) this.#result(id, frame);
+    } else if (type === CALLRESULT) this.#result(id, frame);
     else if (type === CALLERROR) this.#error(id, frame);
     else this.#peerLog.warn('OCPP frame of unknown type; ignored', { type: String(type) });
   }
@@ -151,7 +151,10 @@ export class OcppRpc {
     if (!transport) return Promise.reject(new RpcError('GenericError', 'not connected'));
     const id = randomUUID();
     return new Promise((resolve, reject) => {
-      const timer = this.#clock.setTimeout(() => this.#settle(id, new RpcError('GenericError', `${action} timed out`)), this.#callTimeoutMs);
+      const timer = this.#clock.setTimeout(
+        () => this.#settle(id, new RpcError('GenericError', `${action} timed out`)),
+        this.#callTimeoutMs,
+      );
       this.#pending = { id, action, resolve, reject, timer };
       transport.send(JSON.stringify([CALL, id, action, payload]));
     });
@@ -164,7 +167,10 @@ export class OcppRpc {
       return;
     }
     const payload = frame[2];
-    const violation = frame.length === 3 ? checkPayload(pending.action, 'Response', payload) : { code: 'ProtocolError' as const, description: 'CALLRESULT must have 3 elements' };
+    const violation =
+      frame.length === 3
+        ? checkPayload(pending.action, 'Response', payload)
+        : { code: 'ProtocolError' as const, description: 'CALLRESULT must have 3 elements' };
     if (violation) {
       this.#peerLog.warn('invalid CALLRESULT: the call failed', { action: pending.action, violation: violation.description });
       this.#settle(id, new RpcError(violation.code, `invalid ${pending.action} response: ${violation.description}`));

@@ -1,7 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-// The official OCPP 1.6 JSON schemas (with the security extension), as ocpp-rpc ships them.
-import officialSchemas from 'ocpp-rpc/lib/schemas/ocpp1_6.json' with { type: 'json' };
+// The official OCPP 1.6 JSON schemas (with the security extension), vendored: vendor/ocpp1.6-schemas/README.md.
+import officialSchemas from '../../vendor/ocpp1.6-schemas/ocpp1_6.json' with { type: 'json' };
 
 /** OCPP-J 1.6 error codes of a CALLERROR (OCPP-J §4.2.3). */
 export type RpcErrorCode =

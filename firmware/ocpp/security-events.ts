@@ -29,7 +29,13 @@ interface PendingEvent {
 }
 
 /** Events that record what the box or its operator did, not an attack or a failure: logged at info. */
-const ROUTINE: ReadonlySet<SecurityEventType> = new Set(['FirmwareUpdated', 'SettingSystemTime', 'StartupOfTheDevice', 'ResetOrReboot', 'ReconfigurationOfSecurityParameters']);
+const ROUTINE: ReadonlySet<SecurityEventType> = new Set([
+  'FirmwareUpdated',
+  'SettingSystemTime',
+  'StartupOfTheDevice',
+  'ResetOrReboot',
+  'ReconfigurationOfSecurityParameters',
+]);
 
 /** Events kept while the central system cannot be told; the oldest go first when more come. */
 const MAX_PENDING = 100;

@@ -16,7 +16,10 @@ export interface SignedMeterStatus {
 
 /** A SampledValue carrying a signed record as the meter made it (OCPP 1.6 ValueFormat SignedData). */
 export function signedMeterValue(record: string, context: 'Transaction.Begin' | 'Transaction.End', timestamp: string) {
-  return { timestamp, sampledValue: [{ value: record, context, format: 'SignedData', measurand: 'Energy.Active.Import.Register', location: 'Outlet' }] };
+  return {
+    timestamp,
+    sampledValue: [{ value: record, context, format: 'SignedData', measurand: 'Energy.Active.Import.Register', location: 'Outlet' }],
+  };
 }
 
 /**
@@ -47,7 +50,12 @@ export class SignedMeterValues {
 
   get status(): SignedMeterStatus {
     const id = this.#identity;
-    return { meterType: id?.meterType ?? null, meterSerialNumber: id?.meterSerialNumber ?? null, publicKey: id?.publicKeyPem ?? null, error: this.#error };
+    return {
+      meterType: id?.meterType ?? null,
+      meterSerialNumber: id?.meterSerialNumber ?? null,
+      publicKey: id?.publicKeyPem ?? null,
+      error: this.#error,
+    };
   }
 
   /** An idTag arrived by card or RemoteStart: the meter's identification type of a transaction it starts. */
@@ -88,7 +96,8 @@ export class SignedMeterValues {
    */
   async recover(openInJournal: boolean): Promise<string | null> {
     const record = await this.end();
-    if (record !== null && !openInJournal) this.#log.warn('signing meter: a meter transaction without an OCPP transaction was ended', { record });
+    if (record !== null && !openInJournal)
+      this.#log.warn('signing meter: a meter transaction without an OCPP transaction was ended', { record });
     return openInJournal ? record : null;
   }
 

@@ -1,7 +1,14 @@
 import type { Clock, TimerHandle } from '../../hal/clock.js';
 import type { ChargingPort } from '../charging/port.js';
 import type { Logger } from '../log.js';
-import { profileProblem, type ChargingProfile, type ChargingRateUnit, type ChargingSchedule, type ClearCriteria, type InstalledProfile } from './model/charging-profile.js';
+import {
+  profileProblem,
+  type ChargingProfile,
+  type ChargingRateUnit,
+  type ChargingSchedule,
+  type ClearCriteria,
+  type InstalledProfile,
+} from './model/charging-profile.js';
 import { compositeSchedule, limitAt, type ScheduleTransaction } from './model/charging-schedule.js';
 import type { OcppConfiguration } from './model/configuration.js';
 import type { ProfileStore } from './model/profile-store.js';
@@ -68,7 +75,12 @@ export class SmartCharging {
       return 'Rejected';
     }
     await this.#change(() => this.#o.store.install(entry));
-    this.#log.info('charging profile installed', { connectorId, chargingProfileId: profile.chargingProfileId, purpose: profile.chargingProfilePurpose, stackLevel: profile.stackLevel });
+    this.#log.info('charging profile installed', {
+      connectorId,
+      chargingProfileId: profile.chargingProfileId,
+      purpose: profile.chargingProfilePurpose,
+      stackLevel: profile.stackLevel,
+    });
     return 'Accepted';
   }
 
@@ -122,7 +134,12 @@ export class SmartCharging {
    * already carries the profile's limit.
    */
   transactionChanged(tx: Transaction | null): void {
-    const update = tx === null ? this.#o.store.transactionEnded() : tx.chargingProfile === null ? null : this.#o.store.install({ connectorId: this.#o.connectorId, profile: tx.chargingProfile });
+    const update =
+      tx === null
+        ? this.#o.store.transactionEnded()
+        : tx.chargingProfile === null
+          ? null
+          : this.#o.store.install({ connectorId: this.#o.connectorId, profile: tx.chargingProfile });
     this.apply();
     update?.catch((err: unknown) => this.#log.error('charging profiles not saved', { reason: (err as Error).message }));
   }

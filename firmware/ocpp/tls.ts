@@ -1,7 +1,15 @@
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { ClientRequestArgs } from 'node:http';
-import { checkServerIdentity, connect, rootCertificates, type ConnectionOptions, type DetailedPeerCertificate, type SecureContextOptions, type TLSSocket } from 'node:tls';
+import {
+  checkServerIdentity,
+  connect,
+  rootCertificates,
+  type ConnectionOptions,
+  type DetailedPeerCertificate,
+  type SecureContextOptions,
+  type TLSSocket,
+} from 'node:tls';
 import { readTlsFiles } from '../tls-files.js';
 import { CLOCK_FLOOR_MS } from '../version.js';
 import { chainProblem, parsedCertificates } from './x509.js';
@@ -63,7 +71,11 @@ function peerChain(socket: TLSSocket): X509Certificate[] {
  * Then a date error alone does not refuse the server: the chain and the host name are checked
  * here, and the dates against the central system's time once it is known.
  */
-export function verifiedConnection(ca: readonly string[] | undefined, clock: VerificationClock, onDatesUnchecked: () => void): CreateConnection {
+export function verifiedConnection(
+  ca: readonly string[] | undefined,
+  clock: VerificationClock,
+  onDatesUnchecked: () => void,
+): CreateConnection {
   // Parsed only when a date error needs them: the common path is Node's own verification.
   let roots: X509Certificate[] | null = null;
   const trusted = (): X509Certificate[] => (roots ??= parsedCertificates(ca ?? rootCertificates));
@@ -80,11 +92,13 @@ export function verifiedConnection(ca: readonly string[] | undefined, clock: Ver
       socket.off('error', fail);
       if (socket.authorized) return done(null, socket);
       const code = String(socket.authorizationError);
-      if (!DATE_ERRORS.has(code) || clock.hostMs() >= CLOCK_FLOOR_MS) return fail(Object.assign(new Error(`central system certificate refused: ${code}`), { code }));
+      if (!DATE_ERRORS.has(code) || clock.hostMs() >= CLOCK_FLOOR_MS)
+        return fail(Object.assign(new Error(`central system certificate refused: ${code}`), { code }));
       const chain = peerChain(socket);
       const knownMs = clock.knownTimeMs();
       const problem = chainProblem(chain, trusted(), knownMs) ?? checkServerIdentity(host, socket.getPeerCertificate())?.message ?? null;
-      if (problem !== null) return fail(Object.assign(new Error(`central system certificate refused: ${problem}`), { code: 'CERT_REFUSED' }));
+      if (problem !== null)
+        return fail(Object.assign(new Error(`central system certificate refused: ${problem}`), { code: 'CERT_REFUSED' }));
       if (knownMs === null) onDatesUnchecked();
       return done(null, socket);
     });

@@ -15,7 +15,18 @@ import { blocksCharging } from '../safety/faults.js';
 /** How a transaction the journal still had open at boot was cut: only the process restarted, or the machine. */
 export type RecoveryReason = 'Reboot' | 'PowerLoss';
 
-export type StopReason = 'Local' | 'EVDisconnected' | 'Remote' | 'HardReset' | 'SoftReset' | 'PowerLoss' | 'Reboot' | 'DeAuthorized' | 'UnlockCommand' | 'EmergencyStop' | 'Other';
+export type StopReason =
+  | 'Local'
+  | 'EVDisconnected'
+  | 'Remote'
+  | 'HardReset'
+  | 'SoftReset'
+  | 'PowerLoss'
+  | 'Reboot'
+  | 'DeAuthorized'
+  | 'UnlockCommand'
+  | 'EmergencyStop'
+  | 'Other';
 
 export interface Transaction {
   /** The queue's number for it (unique across restarts); the central system's transactionId arrives with StartTransaction.conf. */
@@ -136,9 +147,21 @@ export class TransactionService {
       const timestamp = open.lastMeter?.at ?? open.startedAt;
       this.#o.log.warn('transaction cut by a restart: closed', { localId: open.localId, reason, meterStop, timestamp });
       // The meter's transaction ended at this boot: its record goes with the latest one cut.
-      const signed = signedEndRecord !== null && open === cut[cut.length - 1] ? { transactionData: [signedMeterValue(signedEndRecord, 'Transaction.End', this.#o.timestamp())] } : {};
+      const signed =
+        signedEndRecord !== null && open === cut[cut.length - 1]
+          ? { transactionData: [signedMeterValue(signedEndRecord, 'Transaction.End', this.#o.timestamp())] }
+          : {};
       this.#o.queue.push('StopTransaction', open.localId, { idTag: open.idTag, meterStop, timestamp, reason, ...signed });
-      this.#o.onEnded?.({ localId: open.localId, transactionId: null, idTag: open.idTag, startedAt: open.startedAt, stoppedAt: timestamp, meterStartWh: open.meterStartWh, meterStopWh: meterStop, reason });
+      this.#o.onEnded?.({
+        localId: open.localId,
+        transactionId: null,
+        idTag: open.idTag,
+        startedAt: open.startedAt,
+        stoppedAt: timestamp,
+        meterStartWh: open.meterStartWh,
+        meterStopWh: meterStop,
+        reason,
+      });
     }
   }
 
@@ -169,7 +192,8 @@ export class TransactionService {
     const tx = this.#tx;
     if (tx) {
       if (tx.idTag === idTag) await this.stop('Local');
-      else if (tx.parentIdTag !== null && (await this.#parentOf(idTag)) === tx.parentIdTag && this.#tx === tx) await this.stop('Local', idTag);
+      else if (tx.parentIdTag !== null && (await this.#parentOf(idTag)) === tx.parentIdTag && this.#tx === tx)
+        await this.stop('Local', idTag);
       else this.#o.log.info('card ignored: another transaction runs', { idTag });
       return;
     }
@@ -238,8 +262,23 @@ export class TransactionService {
     const signed = signedEnd !== null ? [signedMeterValue(signedEnd, 'Transaction.End', timestamp)] : [];
     const transactionData = sampled.length + signed.length > 0 ? [...sampled, ...signed] : undefined;
     this.#o.log.info('transaction stopped', { localId: tx.localId, reason, meterStop });
-    this.#o.queue.push('StopTransaction', tx.localId, { idTag: stoppedBy ?? tx.idTag, meterStop, timestamp, reason, ...(transactionData && { transactionData }) });
-    this.#o.onEnded?.({ localId: tx.localId, transactionId: tx.transactionId, idTag: tx.idTag, startedAt: tx.startedAt, stoppedAt: timestamp, meterStartWh: tx.meterStartWh, meterStopWh: meterStop, reason });
+    this.#o.queue.push('StopTransaction', tx.localId, {
+      idTag: stoppedBy ?? tx.idTag,
+      meterStop,
+      timestamp,
+      reason,
+      ...(transactionData && { transactionData }),
+    });
+    this.#o.onEnded?.({
+      localId: tx.localId,
+      transactionId: tx.transactionId,
+      idTag: tx.idTag,
+      startedAt: tx.startedAt,
+      stoppedAt: timestamp,
+      meterStartWh: tx.meterStartWh,
+      meterStopWh: meterStop,
+      reason,
+    });
     // The StopTransaction is queued before the status that follows from it, and a scheduled
     // availability change applies before that status too.
     this.#o.onChange();
@@ -350,7 +389,12 @@ export class TransactionService {
       await this.#start(idTag, reservationId, chargingProfile);
       return;
     }
-    this.#waiting = { idTag, untilMs: this.#o.clock.now() + this.#o.configuration.integer('ConnectionTimeOut') * 1000, reservationId, chargingProfile };
+    this.#waiting = {
+      idTag,
+      untilMs: this.#o.clock.now() + this.#o.configuration.integer('ConnectionTimeOut') * 1000,
+      reservationId,
+      chargingProfile,
+    };
   }
 
   async #start(idTag: string, reservationId: number | null, chargingProfile: ChargingProfile | null = null): Promise<void> {
@@ -403,7 +447,11 @@ export class TransactionService {
       ...(reservationId !== null && { reservationId }),
     });
     // The begin record follows right after StartTransaction.conf: 1.6's StartTransaction cannot carry it.
-    if (signedBegin !== null) this.#o.queue.push('MeterValues', tx.localId, { connectorId: this.#o.connectorId, meterValue: [signedMeterValue(signedBegin, 'Transaction.Begin', startedAt)] });
+    if (signedBegin !== null)
+      this.#o.queue.push('MeterValues', tx.localId, {
+        connectorId: this.#o.connectorId,
+        meterValue: [signedMeterValue(signedBegin, 'Transaction.Begin', startedAt)],
+      });
     // No energy without a durable record: the StartTransaction is on disk before the
     // transaction permits charging (a few ms), so a crash cannot leave a charge nobody bills.
     // The transaction's profiles are in force before it permits charging too.
@@ -470,7 +518,11 @@ export class TransactionService {
    */
   async #parentOf(idTag: string): Promise<string | null> {
     const { configuration, authorization, clock } = this.#o;
-    const local = authorization.lookup(idTag, { listEnabled: configuration.flag('LocalAuthListEnabled'), cacheEnabled: configuration.flag('AuthorizationCacheEnabled'), nowMs: clock.now() });
+    const local = authorization.lookup(idTag, {
+      listEnabled: configuration.flag('LocalAuthListEnabled'),
+      cacheEnabled: configuration.flag('AuthorizationCacheEnabled'),
+      nowMs: clock.now(),
+    });
     const info = local?.status === 'Accepted' ? local : await this.#authorizeBy(idTag);
     return info.status === 'Accepted' ? (info.parentIdTag ?? null) : null;
   }
@@ -506,7 +558,9 @@ export class TransactionService {
   /** Into the authorisation cache; a cache that cannot be written is logged, never fatal. */
   async #remember(idTag: string, info: IdTagInfo): Promise<void> {
     if (!this.#o.configuration.flag('AuthorizationCacheEnabled')) return;
-    await this.#o.authorization.remember(idTag, info).catch((err: unknown) => this.#o.log.error('authorisation cache not saved', { reason: (err as Error).message }));
+    await this.#o.authorization
+      .remember(idTag, info)
+      .catch((err: unknown) => this.#o.log.error('authorisation cache not saved', { reason: (err as Error).message }));
   }
 
   /** Keeps the meter reading of `tx` in the journal every METER_KEEP_STEP_WH. */
@@ -557,7 +611,10 @@ export class TransactionService {
     this.#sampleTimer = null;
   }
 
-  #sample(context: 'Sample.Periodic' | 'Sample.Clock' | 'Trigger', measurandsKey: 'MeterValuesSampledData' | 'MeterValuesAlignedData'): void {
+  #sample(
+    context: 'Sample.Periodic' | 'Sample.Clock' | 'Trigger',
+    measurandsKey: 'MeterValuesSampledData' | 'MeterValuesAlignedData',
+  ): void {
     const tx = this.#tx;
     const value = meterValue(this.#o.charging.status(), this.#o.configuration.list(measurandsKey), context, this.#o.timestamp());
     if (value.sampledValue.length === 0) return;

@@ -40,10 +40,16 @@ export function parseCertificate(pem: string): X509Certificate | null {
 
 /** The certificates that parse, of PEM texts that may each hold several. */
 export function parsedCertificates(texts: readonly string[]): X509Certificate[] {
-  return texts.flatMap(splitPems).map(parseCertificate).filter((cert): cert is X509Certificate => cert !== null);
+  return texts
+    .flatMap(splitPems)
+    .map(parseCertificate)
+    .filter((cert): cert is X509Certificate => cert !== null);
 }
 
-const sha256 = (data: ArrayBuffer | Buffer): string => createHash('sha256').update(Buffer.from(data as ArrayBuffer)).digest('hex');
+const sha256 = (data: ArrayBuffer | Buffer): string =>
+  createHash('sha256')
+    .update(Buffer.from(data as ArrayBuffer))
+    .digest('hex');
 
 /**
  * The CertificateHashData of `cert` (OCSP CertID style): the hash of its issuer's name, the hash of
@@ -81,13 +87,22 @@ async function newKeyPair(): Promise<{ keys: webcrypto.CryptoKeyPair; keyPem: st
 /** A distinguished name from its parts, each value escaped for the RFC 4514 string form. */
 function distinguishedName(parts: ReadonlyArray<readonly [string, string]>): string {
   const escape = (value: string): string => value.replace(/[\\,+"<>;=]/g, '\\$&').replace(/^[ #]|\s$/g, '\\$&');
-  return parts.filter(([, value]) => value !== '').map(([type, value]) => `${type}=${escape(value)}`).join(', ');
+  return parts
+    .filter(([, value]) => value !== '')
+    .map(([type, value]) => `${type}=${escape(value)}`)
+    .join(', ');
 }
 
 /** SignCertificate: a key pair made on the box and a PKCS#10 request for it (CN and O as the whitepaper asks). */
-export async function certificateRequest(subject: { commonName: string; organization: string }): Promise<{ csrPem: string; keyPem: string }> {
+export async function certificateRequest(subject: {
+  commonName: string;
+  organization: string;
+}): Promise<{ csrPem: string; keyPem: string }> {
   const { keys, keyPem } = await newKeyPair();
-  const name = distinguishedName([['CN', subject.commonName], ['O', subject.organization]]);
+  const name = distinguishedName([
+    ['CN', subject.commonName],
+    ['O', subject.organization],
+  ]);
   const csr = await pkix.Pkcs10CertificateRequestGenerator.create({ name, keys, signingAlgorithm: KEY_ALGORITHM });
   return { csrPem: csr.toString('pem'), keyPem };
 }
@@ -119,7 +134,8 @@ export function chainProblem(chain: readonly X509Certificate[], roots: readonly 
       if (!(atMs >= fromMs && atMs <= toMs)) return `certificate ${i} is not valid now (${cert.validFrom} .. ${cert.validTo})`;
     }
     const next = chain[i + 1];
-    if (next !== undefined && !(cert.checkIssued(next) && cert.verify(next.publicKey))) return `certificate ${i} is not signed by certificate ${i + 1}`;
+    if (next !== undefined && !(cert.checkIssued(next) && cert.verify(next.publicKey)))
+      return `certificate ${i} is not signed by certificate ${i + 1}`;
   }
   const top = chain[chain.length - 1] as X509Certificate;
   const anchor = roots.find((root) => top.fingerprint256 === root.fingerprint256 || (top.checkIssued(root) && top.verify(root.publicKey)));
@@ -152,19 +168,35 @@ const IP_ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]+:[0-9a-f:]*)$/i;
  */
 export async function issueCertificate(options: IssueOptions): Promise<{ certPem: string; keyPem: string | null }> {
   const fresh = options.csrPem === undefined ? await newKeyPair() : null;
-  const publicKey = fresh !== null ? fresh.keys.publicKey : await new pkix.Pkcs10CertificateRequest(options.csrPem as string).publicKey.export();
-  const signingKey = options.issuer !== undefined ? await importKey(options.issuer.keyPem) : (fresh as { keys: webcrypto.CryptoKeyPair }).keys.privateKey;
-  const subject = distinguishedName([['CN', options.commonName], ['O', options.organization ?? '']]);
+  const publicKey =
+    fresh !== null ? fresh.keys.publicKey : await new pkix.Pkcs10CertificateRequest(options.csrPem as string).publicKey.export();
+  const signingKey =
+    options.issuer !== undefined ? await importKey(options.issuer.keyPem) : (fresh as { keys: webcrypto.CryptoKeyPair }).keys.privateKey;
+  const subject = distinguishedName([
+    ['CN', options.commonName],
+    ['O', options.organization ?? ''],
+  ]);
   const issuerName = options.issuer !== undefined ? new pkix.X509Certificate(options.issuer.certPem).subject : subject;
   const extensions: pkix.Extension[] = [
     new pkix.BasicConstraintsExtension(options.role === 'ca', undefined, true),
-    new pkix.KeyUsagesExtension(options.role === 'ca' ? pkix.KeyUsageFlags.keyCertSign | pkix.KeyUsageFlags.cRLSign : pkix.KeyUsageFlags.digitalSignature | pkix.KeyUsageFlags.keyAgreement, true),
+    new pkix.KeyUsagesExtension(
+      options.role === 'ca'
+        ? pkix.KeyUsageFlags.keyCertSign | pkix.KeyUsageFlags.cRLSign
+        : pkix.KeyUsageFlags.digitalSignature | pkix.KeyUsageFlags.keyAgreement,
+      true,
+    ),
     await pkix.SubjectKeyIdentifierExtension.create(publicKey),
   ];
-  const usage = { server: pkix.ExtendedKeyUsage.serverAuth, client: pkix.ExtendedKeyUsage.clientAuth, 'firmware-signer': pkix.ExtendedKeyUsage.codeSigning } as const;
+  const usage = {
+    server: pkix.ExtendedKeyUsage.serverAuth,
+    client: pkix.ExtendedKeyUsage.clientAuth,
+    'firmware-signer': pkix.ExtendedKeyUsage.codeSigning,
+  } as const;
   if (options.role !== 'ca') extensions.push(new pkix.ExtendedKeyUsageExtension([usage[options.role]]));
   if (options.hosts !== undefined && options.hosts.length > 0) {
-    extensions.push(new pkix.SubjectAlternativeNameExtension(options.hosts.map((host) => ({ type: IP_ADDRESS.test(host) ? 'ip' : 'dns', value: host }))));
+    extensions.push(
+      new pkix.SubjectAlternativeNameExtension(options.hosts.map((host) => ({ type: IP_ADDRESS.test(host) ? 'ip' : 'dns', value: host }))),
+    );
   }
   const notBefore = options.notBefore ?? new Date(Date.now() - 60_000);
   const cert = await pkix.X509CertificateGenerator.create({

@@ -52,7 +52,12 @@ export class FaultLog {
     if (damaged !== null) {
       log.error('fault store unreadable: latched as a storage fault until an installer clears it', { path, reason: damaged });
       faultLog.#replaceDamaged = true;
-      faultLog.raised({ kind: 'storage', sinceMs: nowMs, cause: `${FILE_NAME} unreadable (${damaged}): a latch it held may be lost`, latch: 'installer' });
+      faultLog.raised({
+        kind: 'storage',
+        sinceMs: nowMs,
+        cause: `${FILE_NAME} unreadable (${damaged}): a latch it held may be lost`,
+        latch: 'installer',
+      });
     }
     return faultLog;
   }
@@ -78,7 +83,9 @@ export class FaultLog {
   }
 
   cleared(fault: Fault, nowMs: number): void {
-    const history = this.#data.history.map((e) => (e.kind === fault.kind && e.sinceMs === fault.sinceMs ? { ...e, clearedAtMs: nowMs } : e));
+    const history = this.#data.history.map((e) =>
+      e.kind === fault.kind && e.sinceMs === fault.sinceMs ? { ...e, clearedAtMs: nowMs } : e,
+    );
     this.#data = { latched: this.#data.latched.filter((f) => f.kind !== fault.kind || f.sinceMs !== fault.sinceMs), history };
     this.#persist();
   }
@@ -108,9 +115,20 @@ export class FaultLog {
 
 function isFault(stored: unknown): stored is Fault {
   if (!isJsonObject<Fault>(stored)) return false;
-  return (FAULT_KINDS as readonly string[]).includes(stored.kind) && typeof stored.sinceMs === 'number' && typeof stored.cause === 'string' && typeof stored.latch === 'string';
+  return (
+    (FAULT_KINDS as readonly string[]).includes(stored.kind) &&
+    typeof stored.sinceMs === 'number' &&
+    typeof stored.cause === 'string' &&
+    typeof stored.latch === 'string'
+  );
 }
 
 function isFaultFile(stored: unknown): stored is FaultFile {
-  return isJsonObject<FaultFile>(stored) && Array.isArray(stored.latched) && stored.latched.every(isFault) && Array.isArray(stored.history) && stored.history.every(isFault);
+  return (
+    isJsonObject<FaultFile>(stored) &&
+    Array.isArray(stored.latched) &&
+    stored.latched.every(isFault) &&
+    Array.isArray(stored.history) &&
+    stored.history.every(isFault)
+  );
 }

@@ -110,7 +110,12 @@ export function supervise(previous: SupervisionState, input: SupervisionInput): 
     return true;
   });
   if (input.pilotFault === null) clear((f) => f.kind !== 'diode' && f.kind !== 'cpShort');
-  else raise(input.pilotFault, input.pilotFault === 'diode' ? 'CP low level not at -12 V during PWM' : 'CP at 0 V or -12 V while driven', 'unplug');
+  else
+    raise(
+      input.pilotFault,
+      input.pilotFault === 'diode' ? 'CP low level not at -12 V during PWM' : 'CP at 0 V or -12 V while driven',
+      'unplug',
+    );
 
   // Welded: the mirror stays closed after the coil was released.
   if (!state.contactorCommanded && input.mirrorClosed && nowMs - state.contactorChangedAtMs >= SUPERVISION.weldDetectMs) {
@@ -120,9 +125,18 @@ export function supervise(previous: SupervisionState, input: SupervisionInput): 
   // Stuck open: the mirror never confirmed a close; retry once, then latch.
   let stuckOpenTrips = state.stuckOpenTrips;
   if (state.contactorCommanded && input.mirrorClosed) stuckOpenTrips = 0;
-  if (state.contactorCommanded && !input.mirrorClosed && nowMs - state.contactorChangedAtMs >= SUPERVISION.stuckOpenDetectMs && !has('contactorStuckOpen')) {
+  if (
+    state.contactorCommanded &&
+    !input.mirrorClosed &&
+    nowMs - state.contactorChangedAtMs >= SUPERVISION.stuckOpenDetectMs &&
+    !has('contactorStuckOpen')
+  ) {
     stuckOpenTrips += 1;
-    raise('contactorStuckOpen', `mirror contact open ${SUPERVISION.stuckOpenDetectMs} ms after the close (${stuckOpenTrips}. time)`, stuckOpenTrips >= 2 ? 'restart' : 'retry');
+    raise(
+      'contactorStuckOpen',
+      `mirror contact open ${SUPERVISION.stuckOpenDetectMs} ms after the close (${stuckOpenTrips}. time)`,
+      stuckOpenTrips >= 2 ? 'restart' : 'retry',
+    );
   }
 
   // RCD: open at once; after the unplug, a self-test before the next close.

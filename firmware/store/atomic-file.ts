@@ -61,7 +61,10 @@ export async function saveFile(path: string, data: string, log: StoreReporter): 
     await writeFileAtomic(path, data);
     return true;
   } catch (err) {
-    log.error('not saved: in force until the next restart only', { path, code: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+    log.error('not saved: in force until the next restart only', {
+      path,
+      code: (err as NodeJS.ErrnoException).code ?? (err as Error).message,
+    });
     return false;
   }
 }
@@ -73,7 +76,10 @@ export interface StoreRead<T> {
 }
 
 /** One generation's JSON: `missing` when there is no file, else what it holds or why it cannot be read. */
-async function readGeneration(path: string, accept: (stored: unknown) => boolean): Promise<'missing' | { value: unknown } | { reason: string }> {
+async function readGeneration(
+  path: string,
+  accept: (stored: unknown) => boolean,
+): Promise<'missing' | { value: unknown } | { reason: string }> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -99,14 +105,25 @@ async function readGeneration(path: string, accept: (stored: unknown) => boolean
  *   `setAside` is false (the caller replaces it with `writeFileAtomic(…, { replaceDamaged })`), and
  *   the value is `<path>.prev`'s when that is readable, else `fallback`. The caller takes its safe side.
  */
-export async function readStore<T>(path: string, fallback: T, accept: (stored: unknown) => stored is T, log: StoreReporter, options: { readonly setAside?: boolean } = {}): Promise<StoreRead<T>> {
+export async function readStore<T>(
+  path: string,
+  fallback: T,
+  accept: (stored: unknown) => stored is T,
+  log: StoreReporter,
+  options: { readonly setAside?: boolean } = {},
+): Promise<StoreRead<T>> {
   const current = await readGeneration(path, accept);
   if (current !== 'missing' && 'value' in current) return { value: current.value as T, damaged: null };
   const previous = await readGeneration(`${path}.prev`, accept);
   const older = previous !== 'missing' && 'value' in previous ? (previous.value as T) : fallback;
   if (current === 'missing') return { value: older, damaged: null };
   const setAside = options.setAside !== false;
-  log.error('stored file unreadable', { path, reason: current.reason, usingPreviousGeneration: older !== fallback, ...(setAside && { setAsideAs: `${path}.corrupt` }) });
+  log.error('stored file unreadable', {
+    path,
+    reason: current.reason,
+    usingPreviousGeneration: older !== fallback,
+    ...(setAside && { setAsideAs: `${path}.corrupt` }),
+  });
   if (setAside) await rename(path, `${path}.corrupt`).catch(() => {});
   return { value: older, damaged: current.reason };
 }
@@ -115,7 +132,12 @@ export async function readStore<T>(path: string, fallback: T, accept: (stored: u
  * The stored JSON in `path` when `accept` takes it, `fallback` when there is no file; a damaged
  * file is set aside and reported (`readStore`): for state whose loss is not safety-relevant.
  */
-export async function readStoredJson<T>(path: string, fallback: T, accept: (stored: unknown) => stored is T, log: StoreReporter): Promise<T> {
+export async function readStoredJson<T>(
+  path: string,
+  fallback: T,
+  accept: (stored: unknown) => stored is T,
+  log: StoreReporter,
+): Promise<T> {
   return (await readStore(path, fallback, accept, log)).value;
 }
 

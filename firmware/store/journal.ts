@@ -41,7 +41,11 @@ export class Journal<R> {
   }
 
   /** Opens the journal at `path` (null: kept nowhere) and returns the records `accept` takes, in order. */
-  static async open<R>(path: string | null, accept: (record: unknown) => record is R, log: Logger): Promise<{ journal: Journal<R>; records: R[] }> {
+  static async open<R>(
+    path: string | null,
+    accept: (record: unknown) => record is R,
+    log: Logger,
+  ): Promise<{ journal: Journal<R>; records: R[] }> {
     const journal = new Journal<R>(path, log);
     return { journal, records: path === null ? [] : await readRecords(path, accept, log) };
   }
@@ -137,7 +141,8 @@ async function readRecords<R>(path: string, accept: (record: unknown) => record 
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.error('journal unreadable; starting empty', { path, code: (err as NodeJS.ErrnoException).code });
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      log.error('journal unreadable; starting empty', { path, code: (err as NodeJS.ErrnoException).code });
     return [];
   }
   const lines = text.split('\n');

@@ -31,7 +31,8 @@ function statePath(dataDir: string): string {
 
 /** The previous run's state (null: none, or set aside as damaged). */
 export async function readRunState(dataDir: string, log: Logger): Promise<RunState | null> {
-  const isRunState = (stored: unknown): stored is RunState | null => stored === null || (isJsonObject<RunState>(stored) && typeof stored.cleanStop === 'boolean');
+  const isRunState = (stored: unknown): stored is RunState | null =>
+    stored === null || (isJsonObject<RunState>(stored) && typeof stored.cleanStop === 'boolean');
   return readStoredJson<RunState | null>(statePath(dataDir), null, isRunState, log);
 }
 

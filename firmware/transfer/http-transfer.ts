@@ -26,7 +26,8 @@ function target(location: string): { readonly url: URL; readonly headers: Record
   } catch {
     throw new TransferError('not a URL');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TransferError(`${url.protocol} is not supported (http and https are)`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new TransferError(`${url.protocol} is not supported (http and https are)`);
   if (url.username === '' && url.password === '') return { url, headers: {} };
   const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
   url.username = '';
@@ -47,7 +48,11 @@ export function safeLocation(location: string): string {
 }
 
 /** Downloads `location` into `file`; rejects on a non-2xx answer, a larger body than `maxBytes` or `timeoutMs`. */
-export async function downloadToFile(location: string, file: string, options: { readonly timeoutMs: number; readonly maxBytes: number }): Promise<number> {
+export async function downloadToFile(
+  location: string,
+  file: string,
+  options: { readonly timeoutMs: number; readonly maxBytes: number },
+): Promise<number> {
   const { url, headers } = target(location);
   const response = await fetch(url, { headers, signal: AbortSignal.timeout(options.timeoutMs) });
   if (!response.ok || response.body === null) throw new TransferError(`HTTP ${response.status} from ${safeLocation(location)}`);
@@ -65,7 +70,11 @@ export async function downloadToFile(location: string, file: string, options: { 
  * Uploads `file` to `location` as a multipart/form-data POST (field `file`, with its name), what
  * common upload endpoints take; rejects on a non-2xx answer or `timeoutMs`.
  */
-export async function uploadFile(location: string, file: string, options: { readonly timeoutMs: number; readonly contentType: string }): Promise<void> {
+export async function uploadFile(
+  location: string,
+  file: string,
+  options: { readonly timeoutMs: number; readonly contentType: string },
+): Promise<void> {
   const { url, headers } = target(location);
   const form = new FormData();
   form.append('file', new Blob([await readFile(file)], { type: options.contentType }), basename(file));
@@ -78,7 +87,12 @@ export async function uploadFile(location: string, file: string, options: { read
  * Runs `attempt` once plus `retries` more times, `retryIntervalS` apart on `clock` (OCPP's retries
  * and retryInterval). Rejects with the last error.
  */
-export async function withRetries<T>(attempt: (n: number) => Promise<T>, policy: { readonly retries: number; readonly retryIntervalS: number }, clock: Clock, onFailure: (n: number, err: Error) => void): Promise<T> {
+export async function withRetries<T>(
+  attempt: (n: number) => Promise<T>,
+  policy: { readonly retries: number; readonly retryIntervalS: number },
+  clock: Clock,
+  onFailure: (n: number, err: Error) => void,
+): Promise<T> {
   for (let n = 1; ; n++) {
     try {
       return await attempt(n);

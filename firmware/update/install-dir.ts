@@ -100,7 +100,8 @@ export class InstallDir {
   }
 
   async readTrial(): Promise<TrialState | null> {
-    const isTrial = (s: unknown): s is TrialState | null => s === null || (isJsonObject<TrialState>(s) && isSlot(s.fromSlot) && isSlot(s.toSlot) && typeof s.attempts === 'number');
+    const isTrial = (s: unknown): s is TrialState | null =>
+      s === null || (isJsonObject<TrialState>(s) && isSlot(s.fromSlot) && isSlot(s.toSlot) && typeof s.attempts === 'number');
     return readStoredJson<TrialState | null>(join(this.root, 'trial.json'), null, isTrial, this.log);
   }
 
@@ -111,13 +112,26 @@ export class InstallDir {
   /** The version on trial came up healthy: it becomes the good one. */
   async commit(trial: TrialState, at: string): Promise<void> {
     await this.setPointer('good', trial.toSlot);
-    await this.#finish({ status: 'Installed', version: trial.version, origin: trial.origin, ...(trial.requestId !== undefined && { requestId: trial.requestId }), at });
+    await this.#finish({
+      status: 'Installed',
+      version: trial.version,
+      origin: trial.origin,
+      ...(trial.requestId !== undefined && { requestId: trial.requestId }),
+      at,
+    });
   }
 
   /** The version on trial did not come up healthy: the pointer goes back to the version it replaced. */
   async rollBack(trial: TrialState, reason: string, at: string): Promise<void> {
     await this.setPointer('current', trial.fromSlot);
-    await this.#finish({ status: 'InstallationFailed', version: trial.version, origin: trial.origin, ...(trial.requestId !== undefined && { requestId: trial.requestId }), reason, at });
+    await this.#finish({
+      status: 'InstallationFailed',
+      version: trial.version,
+      origin: trial.origin,
+      ...(trial.requestId !== undefined && { requestId: trial.requestId }),
+      reason,
+      at,
+    });
   }
 
   async #finish(result: UpdateResult): Promise<void> {
@@ -130,7 +144,8 @@ export class InstallDir {
   }
 
   async readResult(): Promise<UpdateResult | null> {
-    const isResult = (s: unknown): s is UpdateResult | null => s === null || (isJsonObject<UpdateResult>(s) && (s.status === 'Installed' || s.status === 'InstallationFailed'));
+    const isResult = (s: unknown): s is UpdateResult | null =>
+      s === null || (isJsonObject<UpdateResult>(s) && (s.status === 'Installed' || s.status === 'InstallationFailed'));
     return readStoredJson<UpdateResult | null>(join(this.root, 'result.json'), null, isResult, this.log);
   }
 

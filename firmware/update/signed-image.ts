@@ -88,7 +88,13 @@ function signatureMatches(image: Buffer, signature: Buffer, publicKeyPem: string
 function isManifest(value: unknown): value is ImageManifest {
   if (value === null || typeof value !== 'object') return false;
   const m = value as Record<string, unknown>;
-  return m['name'] === 'wallbox-firmware' && typeof m['version'] === 'string' && isVersion(m['version']) && typeof m['arch'] === 'string' && typeof m['platform'] === 'string';
+  return (
+    m['name'] === 'wallbox-firmware' &&
+    typeof m['version'] === 'string' &&
+    isVersion(m['version']) &&
+    typeof m['arch'] === 'string' &&
+    typeof m['platform'] === 'string'
+  );
 }
 
 /** The manifest of an image (`image.tar.gz`), found as `<folder>/manifest.json`. */
@@ -127,14 +133,17 @@ export async function openSignedImage(path: string, publicKeyPem: string, runnin
   const signature = entries.get(SIGNATURE_ENTRY);
   if (image === undefined) throw new ImageRejected('Malformed', `no ${IMAGE_ENTRY}`);
   if (signature === undefined) throw new ImageRejected('InvalidSignature', 'the image is not signed');
-  if (!signatureMatches(image, signature, publicKeyPem)) throw new ImageRejected('InvalidSignature', 'the signature does not match the image and the key');
+  if (!signatureMatches(image, signature, publicKeyPem))
+    throw new ImageRejected('InvalidSignature', 'the signature does not match the image and the key');
   let manifest: ImageManifest;
   try {
     manifest = await readManifest(image);
   } catch (err) {
     throw err instanceof ImageRejected ? err : new ImageRejected('Malformed', (err as Error).message);
   }
-  if (manifest.platform !== process.platform || manifest.arch !== process.arch) throw new ImageRejected('Malformed', `built for ${manifest.platform}-${manifest.arch}, this is ${process.platform}-${process.arch}`);
-  if (compareVersions(manifest.version, runningVersion) <= 0) throw new ImageRejected('NotNewer', `version ${manifest.version} is not newer than the running ${runningVersion}`);
+  if (manifest.platform !== process.platform || manifest.arch !== process.arch)
+    throw new ImageRejected('Malformed', `built for ${manifest.platform}-${manifest.arch}, this is ${process.platform}-${process.arch}`);
+  if (compareVersions(manifest.version, runningVersion) <= 0)
+    throw new ImageRejected('NotNewer', `version ${manifest.version} is not newer than the running ${runningVersion}`);
   return { image, manifest };
 }

@@ -102,7 +102,12 @@ export class FirmwareUpdater {
     const generation = ++this.#generation;
     if (this.#timer !== null) this.#o.clock.clearTimeout(this.#timer);
     const delayMs = Math.max(0, request.retrieveAtMs - this.#o.clock.now());
-    this.#log.info('firmware update scheduled', { location: safeLocation(request.location), inS: Math.round(delayMs / 1000), retries: request.retries, retryIntervalS: request.retryIntervalS });
+    this.#log.info('firmware update scheduled', {
+      location: safeLocation(request.location),
+      inS: Math.round(delayMs / 1000),
+      retries: request.retries,
+      retryIntervalS: request.retryIntervalS,
+    });
     this.#status = 'DownloadScheduled';
     this.#timer = this.#o.clock.setTimeout(() => {
       this.#timer = null;
@@ -125,7 +130,9 @@ export class FirmwareUpdater {
    * would both find the result before it is cleared.
    */
   checkResult(): Promise<void> {
-    this.#resultCheck = this.#resultCheck.then(() => this.#reportResult()).catch((err: unknown) => this.#log.error('update result not reported', { err }));
+    this.#resultCheck = this.#resultCheck
+      .then(() => this.#reportResult())
+      .catch((err: unknown) => this.#log.error('update result not reported', { err }));
     return this.#resultCheck;
   }
 
@@ -136,7 +143,11 @@ export class FirmwareUpdater {
     if (result === null) return;
     const report = this.#resultReports.get(result.origin);
     if (report === undefined) return;
-    this.#log.info('firmware update result', { status: result.status, version: result.version, ...(result.reason !== undefined && { reason: result.reason }) });
+    this.#log.info('firmware update result', {
+      status: result.status,
+      version: result.version,
+      ...(result.reason !== undefined && { reason: result.reason }),
+    });
     await installDir.clearResult();
     await report(result.status, result.reason, result.requestId);
   }
@@ -162,7 +173,11 @@ export class FirmwareUpdater {
     await set('Downloading');
     try {
       const bytes = await withRetries(
-        () => downloadToFile(request.location, file, { timeoutMs: this.#o.downloadTimeoutMs ?? 600_000, maxBytes: this.#o.maxImageBytes ?? 256 * 1024 * 1024 }),
+        () =>
+          downloadToFile(request.location, file, {
+            timeoutMs: this.#o.downloadTimeoutMs ?? 600_000,
+            maxBytes: this.#o.maxImageBytes ?? 256 * 1024 * 1024,
+          }),
         request,
         this.#o.clock,
         (attempt, err) => this.#log.warn('firmware download failed', { attempt, of: request.retries + 1, reason: err.message }),
@@ -193,7 +208,15 @@ export class FirmwareUpdater {
       const fromSlot = await installDir.pointer('current');
       if (fromSlot === null) throw new Error(`no current slot in ${installDir.root}`);
       const toSlot = await installDir.stage(verified.image);
-      trial = { version: verified.manifest.version, fromSlot, toSlot, origin: request.origin, ...(request.requestId !== undefined && { requestId: request.requestId }), attempts: 0, switchedAt: '' };
+      trial = {
+        version: verified.manifest.version,
+        fromSlot,
+        toSlot,
+        origin: request.origin,
+        ...(request.requestId !== undefined && { requestId: request.requestId }),
+        attempts: 0,
+        switchedAt: '',
+      };
     } catch (err) {
       return finish('InstallationFailed', `staging failed: ${(err as Error).message}`);
     }

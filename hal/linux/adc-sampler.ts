@@ -22,7 +22,10 @@ export class AdcSampler {
   onHealth: ((err: Error | null) => void) | null = null;
   #failing = false;
 
-  constructor(adc: Ads1115, options: { readonly fast: readonly Channel[]; readonly slow?: readonly Channel[]; readonly slowEvery?: number }) {
+  constructor(
+    adc: Ads1115,
+    options: { readonly fast: readonly Channel[]; readonly slow?: readonly Channel[]; readonly slowEvery?: number },
+  ) {
     this.#adc = adc;
     this.#fast = options.fast;
     this.#slow = options.slow ?? [];

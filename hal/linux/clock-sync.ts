@@ -38,7 +38,8 @@ export class OsClockSync {
   #check(): void {
     execFile('timedatectl', ['show', '-p', 'NTPSynchronized', '--value'], { timeout: 2000 }, (err, stdout) => {
       const synced = err === null && stdout.trim() === 'yes';
-      if (synced !== this.#synced) this.log.info(synced ? 'system clock synchronised (NTP)' : 'system clock not synchronised', err ? { reason: err.message } : {});
+      if (synced !== this.#synced)
+        this.log.info(synced ? 'system clock synchronised (NTP)' : 'system clock not synchronised', err ? { reason: err.message } : {});
       this.#synced = synced;
       if (!this.#stopped) this.#timer = this.clock.setTimeout(() => this.#check(), CHECK_MS);
     });

@@ -14,7 +14,15 @@ import { MeterPoller, type MeterReporter } from './meter-poller.js';
  * energy counter's decade exponent at 414 and its 32-bit value at 418.
  * Holding registers (FC03/06/16): the signing state machine from 7000.
  */
-const INPUT = { model: 1, serial: 9, voltages: [107, 109, 111], currents: [126, 128, 130], totalPower: 140, energyExponent: 414, energy: 418 } as const;
+const INPUT = {
+  model: 1,
+  serial: 9,
+  voltages: [107, 109, 111],
+  currents: [126, 128, 130],
+  totalPower: 140,
+  energyExponent: 414,
+  energy: 418,
+} as const;
 const HOLDING = {
   /** 0 idle, 1 transaction active, 2 active after a power failure, 3 active after a reset (table 6). */
   state: 7000,
@@ -88,7 +96,12 @@ export class IskraWm3m4cMeter implements Meter, SigningMeter {
 
   constructor(options: IskraOptions) {
     this.#o = options;
-    this.#poller = new MeterPoller({ clock: options.clock, log: options.log, pollMs: options.pollMs ?? 1000, read: () => this.#exclusive(() => this.#read()) });
+    this.#poller = new MeterPoller({
+      clock: options.clock,
+      log: options.log,
+      pollMs: options.pollMs ?? 1000,
+      read: () => this.#exclusive(() => this.#read()),
+    });
   }
 
   latest(): MeterReading | null {
@@ -182,9 +195,23 @@ export class IskraWm3m4cMeter implements Meter, SigningMeter {
     const pair = async (address: number, signed: boolean): Promise<number> => decade(await bus.readInputRegisters(address, 2), signed);
     const exponent = (await bus.readInputRegisters(INPUT.energyExponent, 1)).readInt16BE(0);
     const counter = (await bus.readInputRegisters(INPUT.energy, 2)).readInt32BE(0);
-    const voltagesV = [await pair(INPUT.voltages[0], false), await pair(INPUT.voltages[1], false), await pair(INPUT.voltages[2], false)] as const;
-    const currentsA = [await pair(INPUT.currents[0], true), await pair(INPUT.currents[1], true), await pair(INPUT.currents[2], true)] as const;
-    return { energyWh: counter * 10 ** exponent, powerW: await pair(INPUT.totalPower, true), voltagesV, currentsA, atMs: this.#o.clock.now() };
+    const voltagesV = [
+      await pair(INPUT.voltages[0], false),
+      await pair(INPUT.voltages[1], false),
+      await pair(INPUT.voltages[2], false),
+    ] as const;
+    const currentsA = [
+      await pair(INPUT.currents[0], true),
+      await pair(INPUT.currents[1], true),
+      await pair(INPUT.currents[2], true),
+    ] as const;
+    return {
+      energyWh: counter * 10 ** exponent,
+      powerW: await pair(INPUT.totalPower, true),
+      voltagesV,
+      currentsA,
+      atMs: this.#o.clock.now(),
+    };
   }
 
   async #holding(address: number): Promise<number> {
@@ -194,7 +221,8 @@ export class IskraWm3m4cMeter implements Meter, SigningMeter {
   async #readHoldingBytes(address: number, bytes: number): Promise<Buffer> {
     const count = Math.ceil(bytes / 2);
     const parts: Buffer[] = [];
-    for (let i = 0; i < count; i += MAX_REGISTERS) parts.push(await this.#o.bus.readHoldingRegisters(address + i, Math.min(MAX_REGISTERS, count - i)));
+    for (let i = 0; i < count; i += MAX_REGISTERS)
+      parts.push(await this.#o.bus.readHoldingRegisters(address + i, Math.min(MAX_REGISTERS, count - i)));
     return Buffer.concat(parts).subarray(0, bytes);
   }
 

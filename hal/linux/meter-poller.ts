@@ -20,7 +20,12 @@ export class MeterPoller {
   #polling = false;
   readonly #stop: () => void;
 
-  constructor(options: { readonly clock: Clock; readonly log: MeterReporter; readonly pollMs: number; readonly read: () => Promise<MeterReading> }) {
+  constructor(options: {
+    readonly clock: Clock;
+    readonly log: MeterReporter;
+    readonly pollMs: number;
+    readonly read: () => Promise<MeterReading>;
+  }) {
     this.#read = options.read;
     this.#log = options.log;
     this.#stop = every(options.clock, options.pollMs, () => void this.poll());

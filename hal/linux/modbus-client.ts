@@ -11,7 +11,11 @@ export const ModbusClient = ModbusSerial as unknown as typeof ModbusRTU;
 export type ModbusClient = ModbusRTU;
 
 /** A Modbus RTU master on the tty of `settings`, talking to slave `unitId`, each request bounded by `timeoutMs`. */
-export async function openRtuMaster(settings: Rs485Settings, unitId: number, timeoutMs: number): Promise<{ client: ModbusClient; close(): Promise<void> }> {
+export async function openRtuMaster(
+  settings: Rs485Settings,
+  unitId: number,
+  timeoutMs: number,
+): Promise<{ client: ModbusClient; close(): Promise<void> }> {
   const client = new ModbusClient();
   const { path, ...serial } = settings;
   await client.connectRTUBuffered(path, serial);

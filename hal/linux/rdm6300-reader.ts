@@ -60,7 +60,9 @@ export class Rdm6300Reader implements RfidReader {
   }
 
   open(): Promise<void> {
-    return new Promise((resolve, reject) => this.#port.open((err) => (err ? reject(new Error(`RFID reader: cannot open ${this.#port.path}: ${err.message}`)) : resolve())));
+    return new Promise((resolve, reject) =>
+      this.#port.open((err) => (err ? reject(new Error(`RFID reader: cannot open ${this.#port.path}: ${err.message}`)) : resolve())),
+    );
   }
 
   close(): void {

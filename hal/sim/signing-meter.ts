@@ -116,7 +116,18 @@ export class SimSigningMeter implements SigningMeter {
       IF: assignment.IF,
       IT: open.type,
       ID: open.idTag,
-      RD: [{ TM: ocmfTime(this.#plant.clock.now()), TX: flag, RV: Math.floor(this.#plant.meterReading().energyWh) / 1000, RI: OBIS_ENERGY_IMPORT, RU: 'kWh', RT: 'AC', EF: '', ST: 'G' }],
+      RD: [
+        {
+          TM: ocmfTime(this.#plant.clock.now()),
+          TX: flag,
+          RV: Math.floor(this.#plant.meterReading().energyWh) / 1000,
+          RI: OBIS_ENERGY_IMPORT,
+          RU: 'kWh',
+          RT: 'AC',
+          EF: '',
+          ST: 'G',
+        },
+      ],
     });
     const signature = sign('sha256', Buffer.from(payload, 'utf8'), { key: this.#privateKey, dsaEncoding: 'der' });
     return `OCMF|${payload}|${JSON.stringify({ SA: 'ECDSA-secp256r1-SHA256', SD: signature.toString('hex').toUpperCase() })}`;

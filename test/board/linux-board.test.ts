@@ -17,8 +17,14 @@ import { FAKE_SOM_FILES, fakeSom } from '../helpers/fake-som.js';
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 t.test('the board file is checked; an error names the key', async (t) => {
-  t.throws(() => parseBoardFile({ ...somRef, adc: { ...somRef.adc, address: 7 } }, 'x.json'), /board file x.json: adc.address: must be >= 72/);
-  t.throws(() => parseBoardFile({ ...somRef, gpio: { ...somRef.gpio, typo: { pin: 1 } } }, 'x.json'), /gpio: must NOT have additional properties \(typo\)/);
+  t.throws(
+    () => parseBoardFile({ ...somRef, adc: { ...somRef.adc, address: 7 } }, 'x.json'),
+    /board file x.json: adc.address: must be >= 72/,
+  );
+  t.throws(
+    () => parseBoardFile({ ...somRef, gpio: { ...somRef.gpio, typo: { pin: 1 } } }, 'x.json'),
+    /gpio: must NOT have additional properties \(typo\)/,
+  );
 });
 
 t.test('a charge cycle on the reference board: duty_cycle, GPIO levels and meter readings', async (t) => {
@@ -26,7 +32,13 @@ t.test('a charge cycle on the reference board: duty_cycle, GPIO levels and meter
   const { board, file, pwm, level } = som;
   const pins = file.gpio;
   t.equal(board.serialNumber, 'SOM-4711');
-  const firmware = new Firmware({ config: parseConfig({ dataDir: som.dataDir, modbus: { tcp: null }, grid: {} }), hal: board.hal, clock: systemClock, log: silentLogger, bootId: 'b' });
+  const firmware = new Firmware({
+    config: parseConfig({ dataDir: som.dataDir, modbus: { tcp: null }, grid: {} }),
+    hal: board.hal,
+    clock: systemClock,
+    log: silentLogger,
+    bootId: 'b',
+  });
   await firmware.start();
   let stopped = false;
   const stop = async (): Promise<void> => {
@@ -45,7 +57,11 @@ t.test('a charge cycle on the reference board: duty_cycle, GPIO levels and meter
     }
   };
   await until('state A', () => firmware.status().cp === 'A');
-  t.same([pwm('period'), pwm('duty_cycle'), pwm('enable'), level(pins.cpStateE?.pin ?? -1)], ['1000000', '1000000', '1', 0], 'A: +12 V steady (x1)');
+  t.same(
+    [pwm('period'), pwm('duty_cycle'), pwm('enable'), level(pins.cpStateE?.pin ?? -1)],
+    ['1000000', '1000000', '1', 0],
+    'A: +12 V steady (x1)',
+  );
   t.equal(level(pins.contactorCoil.pin), 0);
   som.car = 'B';
   await until('lock', () => level(pins.lockActuator.pin) === 1);
@@ -57,7 +73,7 @@ t.test('a charge cycle on the reference board: duty_cycle, GPIO levels and meter
   const gridPin = pins.gridControl?.pin ?? -1;
   som.drive(gridPin, 1);
   await until('grid limit', () => pwm('duty_cycle') === '100000', 1000);
-  t.pass('the grid operator\'s contact (GPIO 25) closed: 6.0 A on the pilot (10 %) within 1 s');
+  t.pass("the grid operator's contact (GPIO 25) closed: 6.0 A on the pilot (10 %) within 1 s");
   som.drive(gridPin, 0);
   await until('grid release', () => pwm('duty_cycle') === '533333', 1000);
   t.pass('the contact opened: 32 A again');
@@ -69,5 +85,9 @@ t.test('a charge cycle on the reference board: duty_cycle, GPIO levels and meter
   await until('unlock', () => level(pins.lockActuator.pin) === 0);
   t.same([pwm('duty_cycle'), pwm('enable')], ['1000000', '1'], 'unplugged: x1 again, contactor open, lock released');
   await stop();
-  t.same([pwm('enable'), level(pins.cpStateE?.pin ?? -1), level(pins.contactorCoil.pin)], ['0', 0, 0], 'stopped: pilot off, coil off, lines released');
+  t.same(
+    [pwm('enable'), level(pins.cpStateE?.pin ?? -1), level(pins.contactorCoil.pin)],
+    ['0', 0, 0],
+    'stopped: pilot off, coil off, lines released',
+  );
 });

@@ -1,5 +1,12 @@
 import t from 'tap';
-import { arbitrate, LIMIT_SOURCES, type ChargingLimits, type LimitSource, type Offer, type PauseReason } from '../../firmware/charging/arbiter.js';
+import {
+  arbitrate,
+  LIMIT_SOURCES,
+  type ChargingLimits,
+  type LimitSource,
+  type Offer,
+  type PauseReason,
+} from '../../firmware/charging/arbiter.js';
 import { codeableCurrentA } from '../../firmware/charging/duty.js';
 
 const HARDWARE_A = [6, 10, 16, 32, 80];
@@ -67,12 +74,15 @@ t.test('LIMIT_SOURCES order (wins a tie): hardware, cable, modbus, ocpp, grid', 
 });
 
 t.test('grid: offeredA is never above any input limit', async (t) => {
-  t.strictSame(overGrid((limits, offer) => {
-    for (const [source, limitA] of Object.entries(limitsOf(limits))) {
-      if (limitA !== undefined && offer.offeredA > limitA) return `offered above the ${source} limit ${limitA}`;
-    }
-    return null;
-  }), NO_VIOLATIONS);
+  t.strictSame(
+    overGrid((limits, offer) => {
+      for (const [source, limitA] of Object.entries(limitsOf(limits))) {
+        if (limitA !== undefined && offer.offeredA > limitA) return `offered above the ${source} limit ${limitA}`;
+      }
+      return null;
+    }),
+    NO_VIOLATIONS,
+  );
 });
 
 t.test('grid: limitA is the minimum of the input limits', async (t) => {
@@ -83,10 +93,13 @@ t.test('grid: limitA is the minimum of the input limits', async (t) => {
 });
 
 t.test('grid: pausedBy follows fault > modbusDisabled > ocppNotAllowed > belowMinimum', async (t) => {
-  t.strictSame(overGrid((limits, offer) => {
-    const expected = expectedPause(limits);
-    return offer.pausedBy === expected ? null : `pausedBy should be ${expected}`;
-  }), NO_VIOLATIONS);
+  t.strictSame(
+    overGrid((limits, offer) => {
+      const expected = expectedPause(limits);
+      return offer.pausedBy === expected ? null : `pausedBy should be ${expected}`;
+    }),
+    NO_VIOLATIONS,
+  );
 });
 
 t.test('grid: a paused offer is 0 A', async (t) => {
@@ -97,23 +110,29 @@ t.test('grid: a paused offer is 0 A', async (t) => {
 });
 
 t.test('grid: when not paused, offeredA is codeableCurrentA(min) and at least 6 A', async (t) => {
-  t.strictSame(overGrid((limits, offer) => {
-    if (expectedPause(limits) !== null) return null;
-    const expected = codeableCurrentA(minLimit(limits));
-    if (offer.offeredA !== expected) return `offeredA should be ${expected}`;
-    if (offer.offeredA < 6) return 'offering less than 6 A';
-    return null;
-  }), NO_VIOLATIONS);
+  t.strictSame(
+    overGrid((limits, offer) => {
+      if (expectedPause(limits) !== null) return null;
+      const expected = codeableCurrentA(minLimit(limits));
+      if (offer.offeredA !== expected) return `offeredA should be ${expected}`;
+      if (offer.offeredA < 6) return 'offering less than 6 A';
+      return null;
+    }),
+    NO_VIOLATIONS,
+  );
 });
 
 t.test('grid: limitedBy names the first input (in LIMIT_SOURCES order) whose limit is the minimum', async (t) => {
-  t.strictSame(overGrid((limits, offer) => {
-    const all = limitsOf(limits);
-    const min = minLimit(limits);
-    const expected = LIMIT_SOURCES.find((source) => all[source] === min);
-    if (all[offer.limitedBy] !== min) return `limitedBy ${offer.limitedBy} does not set the minimum ${min}`;
-    return offer.limitedBy === expected ? null : `limitedBy should be ${expected}`;
-  }), NO_VIOLATIONS);
+  t.strictSame(
+    overGrid((limits, offer) => {
+      const all = limitsOf(limits);
+      const min = minLimit(limits);
+      const expected = LIMIT_SOURCES.find((source) => all[source] === min);
+      if (all[offer.limitedBy] !== min) return `limitedBy ${offer.limitedBy} does not set the minimum ${min}`;
+      return offer.limitedBy === expected ? null : `limitedBy should be ${expected}`;
+    }),
+    NO_VIOLATIONS,
+  );
 });
 
 const base: ChargingLimits = { hardwareA: 32, cableA: 32, modbus: { limitA: 32, enabled: true }, ocpp: null, faultLatched: false };
@@ -124,21 +143,59 @@ t.test('examples: the smallest limit wins and is named', async (t) => {
     ['cable', { ...base, cableA: 13 }, { offeredA: 13, limitA: 13, limitedBy: 'cable', pausedBy: null }],
     ['modbus', { ...base, modbus: { limitA: 10, enabled: true } }, { offeredA: 10, limitA: 10, limitedBy: 'modbus', pausedBy: null }],
     ['ocpp', { ...base, ocpp: { limitA: 10.7, allowed: true } }, { offeredA: 10.7, limitA: 10.7, limitedBy: 'ocpp', pausedBy: null }],
-    ['tethered cable sets no limit', { ...base, hardwareA: 80, cableA: null, modbus: { limitA: 80, enabled: true } }, { offeredA: 80, limitA: 80, limitedBy: 'hardware', pausedBy: null }],
-    ['an OCPP without a profile sets no limit', { ...base, ocpp: { limitA: null, allowed: true } }, { offeredA: 32, limitA: 32, limitedBy: 'hardware', pausedBy: null }],
-    ['a fractional limit is rounded down to 0.1 A', { ...base, modbus: { limitA: 16.39, enabled: true } }, { offeredA: 16.3, limitA: 16.39, limitedBy: 'modbus', pausedBy: null }],
-    ['the 51..52.5 A gap is offered as 51 A', { ...base, hardwareA: 80, cableA: 63, modbus: { limitA: 52, enabled: true } }, { offeredA: 51, limitA: 52, limitedBy: 'modbus', pausedBy: null }],
-    ['exactly 6 A is offered', { ...base, ocpp: { limitA: 6, allowed: true } }, { offeredA: 6, limitA: 6, limitedBy: 'ocpp', pausedBy: null }],
+    [
+      'tethered cable sets no limit',
+      { ...base, hardwareA: 80, cableA: null, modbus: { limitA: 80, enabled: true } },
+      { offeredA: 80, limitA: 80, limitedBy: 'hardware', pausedBy: null },
+    ],
+    [
+      'an OCPP without a profile sets no limit',
+      { ...base, ocpp: { limitA: null, allowed: true } },
+      { offeredA: 32, limitA: 32, limitedBy: 'hardware', pausedBy: null },
+    ],
+    [
+      'a fractional limit is rounded down to 0.1 A',
+      { ...base, modbus: { limitA: 16.39, enabled: true } },
+      { offeredA: 16.3, limitA: 16.39, limitedBy: 'modbus', pausedBy: null },
+    ],
+    [
+      'the 51..52.5 A gap is offered as 51 A',
+      { ...base, hardwareA: 80, cableA: 63, modbus: { limitA: 52, enabled: true } },
+      { offeredA: 51, limitA: 52, limitedBy: 'modbus', pausedBy: null },
+    ],
+    [
+      'exactly 6 A is offered',
+      { ...base, ocpp: { limitA: 6, allowed: true } },
+      { offeredA: 6, limitA: 6, limitedBy: 'ocpp', pausedBy: null },
+    ],
     ['the grid operator: 4200 W on three phases', { ...base, gridA: 6 }, { offeredA: 6, limitA: 6, limitedBy: 'grid', pausedBy: null }],
-    ['the grid operator: 4200 W on one phase', { ...base, gridA: 18.2 }, { offeredA: 18.2, limitA: 18.2, limitedBy: 'grid', pausedBy: null }],
-    ['a lower limit than the grid operator\'s wins', { ...base, gridA: 18.2, modbus: { limitA: 10, enabled: true } }, { offeredA: 10, limitA: 10, limitedBy: 'modbus', pausedBy: null }],
-    ['the grid signal inactive sets no limit', { ...base, gridA: null }, { offeredA: 32, limitA: 32, limitedBy: 'hardware', pausedBy: null }],
+    [
+      'the grid operator: 4200 W on one phase',
+      { ...base, gridA: 18.2 },
+      { offeredA: 18.2, limitA: 18.2, limitedBy: 'grid', pausedBy: null },
+    ],
+    [
+      "a lower limit than the grid operator's wins",
+      { ...base, gridA: 18.2, modbus: { limitA: 10, enabled: true } },
+      { offeredA: 10, limitA: 10, limitedBy: 'modbus', pausedBy: null },
+    ],
+    [
+      'the grid signal inactive sets no limit',
+      { ...base, gridA: null },
+      { offeredA: 32, limitA: 32, limitedBy: 'hardware', pausedBy: null },
+    ],
   ];
   for (const [name, limits, offer] of cases) t.strictSame(arbitrate(limits), offer, name);
 });
 
 t.test('examples: ties name the first input in LIMIT_SOURCES order', async (t) => {
-  const all16: ChargingLimits = { hardwareA: 16, cableA: 16, modbus: { limitA: 16, enabled: true }, ocpp: { limitA: 16, allowed: true }, faultLatched: false };
+  const all16: ChargingLimits = {
+    hardwareA: 16,
+    cableA: 16,
+    modbus: { limitA: 16, enabled: true },
+    ocpp: { limitA: 16, allowed: true },
+    faultLatched: false,
+  };
   t.equal(arbitrate(all16).limitedBy, 'hardware');
   t.equal(arbitrate({ ...all16, hardwareA: 32 }).limitedBy, 'cable');
   t.equal(arbitrate({ ...all16, hardwareA: 32, cableA: 32 }).limitedBy, 'modbus');
@@ -171,7 +228,10 @@ t.test('examples: each pause reason alone, then the precedence when they stack',
   t.strictSame(arbitrate(all), { offeredA: 0, limitA: 0, limitedBy: 'ocpp', pausedBy: 'fault' });
   t.equal(arbitrate({ ...all, faultLatched: false }).pausedBy, 'modbusDisabled');
   t.equal(arbitrate({ ...all, faultLatched: false, modbus: { limitA: 5, enabled: true } }).pausedBy, 'ocppNotAllowed');
-  t.equal(arbitrate({ ...all, faultLatched: false, modbus: { limitA: 5, enabled: true }, ocpp: { limitA: 0, allowed: true } }).pausedBy, 'belowMinimum');
+  t.equal(
+    arbitrate({ ...all, faultLatched: false, modbus: { limitA: 5, enabled: true }, ocpp: { limitA: 0, allowed: true } }).pausedBy,
+    'belowMinimum',
+  );
   for (const paused of [fault, disabled, notAllowed, below]) t.equal(arbitrate(paused).offeredA, 0, `${arbitrate(paused).pausedBy}: 0 A`);
 });
 

@@ -170,8 +170,7 @@ t.test('property: codeableCurrentA over random inputs (seeded)', async (t) => {
   for (let i = 0; i < N; i++) {
     // mostly the interesting range, some far outside it, some on exact 0.1 A steps
     const pick = random();
-    const limitA =
-      pick < 0.1 ? (random() - 0.5) * 2000 : pick < 0.3 ? Math.round(random() * 900) / 10 : -5 + random() * 95;
+    const limitA = pick < 0.1 ? (random() - 0.5) * 2000 : pick < 0.3 ? Math.round(random() * 900) / 10 : -5 + random() * 95;
     const c = codeableCurrentA(limitA);
     const why = (msg: string) => wrong.push(`seed ${SEED} #${i}: codeableCurrentA(${limitA}) = ${c}: ${msg}`);
     if (limitA < MIN_CURRENT_A) {

@@ -19,7 +19,8 @@ t.test('W → A with the phases energised: floored to 0.1 A, never below 6 A', a
     [0, 230, 3, 6],
     [22080, 230, 3, 32],
   ];
-  for (const [limitW, voltageV, phases, limitA] of cases) t.equal(gridLimitA(limitW, voltageV, phases), limitA, `${limitW} W at ${voltageV} V on ${phases} phase(s): ${limitA} A`);
+  for (const [limitW, voltageV, phases, limitA] of cases)
+    t.equal(gridLimitA(limitW, voltageV, phases), limitA, `${limitW} W at ${voltageV} V on ${phases} phase(s): ${limitA} A`);
 });
 
 t.test('the contact state that means "limit" is the installer\'s setting', async (t) => {
@@ -55,7 +56,7 @@ t.test('phase choice under the grid limit: the setting that lets the car take th
     ['a high limit: a one-phase car takes 32 A on one phase either way, no switch', { limitW: 22000 }, 3],
     ['an 11 kW limit: a one-phase car gets 32 A on one phase instead of 15.9 A', { limitW: 11000 }, 1],
   ];
-  for (const [name, input, phases] of cases) t.equal(gridPhases({ ...base, ...input }, ), phases, name);
+  for (const [name, input, phases] of cases) t.equal(gridPhases({ ...base, ...input }), phases, name);
 });
 
 /** The pilot's offer in A as the car reads it from the duty cycle. */

@@ -1,5 +1,12 @@
 import t from 'tap';
-import { idlePlan, phaseSelection, planCpDisconnect, planPhases, stepInterruption, stepPlan } from '../../firmware/charging/interruption.js';
+import {
+  idlePlan,
+  phaseSelection,
+  planCpDisconnect,
+  planPhases,
+  stepInterruption,
+  stepPlan,
+} from '../../firmware/charging/interruption.js';
 
 const input = (nowMs: number, over: Partial<Parameters<typeof stepPlan>[1]> = {}) => ({
   nowMs,

@@ -9,7 +9,12 @@ function watchRelay(rig: Rig): Array<{ atMs: number; phases: number; underLoad: 
   const relay = rig.hal.phaseRelay;
   const setPhases = relay.setPhases.bind(relay);
   relay.setPhases = (phases) => {
-    switches.push({ atMs: rig.clock.now(), phases, underLoad: rig.plant.currentsA().some((a) => a > 0), contactsClosed: rig.plant.contactsClosed() });
+    switches.push({
+      atMs: rig.clock.now(),
+      phases,
+      underLoad: rig.plant.currentsA().some((a) => a > 0),
+      contactsClosed: rig.plant.contactsClosed(),
+    });
     setPhases(phases);
   };
   return switches;
@@ -29,20 +34,23 @@ t.test('CP disconnect with the contactor open: state E at once for N s, a second
   t.same(rig.faults(), [], 'the 0 V of our own disconnect is no CP short');
 });
 
-t.test('CP disconnect while charging: PWM off first, the disconnect starts once the contactor has opened, then charging resumes', async (t) => {
-  const rig = charging(simRig());
-  rig.controller.requestCpDisconnect(5);
-  t.equal(rig.plant.pilot.mode, 'x1', 'PWM stopped');
-  t.equal(rig.closed(), true, 'the contactor waits for the car');
-  rig.until(() => !rig.closed(), 7000);
-  const toE = rig.until(() => rig.plant.pilot.mode === 'E', 100);
-  t.ok(toE <= 5, `state E ${toE} ms after the contactor opened`);
-  const eAt = rig.clock.now();
-  rig.until(() => rig.plant.pilot.mode !== 'E', 10_000);
-  t.ok(rig.clock.now() - eAt >= 5000, 'for the full 5 s');
-  rig.until(() => rig.closed(), 10_000);
-  t.pass('the car asked for C again and charges');
-});
+t.test(
+  'CP disconnect while charging: PWM off first, the disconnect starts once the contactor has opened, then charging resumes',
+  async (t) => {
+    const rig = charging(simRig());
+    rig.controller.requestCpDisconnect(5);
+    t.equal(rig.plant.pilot.mode, 'x1', 'PWM stopped');
+    t.equal(rig.closed(), true, 'the contactor waits for the car');
+    rig.until(() => !rig.closed(), 7000);
+    const toE = rig.until(() => rig.plant.pilot.mode === 'E', 100);
+    t.ok(toE <= 5, `state E ${toE} ms after the contactor opened`);
+    const eAt = rig.clock.now();
+    rig.until(() => rig.plant.pilot.mode !== 'E', 10_000);
+    t.ok(rig.clock.now() - eAt >= 5000, 'for the full 5 s');
+    rig.until(() => rig.closed(), 10_000);
+    t.pass('the car asked for C again and charges');
+  },
+);
 
 t.test('phase switch: PWM off, car stops drawing, contactor opens, relay switches, E for pauseS, then one phase', async (t) => {
   const rig = charging(simRig({ modbusLimitA: 16, evse: { phaseSwitching: SWITCHING, minOffS: 5 } }));
@@ -51,7 +59,11 @@ t.test('phase switch: PWM off, car stops drawing, contactor opens, relay switche
   t.equal(rig.controller.requestPhases(1), true);
   t.equal(rig.plant.pilot.mode !== 'pwm', true, 'PWM off at once');
   rig.until(() => switches.length === 1, 2000);
-  t.same(switches.map((s) => [s.phases, s.underLoad, s.contactsClosed]), [[1, false, false]], 'switched with the contacts open and no current');
+  t.same(
+    switches.map((s) => [s.phases, s.underLoad, s.contactsClosed]),
+    [[1, false, false]],
+    'switched with the contacts open and no current',
+  );
   t.equal(rig.plant.pilot.mode, 'E');
   const pausedAt = rig.clock.now();
   rig.until(() => rig.plant.pilot.mode !== 'E', 20_000);

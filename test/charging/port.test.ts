@@ -84,7 +84,12 @@ t.test('every input, request and read crosses the port and round-trips', async (
 t.test('the control side refuses a malformed message and applies nothing', async (t) => {
   const rig = simRig();
   const hand = handEndpoint();
-  const host = new ChargingPortHost({ controller: rig.controller, clock: rig.clock, log: silentLogger, modbusFailsafe: { timeoutS: 0, failsafeCurrentA: 6 } });
+  const host = new ChargingPortHost({
+    controller: rig.controller,
+    clock: rig.clock,
+    log: silentLogger,
+    modbusFailsafe: { timeoutS: 0, failsafeCurrentA: 6 },
+  });
   t.teardown(() => host.close());
   host.attach(hand.endpoint);
   const before = rig.controller.status().offer;
@@ -120,75 +125,104 @@ t.test('the stale-input rule (table)', async (t) => {
   for (const [what, last, failsafe, expected] of cases) t.same(staleModbusInput(last, failsafe), expected, what);
 });
 
-t.test('silent for STALE_AFTER_MS: the Modbus watchdog failsafe applies, OCPP stays frozen, the contactor opens at failsafe 0; speaking again restores', async (t) => {
-  const rig = simRig({ ocpp: true, modbusLimitA: 0 });
-  rig.plant.configureEv({ state: 'C' });
-  const hand = handEndpoint();
-  const host = new ChargingPortHost({ controller: rig.controller, clock: rig.clock, log: silentLogger, modbusFailsafe: { timeoutS: 30, failsafeCurrentA: 0 } });
-  t.teardown(() => host.close());
-  host.attach(hand.endpoint);
-  hand.send({ type: 'call', name: 'setModbusLimit', args: [16, true] });
-  hand.send({ type: 'call', name: 'setOcppAllowed', args: [true] });
-  hand.send({ type: 'call', name: 'setOcppLimit', args: [10] });
-  rig.until(() => rig.closed(), 5_000);
-  t.equal(rig.controller.status().offeredA, 10);
+t.test(
+  'silent for STALE_AFTER_MS: the Modbus watchdog failsafe applies, OCPP stays frozen, the contactor opens at failsafe 0; speaking again restores',
+  async (t) => {
+    const rig = simRig({ ocpp: true, modbusLimitA: 0 });
+    rig.plant.configureEv({ state: 'C' });
+    const hand = handEndpoint();
+    const host = new ChargingPortHost({
+      controller: rig.controller,
+      clock: rig.clock,
+      log: silentLogger,
+      modbusFailsafe: { timeoutS: 30, failsafeCurrentA: 0 },
+    });
+    t.teardown(() => host.close());
+    host.attach(hand.endpoint);
+    hand.send({ type: 'call', name: 'setModbusLimit', args: [16, true] });
+    hand.send({ type: 'call', name: 'setOcppAllowed', args: [true] });
+    hand.send({ type: 'call', name: 'setOcppLimit', args: [10] });
+    rig.until(() => rig.closed(), 5_000);
+    t.equal(rig.controller.status().offeredA, 10);
 
-  // Signs of life every 500 ms keep the inputs in force.
-  for (let i = 0; i < 10; i++) {
-    rig.clock.advance(500);
+    // Signs of life every 500 ms keep the inputs in force.
+    for (let i = 0; i < 10; i++) {
+      rig.clock.advance(500);
+      hand.send({ type: 'alive' });
+    }
+    t.equal(host.stale, false);
+    t.equal(rig.closed(), true, 'alive: still charging');
+
+    const silentFrom = rig.clock.now();
+    rig.clock.advance(STALE_AFTER_MS - 100);
+    t.equal(rig.closed(), true, 'not yet stale');
+    rig.until(() => host.stale, 1_000);
+    const staleAfter = rig.clock.now() - silentFrom;
+    t.ok(staleAfter > STALE_AFTER_MS && staleAfter <= STALE_AFTER_MS + 100, `stale after ${staleAfter} ms of silence`);
+    t.match(
+      rig.controller.status().offer,
+      { offeredA: 0, limitA: 0, limitedBy: 'modbus' },
+      'min(failsafe 0, last 16): the PWM is withdrawn',
+    );
+    const opened = rig.until(() => !rig.closed(), 10_000);
+    t.ok(opened <= 3_000, `the contactor opened ${opened} ms later, once the car stopped drawing`);
+    const posted = hand.posted.length;
+    rig.clock.advance(10_000);
+    t.equal(hand.posted.length - posted, 0, 'nothing is posted to a silent side: its queue cannot grow');
+
     hand.send({ type: 'alive' });
-  }
-  t.equal(host.stale, false);
-  t.equal(rig.closed(), true, 'alive: still charging');
+    t.equal(host.stale, false);
+    t.match(rig.controller.status().offer, { limitA: 10, limitedBy: 'ocpp' }, 'speaking again: its inputs apply again');
+    t.equal(hand.posted.at(-1)?.type, 'snapshot', 'and it gets the latest status');
+    rig.until(() => rig.closed(), 10_000);
+  },
+);
 
-  const silentFrom = rig.clock.now();
-  rig.clock.advance(STALE_AFTER_MS - 100);
-  t.equal(rig.closed(), true, 'not yet stale');
-  rig.until(() => host.stale, 1_000);
-  const staleAfter = rig.clock.now() - silentFrom;
-  t.ok(staleAfter > STALE_AFTER_MS && staleAfter <= STALE_AFTER_MS + 100, `stale after ${staleAfter} ms of silence`);
-  t.match(rig.controller.status().offer, { offeredA: 0, limitA: 0, limitedBy: 'modbus' }, 'min(failsafe 0, last 16): the PWM is withdrawn');
-  const opened = rig.until(() => !rig.closed(), 10_000);
-  t.ok(opened <= 3_000, `the contactor opened ${opened} ms later, once the car stopped drawing`);
-  const posted = hand.posted.length;
-  rig.clock.advance(10_000);
-  t.equal(hand.posted.length - posted, 0, 'nothing is posted to a silent side: its queue cannot grow');
+t.test(
+  'without a Modbus watchdog the stale inputs stay frozen (never more current); a protocol side gone applies the rule at once',
+  async (t) => {
+    const rig = simRig({ ocpp: true, modbusLimitA: 0 });
+    rig.plant.configureEv({ state: 'C' });
+    const hand = handEndpoint();
+    const host = new ChargingPortHost({
+      controller: rig.controller,
+      clock: rig.clock,
+      log: silentLogger,
+      modbusFailsafe: { timeoutS: 0, failsafeCurrentA: 6 },
+    });
+    t.teardown(() => host.close());
+    host.attach(hand.endpoint);
+    hand.send({ type: 'call', name: 'setModbusLimit', args: [16, true] });
+    hand.send({ type: 'call', name: 'setOcppAllowed', args: [true] });
+    rig.until(() => rig.closed(), 5_000);
+    rig.clock.advance(STALE_AFTER_MS * 3);
+    t.equal(host.stale, true);
+    t.match(rig.controller.status(), { offeredA: 16, contactorClosed: true }, 'frozen at the last limit');
 
-  hand.send({ type: 'alive' });
-  t.equal(host.stale, false);
-  t.match(rig.controller.status().offer, { limitA: 10, limitedBy: 'ocpp' }, 'speaking again: its inputs apply again');
-  t.equal(hand.posted.at(-1)?.type, 'snapshot', 'and it gets the latest status');
-  rig.until(() => rig.closed(), 10_000);
-});
+    const watched = simRig({ ocpp: true, modbusLimitA: 0 });
+    watched.plant.configureEv({ state: 'C' });
+    const hand2 = handEndpoint();
+    const host2 = new ChargingPortHost({
+      controller: watched.controller,
+      clock: watched.clock,
+      log: silentLogger,
+      modbusFailsafe: { timeoutS: 60, failsafeCurrentA: 8 },
+    });
+    t.teardown(() => host2.close());
+    host2.attach(hand2.endpoint);
+    hand2.send({ type: 'call', name: 'setModbusLimit', args: [16, true] });
+    hand2.send({ type: 'call', name: 'setOcppAllowed', args: [true] });
+    watched.until(() => watched.closed(), 5_000);
+    host2.detach();
+    t.equal(watched.controller.status().offer.limitA, 8, 'gone: the failsafe at once');
+    watched.clock.advance(100);
+    t.equal(watched.controller.status().offeredA, 8);
 
-t.test('without a Modbus watchdog the stale inputs stay frozen (never more current); a protocol side gone applies the rule at once', async (t) => {
-  const rig = simRig({ ocpp: true, modbusLimitA: 0 });
-  rig.plant.configureEv({ state: 'C' });
-  const hand = handEndpoint();
-  const host = new ChargingPortHost({ controller: rig.controller, clock: rig.clock, log: silentLogger, modbusFailsafe: { timeoutS: 0, failsafeCurrentA: 6 } });
-  t.teardown(() => host.close());
-  host.attach(hand.endpoint);
-  hand.send({ type: 'call', name: 'setModbusLimit', args: [16, true] });
-  hand.send({ type: 'call', name: 'setOcppAllowed', args: [true] });
-  rig.until(() => rig.closed(), 5_000);
-  rig.clock.advance(STALE_AFTER_MS * 3);
-  t.equal(host.stale, true);
-  t.match(rig.controller.status(), { offeredA: 16, contactorClosed: true }, 'frozen at the last limit');
-
-  const watched = simRig({ ocpp: true, modbusLimitA: 0 });
-  watched.plant.configureEv({ state: 'C' });
-  const hand2 = handEndpoint();
-  const host2 = new ChargingPortHost({ controller: watched.controller, clock: watched.clock, log: silentLogger, modbusFailsafe: { timeoutS: 60, failsafeCurrentA: 8 } });
-  t.teardown(() => host2.close());
-  host2.attach(hand2.endpoint);
-  hand2.send({ type: 'call', name: 'setModbusLimit', args: [16, true] });
-  hand2.send({ type: 'call', name: 'setOcppAllowed', args: [true] });
-  watched.until(() => watched.closed(), 5_000);
-  host2.detach();
-  t.equal(watched.controller.status().offer.limitA, 8, 'gone: the failsafe at once');
-  watched.clock.advance(100);
-  t.equal(watched.controller.status().offeredA, 8);
-
-  host2.attach(hand2.endpoint);
-  t.match(watched.controller.status().offer, { pausedBy: 'ocppNotAllowed' }, 'a new protocol side starts as at boot: no OCPP permission until its transaction');
-});
+    host2.attach(hand2.endpoint);
+    t.match(
+      watched.controller.status().offer,
+      { pausedBy: 'ocppNotAllowed' },
+      'a new protocol side starts as at boot: no OCPP permission until its transaction',
+    );
+  },
+);

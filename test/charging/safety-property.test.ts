@@ -62,7 +62,8 @@ function runSequence(seed: number): string | null {
     if (kind === 'enable') modbus = { ...modbus, enabled: random() < 0.7 };
     if (kind === 'limit' || kind === 'enable') controller.setModbusLimit(modbus.limitA, modbus.enabled);
     if (kind === 'fault') plant.setFault(pick(random, ['diode', 'cpShort', 'none', 'none'] as const));
-    if (kind === 'hardware') plant.setFault(pick(random, ['relayWeld', 'contactorStuckOpen', 'rcd', 'overcurrent', 'meterLost', 'none', 'none'] as const));
+    if (kind === 'hardware')
+      plant.setFault(pick(random, ['relayWeld', 'contactorStuckOpen', 'rcd', 'overcurrent', 'meterLost', 'none', 'none'] as const));
     if (kind === 'lock') plant.lockStuckAt = pick(random, [null, null, true, false]);
     if (kind === 'cable') {
       plant.configureEv({ ppCurrentA: pick(random, [0, 13, 20, 32, 63] as const) });
@@ -101,10 +102,13 @@ function runSequence(seed: number): string | null {
       }
       if (!closed && wasClosed) lastOpenMs = now;
       if (closed) {
-        if (outOfChargeStateSinceMs !== null && now - outOfChargeStateSinceMs > 100) return `still closed ${now - outOfChargeStateSinceMs} ms after the car left C`;
-        if (pwmOffSinceMs !== null && now - pwmOffSinceMs > OPEN_UNDER_LOAD_MS + 10) return `still closed ${now - pwmOffSinceMs} ms after the PWM stopped`;
+        if (outOfChargeStateSinceMs !== null && now - outOfChargeStateSinceMs > 100)
+          return `still closed ${now - outOfChargeStateSinceMs} ms after the car left C`;
+        if (pwmOffSinceMs !== null && now - pwmOffSinceMs > OPEN_UNDER_LOAD_MS + 10)
+          return `still closed ${now - pwmOffSinceMs} ms after the PWM stopped`;
         if (status.pilotFault !== null) return `closed at ${now} with pilot fault ${status.pilotFault} latched`;
-        if (pilotFaultSinceMs !== null && now - pilotFaultSinceMs > 100) return `still closed ${now - pilotFaultSinceMs} ms into a pilot fault`;
+        if (pilotFaultSinceMs !== null && now - pilotFaultSinceMs > 100)
+          return `still closed ${now - pilotFaultSinceMs} ms into a pilot fault`;
         if (rcdSinceMs !== null && now - rcdSinceMs > 5) return `still closed ${now - rcdSinceMs} ms after the RCD tripped`;
       }
       if (plant.pilot.mode === 'pwm') {

@@ -22,13 +22,24 @@ t.test('lines are written redacted, rotated at maxBytes, at most keep + 1 files,
 
   const all = await file.linesBetween(null, null);
   const numbers = all.map((line) => (JSON.parse(line) as { i: number }).i);
-  t.same(numbers, [...numbers].sort((a, b) => a - b), 'oldest first');
+  t.same(
+    numbers,
+    [...numbers].sort((a, b) => a - b),
+    'oldest first',
+  );
   t.equal(numbers[numbers.length - 1], 99, 'the newest line is kept');
   t.ok(numbers[0]! > 0, 'the oldest lines are gone');
-  t.notOk(all.some((line) => line.includes('hunter2')), 'no secret reaches the file');
+  t.notOk(
+    all.some((line) => line.includes('hunter2')),
+    'no secret reaches the file',
+  );
 
   const window = await file.linesBetween(Date.parse('2026-01-01T00:01:30Z'), Date.parse('2026-01-01T00:01:35Z'));
-  t.same(window.map((line) => (JSON.parse(line) as { i: number }).i), [90, 91, 92, 93, 94, 95], 'startTime..stopTime, both included');
+  t.same(
+    window.map((line) => (JSON.parse(line) as { i: number }).i),
+    [90, 91, 92, 93, 94, 95],
+    'startTime..stopTime, both included',
+  );
 });
 
 t.test('a folder that cannot be written turns the copy off without throwing', async (t) => {

@@ -12,7 +12,13 @@ t.test('the firmware status shows the charging state, the faults in force and th
   const clock = new SimulatedClock();
   const plant = new SimPlant({ clock, wiredPhases: 3, voltageV: 230 });
   const config = parseConfig({ dataDir, modbus: { tcp: null } });
-  const firmware = new Firmware({ config, hal: createSimHal(plant), clock, log: silentLogger, faultLog: await FaultLog.load(dataDir, silentLogger) });
+  const firmware = new Firmware({
+    config,
+    hal: createSimHal(plant),
+    clock,
+    log: silentLogger,
+    faultLog: await FaultLog.load(dataDir, silentLogger),
+  });
   await firmware.start();
   plant.configureEv({ state: 'C' });
   clock.advanceUntil(() => plant.contactorCommanded, 5000);
@@ -20,7 +26,10 @@ t.test('the firmware status shows the charging state, the faults in force and th
   clock.advance(10);
   const status = firmware.status();
   t.equal(status.contactorClosed, false);
-  t.same(status.faults.map((f) => f.kind), ['rcd']);
+  t.same(
+    status.faults.map((f) => f.kind),
+    ['rcd'],
+  );
   t.equal(status.faultHistory.length, 1);
   t.match(status.faultHistory[0], { kind: 'rcd', cause: 'residual current detector tripped', clearedAtMs: null });
   t.ok((status.faultHistory[0]?.sinceMs ?? 0) > 0, 'with its time');

@@ -21,7 +21,12 @@ async function busyPort(t: { teardown(fn: () => unknown): void }): Promise<{ por
 t.test('Modbus TCP on a port in use: logged at error, the rest runs, Modbus comes up once the port is free', async (t) => {
   const dir = t.testdir({});
   const { port, server } = await busyPort(t);
-  const fw = startFirmware(dir, { dataDir: join(dir, 'data'), sim: { controlPort: 0 }, http: { host: '127.0.0.1', port: 0 }, modbus: { tcp: { host: '127.0.0.1', port } } });
+  const fw = startFirmware(dir, {
+    dataDir: join(dir, 'data'),
+    sim: { controlPort: 0 },
+    http: { host: '127.0.0.1', port: 0 },
+    modbus: { tcp: { host: '127.0.0.1', port } },
+  });
   t.teardown(() => fw.kill());
   const failed = await fw.waitForLog((l) => l['msg'] === 'Modbus TCP failed to start; retrying');
   t.equal(failed['level'], 'error');
@@ -36,7 +41,7 @@ t.test('Modbus TCP on a port in use: logged at error, the rest runs, Modbus come
   t.equal(await fw.stop(), 0);
 });
 
-t.test('an overlay value the box cannot bind falls back to the config file\'s, logged at error', async (t) => {
+t.test("an overlay value the box cannot bind falls back to the config file's, logged at error", async (t) => {
   const dir = t.testdir({});
   const { port } = await busyPort(t);
   const file = { host: '127.0.0.1', port: 0 };
@@ -48,20 +53,34 @@ t.test('an overlay value the box cannot bind falls back to the config file\'s, l
   t.teardown(() => fw.kill());
   const fallback = await fw.waitForLog((l) => l['msg'] === "HTTP API up on the config file's value: the run-time value failed");
   t.equal(fallback['level'], 'error');
-  t.not((await fw.waitForLog((l) => l['msg'] === 'HTTP API listening'))['port'], port, 'listening on the file\'s port');
+  t.not((await fw.waitForLog((l) => l['msg'] === 'HTTP API listening'))['port'], port, "listening on the file's port");
   t.equal(await fw.stop(), 0);
 });
 
 t.test('a directory in place of http-password.json: the firmware runs, the web API refuses everything and says why', async (t) => {
   const dir = t.testdir({ data: { 'http-password.json': {} } });
-  const fw = startFirmware(dir, { dataDir: join(dir, 'data'), sim: { controlPort: 0 }, http: { host: '127.0.0.1', port: 0 }, modbus: { tcp: { host: '127.0.0.1', port: 0 } } });
+  const fw = startFirmware(dir, {
+    dataDir: join(dir, 'data'),
+    sim: { controlPort: 0 },
+    http: { host: '127.0.0.1', port: 0 },
+    modbus: { tcp: { host: '127.0.0.1', port: 0 } },
+  });
   t.teardown(() => fw.kill());
   const http = await fw.waitForLog((l) => l['msg'] === 'HTTP API listening');
-  t.ok(fw.logs.some((l) => l['level'] === 'error' && l['msg'] === 'web password store unreadable: the web API refuses every request until it is set again') || (await fw.waitForLog((l) => l['msg'] === 'web password store unreadable: the web API refuses every request until it is set again')));
+  t.ok(
+    fw.logs.some(
+      (l) =>
+        l['level'] === 'error' && l['msg'] === 'web password store unreadable: the web API refuses every request until it is set again',
+    ) ||
+      (await fw.waitForLog((l) => l['msg'] === 'web password store unreadable: the web API refuses every request until it is set again')),
+  );
   for (const path of ['/api/auth', '/api/status']) {
     const reply = await fetch(`http://127.0.0.1:${String(http['port'])}${path}`);
     t.equal(reply.status, 503, path);
-    t.match(((await reply.json()) as { error: string }).error, /^http-password\.json unreadable \(EISDIR\): set a new password with npm run http-password$/);
+    t.match(
+      ((await reply.json()) as { error: string }).error,
+      /^http-password\.json unreadable \(EISDIR\): set a new password with npm run http-password$/,
+    );
   }
   await fw.waitForLog((l) => l['msg'] === 'firmware running');
   t.equal(await fw.stop(), 0, 'runs on and stops cleanly');

@@ -17,57 +17,72 @@ async function chargingBox(t: Test, modbus: Record<string, unknown>, hook: strin
 
 const count = (box: RunningBox, msg: string): number => box.fw.logs.filter((l) => l['msg'] === msg).length;
 
-t.test('the protocol side runs out of memory, then crashes: each time the control side applies the Modbus failsafe at once, and the worker comes back', async (t) => {
-  // Failsafe 0 A: the stale rule pauses charging. The Modbus model's own watchdog (60 s) does not fire in this test.
-  const box = await chargingBox(t, { timeoutS: 60, failsafeCurrentA: 0 }, 'oom,crash');
+t.test(
+  'the protocol side runs out of memory, then crashes: each time the control side applies the Modbus failsafe at once, and the worker comes back',
+  async (t) => {
+    // Failsafe 0 A: the stale rule pauses charging. The Modbus model's own watchdog (60 s) does not fire in this test.
+    const box = await chargingBox(t, { timeoutS: 60, failsafeCurrentA: 0 }, 'oom,crash');
 
-  box.fw.child.kill('SIGUSR2');
-  // A heap near its cap collects garbage for seconds before it gives up: the stale rule may come first (silent), else at the end (gone).
-  const failed = await box.fw.waitForLog((l) => l['msg'] === 'protocol side failed', 60_000);
-  t.equal(failed['code'], 'ERR_WORKER_OUT_OF_MEMORY', 'the worker hit its heap cap; the process lives on');
-  // 'failed' comes with the worker's error event, 'gone' with its exit just after (when the stale rule did not come first).
-  await box.fw.waitForLog((l) => /^protocol side (silent|gone): its Modbus and OCPP inputs are stale$/.test(String(l['msg'])), 5_000);
-  t.pass('its inputs went stale');
-  const paused = await pollUntil(box.sim, (s) => s['relayClosed'] === false, 5_000);
-  t.match(paused, { pilot: 'x1', offeredCurrentA: 0 }, 'min(failsafe 0 A, last 32 A): PWM withdrawn, contactor opened');
+    box.fw.child.kill('SIGUSR2');
+    // A heap near its cap collects garbage for seconds before it gives up: the stale rule may come first (silent), else at the end (gone).
+    const failed = await box.fw.waitForLog((l) => l['msg'] === 'protocol side failed', 60_000);
+    t.equal(failed['code'], 'ERR_WORKER_OUT_OF_MEMORY', 'the worker hit its heap cap; the process lives on');
+    // 'failed' comes with the worker's error event, 'gone' with its exit just after (when the stale rule did not come first).
+    await box.fw.waitForLog((l) => /^protocol side (silent|gone): its Modbus and OCPP inputs are stale$/.test(String(l['msg'])), 5_000);
+    t.pass('its inputs went stale');
+    const paused = await pollUntil(box.sim, (s) => s['relayClosed'] === false, 5_000);
+    t.match(paused, { pilot: 'x1', offeredCurrentA: 0 }, 'min(failsafe 0 A, last 32 A): PWM withdrawn, contactor opened');
 
-  await box.fw.waitForLog((l) => l['msg'] === 'protocol side running' && count(box, 'protocol side running') === 2, 15_000);
-  t.pass('the worker was restarted');
-  await pollUntil(box.sim, (s) => s['relayClosed'] === true && s['offeredCurrentA'] === 32, 15_000);
-  t.pass('its inputs start as at boot (8093 = the boot limit): charging resumes');
+    await box.fw.waitForLog((l) => l['msg'] === 'protocol side running' && count(box, 'protocol side running') === 2, 15_000);
+    t.pass('the worker was restarted');
+    await pollUntil(box.sim, (s) => s['relayClosed'] === true && s['offeredCurrentA'] === 32, 15_000);
+    t.pass('its inputs start as at boot (8093 = the boot limit): charging resumes');
 
-  // The same box now with a plain crash (an uncaught exception in the worker).
-  box.fw.child.kill('SIGUSR2');
-  await box.fw.waitForLog((l) => l['msg'] === 'protocol side ended; restarting it' && count(box, 'protocol side ended; restarting it') === 2, 30_000);
-  t.ok(box.fw.logs.some((l) => l['msg'] === 'protocol side gone: its Modbus and OCPP inputs are stale'), 'a crash: stale at once');
-  t.ok(box.fw.logs.some((l) => l['msg'] === 'protocol side ended; restarting it' && l['restartInMs'] === 2000), 'the second restart backs off to 2 s');
-  await pollUntil(box.sim, (s) => s['relayClosed'] === false, 5_000);
-  await box.fw.waitForLog((l) => l['msg'] === 'protocol side running' && count(box, 'protocol side running') === 3, 15_000);
-  await pollUntil(box.sim, (s) => s['relayClosed'] === true, 15_000);
-  t.equal(box.fw.child.exitCode, null, 'the firmware process never ended');
-  t.equal(await box.fw.stop(), 0, 'and stops cleanly');
-});
+    // The same box now with a plain crash (an uncaught exception in the worker).
+    box.fw.child.kill('SIGUSR2');
+    await box.fw.waitForLog(
+      (l) => l['msg'] === 'protocol side ended; restarting it' && count(box, 'protocol side ended; restarting it') === 2,
+      30_000,
+    );
+    t.ok(
+      box.fw.logs.some((l) => l['msg'] === 'protocol side gone: its Modbus and OCPP inputs are stale'),
+      'a crash: stale at once',
+    );
+    t.ok(
+      box.fw.logs.some((l) => l['msg'] === 'protocol side ended; restarting it' && l['restartInMs'] === 2000),
+      'the second restart backs off to 2 s',
+    );
+    await pollUntil(box.sim, (s) => s['relayClosed'] === false, 5_000);
+    await box.fw.waitForLog((l) => l['msg'] === 'protocol side running' && count(box, 'protocol side running') === 3, 15_000);
+    await pollUntil(box.sim, (s) => s['relayClosed'] === true, 15_000);
+    t.equal(box.fw.child.exitCode, null, 'the firmware process never ended');
+    t.equal(await box.fw.stop(), 0, 'and stops cleanly');
+  },
+);
 
-t.test('the protocol side blocked for 5 s: the car leaves C and the contactor opens within 20 ms; past 3 s the inputs count as stale', async (t) => {
-  // No Modbus watchdog: the stale inputs stay frozen, charging goes on at the last limit.
-  const box = await chargingBox(t, { timeoutS: 0 }, 'block:5000');
-  box.fw.child.kill('SIGUSR2');
-  await box.fw.waitForLog((l) => l['msg'] === 'test hook' && l['hook'] === 'block');
-  const before = await box.sim();
-  t.equal(before['relayClosed'], true, 'still charging with the protocol side blocked');
+t.test(
+  'the protocol side blocked for 5 s: the car leaves C and the contactor opens within 20 ms; past 3 s the inputs count as stale',
+  async (t) => {
+    // No Modbus watchdog: the stale inputs stay frozen, charging goes on at the last limit.
+    const box = await chargingBox(t, { timeoutS: 0 }, 'block:5000');
+    box.fw.child.kill('SIGUSR2');
+    await box.fw.waitForLog((l) => l['msg'] === 'test hook' && l['hook'] === 'block');
+    const before = await box.sim();
+    t.equal(before['relayClosed'], true, 'still charging with the protocol side blocked');
 
-  const left = await (await box.simPost('/sim/ev', { state: 'B' })).json() as Record<string, any>;
-  const opened = await pollUntil(box.sim, (s) => s['relayClosed'] === false, 2_000);
-  const delayMs = opened['changedAtMs'].contactor - opened['changedAtMs'].ev;
-  t.ok(delayMs >= 0 && delayMs <= 20, `contactor opened ${delayMs.toFixed(2)} ms after the car left C`);
-  t.ok(left['changedAtMs'].ev > 0);
+    const left = (await (await box.simPost('/sim/ev', { state: 'B' })).json()) as Record<string, any>;
+    const opened = await pollUntil(box.sim, (s) => s['relayClosed'] === false, 2_000);
+    const delayMs = opened['changedAtMs'].contactor - opened['changedAtMs'].ev;
+    t.ok(delayMs >= 0 && delayMs <= 20, `contactor opened ${delayMs.toFixed(2)} ms after the car left C`);
+    t.ok(left['changedAtMs'].ev > 0);
 
-  const silent = await box.fw.waitForLog((l) => l['msg'] === 'protocol side silent: its Modbus and OCPP inputs are stale', 10_000);
-  t.ok(Number(silent['silentMs']) > 3000, `stale after ${String(silent['silentMs'])} ms of silence`);
-  t.equal((await box.sim())['offeredCurrentA'], 32, 'no Modbus watchdog configured: the last limit stays (never more)');
-  await box.fw.waitForLog((l) => l['msg'] === 'protocol side alive again: its inputs apply', 10_000);
-  t.equal(count(box, 'protocol side running'), 1, 'a stall is not a crash: the worker was not restarted');
-  await box.simPost('/sim/ev', { state: 'C' });
-  await pollUntil(box.sim, (s) => s['relayClosed'] === true, 10_000);
-  t.equal(await box.fw.stop(), 0);
-});
+    const silent = await box.fw.waitForLog((l) => l['msg'] === 'protocol side silent: its Modbus and OCPP inputs are stale', 10_000);
+    t.ok(Number(silent['silentMs']) > 3000, `stale after ${String(silent['silentMs'])} ms of silence`);
+    t.equal((await box.sim())['offeredCurrentA'], 32, 'no Modbus watchdog configured: the last limit stays (never more)');
+    await box.fw.waitForLog((l) => l['msg'] === 'protocol side alive again: its inputs apply', 10_000);
+    t.equal(count(box, 'protocol side running'), 1, 'a stall is not a crash: the worker was not restarted');
+    await box.simPost('/sim/ev', { state: 'C' });
+    await pollUntil(box.sim, (s) => s['relayClosed'] === true, 10_000);
+    t.equal(await box.fw.stop(), 0);
+  },
+);

@@ -8,7 +8,11 @@ import { LOG_BURST, LOG_PERIOD_MS, RateLimitedLog } from '../../firmware/log-rat
 function rig(): { limited: RateLimitedLog; clock: SimulatedClock; lines: Array<Record<string, unknown>> } {
   const clock = new SimulatedClock();
   const lines: Array<Record<string, unknown>> = [];
-  const log = createLogger({ level: 'debug', now: () => clock.now(), write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const log = createLogger({
+    level: 'debug',
+    now: () => clock.now(),
+    write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>),
+  });
   return { limited: new RateLimitedLog({ log, clock, about: 'OCPP peer' }), clock, lines };
 }
 

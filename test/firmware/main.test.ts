@@ -54,7 +54,18 @@ t.test('on the sim board a car in C gets charged; SIGTERM stops cleanly with exi
   const post = async (path: string, body: unknown) => fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body) });
 
   const idle = await pollUntil(get, (s) => s['cp'] === 'A');
-  t.match(idle, { cp: 'A', pilot: 'x1', pwmDutyPct: 100, offeredCurrentA: 0, relayClosed: false, contactorMirror: false, phaseRelay: 3, phases: 3, locked: false, ppCurrentA: 32 });
+  t.match(idle, {
+    cp: 'A',
+    pilot: 'x1',
+    pwmDutyPct: 100,
+    offeredCurrentA: 0,
+    relayClosed: false,
+    contactorMirror: false,
+    phaseRelay: 3,
+    phases: 3,
+    locked: false,
+    ppCurrentA: 32,
+  });
   t.match(idle['ev'], { state: 'A', maxCurrentA: 32, phases: 3 });
   t.match(idle['meter'], { energyWh: 0, powerW: 0, currentsA: [0, 0, 0] });
   t.same(idle['faults'], []);
@@ -77,8 +88,14 @@ t.test('on the sim board a car in C gets charged; SIGTERM stops cleanly with exi
   t.equal(await fw.stop(), 0, 'exit code 0 after SIGTERM');
   const state = JSON.parse(readFileSync(join(dir, 'data', 'state.json'), 'utf8')) as Record<string, unknown>;
   t.equal(state['cleanStop'], true, 'state saved with the clean-stop marker');
-  t.ok(fw.logs.some((l) => l['msg'] === 'contactor opened'), 'the contactor was opened before the exit');
-  t.ok(fw.logs.every((l) => typeof l['level'] === 'string' && typeof l['time'] === 'string'), 'every log line is JSON with a level');
+  t.ok(
+    fw.logs.some((l) => l['msg'] === 'contactor opened'),
+    'the contactor was opened before the exit',
+  );
+  t.ok(
+    fw.logs.every((l) => typeof l['level'] === 'string' && typeof l['time'] === 'string'),
+    'every log line is JSON with a level',
+  );
 });
 
 t.test('a welded contactor stays latched across a restart until the installer clears it with the faults tool', async (t) => {
@@ -108,7 +125,11 @@ t.test('a welded contactor stays latched across a restart until the installer cl
   await run(async (fw, base) => {
     await post(base, '/sim/ev', { state: 'C' });
     await fw.waitForLog((l) => l['msg'] === 'latched faults in force');
-    await pollUntil(() => get(base), (s) => s['cp'] === 'B', 5000);
+    await pollUntil(
+      () => get(base),
+      (s) => s['cp'] === 'B',
+      5000,
+    );
     // Nothing to await for "never closes": give the car 10 times its C debounce to be seen.
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const sim = await get(base);
@@ -123,7 +144,11 @@ t.test('a welded contactor stays latched across a restart until the installer cl
 
   await run(async (_fw, base) => {
     await post(base, '/sim/ev', { state: 'C' });
-    await pollUntil(() => get(base), (s) => s['relayClosed'] === true, 5000);
+    await pollUntil(
+      () => get(base),
+      (s) => s['relayClosed'] === true,
+      5000,
+    );
     t.pass('after the clear the box charges again');
   });
 });

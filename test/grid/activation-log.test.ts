@@ -23,8 +23,13 @@ t.test('an activation: start, each new limit, end; on disk at every change', asy
   log.observe(idle, T0 + 60_000);
   t.equal(log.current(), null);
   await log.stop(T0 + 61_000);
-  t.same((await stored(dir)).activations, [{ start: '2026-01-01T12:00:01.000Z', end: '2026-01-01T12:01:00.000Z', limitW: 4200, limitsA: [6, 18.2], endedBy: 'signal' }]);
-  t.equal(log.jsonLines(), '{"start":"2026-01-01T12:00:01.000Z","end":"2026-01-01T12:01:00.000Z","limitW":4200,"limitsA":[6,18.2],"endedBy":"signal"}\n');
+  t.same((await stored(dir)).activations, [
+    { start: '2026-01-01T12:00:01.000Z', end: '2026-01-01T12:01:00.000Z', limitW: 4200, limitsA: [6, 18.2], endedBy: 'signal' },
+  ]);
+  t.equal(
+    log.jsonLines(),
+    '{"start":"2026-01-01T12:00:01.000Z","end":"2026-01-01T12:01:00.000Z","limitW":4200,"limitsA":[6,18.2],"endedBy":"signal"}\n',
+  );
 });
 
 t.test('a clean stop ends an open activation; a start after a crash ends it with "restart"', async (t) => {

@@ -33,7 +33,7 @@ t.test('NTPSynchronized=yes: synchronised', async (t) => {
   t.ok(await settle(() => sync.synced));
 });
 
-t.test('NTPSynchronized=no: not synchronised (the central system\'s time is used)', async (t) => {
+t.test("NTPSynchronized=no: not synchronised (the central system's time is used)", async (t) => {
   const sync = await withTimedatectl(t, 'no');
   await new Promise((resolve) => setTimeout(resolve, 500));
   t.notOk(sync.synced);

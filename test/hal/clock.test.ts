@@ -5,7 +5,7 @@ import { longTimers, MAX_TIMER_MS, systemClock } from '../../hal/clock.js';
 
 const since = (startMs: number): number => performance.now() - startMs;
 
-t.test('a delay beyond the host\'s longest setTimeout does not fire early (Node would fire it after 1 ms)', async (t) => {
+t.test("a delay beyond the host's longest setTimeout does not fire early (Node would fire it after 1 ms)", async (t) => {
   let fired = false;
   const handle = systemClock.setTimeout(() => (fired = true), MAX_TIMER_MS + 1);
   const huge = systemClock.setTimeout(() => (fired = true), 2_147_483_647 * 1000);

@@ -40,9 +40,15 @@ function conformance(name: string, makeWorld: (t: Test) => Promise<World>): void
       t.ok(await within(200, () => Math.abs(hal.pilot.sample().highV - 12) < 1), 'no car, +12 V steady: CP reads 12 V');
       world.setCar('B');
       hal.pilot.drive({ mode: 'pwm', dutyPct: 50 });
-      t.ok(await within(200, () => Math.abs(hal.pilot.sample().highV - 9) < 1 && Math.abs(hal.pilot.sample().lowV + 12) < 1), 'a car in B on PWM: 9 V high, −12 V low (the diode)');
+      t.ok(
+        await within(200, () => Math.abs(hal.pilot.sample().highV - 9) < 1 && Math.abs(hal.pilot.sample().lowV + 12) < 1),
+        'a car in B on PWM: 9 V high, −12 V low (the diode)',
+      );
       // PP changes only with a plug: the Linux board reads it every 20th ADC round (about 50 ms).
-      t.ok(await within(500, () => hal.proximity.resistanceOhm() > 150 && hal.proximity.resistanceOhm() < 330), `PP of a 32 A cable: ${hal.proximity.resistanceOhm().toFixed(0)} Ω`);
+      t.ok(
+        await within(500, () => hal.proximity.resistanceOhm() > 150 && hal.proximity.resistanceOhm() < 330),
+        `PP of a 32 A cable: ${hal.proximity.resistanceOhm().toFixed(0)} Ω`,
+      );
       hal.pilot.drive({ mode: 'E' });
       t.ok(await within(200, () => Math.abs(hal.pilot.sample().highV) < 1), 'state E: 0 V');
       hal.contactor.setClosed(true);
@@ -86,7 +92,18 @@ conformance('sim board', async () => {
     setCar: (state) => plant.configureEv({ state }),
     setGridContact: (closed) => (plant.gridContactClosed = closed),
     close: async () => {
-      for (const device of [hal.pilot, hal.contactor, hal.phaseRelay, hal.proximity, hal.lock, hal.meter, hal.rfid, hal.faults, hal.watchdog]) device.close();
+      for (const device of [
+        hal.pilot,
+        hal.contactor,
+        hal.phaseRelay,
+        hal.proximity,
+        hal.lock,
+        hal.meter,
+        hal.rfid,
+        hal.faults,
+        hal.watchdog,
+      ])
+        device.close();
     },
   };
 });

@@ -13,7 +13,10 @@ import { fakeKernel } from '../helpers/fake-kernel.js';
 t.test('contactor: coil on its pin, mirror followed by edges; closing writes the pin; close leaves the coil off', async (t) => {
   const kernel = fakeKernel([17, 27]);
   const gpio = onoffGpio(kernel.Gpio);
-  const contactor = new GpioContactor(gpio.output('contactor coil', { pin: 17 }), gpio.input('contactor mirror', { pin: 27, activeLow: true }, { edges: true, debounceMs: 10 }));
+  const contactor = new GpioContactor(
+    gpio.output('contactor coil', { pin: 17 }),
+    gpio.input('contactor mirror', { pin: 27, activeLow: true }, { edges: true, debounceMs: 10 }),
+  );
   t.equal(kernel.pins.get(17)?.level, 0, 'the coil starts off');
   t.equal(contactor.mirrorClosed(), true, 'active-low mirror at physical 0 reads closed');
   kernel.drive(27, 1);

@@ -14,11 +14,14 @@ import { startPtyPair } from '../helpers/socat.js';
  * signature registers, public key). The records are verified with @road-labs/ocmf.
  */
 
-const { ServerSerial } = ModbusSerial as unknown as { ServerSerial: new (vector: object, options: object) => { close(cb: () => void): void } };
+const { ServerSerial } = ModbusSerial as unknown as {
+  ServerSerial: new (vector: object, options: object) => { close(cb: () => void): void };
+};
 const { Verifier } = ocmf;
 const { Crypto } = ocmfNoble;
 
-const words = (bytes: Buffer): number[] => Array.from({ length: Math.ceil(bytes.length / 2) }, (_, i) => ((bytes[2 * i] ?? 0) << 8) | (bytes[2 * i + 1] ?? 0));
+const words = (bytes: Buffer): number[] =>
+  Array.from({ length: Math.ceil(bytes.length / 2) }, (_, i) => ((bytes[2 * i] ?? 0) << 8) | (bytes[2 * i + 1] ?? 0));
 const text = (holding: Map<number, number>, address: number, length: number): string => {
   const bytes = Buffer.alloc(Math.ceil(length / 2) * 2);
   for (let i = 0; i < bytes.length / 2; i++) bytes.writeUInt16BE(holding.get(address + i) ?? 0, 2 * i);
@@ -28,7 +31,10 @@ const text = (holding: Map<number, number>, address: number, length: number): st
 /** The meter as its manual describes it, on the registers the driver uses. */
 class IskraEmulator {
   readonly input = new Map<number, number>();
-  readonly holding = new Map<number, number>([[7000, 0], [7052, 1]]);
+  readonly holding = new Map<number, number>([
+    [7000, 0],
+    [7052, 1],
+  ]);
   readonly keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   energyWh = 1_234_567;
   pagination = 0;
@@ -55,7 +61,8 @@ class IskraEmulator {
 
   vector() {
     return {
-      getInputRegister: (address: number) => (address === 418 ? (this.energyWh >>> 16) & 0xffff : address === 419 ? this.energyWh & 0xffff : (this.input.get(address) ?? 0)),
+      getInputRegister: (address: number) =>
+        address === 418 ? (this.energyWh >>> 16) & 0xffff : address === 419 ? this.energyWh & 0xffff : (this.input.get(address) ?? 0),
       getHoldingRegister: (address: number) => this.holding.get(address) ?? 0,
       setRegister: (address: number, value: number) => {
         this.holding.set(address, value);
@@ -66,7 +73,16 @@ class IskraEmulator {
 
   #command(value: number): void {
     const unixS = ((this.holding.get(7054) ?? 0) << 16) | (this.holding.get(7055) ?? 0);
-    const reading = (tx: string) => ({ TM: `${new Date(unixS * 1000).toISOString().replace('.', ',').replace('Z', '+0000')} S`, TX: tx, RV: this.energyWh / 1000, RI: '01-00:01.08.00*FF', RU: 'kWh', RT: 'AC', EF: '', ST: 'G' });
+    const reading = (tx: string) => ({
+      TM: `${new Date(unixS * 1000).toISOString().replace('.', ',').replace('Z', '+0000')} S`,
+      TX: tx,
+      RV: this.energyWh / 1000,
+      RI: '01-00:01.08.00*FF',
+      RU: 'kWh',
+      RT: 'AC',
+      EF: '',
+      ST: 'G',
+    });
     if (value === 0x4200 && this.holding.get(7000) === 0) {
       this.holding.set(7000, 1);
       this.#begin = reading('B');
@@ -87,7 +103,8 @@ class IskraEmulator {
     const payload = JSON.stringify({ ...metadata, PG: `T${this.pagination}`, MV: 'Iskra', MM: 'WM3M4C', MS: '79990001', RD: readings });
     // The meter's own DER: r and s always 32 bytes (the quirk the driver mends when it shows).
     const rs = sign('sha256', Buffer.from(payload), { key: this.keys.privateKey, dsaEncoding: 'ieee-p1363' });
-    const integer = (v: Buffer) => ((v[0] as number) >= 0x80 ? Buffer.concat([Buffer.from([2, 33, 0]), v]) : Buffer.concat([Buffer.from([2, 32]), v]));
+    const integer = (v: Buffer) =>
+      (v[0] as number) >= 0x80 ? Buffer.concat([Buffer.from([2, 33, 0]), v]) : Buffer.concat([Buffer.from([2, 32]), v]);
     const body = Buffer.concat([integer(rs.subarray(0, 32)), integer(rs.subarray(32))]);
     const der = Buffer.concat([Buffer.from([0x30, body.length]), body]);
     words(Buffer.from(payload, 'latin1')).forEach((v, i) => this.holding.set(7612 + i, v));
@@ -104,13 +121,17 @@ function serve(path: string, emulator: IskraEmulator, unitId = 33) {
       path,
       baudRate: 115200,
       unitID: unitId,
-      openCallback: (err: Error | null) => (err ? reject(err) : resolve({ close: () => new Promise((done) => server.close(() => done())) })),
+      openCallback: (err: Error | null) =>
+        err ? reject(err) : resolve({ close: () => new Promise((done) => server.close(() => done())) }),
     });
   });
 }
 
 async function verified(record: string, pem: string): Promise<boolean> {
-  const key = await new Crypto().decodeEcPublicKey(new Uint8Array(createPublicKey(pem).export({ type: 'spki', format: 'der' })), 'spki-der');
+  const key = await new Crypto().decodeEcPublicKey(
+    new Uint8Array(createPublicKey(pem).export({ type: 'spki', format: 'der' })),
+    'spki-der',
+  );
   return (await new Verifier(new Crypto()).parseAndVerify(record, key)).verified;
 }
 
@@ -121,21 +142,43 @@ t.test('readings, identity and a signed transaction: begin and end records from 
   const meterSide = await serve(pair.masterPath, emulator);
   t.teardown(() => meterSide.close());
   const bus = await openIskraBus({ path: pair.slavePath, baudRate: 115200, parity: 'none', dataBits: 8, stopBits: 1 }, 33, 500);
-  const meter = new IskraWm3m4cMeter({ bus, clock: systemClock, log: { warn: () => {}, info: () => {} }, gateway: { identification: 'SmartWallbox SW-Controller-1', serial: 'SN|42', version: '0.1.0' }, pollMs: 3_600_000 });
+  const meter = new IskraWm3m4cMeter({
+    bus,
+    clock: systemClock,
+    log: { warn: () => {}, info: () => {} },
+    gateway: { identification: 'SmartWallbox SW-Controller-1', serial: 'SN|42', version: '0.1.0' },
+    pollMs: 3_600_000,
+  });
   t.teardown(() => meter.close());
 
   await meter.poll();
   t.match(meter.latest(), { energyWh: 1_234_567, powerW: 11040, voltagesV: [230.5, 229.5, 231], currentsA: [16.25, 15.75, 16] });
 
   const identity = await meter.identity();
-  t.same({ meterType: identity.meterType, meterSerialNumber: identity.meterSerialNumber }, { meterType: 'Iskra WM3M4C', meterSerialNumber: '79990001' });
+  t.same(
+    { meterType: identity.meterType, meterSerialNumber: identity.meterSerialNumber },
+    { meterType: 'Iskra WM3M4C', meterSerialNumber: '79990001' },
+  );
   t.equal(identity.publicKeyPem, emulator.publicKeyPem, 'the public key from its 64 register bytes');
 
   const begin = await meter.beginTransaction({ idTag: '04A1B2C3D4E5F6', type: 'ISO14443' });
   t.ok(await verified(begin, identity.publicKeyPem), 'the begin record verifies');
   const beginPayload = JSON.parse(begin.split('|')[1] as string) as Record<string, any>;
-  t.match(beginPayload, { FV: '1.0', GI: 'SmartWallbox SW-Controller-1', GS: 'SN 42', IS: true, IF: ['RFID_PLAIN'], IT: 'ISO14443', ID: '04A1B2C3D4E5F6', PG: 'T1', RD: [{ TX: 'B', RV: 1234.567 }] });
-  t.ok(Math.abs(Date.parse(beginPayload['RD'][0].TM.replace(',', '.').replace(' S', '').replace('+0000', 'Z')) - Date.now()) < 5000, 'the driver set the meter clock');
+  t.match(beginPayload, {
+    FV: '1.0',
+    GI: 'SmartWallbox SW-Controller-1',
+    GS: 'SN 42',
+    IS: true,
+    IF: ['RFID_PLAIN'],
+    IT: 'ISO14443',
+    ID: '04A1B2C3D4E5F6',
+    PG: 'T1',
+    RD: [{ TX: 'B', RV: 1234.567 }],
+  });
+  t.ok(
+    Math.abs(Date.parse(beginPayload['RD'][0].TM.replace(',', '.').replace(' S', '').replace('+0000', 'Z')) - Date.now()) < 5000,
+    'the driver set the meter clock',
+  );
   await t.rejects(meter.beginTransaction({ idTag: 'X', type: 'LOCAL' }), /transaction open/, 'no begin while the meter has one open');
 
   emulator.energyWh += 7_500;
@@ -148,13 +191,18 @@ t.test('readings, identity and a signed transaction: begin and end records from 
   t.notOk(await verified(altered, identity.publicKeyPem), 'one byte altered fails');
 
   emulator.failWith = 132;
-  await t.rejects(meter.beginTransaction({ idTag: 'Y', type: 'CENTRAL' }), /signature status 132/, 'a meter that cannot sign refuses the begin');
+  await t.rejects(
+    meter.beginTransaction({ idTag: 'Y', type: 'CENTRAL' }),
+    /signature status 132/,
+    'a meter that cannot sign refuses the begin',
+  );
 });
 
 t.test('minimalDer: the zero bytes the meter pads r and s with are removed; valid DER and other data pass unchanged', async (t) => {
   const r = Buffer.alloc(32, 0x11);
   const s = Buffer.alloc(32, 0x22);
-  const der = (a: Buffer, b: Buffer) => Buffer.concat([Buffer.from([0x30, 4 + a.length + b.length, 2, a.length]), a, Buffer.from([2, b.length]), b]);
+  const der = (a: Buffer, b: Buffer) =>
+    Buffer.concat([Buffer.from([0x30, 4 + a.length + b.length, 2, a.length]), a, Buffer.from([2, b.length]), b]);
   t.same(minimalDer(der(r, s)), der(r, s), 'minimal already');
   const padded = Buffer.concat([Buffer.from([0, 0]), r.subarray(2)]);
   t.same(minimalDer(der(padded, s)), der(r.subarray(2), s), 'two leading zeros removed from r');

@@ -44,74 +44,90 @@ t.test('ADS1115: single-shot conversions per channel, PGA scaling, negative inpu
   t.ok(perReadMs < 5, `a conversion with its I2C traffic takes ${perReadMs.toFixed(2)} ms here`);
 });
 
-t.test('Control Pilot and PP on the fakes: duty in the sysfs tree, state E switch, peak voltages and PP resistance from the ADC', async (t) => {
-  const root = t.testdir({ pwmchip0: { export: '', pwm0: { period: '0', duty_cycle: '0', polarity: 'normal', enable: '0' } } });
-  const read = (name: string): string => readFileSync(join(root, 'pwmchip0', 'pwm0', name), 'utf8');
-  const kernel = fakeKernel([24]);
-  // Divider: pilot −12..+12 V onto 0..4 V at the ADC: pilot = adc × 6 − 12.
-  // PP: 330 Ω pull-up to 3.3 V (inside the ADC's 4.096 V range, so an open PP is seen).
-  const inputsV = [(9 + 12) / 6, (-12 + 12) / 6, (3.3 * 220) / (330 + 220), 0];
-  const sampler = new AdcSampler(new Ads1115(fakeAds1115(inputsV)), { fast: [0, 1], slow: [2], slowEvery: 5 });
-  await sampler.start();
-  t.teardown(() => sampler.stop());
-  const pilot = new LinuxControlPilot({
-    pwm: new SysfsPwm({ root, chip: 0, channel: 0, periodNs: PILOT_PERIOD_NS }),
-    stateE: onoffGpio(kernel.Gpio).output('CP state E switch', { pin: 24 }),
-    sampler,
-    highChannel: 0,
-    lowChannel: 1,
-    scale: { gain: 6, offsetV: -12 },
-  });
-  t.equal(kernel.pins.get(24)?.level, 1, 'off: pilot at 0 V');
-  t.equal(read('enable'), '0');
-  pilot.drive({ mode: 'x1' });
-  t.same([read('duty_cycle'), read('enable'), kernel.pins.get(24)?.level], ['1000000', '1', 0], 'x1: +12 V steady');
-  pilot.drive({ mode: 'pwm', dutyPct: 26.666666 });
-  t.equal(read('duty_cycle'), '266667', '16 A');
-  pilot.drive({ mode: 'F' });
-  t.equal(read('duty_cycle'), '0', 'F: −12 V');
-  pilot.drive({ mode: 'E' });
-  t.same([read('enable'), kernel.pins.get(24)?.level], ['0', 1], 'E: 0 V');
-  const sample = pilot.sample();
-  t.ok(Math.abs(sample.highV - 9) < 0.01 && Math.abs(sample.lowV + 12) < 0.01, `high ${sample.highV.toFixed(2)} V, low ${sample.lowV.toFixed(2)} V: state B, diode present`);
-  const pp = new LinuxProximityPilot(sampler, 2, { pullUpOhm: 330, supplyV: 3.3 });
-  t.ok(Math.abs(pp.resistanceOhm() - 220) < 1, `PP ${pp.resistanceOhm().toFixed(1)} Ω: a 32 A cable`);
-  inputsV[0] = (6 + 12) / 6;
-  const rounds = sampler.rounds;
-  const started = performance.now();
-  while (sampler.rounds < rounds + 10) await new Promise((resolve) => setTimeout(resolve, 1));
-  const roundMs = (performance.now() - started) / 10;
-  t.ok(Math.abs(pilot.sample().highV - 6) < 0.01, 'the sampler follows the pilot to 6 V (state C)');
-  t.ok(roundMs < 20, `one round of both CP channels every ${roundMs.toFixed(1)} ms (the 100 ms rule needs far less)`);
-  inputsV[2] = 3.3;
-  while (sampler.rounds < rounds + 20) await new Promise((resolve) => setTimeout(resolve, 1));
-  t.equal(pp.resistanceOhm(), Number.POSITIVE_INFINITY, 'no cable: PP open');
-});
+t.test(
+  'Control Pilot and PP on the fakes: duty in the sysfs tree, state E switch, peak voltages and PP resistance from the ADC',
+  async (t) => {
+    const root = t.testdir({ pwmchip0: { export: '', pwm0: { period: '0', duty_cycle: '0', polarity: 'normal', enable: '0' } } });
+    const read = (name: string): string => readFileSync(join(root, 'pwmchip0', 'pwm0', name), 'utf8');
+    const kernel = fakeKernel([24]);
+    // Divider: pilot −12..+12 V onto 0..4 V at the ADC: pilot = adc × 6 − 12.
+    // PP: 330 Ω pull-up to 3.3 V (inside the ADC's 4.096 V range, so an open PP is seen).
+    const inputsV = [(9 + 12) / 6, (-12 + 12) / 6, (3.3 * 220) / (330 + 220), 0];
+    const sampler = new AdcSampler(new Ads1115(fakeAds1115(inputsV)), { fast: [0, 1], slow: [2], slowEvery: 5 });
+    await sampler.start();
+    t.teardown(() => sampler.stop());
+    const pilot = new LinuxControlPilot({
+      pwm: new SysfsPwm({ root, chip: 0, channel: 0, periodNs: PILOT_PERIOD_NS }),
+      stateE: onoffGpio(kernel.Gpio).output('CP state E switch', { pin: 24 }),
+      sampler,
+      highChannel: 0,
+      lowChannel: 1,
+      scale: { gain: 6, offsetV: -12 },
+    });
+    t.equal(kernel.pins.get(24)?.level, 1, 'off: pilot at 0 V');
+    t.equal(read('enable'), '0');
+    pilot.drive({ mode: 'x1' });
+    t.same([read('duty_cycle'), read('enable'), kernel.pins.get(24)?.level], ['1000000', '1', 0], 'x1: +12 V steady');
+    pilot.drive({ mode: 'pwm', dutyPct: 26.666666 });
+    t.equal(read('duty_cycle'), '266667', '16 A');
+    pilot.drive({ mode: 'F' });
+    t.equal(read('duty_cycle'), '0', 'F: −12 V');
+    pilot.drive({ mode: 'E' });
+    t.same([read('enable'), kernel.pins.get(24)?.level], ['0', 1], 'E: 0 V');
+    const sample = pilot.sample();
+    t.ok(
+      Math.abs(sample.highV - 9) < 0.01 && Math.abs(sample.lowV + 12) < 0.01,
+      `high ${sample.highV.toFixed(2)} V, low ${sample.lowV.toFixed(2)} V: state B, diode present`,
+    );
+    const pp = new LinuxProximityPilot(sampler, 2, { pullUpOhm: 330, supplyV: 3.3 });
+    t.ok(Math.abs(pp.resistanceOhm() - 220) < 1, `PP ${pp.resistanceOhm().toFixed(1)} Ω: a 32 A cable`);
+    inputsV[0] = (6 + 12) / 6;
+    const rounds = sampler.rounds;
+    const started = performance.now();
+    while (sampler.rounds < rounds + 10) await new Promise((resolve) => setTimeout(resolve, 1));
+    const roundMs = (performance.now() - started) / 10;
+    t.ok(Math.abs(pilot.sample().highV - 6) < 0.01, 'the sampler follows the pilot to 6 V (state C)');
+    t.ok(roundMs < 20, `one round of both CP channels every ${roundMs.toFixed(1)} ms (the 100 ms rule needs far less)`);
+    inputsV[2] = 3.3;
+    while (sampler.rounds < rounds + 20) await new Promise((resolve) => setTimeout(resolve, 1));
+    t.equal(pp.resistanceOhm(), Number.POSITIVE_INFINITY, 'no cable: PP open');
+  },
+);
 
-t.test('an ADC that stops answering: the pilot reads NaN (no valid state, so the contactor opens), reported once, and recovers', async (t) => {
-  const bus = fakeAds1115([3.5, 0, 1, 0]);
-  let broken = false;
-  const flaky = { writeWord: (a: number, r: number, w: number) => (broken ? Promise.reject(new Error('EREMOTEIO')) : bus.writeWord(a, r, w)), readWord: (a: number, r: number) => bus.readWord(a, r) };
-  const sampler = new AdcSampler(new Ads1115(flaky), { fast: [0, 1] });
-  const health: Array<string | null> = [];
-  sampler.onHealth = (err) => health.push(err?.message ?? null);
-  await sampler.start();
-  t.ok(Number.isFinite(sampler.volts(0)));
-  broken = true;
-  const until = async (condition: () => boolean): Promise<void> => {
-    const deadline = Date.now() + 2000;
-    while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
-  };
-  await until(() => health.length === 1);
-  t.ok(Number.isNaN(sampler.volts(0)), 'NaN while failing');
-  const rounds = sampler.rounds;
-  await until(() => sampler.rounds > rounds + 3);
-  t.same(health, ['EREMOTEIO'], 'reported once');
-  broken = false;
-  await until(() => health.length === 2);
-  t.same(health, ['EREMOTEIO', null]);
-  t.ok(Number.isFinite(sampler.volts(0)), 'readings again');
-  await sampler.stop();
-  broken = true;
-  await t.rejects(new AdcSampler(new Ads1115(flaky), { fast: [0] }).start(), /EREMOTEIO/, 'an ADC that does not answer at start is an error there');
-});
+t.test(
+  'an ADC that stops answering: the pilot reads NaN (no valid state, so the contactor opens), reported once, and recovers',
+  async (t) => {
+    const bus = fakeAds1115([3.5, 0, 1, 0]);
+    let broken = false;
+    const flaky = {
+      writeWord: (a: number, r: number, w: number) => (broken ? Promise.reject(new Error('EREMOTEIO')) : bus.writeWord(a, r, w)),
+      readWord: (a: number, r: number) => bus.readWord(a, r),
+    };
+    const sampler = new AdcSampler(new Ads1115(flaky), { fast: [0, 1] });
+    const health: Array<string | null> = [];
+    sampler.onHealth = (err) => health.push(err?.message ?? null);
+    await sampler.start();
+    t.ok(Number.isFinite(sampler.volts(0)));
+    broken = true;
+    const until = async (condition: () => boolean): Promise<void> => {
+      const deadline = Date.now() + 2000;
+      while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+    };
+    await until(() => health.length === 1);
+    t.ok(Number.isNaN(sampler.volts(0)), 'NaN while failing');
+    const rounds = sampler.rounds;
+    await until(() => sampler.rounds > rounds + 3);
+    t.same(health, ['EREMOTEIO'], 'reported once');
+    broken = false;
+    await until(() => health.length === 2);
+    t.same(health, ['EREMOTEIO', null]);
+    t.ok(Number.isFinite(sampler.volts(0)), 'readings again');
+    await sampler.stop();
+    broken = true;
+    await t.rejects(
+      new AdcSampler(new Ads1115(flaky), { fast: [0] }).start(),
+      /EREMOTEIO/,
+      'an ADC that does not answer at start is an error there',
+    );
+  },
+);

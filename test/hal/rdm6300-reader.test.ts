@@ -13,14 +13,21 @@ function frame(version: number, card: number, corrupt = false): Buffer {
   bytes.writeUInt8(version, 0);
   bytes.writeUInt32BE(card, 1);
   const checksum = bytes.reduce((x, b) => x ^ b, 0) ^ (corrupt ? 1 : 0);
-  return Buffer.concat([Buffer.from([0x02]), Buffer.from(bytes.toString('hex').toUpperCase() + checksum.toString(16).padStart(2, '0').toUpperCase(), 'latin1'), Buffer.from([0x03])]);
+  return Buffer.concat([
+    Buffer.from([0x02]),
+    Buffer.from(bytes.toString('hex').toUpperCase() + checksum.toString(16).padStart(2, '0').toUpperCase(), 'latin1'),
+    Buffer.from([0x03]),
+  ]);
 }
 
 t.test('decoder: frames in pieces, noise between them, a bad checksum skipped', async (t) => {
   const decoder = new Rdm6300Decoder();
   const a = frame(0x12, 0x00abcdef);
   t.same(decoder.push(a.subarray(0, 5)), []);
-  t.same(decoder.push(Buffer.concat([a.subarray(5), Buffer.from('noise\x02\x02'), frame(0x01, 7, true), frame(0x01, 7)])), ['1200ABCDEF', '0100000007']);
+  t.same(decoder.push(Buffer.concat([a.subarray(5), Buffer.from('noise\x02\x02'), frame(0x01, 7, true), frame(0x01, 7)])), [
+    '1200ABCDEF',
+    '0100000007',
+  ]);
 });
 
 t.test('driver over a virtual serial cable: one onCard per card held to the reader', async (t) => {

@@ -26,13 +26,23 @@ export interface CentralSystem {
   /** Answers of the charge point to our calls, in order. */
   handlers: Record<string, Handler>;
   /** Resolves with the first recorded call (past or future) matching, after index `from`. */
-  waitForCall(action: string, match?: (params: Record<string, any>) => boolean, options?: { timeoutMs?: number; from?: number }): Promise<RecordedCall>;
+  waitForCall(
+    action: string,
+    match?: (params: Record<string, any>) => boolean,
+    options?: { timeoutMs?: number; from?: number },
+  ): Promise<RecordedCall>;
   /** Calls the connected charge point. */
   call(action: string, params: Record<string, any>): Promise<any>;
   /** Sends a raw text frame to the charge point. */
   sendRaw(text: string): void;
   /** Connections seen so far, with their handshake: over TLS or not, and the client certificate presented. */
-  readonly connections: Array<{ identity: string; password: string | null; protocol: string | undefined; secure: boolean; clientCertificate: { subject: Record<string, string>; serialNumber: string } | null }>;
+  readonly connections: Array<{
+    identity: string;
+    password: string | null;
+    protocol: string | undefined;
+    secure: boolean;
+    clientCertificate: { subject: Record<string, string>; serialNumber: string } | null;
+  }>;
   /** Whether a handshake's password is good; a refused one gets HTTP 401. */
   acceptPassword: (password: string | null) => boolean;
   /** The connected client's socket (to stop answering pings, or to drop it). */
@@ -64,7 +74,11 @@ async function listen(server: RPCServer, port: number, tls: CentralSystemTls | u
   const secure = createHttpsServer({
     cert: readFileSync(tls.cert),
     key: readFileSync(tls.key),
-    ...(tls.clientCa !== undefined && { ca: readFileSync(tls.clientCa), requestCert: true, rejectUnauthorized: tls.requireClientCertificate === true }),
+    ...(tls.clientCa !== undefined && {
+      ca: readFileSync(tls.clientCa),
+      requestCert: true,
+      rejectUnauthorized: tls.requireClientCertificate === true,
+    }),
   });
   const backends = await Promise.all(
     [plain, secure].map(async (http) => {
@@ -99,7 +113,9 @@ async function listen(server: RPCServer, port: number, tls: CentralSystemTls | u
   };
 }
 
-export async function startCentralSystem(options: { strict?: boolean; port?: number; tls?: CentralSystemTls } = {}): Promise<CentralSystem> {
+export async function startCentralSystem(
+  options: { strict?: boolean; port?: number; tls?: CentralSystemTls } = {},
+): Promise<CentralSystem> {
   const server = new RPCServer({ protocols: ['ocpp1.6'], strictMode: options.strict ?? true });
   const recorded = new WatchedList<RecordedCall>();
   const calls = recorded.items;
@@ -136,18 +152,33 @@ export async function startCentralSystem(options: { strict?: boolean; port?: num
       listener.close();
     },
   };
-  server.auth((accept: (session?: Record<string, unknown>, protocol?: string) => void, reject: (code: number, message: string) => void, handshake: any) => {
-    const password = handshake.password ? handshake.password.toString() : null;
-    const socket = handshake.request.socket as TLSSocket;
-    const peer = socket.encrypted ? socket.getPeerCertificate() : null;
-    const clientCertificate = peer !== null && peer.subject !== undefined ? { subject: { ...peer.subject } as Record<string, string>, serialNumber: peer.serialNumber } : null;
-    connections.push({ identity: handshake.identity, password, protocol: [...handshake.protocols][0], secure: socket.encrypted === true, clientCertificate });
-    if (!cs.acceptPassword(password)) {
-      reject(401, 'Unauthorized');
-      return;
-    }
-    accept({}, 'ocpp1.6');
-  });
+  server.auth(
+    (
+      accept: (session?: Record<string, unknown>, protocol?: string) => void,
+      reject: (code: number, message: string) => void,
+      handshake: any,
+    ) => {
+      const password = handshake.password ? handshake.password.toString() : null;
+      const socket = handshake.request.socket as TLSSocket;
+      const peer = socket.encrypted ? socket.getPeerCertificate() : null;
+      const clientCertificate =
+        peer !== null && peer.subject !== undefined
+          ? { subject: { ...peer.subject } as Record<string, string>, serialNumber: peer.serialNumber }
+          : null;
+      connections.push({
+        identity: handshake.identity,
+        password,
+        protocol: [...handshake.protocols][0],
+        secure: socket.encrypted === true,
+        clientCertificate,
+      });
+      if (!cs.acceptPassword(password)) {
+        reject(401, 'Unauthorized');
+        return;
+      }
+      accept({}, 'ocpp1.6');
+    },
+  );
   server.on('client', (client: any) => {
     current = client;
     client.handle(async ({ method, params }: { method: string; params: Record<string, any> }) => {

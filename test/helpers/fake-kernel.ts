@@ -15,7 +15,7 @@ interface Pin {
 export function fakeKernel(accessible: number[]) {
   const pins = new Map<number, Pin>();
   let onWrite: (pin: number, level: 0 | 1) => void = () => {};
-  const logical = (p: Pin): 0 | 1 => ((p.level ^ (p.activeLow ? 1 : 0)) as 0 | 1);
+  const logical = (p: Pin): 0 | 1 => (p.level ^ (p.activeLow ? 1 : 0)) as 0 | 1;
   const FakeGpio = class {
     readonly #pin: Pin;
     readonly #number: number;
@@ -93,4 +93,3 @@ export function fakeAds1115(inputsV: number[] | ((channel: number) => number)): 
     },
   };
 }
-

@@ -26,7 +26,9 @@ export async function makeSigningKey(dir: string): Promise<string> {
 
 /** `npm run image` as a user runs it: the built tool, with the version given. */
 export async function buildImage(outDir: string, keyPath: string, version: string): Promise<BuiltImage> {
-  const { stdout } = await run(process.execPath, [IMAGE_TOOL, '--key', keyPath, '--version', version, '--out', outDir], { timeout: 60_000 });
+  const { stdout } = await run(process.execPath, [IMAGE_TOOL, '--key', keyPath, '--version', version, '--out', outDir], {
+    timeout: 60_000,
+  });
   return JSON.parse(stdout) as BuiltImage;
 }
 
@@ -89,7 +91,12 @@ export async function startFileServer(): Promise<FileServer> {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
-        uploads.push({ path, contentType: req.headers['content-type'] ?? '', authorization: req.headers.authorization, body: Buffer.concat(chunks) });
+        uploads.push({
+          path,
+          contentType: req.headers['content-type'] ?? '',
+          authorization: req.headers.authorization,
+          body: Buffer.concat(chunks),
+        });
         res.writeHead(201).end();
       });
       return;

@@ -30,7 +30,13 @@ export function startFirmware(dir: string, config: unknown, env: Record<string, 
  * Runs a Node script whose stdout is JSON lines (the firmware, or the launcher of an installed
  * image with the firmware's lines passing through) and collects the lines.
  */
-export function startLoggedProcess(script: string, args: string[], cwd: string, env: Record<string, string> = {}, nodeFlags: string[] = []): FirmwareProcess {
+export function startLoggedProcess(
+  script: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+  nodeFlags: string[] = [],
+): FirmwareProcess {
   const child = spawn(process.execPath, [...nodeFlags, script, ...args], {
     cwd,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
@@ -48,7 +54,11 @@ export function startLoggedProcess(script: string, args: string[], cwd: string, 
     child,
     logs,
     waitForLog(match, timeoutMs = 10_000) {
-      return lines.waitFor((items) => items.find(match), timeoutMs, () => `no matching log line within ${timeoutMs} ms; saw: ${JSON.stringify(logs)}`);
+      return lines.waitFor(
+        (items) => items.find(match),
+        timeoutMs,
+        () => `no matching log line within ${timeoutMs} ms; saw: ${JSON.stringify(logs)}`,
+      );
     },
     async stop() {
       child.kill('SIGTERM');
@@ -104,7 +114,12 @@ export function runTool(args: string[], cwd: string, options: { tool?: string; s
 }
 
 /** Polls `probe` until it returns a value `accept` takes; the firmware is a separate process, so there is no event to await. */
-export async function pollUntil<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000, intervalMs = 20): Promise<T> {
+export async function pollUntil<T>(
+  probe: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs = 10_000,
+  intervalMs = 20,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -157,7 +172,11 @@ export async function startBox(dir: string, extra: Record<string, any> = {}, env
  * `startBox` inside a subtest: the firmware is killed (and awaited) in a teardown registered
  * before the test's folder, so the folder is never removed under a running firmware.
  */
-export async function startBoxFor(t: { teardown(fn: () => unknown): void; testdir(): string }, extra: Record<string, any> = {}, env: Record<string, string> = {}): Promise<RunningBox> {
+export async function startBoxFor(
+  t: { teardown(fn: () => unknown): void; testdir(): string },
+  extra: Record<string, any> = {},
+  env: Record<string, string> = {},
+): Promise<RunningBox> {
   let box: RunningBox | null = null;
   t.teardown(() => box?.fw.kill());
   box = await startBox(t.testdir(), extra, env);

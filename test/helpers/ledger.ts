@@ -81,16 +81,20 @@ export function audit(ledger: readonly LedgerEntry[]): Audit {
   }
   // Each distinct StartTransaction's transactionId is the one answered to its last copy.
   const finalId = new Map<string, number>();
-  for (const entry of ledger) if (entry.action === 'StartTransaction') finalId.set(JSON.stringify(entry.params), entry.transactionId as number);
+  for (const entry of ledger)
+    if (entry.action === 'StartTransaction') finalId.set(JSON.stringify(entry.params), entry.transactionId as number);
   const startIndexOf = new Map<number, number>();
-  for (const entry of ledger) if (entry.action === 'StartTransaction' && finalId.get(JSON.stringify(entry.params)) === entry.transactionId) startIndexOf.set(entry.transactionId as number, entry.index);
+  for (const entry of ledger)
+    if (entry.action === 'StartTransaction' && finalId.get(JSON.stringify(entry.params)) === entry.transactionId)
+      startIndexOf.set(entry.transactionId as number, entry.index);
   const stops = distinct.filter((e) => e.action === 'StopTransaction');
   const stopped = new Set(stops.map((e) => e.params['transactionId'] as number));
   for (const entry of distinct) {
     if (entry.action === 'StartTransaction') continue;
     const id = entry.params['transactionId'] as number;
     const startIndex = startIndexOf.get(id);
-    if (startIndex === undefined) violations.push(`${entry.action} #${entry.index} carries transactionId ${id}, which no StartTransaction was finally given`);
+    if (startIndex === undefined)
+      violations.push(`${entry.action} #${entry.index} carries transactionId ${id}, which no StartTransaction was finally given`);
     else if (startIndex > entry.index) violations.push(`${entry.action} #${entry.index} arrived before its StartTransaction`);
   }
   if (stops.length !== stopped.size) violations.push('two StopTransactions for one transaction');

@@ -2,7 +2,9 @@ import ModbusSerial from 'modbus-serial';
 
 /** A DIN-rail meter on the far end of a serial line: modbus-serial's own RTU server with SDM630-style float input registers. */
 
-const { ServerSerial } = ModbusSerial as unknown as { ServerSerial: new (vector: object, options: object) => { close(cb: () => void): void } };
+const { ServerSerial } = ModbusSerial as unknown as {
+  ServerSerial: new (vector: object, options: object) => { close(cb: () => void): void };
+};
 
 /** The meter's input registers: address → 16-bit word, from float values at their addresses. */
 export function meterRegisters(floats: Record<number, number>): Map<number, number> {
@@ -20,8 +22,13 @@ export function meterEmulator(path: string, words: Map<number, number>, unitId =
   return new Promise<{ close(): Promise<void> }>((resolve, reject) => {
     const server = new ServerSerial(
       { getInputRegister: (address: number) => words.get(address) ?? 0 },
-      { path, baudRate: 9600, unitID: unitId, openCallback: (err: Error | null) => (err ? reject(err) : resolve({ close: () => new Promise((done) => server.close(() => done())) })) },
+      {
+        path,
+        baudRate: 9600,
+        unitID: unitId,
+        openCallback: (err: Error | null) =>
+          err ? reject(err) : resolve({ close: () => new Promise((done) => server.close(() => done())) }),
+      },
     );
   });
 }
-

@@ -29,7 +29,8 @@ export const writeMultiplePdu = (address: number, values: readonly number[]): Bu
 export const rtuFrame = (unit: number, pdu: Uint8Array): Buffer => withCrc(Buffer.from([unit, ...pdu]));
 
 /** A Modbus TCP frame: MBAP header (transaction id, protocol 0, length) and PDU. */
-export const tcpFrame = (tid: number, unit: number, pdu: Uint8Array): Buffer => Buffer.from([...u16(tid), 0, 0, ...u16(pdu.length + 1), unit, ...pdu]);
+export const tcpFrame = (tid: number, unit: number, pdu: Uint8Array): Buffer =>
+  Buffer.from([...u16(tid), 0, 0, ...u16(pdu.length + 1), unit, ...pdu]);
 
 /** The ways the contract answers a request PDU; `code: null` = some exception (a malformed PDU). */
 export type ContractAnswer =
@@ -100,7 +101,11 @@ export function parseMbap(stream: Buffer): { frames: MbapFrame[]; rest: Buffer; 
     const length = stream.readUInt16BE(offset + 4);
     if (protocolId !== 0 || length < 2 || length > 254) return { frames, rest: stream.subarray(offset), untrustworthy: true };
     if (stream.length - offset < 6 + length) break;
-    frames.push({ tid: stream.readUInt16BE(offset), unit: stream[offset + 6] as number, pdu: Buffer.from(stream.subarray(offset + 7, offset + 6 + length)) });
+    frames.push({
+      tid: stream.readUInt16BE(offset),
+      unit: stream[offset + 6] as number,
+      pdu: Buffer.from(stream.subarray(offset + 7, offset + 6 + length)),
+    });
     offset += 6 + length;
   }
   return { frames, rest: stream.subarray(offset), untrustworthy: false };
@@ -262,12 +267,21 @@ export class MalformedFrames {
     switch (kind) {
       case 0: {
         let fc: number;
-        do fc = this.#chance(0.5) ? pick(this.#random, [0, 1, 2, 4, 5, 7, 8, 11, 12, 15, 17, 20, 21, 22, 23, 24, 43, 0x83, 0x86, 0x90]) : this.#int(0, 255);
+        do
+          fc = this.#chance(0.5)
+            ? pick(this.#random, [0, 1, 2, 4, 5, 7, 8, 11, 12, 15, 17, 20, 21, 22, 23, 24, 43, 0x83, 0x86, 0x90])
+            : this.#int(0, 255);
         while (KNOWN_FCS.has(fc));
         return { category: 'unknown function code', pdu: Buffer.from([fc, ...this.#bytes(this.#int(0, 8))]) };
       }
       case 1:
-        return { category: 'read: bad quantity', pdu: readPdu(this.#int(WINDOW_START, WINDOW_END - 1), pick(this.#random, [0, 126, 127, 250, 0x7fff, 0xffff, this.#int(126, 0xffff)])) };
+        return {
+          category: 'read: bad quantity',
+          pdu: readPdu(
+            this.#int(WINDOW_START, WINDOW_END - 1),
+            pick(this.#random, [0, 126, 127, 250, 0x7fff, 0xffff, this.#int(126, 0xffff)]),
+          ),
+        };
       case 2: {
         const count = this.#int(1, 125);
         const address = pick(this.#random, [
@@ -285,7 +299,9 @@ export class MalformedFrames {
         return { category: 'read: wrong PDU length', pdu: Buffer.from(pdu) };
       }
       case 4: {
-        const address = this.#chance(0.8) ? pick(this.#random, NOT_WRITABLE) : pick(this.#random, [this.#int(0, WINDOW_START - 1), this.#int(WINDOW_END, 0xffff)]);
+        const address = this.#chance(0.8)
+          ? pick(this.#random, NOT_WRITABLE)
+          : pick(this.#random, [this.#int(0, WINDOW_START - 1), this.#int(WINDOW_END, 0xffff)]);
         return { category: 'write: read-only, hole or outside', pdu: writeSinglePdu(address, this.#int(0, 0xffff)) };
       }
       case 5: {
@@ -304,7 +320,10 @@ export class MalformedFrames {
         const count = pick(this.#random, [0, 124, 125, 200, 0xffff, this.#int(124, 0xffff)]);
         const values = Array.from({ length: this.#int(0, 4) }, () => this.#int(0, 800));
         const byteCount = this.#int(0, 255);
-        return { category: 'write multiple: bad quantity', pdu: Buffer.from([FC_WRITE_MULTIPLE, ...u16(8093), ...u16(count), byteCount & 0xff, ...values.flatMap(u16)]) };
+        return {
+          category: 'write multiple: bad quantity',
+          pdu: Buffer.from([FC_WRITE_MULTIPLE, ...u16(8093), ...u16(count), byteCount & 0xff, ...values.flatMap(u16)]),
+        };
       }
       case 8: {
         // FC16 whose byte count or length does not match the quantity.
@@ -312,7 +331,8 @@ export class MalformedFrames {
         const full = [...writeMultiplePdu(8093, values)];
         const variant = this.#int(0, 2);
         if (variant === 0) full[5] = pick(this.#random, [0, 1, 3, 5, 6, 255]);
-        const pdu = variant === 1 ? full.slice(0, this.#int(1, full.length - 1)) : variant === 2 ? [...full, ...this.#bytes(this.#int(1, 4))] : full;
+        const pdu =
+          variant === 1 ? full.slice(0, this.#int(1, full.length - 1)) : variant === 2 ? [...full, ...this.#bytes(this.#int(1, 4))] : full;
         return { category: 'write multiple: length mismatch', pdu: Buffer.from(pdu) };
       }
       case 9: {
@@ -371,7 +391,10 @@ export class MalformedFrames {
       case 3:
         return { category: 'tcp: truncated', bytes: base.subarray(0, this.#int(1, base.length - 1)) };
       case 4: {
-        const pdu = Buffer.from([this.#chance(0.5) ? FC_READ : this.#int(0, 255), ...this.#bytes(this.#chance(0.5) ? 252 : this.#int(200, 300))]);
+        const pdu = Buffer.from([
+          this.#chance(0.5) ? FC_READ : this.#int(0, 255),
+          ...this.#bytes(this.#chance(0.5) ? 252 : this.#int(200, 300)),
+        ]);
         const bytes = Buffer.concat([Buffer.from([...u16(tid), 0, 0, ...u16(Math.min(pdu.length + 1, 0xffff)), this.#unit]), pdu]);
         return { category: 'tcp: oversized', bytes };
       }
@@ -429,12 +452,18 @@ export function planTcpFuzz(seed: number, total: number, options: { unit: number
   const answeredUnits = [options.unit, 0, 255];
   const gen = new MalformedFrames(seed, options.unit);
   const plans: TcpConnectionPlan[] = [];
-  const fresh = (): { frames: Buffer[]; categories: string[]; answered: MbapFrame[]; untrustworthy: boolean; incomplete: boolean } => ({ frames: [], categories: [], answered: [], untrustworthy: false, incomplete: false });
+  const fresh = (): { frames: Buffer[]; categories: string[]; answered: MbapFrame[]; untrustworthy: boolean; incomplete: boolean } => ({
+    frames: [],
+    categories: [],
+    answered: [],
+    untrustworthy: false,
+    incomplete: false,
+  });
   let plan = fresh();
   let pending: Buffer = Buffer.alloc(0);
   let tid = 1;
   let refused = 0;
-  for (let sent = 0; sent < total; ) {
+  for (let sent = 0; sent < total;) {
     const candidate = gen.tcp(tid, answeredUnits);
     const parsed = parseMbap(Buffer.concat([pending, candidate.bytes]));
     const answered = parsed.frames.filter((f) => answeredUnits.includes(f.unit));
@@ -476,14 +505,18 @@ export function planTcpFuzz(seed: number, total: number, options: { unit: number
  * checked as one: no request a slave could cut out of it at any offset is a changing write for
  * `unit` or a broadcast; a burst that holds one is drawn again.
  */
-export function planRtuFuzz(seed: number, total: number, options: { unit: number; burst: number }): { bursts: Buffer[][]; categories: Map<string, number> } {
+export function planRtuFuzz(
+  seed: number,
+  total: number,
+  options: { unit: number; burst: number },
+): { bursts: Buffer[][]; categories: Map<string, number> } {
   const acted = [options.unit, 0];
   const gen = new MalformedFrames(seed, options.unit);
   const bursts: Buffer[][] = [];
   const categories = new Map<string, number>();
   let tail: Buffer = Buffer.alloc(0);
   let refused = 0;
-  for (let sent = 0; sent < total; ) {
+  for (let sent = 0; sent < total;) {
     const size = Math.min(options.burst, total - sent);
     const drawn = Array.from({ length: size }, () => gen.rtu(acted));
     const takenByLength = (bytes: Buffer): boolean => rtuRequestLength(bytes, 0) === bytes.length && crcValid(bytes);
@@ -544,7 +577,11 @@ export async function openRawRtuMaster(path: string, baudRate = 19200): Promise<
           finish();
           const frame = typeof length === 'number' ? received.subarray(0, length) : received;
           received = received.subarray(frame.length);
-          resolve(crcValid(frame) ? { unit: frame[0] as number, pdu: Buffer.from(frame.subarray(1, frame.length - 2)) } : { unit: -1, pdu: Buffer.from(frame) });
+          resolve(
+            crcValid(frame)
+              ? { unit: frame[0] as number, pdu: Buffer.from(frame.subarray(1, frame.length - 2)) }
+              : { unit: -1, pdu: Buffer.from(frame) },
+          );
         };
         const timer = setTimeout(() => {
           finish();

@@ -95,7 +95,14 @@ export async function startBroker(dir: string, tls?: BrokerTls, timeoutMs = 10_0
     'log_type information',
     `listener ${port} 127.0.0.1`,
   ];
-  if (tls && tlsPort !== null) lines.push(`listener ${tlsPort} 127.0.0.1`, `cafile ${tls.ca}`, `certfile ${tls.cert}`, `keyfile ${tls.key}`, 'require_certificate true');
+  if (tls && tlsPort !== null)
+    lines.push(
+      `listener ${tlsPort} 127.0.0.1`,
+      `cafile ${tls.ca}`,
+      `certfile ${tls.cert}`,
+      `keyfile ${tls.key}`,
+      'require_certificate true',
+    );
   const configFile = join(dir, 'mosquitto.conf');
   writeFileSync(configFile, lines.join('\n') + '\n');
   let child = await runBroker(configFile, timeoutMs);
@@ -131,9 +138,29 @@ export interface Subscriber {
  */
 export async function subscribe(broker: Broker, topic: string, options: { protocol?: 'mqttv311' | 'mqttv5' } = {}): Promise<Subscriber> {
   // Line-buffered: mosquitto_sub flushes the messages but not the -d protocol lines.
-  const child = spawn('stdbuf', ['-oL', 'mosquitto_sub', '-h', '127.0.0.1', '-p', String(broker.port), '-V', options.protocol ?? 'mqttv311', '-q', '1', '-d', '-F', '%r %l %t %p', '-t', topic], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'stdbuf',
+    [
+      '-oL',
+      'mosquitto_sub',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(broker.port),
+      '-V',
+      options.protocol ?? 'mqttv311',
+      '-q',
+      '1',
+      '-d',
+      '-F',
+      '%r %l %t %p',
+      '-t',
+      topic,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const reap = (): void => void child.kill('SIGKILL');
   process.once('exit', reap);
   child.once('exit', () => process.off('exit', reap));
@@ -151,19 +178,37 @@ export async function subscribe(broker: Broker, topic: string, options: { protoc
     const match = /^([01]) (\d+) (\S+) ?(.*)$/.exec(line);
     if (match) list.push({ retained: match[1] === '1', topic: match[3] as string, payload: match[4] as string });
   });
-  await ready.waitFor((items) => items[0], 5000, () => `mosquitto_sub not subscribed to ${topic} (subscribed: ${subscribed})`);
+  await ready.waitFor(
+    (items) => items[0],
+    5000,
+    () => `mosquitto_sub not subscribed to ${topic} (subscribed: ${subscribed})`,
+  );
   return {
     messages: list.items,
     waitFor: (match, timeoutMs = 10_000) =>
-      list.waitFor((items) => items.find(match), timeoutMs, () => `no matching message within ${timeoutMs} ms; saw: ${JSON.stringify(list.items.map((m) => `${m.topic} ${m.payload.slice(0, 200)}`))}`),
+      list.waitFor(
+        (items) => items.find(match),
+        timeoutMs,
+        () =>
+          `no matching message within ${timeoutMs} ms; saw: ${JSON.stringify(list.items.map((m) => `${m.topic} ${m.payload.slice(0, 200)}`))}`,
+      ),
     stop: () => terminate(child),
   };
 }
 
 /** `mosquitto_pub` of `payload` (a file path with `file`) on `topic`; resolves with its exit code. */
-export async function publish(broker: Broker, topic: string, payload: { message: string } | { file: string }, options: { retain?: boolean } = {}): Promise<number | null> {
+export async function publish(
+  broker: Broker,
+  topic: string,
+  payload: { message: string } | { file: string },
+  options: { retain?: boolean } = {},
+): Promise<number | null> {
   const body = 'message' in payload ? ['-m', payload.message] : ['-f', payload.file];
-  const child = spawn('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(broker.port), '-q', '1', ...(options.retain ? ['-r'] : []), '-t', topic, ...body], { stdio: 'ignore' });
+  const child = spawn(
+    'mosquitto_pub',
+    ['-h', '127.0.0.1', '-p', String(broker.port), '-q', '1', ...(options.retain ? ['-r'] : []), '-t', topic, ...body],
+    { stdio: 'ignore' },
+  );
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   const [code] = (await once(child, 'exit')) as [number | null];
   clearTimeout(timer);

@@ -75,12 +75,21 @@ export async function ocppRig(dataDir: string, options: OcppRigOptions = {}): Pr
     ocpp: { url: cs.url, chargeBoxId: 'conformance', password: '', ...options.ocpp },
   });
   // As the sim board does: `sim.clockSynced` says whether the host clock counts as NTP-synchronised.
-  const firmware = new Firmware({ config, hal, clock, log: options.log ?? silentLogger, tickMs: 50, bootId: 'boot-1', clockSynced: () => config.sim.clockSynced });
+  const firmware = new Firmware({
+    config,
+    hal,
+    clock,
+    log: options.log ?? silentLogger,
+    tickMs: 50,
+    bootId: 'boot-1',
+    clockSynced: () => config.sim.clockSynced,
+  });
   await firmware.start();
   const pace = async (done: () => boolean, limitMs = 120_000, stepMs = 50): Promise<void> => {
     const startMs = clock.now();
     while (!done()) {
-      if (clock.now() - startMs > limitMs) throw new Error(`not reached within ${limitMs} ms of simulated time; calls: ${cs.calls.map((c) => c.action).join(', ')}`);
+      if (clock.now() - startMs > limitMs)
+        throw new Error(`not reached within ${limitMs} ms of simulated time; calls: ${cs.calls.map((c) => c.action).join(', ')}`);
       simulated?.advance(stepMs);
       await new Promise((resolve) => setTimeout(resolve, simulated === null ? stepMs : 1));
     }
@@ -134,7 +143,10 @@ export async function ocppRig(dataDir: string, options: OcppRigOptions = {}): Pr
  * `ocppRig` inside a subtest: the rig is stopped in a teardown registered before the test's
  * folder, so the folder is never removed under a running firmware.
  */
-export async function ocppRigFor(t: { teardown(fn: () => unknown): void; testdir(): string }, options: OcppRigOptions = {}): Promise<OcppRig> {
+export async function ocppRigFor(
+  t: { teardown(fn: () => unknown): void; testdir(): string },
+  options: OcppRigOptions = {},
+): Promise<OcppRig> {
   let rig: OcppRig | null = null;
   t.teardown(() => rig?.close());
   rig = await ocppRig(t.testdir(), options);

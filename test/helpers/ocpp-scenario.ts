@@ -34,7 +34,10 @@ export function waitStatus(cs: CentralSystem, status: string, from: number, conn
  */
 export function sequence(cs: CentralSystem, from: number): string[] {
   return since(cs, from)
-    .filter((c) => c.action !== 'Heartbeat' && c.action !== 'MeterValues' && !(c.action === 'StatusNotification' && c.params['connectorId'] === 0))
+    .filter(
+      (c) =>
+        c.action !== 'Heartbeat' && c.action !== 'MeterValues' && !(c.action === 'StatusNotification' && c.params['connectorId'] === 0),
+    )
     .map((c) => {
       if (c.action === 'StatusNotification') return String(c.params['status']);
       if (c.action === 'StopTransaction') return `StopTransaction(${String(c.params['reason'])})`;

@@ -33,7 +33,9 @@ export async function pymodbusMaster(args: ['tcp', string, number] | ['rtu', str
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async (): Promise<PyAnswer> => {
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`pymodbus master silent; stderr: ${stderr}`)), 10_000).unref());
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`pymodbus master silent; stderr: ${stderr}`)), 10_000).unref(),
+    );
     const line = await Promise.race([lines.next(), timeout]);
     if (line.done) throw new Error(`pymodbus master exited; stderr: ${stderr}`);
     return JSON.parse(line.value) as PyAnswer;

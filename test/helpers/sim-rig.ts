@@ -34,7 +34,15 @@ export interface Rig {
 
 /** The charging core on the simulated board, on a simulated clock, started. */
 export function simRig(
-  options: { evse?: Partial<EvseSettings>; ocpp?: boolean; modbusLimitA?: number; tickMs?: number; faultLog?: FaultLog; clock?: SimulatedClock; grid?: GridSettings } = {},
+  options: {
+    evse?: Partial<EvseSettings>;
+    ocpp?: boolean;
+    modbusLimitA?: number;
+    tickMs?: number;
+    faultLog?: FaultLog;
+    clock?: SimulatedClock;
+    grid?: GridSettings;
+  } = {},
 ): Rig {
   const clock = options.clock ?? new SimulatedClock();
   const evse = { ...DEFAULT_EVSE, ...options.evse };

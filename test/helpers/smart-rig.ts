@@ -48,7 +48,16 @@ export async function smartRig(evse: Partial<EvseSettings> = {}, tickMs?: number
     store,
     iso: (offsetS = 0) => new Date(nowMs() + offsetS * 1000).toISOString(),
     startTransaction(chargingProfile: ChargingProfile | null = null) {
-      tx = { localId: 1, transactionId: 7, idTag: 'TAG', meterStartWh: 0, startedAt: new Date(nowMs()).toISOString(), authorized: true, parentIdTag: null, chargingProfile };
+      tx = {
+        localId: 1,
+        transactionId: 7,
+        idTag: 'TAG',
+        meterStartWh: 0,
+        startedAt: new Date(nowMs()).toISOString(),
+        authorized: true,
+        parentIdTag: null,
+        chargingProfile,
+      };
       smart.transactionChanged(tx);
       rig.controller.setOcppAllowed(true);
       return tx;
@@ -63,17 +72,30 @@ export async function smartRig(evse: Partial<EvseSettings> = {}, tickMs?: number
 }
 
 /** A charging profile: an Absolute TxDefaultProfile of 16 A from 2026-03-02 10:00 unless told otherwise. */
-export function chargingProfile(over: Partial<ChargingProfile> = {}, schedule: Partial<ChargingProfile['chargingSchedule']> = {}): ChargingProfile {
+export function chargingProfile(
+  over: Partial<ChargingProfile> = {},
+  schedule: Partial<ChargingProfile['chargingSchedule']> = {},
+): ChargingProfile {
   return {
     chargingProfileId: 1,
     stackLevel: 0,
     chargingProfilePurpose: 'TxDefaultProfile',
     chargingProfileKind: 'Absolute',
     ...over,
-    chargingSchedule: { chargingRateUnit: 'A', startSchedule: '2026-03-02T10:00:00Z', chargingSchedulePeriod: [{ startPeriod: 0, limit: 16 }], ...schedule },
+    chargingSchedule: {
+      chargingRateUnit: 'A',
+      startSchedule: '2026-03-02T10:00:00Z',
+      chargingSchedulePeriod: [{ startPeriod: 0, limit: 16 }],
+      ...schedule,
+    },
   };
 }
 
-export function txDefault(periods: ChargingSchedulePeriod[], startSchedule: string, over: Partial<ChargingProfile> = {}, unit: 'A' | 'W' = 'A'): ChargingProfile {
+export function txDefault(
+  periods: ChargingSchedulePeriod[],
+  startSchedule: string,
+  over: Partial<ChargingProfile> = {},
+  unit: 'A' | 'W' = 'A',
+): ChargingProfile {
   return chargingProfile(over, { chargingRateUnit: unit, startSchedule, chargingSchedulePeriod: periods });
 }

@@ -13,7 +13,12 @@ export class WebClient {
   constructor(readonly base: string) {}
 
   /** `body` is sent as JSON unless `raw` gives the exact text (and `contentType` its type). */
-  async call(method: string, path: string, body?: unknown, options: { raw?: string; contentType?: string; headers?: Record<string, string>; cookie?: string | null } = {}): Promise<WebReply> {
+  async call(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: { raw?: string; contentType?: string; headers?: Record<string, string>; cookie?: string | null } = {},
+  ): Promise<WebReply> {
     const cookie = options.cookie === undefined ? this.cookie : options.cookie;
     const payload = options.raw ?? (body === undefined ? undefined : JSON.stringify(body));
     const res = await fetch(`${this.base}${path}`, {

@@ -56,8 +56,17 @@ t.test('setup: wrong code, short password, wrong content type, then the password
   const short = await anon.call('POST', '/api/setup', { setupCode: code, password: 'short' });
   t.equal(short.status, 400);
   t.match(short.body.error, /^password: must have at least 8 characters/);
-  t.equal((await anon.call('POST', '/api/setup', undefined, { raw: `setupCode=${code}`, contentType: 'application/x-www-form-urlencoded' })).status, 415, 'a form post is refused (CSRF)');
-  t.equal((await anon.call('POST', '/api/setup', { setupCode: code, password: PASSWORD }, { headers: { origin: 'http://evil.example' } })).status, 403, 'another origin is refused');
+  t.equal(
+    (await anon.call('POST', '/api/setup', undefined, { raw: `setupCode=${code}`, contentType: 'application/x-www-form-urlencoded' }))
+      .status,
+    415,
+    'a form post is refused (CSRF)',
+  );
+  t.equal(
+    (await anon.call('POST', '/api/setup', { setupCode: code, password: PASSWORD }, { headers: { origin: 'http://evil.example' } })).status,
+    403,
+    'another origin is refused',
+  );
   const missing = await anon.call('POST', '/api/setup', { password: PASSWORD });
   t.equal(missing.status, 400);
   t.match(missing.body.error, /^setupCode: is required/);
@@ -124,7 +133,12 @@ async function nextLive(res: Response, name: string, accept: (data: any) => bool
   const deadline = Date.now() + timeoutMs;
   try {
     while (Date.now() < deadline) {
-      const { value, done } = await Promise.race([reader.read(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no ${name} event within ${timeoutMs} ms`)), deadline - Date.now()))]);
+      const { value, done } = await Promise.race([
+        reader.read(),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error(`no ${name} event within ${timeoutMs} ms`)), deadline - Date.now()),
+        ),
+      ]);
       if (done) throw new Error('the stream ended');
       buffer += decoder.decode(value, { stream: true });
       let end;
@@ -171,9 +185,15 @@ t.test('past transactions: without OCPP a plug-in to unplug is one session with 
   const resumed = await pollUntil(box.sim, (s) => s['relayClosed'] === true && s['meter']['powerW'] > 0);
   await pollUntil(box.sim, (s) => s['meter']['energyWh'] >= resumed['meter']['energyWh'] + 5);
   await box.simPost('/sim/ev', { state: 'A' });
-  const history = await pollUntil(async () => (await client.call('GET', '/api/transactions')).body, (h: any[]) => h.length === 1);
+  const history = await pollUntil(
+    async () => (await client.call('GET', '/api/transactions')).body,
+    (h: any[]) => h.length === 1,
+  );
   t.match(history[0], { source: 'local', transactionId: null, reason: 'EVDisconnected', startedAt: String, stoppedAt: String });
-  t.ok(history[0].energyWh > 0 && history[0].energyWh === history[0].meterStopWh - history[0].meterStartWh, `energy ${history[0].energyWh} Wh`);
+  t.ok(
+    history[0].energyWh > 0 && history[0].energyWh === history[0].meterStopWh - history[0].meterStartWh,
+    `energy ${history[0].energyWh} Wh`,
+  );
   const readStored = async (): Promise<any[]> => {
     try {
       return JSON.parse(readFileSync(join(dataDir, 'transaction-history.json'), 'utf8')) as any[];
@@ -216,7 +236,10 @@ t.test('config: read with the secret masked, bad input names the key and changes
     [{ http: { host: '192.0.2.1', port: 8080 } }, /^http\.host: 192\.0\.2\.1 is not an address of this box/],
     [{ http: { host: '127.0.0.1', port: box.modbusPort } }, new RegExp(`^http\\.port: ${box.modbusPort} is in use`)],
     [{ http: { host: '127.0.0.1', port: busyPort } }, new RegExp(`^http\\.port: ${busyPort} is in use`)],
-    [{ http: { host: '127.0.0.1', port: 4800 }, modbus: { tcp: { host: '0.0.0.0', port: 4800 } } }, /^http\.port: 4800 is modbus\.tcp's port$/],
+    [
+      { http: { host: '127.0.0.1', port: 4800 }, modbus: { tcp: { host: '0.0.0.0', port: 4800 } } },
+      /^http\.port: 4800 is modbus\.tcp's port$/,
+    ],
     [{ modbus: { tcp: { host: '127.0.0.1', port: busyPort } } }, new RegExp(`^modbus\\.tcp\\.port: ${busyPort} is in use`)],
     [{ modbus: { tcp: { host: '127.0.0.1', port: box.httpPort } } }, /^modbus\.tcp\.port: \d+ is in use/],
     [{ modbus: { rtu: { path: '/dev/no-such-tty' } } }, /^modbus\.rtu\.path: cannot open \/dev\/no-such-tty \(ENOENT\)$/],
@@ -257,7 +280,10 @@ t.test('events: logins, state changes, config changes, most recent last', async 
   const texts = events.map((e) => e.text);
   t.ok(texts.some((x) => /^web password set with the setup code from /.test(x)));
   t.ok(texts.some((x) => /^failed login from /.test(x)));
-  t.ok(texts.some((x) => /^car state C \(was [AB]\)$/.test(x)), 'the car asked for power');
+  t.ok(
+    texts.some((x) => /^car state C \(was [AB]\)$/.test(x)),
+    'the car asked for power',
+  );
   t.ok(texts.some((x) => /^contactor closed, 32 A offered$/.test(x)));
   t.ok(texts.includes('charging paused by the owner'));
   t.ok(texts.some((x) => x.startsWith('changed: evse.maxCurrentA, modbus.rtu, modbus.timeoutS')));

@@ -27,11 +27,25 @@ let second: CentralSystem;
 
 t.before(async () => {
   [first, second] = await Promise.all([startCentralSystem(), startCentralSystem()]);
-  box = await startBoxFor(t, { ...HTTP_ON_ANY_PORT, sim: { controlPort: 0, signedMeter: true }, ocpp: { url: first.url, chargeBoxId: 'box-web', fixedIdTag: 'OWNER01' }, grid: {} });
+  box = await startBoxFor(t, {
+    ...HTTP_ON_ANY_PORT,
+    sim: { controlPort: 0, signedMeter: true },
+    ocpp: { url: first.url, chargeBoxId: 'box-web', fixedIdTag: 'OWNER01' },
+    grid: {},
+  });
   await setUpAndLogIn(box, PASSWORD);
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     timeout: 30_000,
   });
   page = await (await browser.newContext({ viewport: PHONE, deviceScaleFactor: 2, isMobile: true, hasTouch: true })).newPage();
@@ -60,7 +74,11 @@ t.test('log in', async (t) => {
   t.equal(await page.textContent('#connector'), 'Available');
   t.match(await page.textContent('#ocpp-state'), /^connected \(ws:\/\/127\.0\.0\.1:\d+\/ocpp\)/);
   await page.locator('#meter-key').waitFor({ state: 'visible' });
-  t.equal(((await page.textContent('#meter-key')) ?? '').trim(), String((await box.sim())['meter'].publicKey).trim(), 'the page shows the signing meter\'s public key (CONTRACT §9)');
+  t.equal(
+    ((await page.textContent('#meter-key')) ?? '').trim(),
+    String((await box.sim())['meter'].publicKey).trim(),
+    "the page shows the signing meter's public key (CONTRACT §9)",
+  );
   t.match(await page.textContent('#signed-meter'), /^SmartWallbox SIM-OCMF-1 SIMMTR000001$/);
   const cookies = await page.context().cookies();
   t.match(cookies, [{ name: 'wallbox_session', httpOnly: true, sameSite: 'Strict' }]);
@@ -74,7 +92,12 @@ t.test('the simulated car starts charging, seen live; screenshot of the status p
   t.match(await page.textContent('#power'), /^2[12]\.\d\d kW$/, 'about 22 kW on three phases at 32 A');
   await page.locator('#session-energy', { hasText: 'OWNER01' }).waitFor();
   // A few live points so the chart shows the ramp.
-  await pollUntil(async () => Number((await page.textContent('#session-energy'))?.match(/^([\d.]+) kWh/)?.[1] ?? 0), (kwh) => kwh >= 0.02, 15_000, 200);
+  await pollUntil(
+    async () => Number((await page.textContent('#session-energy'))?.match(/^([\d.]+) kWh/)?.[1] ?? 0),
+    (kwh) => kwh >= 0.02,
+    15_000,
+    200,
+  );
   t.ok(await page.locator('#chart canvas').count(), 'the chart is drawn');
   const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
   t.ok(overflow <= 0, `no sideways scrolling on a phone (overflow ${overflow} px)`);
@@ -125,7 +148,11 @@ t.test('upload a CA certificate', async (t) => {
   await page.click('#ca-form button[type=submit]');
   await page.locator('#ca-message', { hasText: 'Installed: CN=Test ca' }).waitFor();
   t.match(await page.textContent('#ca-file'), /data\/certs\/ocpp-ca\.pem$/);
-  await page.setInputFiles('#ca-upload', { name: 'junk.pem', mimeType: 'application/x-pem-file', buffer: Buffer.from('not a certificate') });
+  await page.setInputFiles('#ca-upload', {
+    name: 'junk.pem',
+    mimeType: 'application/x-pem-file',
+    buffer: Buffer.from('not a certificate'),
+  });
   await page.click('#ca-form button[type=submit]');
   await page.locator('#ca-message.error', { hasText: 'pem: no PEM certificate' }).waitFor();
   t.pass('a bad file is refused with the reason');
@@ -142,7 +169,9 @@ t.test('connect to an MQTT broker from the settings, without a restart', async (
   await page.fill('#mqtt-password', 'broker pass 1');
   await page.click('#mqtt-form button[type=submit]');
   await page.locator('#mqtt-message', { hasText: 'Applied now: mqtt.' }).waitFor();
-  t.match(await sub.waitFor((m) => m.topic === 'wallbox/SIM-000001/status' && m.payload.includes('"status":"Charging"')), { payload: /"transaction":\{"transactionId":\d+,"idTag":"OWNER01"/ });
+  t.match(await sub.waitFor((m) => m.topic === 'wallbox/SIM-000001/status' && m.payload.includes('"status":"Charging"')), {
+    payload: /"transaction":\{"transactionId":\d+,"idTag":"OWNER01"/,
+  });
   await page.locator('#mqtt-state', { hasText: 'connected · wallbox/SIM-000001/' }).waitFor();
   t.equal(await page.getAttribute('#mqtt-password', 'placeholder'), 'set (leave empty to keep)', 'the password is write-only');
   await page.fill('#mqtt-url', 'http://nope');

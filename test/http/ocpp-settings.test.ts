@@ -29,14 +29,25 @@ async function centralSystem(t: Test): Promise<CentralSystem> {
 t.test('a new OCPP URL: the box stops the transaction with Reboot, reconnects and charges on at the new backend', async (t) => {
   const first = await centralSystem(t);
   const second = await centralSystem(t);
-  const box = await startBoxFor(t, { ...HTTP_ON_ANY_PORT, ocpp: { url: first.url, chargeBoxId: 'box-web', password: 'ocpp-key-123', fixedIdTag: 'OWNER01' } });
+  const box = await startBoxFor(t, {
+    ...HTTP_ON_ANY_PORT,
+    ocpp: { url: first.url, chargeBoxId: 'box-web', password: 'ocpp-key-123', fixedIdTag: 'OWNER01' },
+  });
   const client = await setUpAndLogIn(box, PASSWORD);
   await first.waitForCall('BootNotification');
   await box.simPost('/sim/ev', { state: 'C' });
   const started = await first.waitForCall('StartTransaction');
   await pollUntil(box.sim, (s) => s['relayClosed'] === true);
   const status = (await client.call('GET', '/api/status')).body;
-  t.match(status.ocpp, { url: first.url, chargeBoxId: 'box-web', bootState: 'Accepted', online: true, transaction: { idTag: 'OWNER01' }, queued: 0, deadLetters: 0 });
+  t.match(status.ocpp, {
+    url: first.url,
+    chargeBoxId: 'box-web',
+    bootState: 'Accepted',
+    online: true,
+    transaction: { idTag: 'OWNER01' },
+    queued: 0,
+    deadLetters: 0,
+  });
   t.equal(status.connector.status, 'Charging');
 
   const config = (await client.call('GET', '/api/config')).body.config;
@@ -56,11 +67,17 @@ t.test('a new OCPP URL: the box stops the transaction with Reboot, reconnects an
   t.match(second.connections[0], { identity: 'box-web', password: 'ocpp-key-123', protocol: 'ocpp1.6' }, 'the stored password is kept');
   const restarted = await second.waitForCall('StartTransaction');
   t.match(restarted.params, { idTag: 'OWNER01', connectorId: 1 });
-  await pollUntil(async () => (await client.call('GET', '/api/status')).body, (s: any) => s.ocpp.url === second.url && s.ocpp.online && s.ocpp.transaction?.transactionId !== null);
+  await pollUntil(
+    async () => (await client.call('GET', '/api/status')).body,
+    (s: any) => s.ocpp.url === second.url && s.ocpp.online && s.ocpp.transaction?.transactionId !== null,
+  );
   const history = (await client.call('GET', '/api/transactions')).body;
   t.match(history, [{ source: 'ocpp', idTag: 'OWNER01', reason: 'Reboot', energyWh: Number }]);
   // The link is looked at once a second for the events.
-  const events = await pollUntil(async () => (await client.call('GET', '/api/events')).body.map((e: { text: string }) => e.text) as string[], (texts) => texts.includes(`OCPP connected to ${second.url}`));
+  const events = await pollUntil(
+    async () => (await client.call('GET', '/api/events')).body.map((e: { text: string }) => e.text) as string[],
+    (texts) => texts.includes(`OCPP connected to ${second.url}`),
+  );
   t.ok(events.includes('changed: ocpp'));
 
   // The password can be replaced but not read; "" clears it.
@@ -71,7 +88,10 @@ t.test('a new OCPP URL: the box stops the transaction with Reboot, reconnects an
 
   // OCPP switched off from the web: no charge point, charging no longer waits for a transaction.
   await client.call('PATCH', '/api/config', { ocpp: null });
-  await pollUntil(async () => (await client.call('GET', '/api/status')).body, (s: any) => s.ocpp === null && s.charging.pausedBy === null);
+  await pollUntil(
+    async () => (await client.call('GET', '/api/status')).body,
+    (s: any) => s.ocpp === null && s.charging.pausedBy === null,
+  );
 });
 
 t.test('CA certificate upload: stored 0600 in dataDir, ocpp.caFile set, the box connects over wss://', async (t) => {
@@ -98,7 +118,10 @@ t.test('CA certificate upload: stored 0600 in dataDir, ocpp.caFile set, the box 
   t.equal(ok.body.caFile, caFile);
   t.equal(statSync(caFile).mode & 0o777, 0o600);
   t.equal((await client.call('GET', '/api/config')).body.config.ocpp.caFile, caFile);
-  await pollUntil(async () => connected().length, (n) => n > 0);
+  await pollUntil(
+    async () => connected().length,
+    (n) => n > 0,
+  );
   t.same(connected(), ['box-ca']);
 });
 
@@ -106,7 +129,10 @@ t.test('client certificate upload: the key must match; it is stored 0600 and nev
   const tls = await startCentralSystem({ tls: { ...certs.server, clientCa: certs.ca, requireClientCertificate: true } });
   t.teardown(() => tls.close());
   const connected = () => tls.connections.map((c) => c.identity);
-  const box = await startBoxFor(t, { ...HTTP_ON_ANY_PORT, ocpp: { url: tls.url.replace('ws://', 'wss://'), chargeBoxId: 'box-tls', caFile: certs.ca } });
+  const box = await startBoxFor(t, {
+    ...HTTP_ON_ANY_PORT,
+    ocpp: { url: tls.url.replace('ws://', 'wss://'), chargeBoxId: 'box-tls', caFile: certs.ca },
+  });
   const client = await setUpAndLogIn(box, PASSWORD);
   const cert = readFileSync(certs.client.cert, 'utf8');
   const key = readFileSync(certs.client.key, 'utf8');
@@ -121,7 +147,10 @@ t.test('client certificate upload: the key must match; it is stored 0600 and nev
   t.equal(ok.status, 200);
   t.match(ok.body.certificate, { subject: /CN=box-tls/ });
   t.equal(statSync(ok.body.keyFile).mode & 0o777, 0o600);
-  await pollUntil(async () => connected().length, (n) => n > 0);
+  await pollUntil(
+    async () => connected().length,
+    (n) => n > 0,
+  );
   const keyBody = key.split('\n')[1] ?? '';
   t.ok(keyBody.length > 20);
   t.notOk(JSON.stringify(box.fw.logs).includes(keyBody), 'the key is in no log line');

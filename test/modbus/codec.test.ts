@@ -1,6 +1,13 @@
 import t from 'tap';
 import { checkRead, decodeWrite, encodeRegister, Exception, windowWords } from '../../firmware/modbus/codec.js';
-import { REGISTERS, registerAt, WINDOW_END, WINDOW_START, type RegisterName, type RegisterValues } from '../../firmware/modbus/registers.js';
+import {
+  REGISTERS,
+  registerAt,
+  WINDOW_END,
+  WINDOW_START,
+  type RegisterName,
+  type RegisterValues,
+} from '../../firmware/modbus/registers.js';
 
 const def = (name: RegisterName) => REGISTERS.find((d) => d.name === name)!;
 
@@ -42,8 +49,19 @@ t.test('the window: holes and write-only registers read 0', async (t) => {
   t.equal(words[8127 - 8000], 0, 'the last register of the window is a hole');
   t.equal(words[8093 - 8000], 7);
   t.equal(words[8009 - 8000], 0, 'second word of the serial number');
-  for (const [address, count] of [[8092, 6], [8000, 125], [8009, 3], [8097, 20], [8127, 1], [8058, 4]] as const) {
-    t.same([...windowWords(values, address, count)], [...words.subarray(address - 8000, address - 8000 + count)], `a read of ${count} at ${address} encodes only what it touches, the same words`);
+  for (const [address, count] of [
+    [8092, 6],
+    [8000, 125],
+    [8009, 3],
+    [8097, 20],
+    [8127, 1],
+    [8058, 4],
+  ] as const) {
+    t.same(
+      [...windowWords(values, address, count)],
+      [...words.subarray(address - 8000, address - 8000 + count)],
+      `a read of ${count} at ${address} encodes only what it touches, the same words`,
+    );
   }
 });
 
@@ -61,7 +79,10 @@ t.test('reads: quantity 1..125, and entirely inside 8000..8127', async (t) => {
 
 t.test('writes: 02 for read-only registers, holes and outside the window; 03 for values out of range; all or nothing', async (t) => {
   t.same(decodeWrite(8093, [160]), [{ name: 'currentLimit', raw: 160 }]);
-  t.same(decodeWrite(8093, [75, 1]), [{ name: 'currentLimit', raw: 75 }, { name: 'chargingEnable', raw: 1 }]);
+  t.same(decodeWrite(8093, [75, 1]), [
+    { name: 'currentLimit', raw: 75 },
+    { name: 'chargingEnable', raw: 1 },
+  ]);
   t.equal(decodeWrite(8092, [1]), Exception.IllegalDataAddress, 'read-only');
   t.equal(decodeWrite(8041, [1]), Exception.IllegalDataAddress, 'a hole');
   t.equal(decodeWrite(8130, [1]), Exception.IllegalDataAddress, 'outside');

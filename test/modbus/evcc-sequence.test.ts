@@ -36,7 +36,9 @@ async function poll() {
   const energyWh = u64(await evcc.read(8058, 4));
   const c = await evcc.read(8064, 6);
   const currentsA = [u32(c.slice(0, 2)) / 10, u32(c.slice(2, 4)) / 10, u32(c.slice(4, 6)) / 10];
-  const idTag = Buffer.from((await evcc.read(8096, 15)).flatMap((w) => [w >> 8, w & 0xff])).toString('latin1').replace(/\0+$/, '');
+  const idTag = Buffer.from((await evcc.read(8096, 15)).flatMap((w) => [w >> 8, w & 0xff]))
+    .toString('latin1')
+    .replace(/\0+$/, '');
   return { status, enabled, powerW, energyWh, currentsA, idTag };
 }
 
@@ -56,7 +58,10 @@ t.test('the poll while charging matches the simulated meter', async (t) => {
   t.equal(p.enabled, true);
   t.equal(p.powerW, before['meter'].powerW, 'power');
   t.same(p.currentsA, before['meter'].currentsA, 'currents');
-  t.ok(p.energyWh >= Math.round(before['meter'].energyWh) && p.energyWh <= Math.max(1, Math.round(after['meter'].energyWh)), `energy ${p.energyWh} Wh between ${before['meter'].energyWh} and ${after['meter'].energyWh}`);
+  t.ok(
+    p.energyWh >= Math.round(before['meter'].energyWh) && p.energyWh <= Math.max(1, Math.round(after['meter'].energyWh)),
+    `energy ${p.energyWh} Wh between ${before['meter'].energyWh} and ${after['meter'].energyWh}`,
+  );
   t.equal(p.idTag, '', 'no transaction idTag without OCPP');
 });
 

@@ -114,8 +114,11 @@ function wrongAnswer(request: MbapFrame, response: MbapFrame): string | null {
     }
     case 'exception': {
       const efc = (fc | 0x80) & 0xff;
-      if (expected.code !== null) return got === Buffer.from([efc, expected.code]).toString('hex') ? null : `expected exception ${expected.code}`;
-      return response.pdu.length === 2 && response.pdu[0] === efc && (response.pdu[1] as number) >= 1 && (response.pdu[1] as number) <= 4 ? null : 'expected an exception';
+      if (expected.code !== null)
+        return got === Buffer.from([efc, expected.code]).toString('hex') ? null : `expected exception ${expected.code}`;
+      return response.pdu.length === 2 && response.pdu[0] === efc && (response.pdu[1] as number) >= 1 && (response.pdu[1] as number) <= 4
+        ? null
+        : 'expected an exception';
     }
     case 'write':
       return 'the plan holds a changing write (generator bug)';
@@ -209,23 +212,36 @@ t.test(`TCP: ${FRAMES} malformed frames change nothing; every answer is the cont
     const where = `connection ${index}`;
     if (sentinel) {
       const last = responses.pop();
-      if (last?.tid !== 0xfffe || last.pdu.toString('hex') !== '0308000001400001' + '0000') problems.push(`${where}: the correct read after the frames got ${JSON.stringify(last)}`);
+      if (last?.tid !== 0xfffe || last.pdu.toString('hex') !== '0308000001400001' + '0000')
+        problems.push(`${where}: the correct read after the frames got ${JSON.stringify(last)}`);
     }
     answers += responses.length;
     if (closed && !plan.untrustworthy) problems.push(`${where}: closed by the slave without an untrustworthy frame`);
-    if (received.length > 0) problems.push(`${where}: ${received.length} bytes that are no MBAP frame: ${received.subarray(0, 32).toString('hex')}`);
-    if (responses.length !== plan.answered.length) problems.push(`${where}: ${responses.length} answers for ${plan.answered.length} requests of answered units`);
+    if (received.length > 0)
+      problems.push(`${where}: ${received.length} bytes that are no MBAP frame: ${received.subarray(0, 32).toString('hex')}`);
+    if (responses.length !== plan.answered.length)
+      problems.push(`${where}: ${responses.length} answers for ${plan.answered.length} requests of answered units`);
     for (let i = 0; i < Math.min(responses.length, plan.answered.length); i++) {
       const request = plan.answered[i] as MbapFrame;
       const why = wrongAnswer(request, responses[i] as MbapFrame);
-      if (why) problems.push(`${where}: request tid ${request.tid} unit ${request.unit} pdu ${request.pdu.toString('hex')} got ${(responses[i] as MbapFrame).pdu.toString('hex')}: ${why}`);
+      if (why)
+        problems.push(
+          `${where}: request tid ${request.tid} unit ${request.unit} pdu ${request.pdu.toString('hex')} got ${(responses[i] as MbapFrame).pdu.toString('hex')}: ${why}`,
+        );
     }
     if (!alive()) {
-      problems.push(`${where}: the firmware exited (${String(fw.child.exitCode ?? fw.child.signalCode)}); last frames: ${plan.frames.slice(-3).map((f) => f.toString('hex')).join(' ')}`);
+      problems.push(
+        `${where}: the firmware exited (${String(fw.child.exitCode ?? fw.child.signalCode)}); last frames: ${plan.frames
+          .slice(-3)
+          .map((f) => f.toString('hex'))
+          .join(' ')}`,
+      );
       break;
     }
   }
-  t.comment(`TCP: ${plans.length} connections, ${expectedAnswers} answers expected, ${answers} received, ${closedBySlave} connections closed by the slave, ${Date.now() - started} ms`);
+  t.comment(
+    `TCP: ${plans.length} connections, ${expectedAnswers} answers expected, ${answers} received, ${closedBySlave} connections closed by the slave, ${Date.now() - started} ms`,
+  );
   t.same(problems.slice(0, 20), [], `${problems.length} problems`);
   t.ok(alive(), 'the firmware still runs');
   t.same(await readWindowTcp(), before, 'the window reads exactly as before');
@@ -278,7 +294,11 @@ t.test(`RTU: ${FRAMES} malformed frames in bursts change nothing; every reply is
 
 t.test('after: the firmware runs, logged no error, and answers a correct request correctly', { timeout: 10_000 }, async (t) => {
   t.ok(alive(), 'still running');
-  t.same(fw.logs.filter((l) => l['level'] === 'error'), [], 'no error logged');
+  t.same(
+    fw.logs.filter((l) => l['level'] === 'error'),
+    [],
+    'no error logged',
+  );
   const master = await openRawRtuMaster(pty.masterPath, BAUD);
   t.teardown(() => master.close());
   const response = await master.request(UNIT, readPdu(8092, 4));

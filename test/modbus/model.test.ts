@@ -111,10 +111,15 @@ t.test('8040 and 8081 are persisted; a failed persist changes nothing', async (t
   t.equal(await write('unitId', 17), null);
   t.equal(model.unitId, 17);
   t.equal(await write('bootLimit', 100), null);
-  t.same(saved, [['unitId', 17], ['bootLimit', 10]]);
+  t.same(saved, [
+    ['unitId', 17],
+    ['bootLimit', 10],
+  ]);
   t.equal(read().bootLimit, 100);
   t.equal(read().currentLimit, 320, '8081 does not change the running limit');
-  const failing = fixture({ persistence: { saveUnitId: () => Promise.reject(new Error('disk full')), saveBootLimit: () => Promise.reject(new Error('disk full')) } });
+  const failing = fixture({
+    persistence: { saveUnitId: () => Promise.reject(new Error('disk full')), saveBootLimit: () => Promise.reject(new Error('disk full')) },
+  });
   await t.rejects(failing.write('unitId', 9));
   t.equal(failing.model.unitId, 1);
 });

@@ -43,8 +43,16 @@ t.test('malformed PDUs get exception 03, reads leaving the window 02', async (t)
   t.same([...(await handlePdu(pdu(0x03, 0x1f, 0x3f, 0x00, 0x01), recordingModel())).response], [0x83, 2], 'read at 7999');
   t.same([...(await handlePdu(pdu(0x03, 0x1f, 0xbf, 0x00, 0x02), recordingModel())).response], [0x83, 2], '8127 + 1 more');
   t.same([...(await handlePdu(pdu(0x06, 0x1f, 0x9d), recordingModel())).response], [0x86, 3], 'short FC06');
-  t.same([...(await handlePdu(pdu(0x10, 0x1f, 0x9d, 0x00, 0x02, 0x03, 0, 1, 0), recordingModel())).response], [0x90, 3], 'byte count not 2 × quantity');
-  t.same([...(await handlePdu(pdu(0x10, 0x1f, 0x9d, 0x00, 0x01, 0x02, 0), recordingModel())).response], [0x90, 3], 'data shorter than the byte count');
+  t.same(
+    [...(await handlePdu(pdu(0x10, 0x1f, 0x9d, 0x00, 0x02, 0x03, 0, 1, 0), recordingModel())).response],
+    [0x90, 3],
+    'byte count not 2 × quantity',
+  );
+  t.same(
+    [...(await handlePdu(pdu(0x10, 0x1f, 0x9d, 0x00, 0x01, 0x02, 0), recordingModel())).response],
+    [0x90, 3],
+    'data shorter than the byte count',
+  );
   t.same([...(await handlePdu(pdu(), recordingModel())).response], [0x80, 1], 'empty PDU');
 });
 
@@ -54,7 +62,13 @@ t.test('FC06 echoes the request; FC16 answers address and quantity; both reach t
   t.same([...single.response], [0x06, 0x1f, 0x9d, 0x00, 0xa0]);
   const multi = await handlePdu(pdu(0x10, 0x1f, 0x9d, 0x00, 0x02, 0x04, 0x00, 0x4b, 0x00, 0x01), model); // 8093 = 75, 8094 = 1
   t.same([...multi.response], [0x10, 0x1f, 0x9d, 0x00, 0x02]);
-  t.same(model.writes, [[{ name: 'currentLimit', raw: 160 }], [{ name: 'currentLimit', raw: 75 }, { name: 'chargingEnable', raw: 1 }]]);
+  t.same(model.writes, [
+    [{ name: 'currentLimit', raw: 160 }],
+    [
+      { name: 'currentLimit', raw: 75 },
+      { name: 'chargingEnable', raw: 1 },
+    ],
+  ]);
 });
 
 t.test('refused writes change nothing and answer with the exception', async (t) => {

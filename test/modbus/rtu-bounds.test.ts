@@ -14,7 +14,13 @@ import { readPdu, rtuFrame } from '../helpers/modbus-frames.js';
 
 const BAUD = 9600;
 
-function rig(): { server: ModbusRtuServer; clock: SimulatedClock; written: Buffer[]; feed: (bytes: Buffer) => void; served: { count: number } } {
+function rig(): {
+  server: ModbusRtuServer;
+  clock: SimulatedClock;
+  written: Buffer[];
+  feed: (bytes: Buffer) => void;
+  served: { count: number };
+} {
   const clock = new SimulatedClock();
   const written: Buffer[] = [];
   const port: Rs485Port = {

@@ -24,7 +24,6 @@ let fw: FirmwareProcess;
 let simBase: string;
 const children = new Set<ReturnType<typeof spawn>>();
 
-
 interface Run {
   readonly code: number | null;
   readonly stdout: string;
@@ -50,8 +49,29 @@ async function run(command: string, args: string[], timeoutMs = 15_000): Promise
 }
 
 /** mbpoll on the master end: holding registers (`-t 4`) or input registers (`-t 3`), PDU addresses (`-0`), once (`-1`). */
-async function mbpoll(address: number, count: number, options: { unit?: number; table?: 3 | 4; timeoutS?: number } = {}): Promise<Run & { values: number[] }> {
-  const args = ['-m', 'rtu', '-b', String(BAUD), '-P', 'none', '-a', String(options.unit ?? 1), '-0', '-r', String(address), '-c', String(count), '-1', '-t', String(options.table ?? 4)];
+async function mbpoll(
+  address: number,
+  count: number,
+  options: { unit?: number; table?: 3 | 4; timeoutS?: number } = {},
+): Promise<Run & { values: number[] }> {
+  const args = [
+    '-m',
+    'rtu',
+    '-b',
+    String(BAUD),
+    '-P',
+    'none',
+    '-a',
+    String(options.unit ?? 1),
+    '-0',
+    '-r',
+    String(address),
+    '-c',
+    String(count),
+    '-1',
+    '-t',
+    String(options.table ?? 4),
+  ];
   if (options.timeoutS !== undefined) args.push('-o', String(options.timeoutS));
   const result = await run('mbpoll', [...args, pty.masterPath]);
   return { ...result, values: [...result.stdout.matchAll(/^\[(\d+)\]:\s+(-?\d+)/gm)].map((m) => Number(m[2]) & 0xffff) };
@@ -110,7 +130,8 @@ const regs = (pdu: Buffer | undefined): number[] => {
   return Array.from({ length: (pdu[1] as number) / 2 }, (_, i) => pdu.readUInt16BE(2 + i * 2));
 };
 
-const simPost = async (path: string, body: unknown): Promise<number> => (await fetch(`${simBase}${path}`, { method: 'POST', body: JSON.stringify(body) })).status;
+const simPost = async (path: string, body: unknown): Promise<number> =>
+  (await fetch(`${simBase}${path}`, { method: 'POST', body: JSON.stringify(body) })).status;
 
 t.before(async () => {
   const dir = t.testdir({});
@@ -155,7 +176,11 @@ t.test('pymodbus and modbus-serial read the same registers and the identity', as
   t.same(identity, { registers: [0x0100] }, 'register map version');
   const client = await serialClient(t);
   t.same(await outcome(client.readHoldingRegisters(8092, 4)), { data: [0, 320, 1, 0] });
-  t.same(await outcome(client.readHoldingRegisters(8080, 2)), { data: [320, 320] }, '8080 = 32 A installation limit, 8081 = 8080 by default');
+  t.same(
+    await outcome(client.readHoldingRegisters(8080, 2)),
+    { data: [320, 320] },
+    '8080 = 32 A installation limit, 8081 = 8080 by default',
+  );
 });
 
 t.test('FC06 8093 = 160 reads back 160 in every master; then 320 again', async (t) => {
@@ -224,7 +249,11 @@ t.test('a request to unit 7 gets no answer while unit 1 answers', async (t) => {
 
   const raw = await rawMaster(t);
   t.equal(await raw.request(7, readPdu(8092, 4), SILENCE_MS), null, 'raw unit 7: silence');
-  t.same(await raw.request(1, readPdu(8092, 4)), { unit: 1, pdu: Buffer.from([3, 8, 0, 0, 0x01, 0x40, 0, 1, 0, 0]) }, 'raw unit 1: the exact response');
+  t.same(
+    await raw.request(1, readPdu(8092, 4)),
+    { unit: 1, pdu: Buffer.from([3, 8, 0, 0, 0x01, 0x40, 0, 1, 0, 0]) },
+    'raw unit 1: the exact response',
+  );
 });
 
 t.test('a broadcast write (unit 0) is carried out without a reply', async (t) => {
@@ -242,7 +271,11 @@ t.test('a broadcast write (unit 0) is carried out without a reply', async (t) =>
   await raw.send(rtuFrame(0, writeSinglePdu(8094, 2)));
   t.same([...(await raw.quiet(SILENCE_MS))], [], 'a refused broadcast write: no exception reply');
 
-  t.same((await raw.request(1, writeMultiplePdu(8093, [320, 1])))?.pdu, writeMultiplePdu(8093, [320, 1]).subarray(0, 5), 'restored with unit 1');
+  t.same(
+    (await raw.request(1, writeMultiplePdu(8093, [320, 1])))?.pdu,
+    writeMultiplePdu(8093, [320, 1]).subarray(0, 5),
+    'restored with unit 1',
+  );
   t.same(regs((await raw.request(1, readPdu(8093, 2)))?.pdu), [320, 1]);
 });
 
@@ -312,5 +345,8 @@ t.test('a car plugged in through the simulator shows 8092 = 2 over RTU', async (
 t.test('the firmware is still running and logged no error', async (t) => {
   t.equal(fw.child.exitCode, null);
   t.equal(fw.child.signalCode, null);
-  t.same(fw.logs.filter((l) => l['level'] === 'error'), []);
+  t.same(
+    fw.logs.filter((l) => l['level'] === 'error'),
+    [],
+  );
 });

@@ -5,7 +5,10 @@ import { FAULT_KINDS, type Fault } from '../../firmware/safety/faults.js';
 const fault = (kind: Fault['kind']): Fault => ({ kind, sinceMs: 0, cause: 'test', latch: 'unplug' });
 
 t.test('8092 is the car state 0..5 without faults', async (t) => {
-  t.same((['A', 'B', 'C', 'D', 'E', 'F'] as const).map((cp) => evseStateCode({ cp, faults: [] })), [0, 1, 2, 3, 4, 5]);
+  t.same(
+    (['A', 'B', 'C', 'D', 'E', 'F'] as const).map((cp) => evseStateCode({ cp, faults: [] })),
+    [0, 1, 2, 3, 4, 5],
+  );
   t.equal(evseStateCode({ cp: null, faults: [] }), 0, 'before the first reading: A');
 });
 

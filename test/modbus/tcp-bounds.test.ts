@@ -3,7 +3,13 @@ import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { SimulatedClock } from '../../hal/sim/simulated-clock.js';
 import { silentLogger } from '../../firmware/log.js';
-import { MAX_MODBUS_CONNECTIONS, MODBUS_IDLE_MS, MODBUS_MAX_QUEUED_BYTES, MODBUS_PARTIAL_FRAME_MS, ModbusTcpServer } from '../../firmware/modbus/tcp-server.js';
+import {
+  MAX_MODBUS_CONNECTIONS,
+  MODBUS_IDLE_MS,
+  MODBUS_MAX_QUEUED_BYTES,
+  MODBUS_PARTIAL_FRAME_MS,
+  ModbusTcpServer,
+} from '../../firmware/modbus/tcp-server.js';
 import { pollUntil } from '../helpers/firmware-process.js';
 import { readPdu, tcpFrame } from '../helpers/modbus-frames.js';
 
@@ -113,7 +119,12 @@ t.test(`a frame begun and not completed within ${MODBUS_PARTIAL_FRAME_MS} ms clo
   const { port, clock, server } = await rig(t);
   const c = await client(t, port);
   c.socket.write(tcpFrame(1, 1, READ_125).subarray(0, 9)); // 9 of 12 bytes
-  await pollUntil(async () => server.stats().queuedBytes, (n) => n === 9, 2000, 5);
+  await pollUntil(
+    async () => server.stats().queuedBytes,
+    (n) => n === 9,
+    2000,
+    5,
+  );
   clock.advance(MODBUS_PARTIAL_FRAME_MS - 1);
   t.equal(server.stats().connections, 1, 'open at 4.999 s');
   clock.advance(1);
@@ -122,12 +133,22 @@ t.test(`a frame begun and not completed within ${MODBUS_PARTIAL_FRAME_MS} ms clo
   // The rest of a frame that arrives in time is served, and the clock starts again for the next part.
   const d = await client(t, port);
   d.socket.write(tcpFrame(2, 1, READ_125).subarray(0, 9));
-  await pollUntil(async () => server.stats().queuedBytes, (n) => n === 9, 2000, 5);
+  await pollUntil(
+    async () => server.stats().queuedBytes,
+    (n) => n === 9,
+    2000,
+    5,
+  );
   clock.advance(MODBUS_PARTIAL_FRAME_MS - 1);
   const reply = once(d.socket, 'data');
   d.socket.write(Buffer.concat([tcpFrame(2, 1, READ_125).subarray(9), tcpFrame(3, 1, READ_125).subarray(0, 4)]));
   await reply;
-  await pollUntil(async () => server.stats().queuedBytes, (n) => n === 4, 2000, 5);
+  await pollUntil(
+    async () => server.stats().queuedBytes,
+    (n) => n === 4,
+    2000,
+    5,
+  );
   clock.advance(MODBUS_PARTIAL_FRAME_MS - 1);
   t.equal(server.stats().connections, 1, 'a new partial frame has its own 5 s');
   clock.advance(1);
@@ -139,7 +160,12 @@ t.test(`with all ${MAX_MODBUS_CONNECTIONS} slots taken a new connection closes t
   const clients: Client[] = [];
   for (let i = 0; i < MAX_MODBUS_CONNECTIONS; i++) {
     const c = await client(t, port);
-    await pollUntil(async () => server.stats().connections, (n) => n === i + 1, 2000, 5);
+    await pollUntil(
+      async () => server.stats().connections,
+      (n) => n === i + 1,
+      2000,
+      5,
+    );
     // Everyone but #5 asks once, #0 earliest; #5 only holds its connection.
     if (i !== 5) await c.ask(i);
     clients.push(c);
@@ -189,10 +215,17 @@ t.test('a master that pipelines reads and never reads the replies is paused and 
   await asking;
   t.ok(normalWorstMs < 1000, `a normal master on its own connection was answered within 1 s throughout (worst ${normalWorstMs} ms)`);
   const stats = server.stats();
-  t.ok(flooder.isClosed() || stats.blocked === 1, `the flooder is closed or paused (closed: ${flooder.isClosed()}, blocked: ${stats.blocked}, sent ${sentBytes} bytes)`);
+  t.ok(
+    flooder.isClosed() || stats.blocked === 1,
+    `the flooder is closed or paused (closed: ${flooder.isClosed()}, blocked: ${stats.blocked}, sent ${sentBytes} bytes)`,
+  );
   const servedThen = served.count;
   await new Promise((r) => setTimeout(r, 300));
-  t.equal(served.count, servedThen, `no request of the flooder is served any more (${servedThen} served, ${(servedThen * 259) / 1e6} MB of replies)`);
+  t.equal(
+    served.count,
+    servedThen,
+    `no request of the flooder is served any more (${servedThen} served, ${(servedThen * 259) / 1e6} MB of replies)`,
+  );
   t.ok(maxQueued <= MODBUS_MAX_QUEUED_BYTES, `at most ${MODBUS_MAX_QUEUED_BYTES} bytes held for it at any time (${maxQueued})`);
   t.equal((await normal.ask(7)).readUInt16BE(0), 7, 'and after');
 });

@@ -12,7 +12,11 @@ import { pymodbusMaster } from '../helpers/pymodbus.js';
 const run = promisify(execFile);
 
 async function mbpollRead(port: number, address: number, count: number, unit = 1): Promise<number[]> {
-  const { stdout } = await run('mbpoll', ['-m', 'tcp', '-p', String(port), '-a', String(unit), '-0', '-r', String(address), '-c', String(count), '-1', '-t', '4', '127.0.0.1'], { timeout: 10_000 });
+  const { stdout } = await run(
+    'mbpoll',
+    ['-m', 'tcp', '-p', String(port), '-a', String(unit), '-0', '-r', String(address), '-c', String(count), '-1', '-t', '4', '127.0.0.1'],
+    { timeout: 10_000 },
+  );
   return [...stdout.matchAll(/^\[(\d+)\]:\s+(-?\d+)/gm)].map((m) => Number(m[2]) & 0xffff);
 }
 
@@ -55,7 +59,9 @@ t.test('pymodbus reads identity and map version; unit ids 1, 0 and 255 answer, 2
   t.equal(productId, 1);
   t.equal(mapVersion, 0x0100);
   t.equal(((versionHi ?? 0) << 16) | (versionLo ?? 0), 0x00010000, 'firmware 0.1.0');
-  const serial = Buffer.from((await py.read(8008, 8)).flatMap((w) => [w >> 8, w & 0xff])).toString('latin1').replace(/\0+$/, '');
+  const serial = Buffer.from((await py.read(8008, 8)).flatMap((w) => [w >> 8, w & 0xff]))
+    .toString('latin1')
+    .replace(/\0+$/, '');
   t.equal(serial, 'SIM-000001');
   for (const unit of [1, 0, 255]) t.same(await py.read(8094, 1, unit), [1], `unit ${unit} answers`);
   const other = await py.request({ op: 'read', address: 8094, count: 1, unit: 2 });
@@ -104,7 +110,11 @@ t.test('malformed TCP frames: a lying or oversized length and a wrong protocol i
   await new Promise((r) => setTimeout(r, 50));
   socket.write(frame.subarray(4));
   socket.write(Buffer.concat([mbap(12, 1, read8094), mbap(13, 255, read8094)])); // pipelined
-  await pollUntil(async () => Buffer.concat(answers).length, (n) => n >= 33, 2000);
+  await pollUntil(
+    async () => Buffer.concat(answers).length,
+    (n) => n >= 33,
+    2000,
+  );
   const all = Buffer.concat(answers);
   t.same([all.readUInt16BE(0), all.readUInt16BE(11), all.readUInt16BE(22)], [11, 12, 13], 'answered in order with their transaction ids');
   t.equal(all[28], 255, 'unit 255 echoed');

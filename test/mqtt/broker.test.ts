@@ -44,12 +44,50 @@ t.test('status: retained, published as the simulated car charges, with the §8 f
   const online = await live.waitFor((m) => m.topic === `${P}/availability`);
   t.equal(online.payload, 'online');
   const idle = status(await live.waitFor(isStatus((s) => s['cp'] === 'A')));
-  t.same(Object.keys(idle).sort(), ['cp', 'status', 'errorCode', 'offeredCurrentA', 'limitedBy', 'pausedBy', 'contactor', 'phases', 'powerW', 'energyWh', 'currentsA', 'energyManager', 'ocpp', 'transaction', 'faults', 'gridLimited'].sort());
-  t.match(idle, { status: 'Available', offeredCurrentA: 0, contactor: 'open', ocpp: 'off', transaction: null, faults: [], gridLimited: false, energyManager: { limitA: 32, enabled: true } });
+  t.same(
+    Object.keys(idle).sort(),
+    [
+      'cp',
+      'status',
+      'errorCode',
+      'offeredCurrentA',
+      'limitedBy',
+      'pausedBy',
+      'contactor',
+      'phases',
+      'powerW',
+      'energyWh',
+      'currentsA',
+      'energyManager',
+      'ocpp',
+      'transaction',
+      'faults',
+      'gridLimited',
+    ].sort(),
+  );
+  t.match(idle, {
+    status: 'Available',
+    offeredCurrentA: 0,
+    contactor: 'open',
+    ocpp: 'off',
+    transaction: null,
+    faults: [],
+    gridLimited: false,
+    energyManager: { limitA: 32, enabled: true },
+  });
 
   await charge(box);
   const charging = status(await live.waitFor(isStatus((s) => s['status'] === 'Charging' && s['powerW'] > 0)));
-  t.match(charging, { cp: 'C', offeredCurrentA: 32, limitedBy: 'hardware', pausedBy: null, contactor: 'closed', phases: 3, currentsA: [32, 32, 32], powerW: 22080 });
+  t.match(charging, {
+    cp: 'C',
+    offeredCurrentA: 32,
+    limitedBy: 'hardware',
+    pausedBy: null,
+    contactor: 'closed',
+    phases: 3,
+    currentsA: [32, 32, 32],
+    powerW: 22080,
+  });
   const later = status(await live.waitFor(isStatus((s) => s['energyWh'] > charging['energyWh'])));
   t.ok(later['energyWh'] > charging['energyWh'], 'the energy counts up in later status messages');
   const times = live.messages.filter((m) => m.topic === `${P}/status`).length;
@@ -97,7 +135,10 @@ t.test('commands: the same input as Modbus 8093/8094, seen on the pilot and read
   await publish(b, `${P}/set/limit`, { message: '7.5' });
   await pollUntil(box.sim, (s) => s['offeredCurrentA'] === 7.5);
   t.equal((await registers(box)).limit, 75);
-  t.notOk(live.messages.some((m) => m.topic === `${P}/error`), 'no command was refused');
+  t.notOk(
+    live.messages.some((m) => m.topic === `${P}/error`),
+    'no command was refused',
+  );
 });
 
 t.test('bad commands: answered on P/error naming topic and reason; nothing changes', async (t) => {
@@ -169,7 +210,10 @@ t.test('set/phases with phase switching enabled: the same request as 8087', asyn
   await publish(b, `${P}/set/phases`, { message: '1' });
   await pollUntil(box.sim, (s) => s['phaseRelay'] === 1 && s['relayClosed'] === true, 20_000);
   t.equal((await registers(box)).phases, 1, '8087 reads 1 (one phase)');
-  await live.waitFor(isStatus((s) => s['phases'] === 1 && s['status'] === 'Charging'), 15_000);
+  await live.waitFor(
+    isStatus((s) => s['phases'] === 1 && s['status'] === 'Charging'),
+    15_000,
+  );
 });
 
 t.test('the last will: offline, retained, when the firmware is killed; offline also after a clean stop', async (t) => {
@@ -202,7 +246,10 @@ t.test('the broker stopped and restarted during a charge: charging unaffected, s
   const before = await box.sim();
   for (let i = 0; i < 10; i++) {
     const sim = await box.sim();
-    t.ok(sim['relayClosed'] === true && sim['offeredCurrentA'] === 32 && sim['pilot'] === 'pwm', `still charging ${i * 200} ms into the outage`);
+    t.ok(
+      sim['relayClosed'] === true && sim['offeredCurrentA'] === 32 && sim['pilot'] === 'pwm',
+      `still charging ${i * 200} ms into the outage`,
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   t.ok((await box.sim())['meter'].energyWh > before['meter'].energyWh, 'energy flows on');
@@ -213,7 +260,10 @@ t.test('the broker stopped and restarted during a charge: charging unaffected, s
   // Nothing retained survives the restart (persistence off): what arrives was published anew.
   const fresh = await subscriberFor(t, b, `${P}/#`);
   await fresh.waitFor((m) => m.topic === `${P}/availability` && m.payload === 'online', 10_000);
-  const back = await fresh.waitFor(isStatus((s) => s['status'] === 'Charging'), 10_000);
+  const back = await fresh.waitFor(
+    isStatus((s) => s['status'] === 'Charging'),
+    10_000,
+  );
   t.ok(Date.now() - restartedAt < 10_000, `status back ${Date.now() - restartedAt} ms after the restart`);
   t.equal(status(back)['offeredCurrentA'], 32);
   t.equal(box.fw.child.exitCode, null);

@@ -6,12 +6,28 @@ import { topicPrefix, topicsFor } from '../../firmware/mqtt/topics.js';
 /** CONTRACT §8 commands as a table: each payload and the register write it stands for, or why it is refused. */
 
 const topics = topicsFor('wallbox/SN1');
-const run = (topic: string, payload: string | Buffer, options: { retained?: boolean; phaseSwitchingEnabled?: boolean } = {}): ParsedCommand =>
-  parseCommand(topics, topic, typeof payload === 'string' ? Buffer.from(payload) : payload, options.retained ?? false, { phaseSwitchingEnabled: options.phaseSwitchingEnabled ?? true });
+const run = (
+  topic: string,
+  payload: string | Buffer,
+  options: { retained?: boolean; phaseSwitchingEnabled?: boolean } = {},
+): ParsedCommand =>
+  parseCommand(topics, topic, typeof payload === 'string' ? Buffer.from(payload) : payload, options.retained ?? false, {
+    phaseSwitchingEnabled: options.phaseSwitchingEnabled ?? true,
+  });
 
 t.test('set/limit: A as 8093 tenths; 0 or 6..80', async (t) => {
-  const accepted: Array<[string, number]> = [['0', 0], ['6', 60], ['16', 160], ['16.0', 160], [' 7.5\n', 75], ['6.04', 60], ['80', 800], ['32.25', 323]];
-  for (const [payload, raw] of accepted) t.same(run(topics.set.limit, payload), { ok: true, name: 'currentLimit', raw }, JSON.stringify(payload));
+  const accepted: Array<[string, number]> = [
+    ['0', 0],
+    ['6', 60],
+    ['16', 160],
+    ['16.0', 160],
+    [' 7.5\n', 75],
+    ['6.04', 60],
+    ['80', 800],
+    ['32.25', 323],
+  ];
+  for (const [payload, raw] of accepted)
+    t.same(run(topics.set.limit, payload), { ok: true, name: 'currentLimit', raw }, JSON.stringify(payload));
   const refused: Array<[string, RegExp]> = [
     ['abc', /^not a number/],
     ['', /^not a number/],
@@ -31,14 +47,18 @@ t.test('set/limit: A as 8093 tenths; 0 or 6..80', async (t) => {
 t.test('set/enable: exactly 0 or 1 (8094)', async (t) => {
   t.same(run(topics.set.enable, '1'), { ok: true, name: 'chargingEnable', raw: 1 });
   t.same(run(topics.set.enable, '0'), { ok: true, name: 'chargingEnable', raw: 0 });
-  for (const payload of ['2', 'true', 'on', '', '1.0', '-1']) t.match(run(topics.set.enable, payload), { ok: false, reason: /^must be 0 or 1/ }, JSON.stringify(payload));
+  for (const payload of ['2', 'true', 'on', '', '1.0', '-1'])
+    t.match(run(topics.set.enable, payload), { ok: false, reason: /^must be 0 or 1/ }, JSON.stringify(payload));
 });
 
 t.test('set/phases: 1 or 3 (8087: 1 = one phase, 0 = three), only with phase switching', async (t) => {
   t.same(run(topics.set.phases, '1'), { ok: true, name: 'phaseSelection', raw: 1 });
   t.same(run(topics.set.phases, '3'), { ok: true, name: 'phaseSelection', raw: 0 });
   t.match(run(topics.set.phases, '2'), { ok: false, reason: /^must be 1 or 3/ });
-  t.match(run(topics.set.phases, '1', { phaseSwitchingEnabled: false }), { ok: false, reason: 'phase switching is not enabled (evse.phaseSwitching.enabled)' });
+  t.match(run(topics.set.phases, '1', { phaseSwitchingEnabled: false }), {
+    ok: false,
+    reason: 'phase switching is not enabled (evse.phaseSwitching.enabled)',
+  });
 });
 
 t.test('a payload over the bound, a retained command and an unknown topic are refused unread', async (t) => {
@@ -52,7 +72,14 @@ t.test('topics: the prefix defaults to wallbox/<serial>, made topic-safe', async
   t.equal(topicPrefix(undefined, 'SIM-000001'), 'wallbox/SIM-000001');
   t.equal(topicPrefix(undefined, 'a/b+c#'), 'wallbox/a_b_c_');
   t.equal(topicPrefix('home/garage/box', 'SN'), 'home/garage/box');
-  t.same(topicsFor('p'), { prefix: 'p', availability: 'p/availability', status: 'p/status', error: 'p/error', set: { limit: 'p/set/limit', enable: 'p/set/enable', phases: 'p/set/phases' }, commands: 'p/set/+' });
+  t.same(topicsFor('p'), {
+    prefix: 'p',
+    availability: 'p/availability',
+    status: 'p/status',
+    error: 'p/error',
+    set: { limit: 'p/set/limit', enable: 'p/set/enable', phases: 'p/set/phases' },
+    commands: 'p/set/+',
+  });
 });
 
 t.test('outbox: bounded; when full the oldest status goes, then other messages, a reply last', async (t) => {
@@ -66,5 +93,9 @@ t.test('outbox: bounded; when full the oldest status goes, then other messages, 
   t.equal(box.push(msg('reply', 3))?.topic, 'other/1', 'then the oldest other message');
   t.equal(box.size, 3);
   t.equal(box.push(msg('reply', 4))?.topic, 'reply/1', 'a reply only when nothing else is left');
-  t.same([box.shift(), box.shift(), box.shift(), box.shift()].map((m) => m?.topic), ['reply/2', 'reply/3', 'reply/4', undefined], 'first in, first out');
+  t.same(
+    [box.shift(), box.shift(), box.shift(), box.shift()].map((m) => m?.topic),
+    ['reply/2', 'reply/3', 'reply/4', undefined],
+    'first in, first out',
+  );
 });

@@ -46,9 +46,17 @@ t.test('a broker that refuses MQTT 5: the box speaks 3.1.1 and publishes', async
   });
   const { port } = server.address() as { port: number };
   const box = await startBoxFor(t, { mqtt: { url: `mqtt://127.0.0.1:${port}` } });
-  await levels.waitFor((items) => (items.includes(4) ? 4 : undefined), 10_000, () => `CONNECT levels: ${JSON.stringify(levels.items)}`);
+  await levels.waitFor(
+    (items) => (items.includes(4) ? 4 : undefined),
+    10_000,
+    () => `CONNECT levels: ${JSON.stringify(levels.items)}`,
+  );
   t.same(levels.items.slice(0, 2), [5, 4], 'MQTT 5 first, then 3.1.1');
-  await after311.waitFor((items) => (items.join('').includes('online') ? 'yes' : undefined), 10_000, () => `after the 3.1.1 CONNACK: ${JSON.stringify(after311.items)}`);
+  await after311.waitFor(
+    (items) => (items.join('').includes('online') ? 'yes' : undefined),
+    10_000,
+    () => `after the 3.1.1 CONNACK: ${JSON.stringify(after311.items)}`,
+  );
   t.match(after311.items.join(''), /wallbox\/SIM-000001\/availability/);
   t.match(await box.fw.waitForLog((l) => l['msg'] === 'MQTT connected'), { protocolVersion: 4 });
 });
@@ -79,7 +87,11 @@ t.test('a broker announcing a 200 MB packet: the link is cut at its header, the 
   await box.simPost('/sim/ev', { state: 'C' });
   const line = await box.fw.waitForLog((l) => l['msg'] === 'MQTT connection failed; retrying with backoff');
   t.match(line['err'], /the broker sent a packet over 2097152 bytes/);
-  await connects.waitFor((items) => (items.length >= 2 ? 2 : undefined), 10_000, () => `connects: ${JSON.stringify(connects.items)}`);
+  await connects.waitFor(
+    (items) => (items.length >= 2 ? 2 : undefined),
+    10_000,
+    () => `connects: ${JSON.stringify(connects.items)}`,
+  );
   t.pass('reconnected with backoff');
   t.equal((await pollUntil(box.sim, (s) => s['relayClosed'] === true))['pilot'], 'pwm', 'charging is not affected');
 });

@@ -49,8 +49,18 @@ t.test('the mqtt section: defaults, and bad values refused naming the key', asyn
 
 t.test('a certificate file that cannot be read, or one with mqtt://: exit 2 naming the key', async (t) => {
   const dir = t.testdir({
-    'unreadable.json': JSON.stringify({ dataDir: 'data', http: null, modbus: { tcp: null }, mqtt: { url: 'mqtts://127.0.0.1:1', caFile: '/nonexistent/ca.pem' } }),
-    'plain.json': JSON.stringify({ dataDir: 'data', http: null, modbus: { tcp: null }, mqtt: { url: 'mqtt://127.0.0.1:1', certFile: '/x.pem', keyFile: '/x.key' } }),
+    'unreadable.json': JSON.stringify({
+      dataDir: 'data',
+      http: null,
+      modbus: { tcp: null },
+      mqtt: { url: 'mqtts://127.0.0.1:1', caFile: '/nonexistent/ca.pem' },
+    }),
+    'plain.json': JSON.stringify({
+      dataDir: 'data',
+      http: null,
+      modbus: { tcp: null },
+      mqtt: { url: 'mqtt://127.0.0.1:1', certFile: '/x.pem', keyFile: '/x.key' },
+    }),
   });
   const unreadable = await runFirmware(['--config', join(dir, 'unreadable.json')], dir);
   t.equal(unreadable.code, 2);
@@ -93,22 +103,31 @@ t.test('the web API: mqtt applied without a restart, password write-only, discov
     if (m.payload !== '') configs.set(m.topic, JSON.parse(m.payload) as Record<string, any>);
     return configs.size === 9;
   });
-  t.same([...configs.keys()].sort(), [
-    'homeassistant/number/SIM-000001/current_limit/config',
-    'homeassistant/sensor/SIM-000001/current_l1/config',
-    'homeassistant/sensor/SIM-000001/current_l2/config',
-    'homeassistant/sensor/SIM-000001/current_l3/config',
-    'homeassistant/sensor/SIM-000001/energy/config',
-    'homeassistant/sensor/SIM-000001/offered_current/config',
-    'homeassistant/sensor/SIM-000001/power/config',
-    'homeassistant/sensor/SIM-000001/status/config',
-    'homeassistant/switch/SIM-000001/charging_enabled/config',
-  ], 'no select without phase switching');
+  t.same(
+    [...configs.keys()].sort(),
+    [
+      'homeassistant/number/SIM-000001/current_limit/config',
+      'homeassistant/sensor/SIM-000001/current_l1/config',
+      'homeassistant/sensor/SIM-000001/current_l2/config',
+      'homeassistant/sensor/SIM-000001/current_l3/config',
+      'homeassistant/sensor/SIM-000001/energy/config',
+      'homeassistant/sensor/SIM-000001/offered_current/config',
+      'homeassistant/sensor/SIM-000001/power/config',
+      'homeassistant/sensor/SIM-000001/status/config',
+      'homeassistant/switch/SIM-000001/charging_enabled/config',
+    ],
+    'no select without phase switching',
+  );
   for (const [topic, config] of configs) {
     const component = topic.split('/')[1] as string;
     t.same(discoveryProblems(component, config), [], topic);
     t.equal(config['availability_topic'], `${P}/availability`);
-    t.match(config['device'], { identifiers: ['wallbox_SIM-000001'], serial_number: 'SIM-000001', model: 'SW-Controller-1', sw_version: String });
+    t.match(config['device'], {
+      identifiers: ['wallbox_SIM-000001'],
+      serial_number: 'SIM-000001',
+      model: 'SW-Controller-1',
+      sw_version: String,
+    });
   }
 
   // Switched off: every config becomes an empty retained message (Home Assistant removes the entities).
@@ -123,13 +142,21 @@ t.test('the web API: mqtt applied without a restart, password write-only, discov
   });
   const late = await subscriberFor(t, b, 'homeassistant/#');
   await live.waitFor((m) => m.topic === `${P}/availability` && live.messages.indexOf(m) > 0 && m.payload === 'online');
-  t.same(late.messages.filter((m) => m.payload !== ''), [], 'nothing retained under homeassistant/ any more');
+  t.same(
+    late.messages.filter((m) => m.payload !== ''),
+    [],
+    'nothing retained under homeassistant/ any more',
+  );
 
   // A new prefix: the status moves there at once.
   const moved = await subscriberFor(t, b, 'garage/box/#');
   t.equal((await client.call('PATCH', '/api/config', { mqtt: { topicPrefix: 'garage/box' } })).status, 200);
   t.match(await moved.waitFor((m) => m.topic === 'garage/box/status'), { retained: false });
-  t.match(await live.waitFor((m) => m.topic === `${P}/availability` && m.payload === 'offline'), { payload: 'offline' }, 'the old prefix says offline');
+  t.match(
+    await live.waitFor((m) => m.topic === `${P}/availability` && m.payload === 'offline'),
+    { payload: 'offline' },
+    'the old prefix says offline',
+  );
 
   t.equal((await client.call('PATCH', '/api/config', { mqtt: null })).status, 200);
   await moved.waitFor((m) => m.topic === 'garage/box/availability' && m.payload === 'offline');
@@ -144,7 +171,11 @@ t.test('mqtts:// with the CA and a client certificate, against mosquitto requiri
   t.match(await live.waitFor((m) => m.topic === `${P}/availability`), { payload: 'online' });
   await live.waitFor((m) => m.topic === `${P}/status`);
   await box.fw.kill();
-  t.match(await live.waitFor((m) => m.topic === `${P}/availability` && m.payload === 'offline'), { retained: false }, 'the will over TLS too');
+  t.match(
+    await live.waitFor((m) => m.topic === `${P}/availability` && m.payload === 'offline'),
+    { retained: false },
+    'the will over TLS too',
+  );
 
   // Without a client certificate the broker refuses the box; it keeps trying and says why, once.
   const refused = await startBoxFor(t, { mqtt: { url, caFile: certs.ca } });

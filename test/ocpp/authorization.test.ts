@@ -1,7 +1,18 @@
 import t from 'tap';
 import { startCentralSystem, type CentralSystem } from '../helpers/central-system.js';
 import { startBox, type RunningBox } from '../helpers/firmware-process.js';
-import { plugIn, presentCard, relayEverClosed, sequence, since, sleep, statuses, unplug, waitRelay, waitStatus } from '../helpers/ocpp-scenario.js';
+import {
+  plugIn,
+  presentCard,
+  relayEverClosed,
+  sequence,
+  since,
+  sleep,
+  statuses,
+  unplug,
+  waitRelay,
+  waitStatus,
+} from '../helpers/ocpp-scenario.js';
 
 /**
  * CONTRACT §5 on the built firmware: authorisation by RFID card (no fixed idTag). A card with the
@@ -46,7 +57,11 @@ t.test('car plugged, then card CARD1: Authorize(CARD1) → StartTransaction(CARD
   await waitStatus(cs, 'Charging', from);
   await waitRelay(box, true);
   const order = sequence(cs, from);
-  t.ok(order.indexOf('Authorize(CARD1)') < order.indexOf('StartTransaction(CARD1)') && order.indexOf('StartTransaction(CARD1)') < order.indexOf('Charging'), `sequence: ${order.join(' → ')}`);
+  t.ok(
+    order.indexOf('Authorize(CARD1)') < order.indexOf('StartTransaction(CARD1)') &&
+      order.indexOf('StartTransaction(CARD1)') < order.indexOf('Charging'),
+    `sequence: ${order.join(' → ')}`,
+  );
   cardTx = lastTransactionId;
 });
 
@@ -74,33 +89,39 @@ t.test('a card the backend rejects (Authorize Invalid): no StartTransaction, the
   t.same(authorize.params, { idTag: 'BAD1' });
   t.notOk(await relayEverClosed(box, 1500), 'relayClosed stays false');
   t.same(since(cs, from, 'StartTransaction'), [], 'no StartTransaction');
-  t.notOk(statuses(cs, from).some((s) => s === 'Charging' || s === 'SuspendedEV' || s === 'SuspendedEVSE'), `statuses: ${statuses(cs, from).join(', ')}`);
+  t.notOk(
+    statuses(cs, from).some((s) => s === 'Charging' || s === 'SuspendedEV' || s === 'SuspendedEVSE'),
+    `statuses: ${statuses(cs, from).join(', ')}`,
+  );
   t.equal((await box.sim())['offeredCurrentA'], 0, 'nothing offered to the car');
   await unplug(cs, box);
 });
 
-t.test('StartTransaction answered with idTagInfo Invalid: StopTransaction reason DeAuthorized (StopTransactionOnInvalidId true)', async (t) => {
-  const got = await cs.call('GetConfiguration', { key: ['StopTransactionOnInvalidId'] });
-  t.same(got.configurationKey, [{ key: 'StopTransactionOnInvalidId', readonly: false, value: 'true' }], 'the default is true');
-  let given = 0;
-  const previous = cs.handlers.StartTransaction!;
-  cs.handlers.StartTransaction = () => ({ transactionId: (given = 777), idTagInfo: { status: 'Invalid' } });
-  t.teardown(() => void (cs.handlers.StartTransaction = previous));
-  const from = cs.calls.length;
-  await plugIn(box);
-  await waitStatus(cs, 'Preparing', from);
-  await presentCard(box, 'DEAD1');
-  await cs.waitForCall('Authorize', (p) => p['idTag'] === 'DEAD1', { from });
-  await cs.waitForCall('StartTransaction', (p) => p['idTag'] === 'DEAD1', { from });
-  const stop = await cs.waitForCall('StopTransaction', () => true, { from });
-  t.match(stop.params, { transactionId: given, idTag: 'DEAD1', reason: 'DeAuthorized' });
-  await waitRelay(box, false);
-  t.notOk(await relayEverClosed(box, 1000), 'the contactor stays open after the de-authorisation');
-  t.equal(since(cs, from, 'StopTransaction').length, 1, 'one StopTransaction');
-  t.comment(`sequence: ${sequence(cs, from).join(' → ')}`);
-  t.equal(since(cs, from, 'StartTransaction').length, 1, 'no new StartTransaction');
-  await unplug(cs, box);
-});
+t.test(
+  'StartTransaction answered with idTagInfo Invalid: StopTransaction reason DeAuthorized (StopTransactionOnInvalidId true)',
+  async (t) => {
+    const got = await cs.call('GetConfiguration', { key: ['StopTransactionOnInvalidId'] });
+    t.same(got.configurationKey, [{ key: 'StopTransactionOnInvalidId', readonly: false, value: 'true' }], 'the default is true');
+    let given = 0;
+    const previous = cs.handlers.StartTransaction!;
+    cs.handlers.StartTransaction = () => ({ transactionId: (given = 777), idTagInfo: { status: 'Invalid' } });
+    t.teardown(() => void (cs.handlers.StartTransaction = previous));
+    const from = cs.calls.length;
+    await plugIn(box);
+    await waitStatus(cs, 'Preparing', from);
+    await presentCard(box, 'DEAD1');
+    await cs.waitForCall('Authorize', (p) => p['idTag'] === 'DEAD1', { from });
+    await cs.waitForCall('StartTransaction', (p) => p['idTag'] === 'DEAD1', { from });
+    const stop = await cs.waitForCall('StopTransaction', () => true, { from });
+    t.match(stop.params, { transactionId: given, idTag: 'DEAD1', reason: 'DeAuthorized' });
+    await waitRelay(box, false);
+    t.notOk(await relayEverClosed(box, 1000), 'the contactor stays open after the de-authorisation');
+    t.equal(since(cs, from, 'StopTransaction').length, 1, 'one StopTransaction');
+    t.comment(`sequence: ${sequence(cs, from).join(' → ')}`);
+    t.equal(since(cs, from, 'StartTransaction').length, 1, 'no new StartTransaction');
+    await unplug(cs, box);
+  },
+);
 
 t.test('a card presented before the plug-in, then the car within ConnectionTimeOut: the transaction starts', async (t) => {
   const from = cs.calls.length;

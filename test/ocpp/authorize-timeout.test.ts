@@ -43,7 +43,10 @@ t.test('Authorize never answered: times out after 30 s, the card is refused, the
   t.ok(waitedMs >= CALL_TIMEOUT_MS - 500 && waitedMs <= CALL_TIMEOUT_MS + 2000, `timed out after ${waitedMs} ms`);
   t.match(String(failed['reason']), /timed out/);
   const heartbeat = await cs.waitForCall('Heartbeat', () => true, { from: triggered, timeoutMs: 3000 });
-  t.ok(heartbeat.atMs >= authorize.atMs + CALL_TIMEOUT_MS - 500, 'the triggered Heartbeat waited behind the unanswered Authorize (one outstanding call at a time)');
+  t.ok(
+    heartbeat.atMs >= authorize.atMs + CALL_TIMEOUT_MS - 500,
+    'the triggered Heartbeat waited behind the unanswered Authorize (one outstanding call at a time)',
+  );
   t.notOk(await relayEverClosed(box, 1000), 'no power for the unknown card');
   t.same(since(cs, from, 'StartTransaction'), [], 'no StartTransaction (the offline rules refuse an unknown card)');
 });

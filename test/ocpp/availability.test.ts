@@ -1,7 +1,19 @@
 import t from 'tap';
 import { startCentralSystem, type CentralSystem } from '../helpers/central-system.js';
 import { startBox, type RunningBox } from '../helpers/firmware-process.js';
-import { inMs, plugIn, presentCard, relayEverClosed, sequence, since, sleep, statuses, unplug, waitRelay, waitStatus } from '../helpers/ocpp-scenario.js';
+import {
+  inMs,
+  plugIn,
+  presentCard,
+  relayEverClosed,
+  sequence,
+  since,
+  sleep,
+  statuses,
+  unplug,
+  waitRelay,
+  waitStatus,
+} from '../helpers/ocpp-scenario.js';
 
 /**
  * CONTRACT §5 on the built firmware (fixed idTag FIXED01): ChangeAvailability (Unavailable,
@@ -24,20 +36,26 @@ t.teardown(async () => {
   await cs?.close();
 });
 
-t.test('ChangeAvailability Inoperative outside a transaction: Accepted, Unavailable; a plug-in starts nothing and does not charge', async (t) => {
-  const from = cs.calls.length;
-  t.same(await cs.call('ChangeAvailability', { connectorId: 1, type: 'Inoperative' }), { status: 'Accepted' });
-  await waitStatus(cs, 'Unavailable', from);
-  const plugged = cs.calls.length;
-  await plugIn(box);
-  t.notOk(await relayEverClosed(box, 2000), 'relayClosed stays false');
-  t.same(since(cs, plugged, 'Authorize'), [], 'no Authorize');
-  t.same(since(cs, plugged, 'StartTransaction'), [], 'no StartTransaction');
-  t.notOk(statuses(cs, plugged).some((s) => s !== 'Unavailable'), `statuses after the plug-in: ${statuses(cs, plugged).join(', ') || 'none'}`);
-  t.equal((await box.sim())['offeredCurrentA'], 0, 'nothing offered');
-  await box.simPost('/sim/ev', { state: 'A' });
-  await sleep(300);
-});
+t.test(
+  'ChangeAvailability Inoperative outside a transaction: Accepted, Unavailable; a plug-in starts nothing and does not charge',
+  async (t) => {
+    const from = cs.calls.length;
+    t.same(await cs.call('ChangeAvailability', { connectorId: 1, type: 'Inoperative' }), { status: 'Accepted' });
+    await waitStatus(cs, 'Unavailable', from);
+    const plugged = cs.calls.length;
+    await plugIn(box);
+    t.notOk(await relayEverClosed(box, 2000), 'relayClosed stays false');
+    t.same(since(cs, plugged, 'Authorize'), [], 'no Authorize');
+    t.same(since(cs, plugged, 'StartTransaction'), [], 'no StartTransaction');
+    t.notOk(
+      statuses(cs, plugged).some((s) => s !== 'Unavailable'),
+      `statuses after the plug-in: ${statuses(cs, plugged).join(', ') || 'none'}`,
+    );
+    t.equal((await box.sim())['offeredCurrentA'], 0, 'nothing offered');
+    await box.simPost('/sim/ev', { state: 'A' });
+    await sleep(300);
+  },
+);
 
 t.test('ChangeAvailability Operative again: Accepted, Available', async (t) => {
   const from = cs.calls.length;
@@ -45,36 +63,41 @@ t.test('ChangeAvailability Operative again: Accepted, Available', async (t) => {
   await waitStatus(cs, 'Available', from);
 });
 
-t.test('ChangeAvailability Inoperative during a transaction: Scheduled, the transaction goes on, Unavailable after the unplug', async (t) => {
-  let from = cs.calls.length;
-  await plugIn(box);
-  const start = await cs.waitForCall('StartTransaction', () => true, { from });
-  t.match(start.params, { idTag: 'FIXED01', connectorId: 1 });
-  await waitStatus(cs, 'Charging', from);
-  await waitRelay(box, true);
-  from = cs.calls.length;
-  t.same(await cs.call('ChangeAvailability', { connectorId: 1, type: 'Inoperative' }), { status: 'Scheduled' });
-  await sleep(1500);
-  t.ok((await box.sim())['relayClosed'], 'still charging');
-  t.same(since(cs, from, 'StopTransaction'), [], 'the transaction goes on');
-  t.notOk(statuses(cs, from).includes('Unavailable'), `no Unavailable while it runs: ${statuses(cs, from).join(', ')}`);
-  const unplugged = cs.calls.length;
-  await box.simPost('/sim/ev', { state: 'A' });
-  const stop = await cs.waitForCall('StopTransaction', () => true, { from: unplugged });
-  t.match(stop.params, { reason: 'EVDisconnected', idTag: 'FIXED01', transactionId: lastTransactionId });
-  await waitStatus(cs, 'Unavailable', unplugged);
-  await sleep(300);
-  t.notOk(statuses(cs, unplugged).includes('Available'), `never Available in between: ${statuses(cs, unplugged).join(' → ')}`);
-  const order = sequence(cs, unplugged);
-  t.ok(order.indexOf('StopTransaction(EVDisconnected)') < order.indexOf('Unavailable'), `sequence: ${order.join(' → ')}`);
-  const back = cs.calls.length;
-  t.same(await cs.call('ChangeAvailability', { connectorId: 1, type: 'Operative' }), { status: 'Accepted' });
-  await waitStatus(cs, 'Available', back);
-});
+t.test(
+  'ChangeAvailability Inoperative during a transaction: Scheduled, the transaction goes on, Unavailable after the unplug',
+  async (t) => {
+    let from = cs.calls.length;
+    await plugIn(box);
+    const start = await cs.waitForCall('StartTransaction', () => true, { from });
+    t.match(start.params, { idTag: 'FIXED01', connectorId: 1 });
+    await waitStatus(cs, 'Charging', from);
+    await waitRelay(box, true);
+    from = cs.calls.length;
+    t.same(await cs.call('ChangeAvailability', { connectorId: 1, type: 'Inoperative' }), { status: 'Scheduled' });
+    await sleep(1500);
+    t.ok((await box.sim())['relayClosed'], 'still charging');
+    t.same(since(cs, from, 'StopTransaction'), [], 'the transaction goes on');
+    t.notOk(statuses(cs, from).includes('Unavailable'), `no Unavailable while it runs: ${statuses(cs, from).join(', ')}`);
+    const unplugged = cs.calls.length;
+    await box.simPost('/sim/ev', { state: 'A' });
+    const stop = await cs.waitForCall('StopTransaction', () => true, { from: unplugged });
+    t.match(stop.params, { reason: 'EVDisconnected', idTag: 'FIXED01', transactionId: lastTransactionId });
+    await waitStatus(cs, 'Unavailable', unplugged);
+    await sleep(300);
+    t.notOk(statuses(cs, unplugged).includes('Available'), `never Available in between: ${statuses(cs, unplugged).join(' → ')}`);
+    const order = sequence(cs, unplugged);
+    t.ok(order.indexOf('StopTransaction(EVDisconnected)') < order.indexOf('Unavailable'), `sequence: ${order.join(' → ')}`);
+    const back = cs.calls.length;
+    t.same(await cs.call('ChangeAvailability', { connectorId: 1, type: 'Operative' }), { status: 'Accepted' });
+    await waitStatus(cs, 'Available', back);
+  },
+);
 
 t.test('ReserveNow R1: Accepted, Reserved; FIXED01 does not start at plug-in; the card R1 starts with the reservationId', async (t) => {
   let from = cs.calls.length;
-  t.same(await cs.call('ReserveNow', { connectorId: 1, expiryDate: inMs(3_600_000), idTag: 'R1', reservationId: 7 }), { status: 'Accepted' });
+  t.same(await cs.call('ReserveNow', { connectorId: 1, expiryDate: inMs(3_600_000), idTag: 'R1', reservationId: 7 }), {
+    status: 'Accepted',
+  });
   await waitStatus(cs, 'Reserved', from);
   from = cs.calls.length;
   await plugIn(box);
@@ -98,7 +121,9 @@ t.test('ReserveNow R1: Accepted, Reserved; FIXED01 does not start at plug-in; th
 
 t.test('while reserved for R2 another card (OTHER) does not start a transaction', async (t) => {
   let from = cs.calls.length;
-  t.same(await cs.call('ReserveNow', { connectorId: 1, expiryDate: inMs(3_600_000), idTag: 'R2', reservationId: 8 }), { status: 'Accepted' });
+  t.same(await cs.call('ReserveNow', { connectorId: 1, expiryDate: inMs(3_600_000), idTag: 'R2', reservationId: 8 }), {
+    status: 'Accepted',
+  });
   await waitStatus(cs, 'Reserved', from);
   await plugIn(box);
   await sleep(300);
@@ -106,7 +131,11 @@ t.test('while reserved for R2 another card (OTHER) does not start a transaction'
   await presentCard(box, 'OTHER');
   const relay = await relayEverClosed(box, 2000);
   const starts = since(cs, from, 'StartTransaction');
-  t.same(starts.map((c) => c.params['idTag']), [], 'no StartTransaction for a card the connector is not reserved for');
+  t.same(
+    starts.map((c) => c.params['idTag']),
+    [],
+    'no StartTransaction for a card the connector is not reserved for',
+  );
   t.notOk(relay, 'no power for OTHER');
   if (starts.length > 0) {
     const stopFrom = cs.calls.length;
@@ -122,7 +151,9 @@ t.test('while reserved for R2 another card (OTHER) does not start a transaction'
 t.test('CancelReservation of an unknown id: Rejected; of the reservation in force: Accepted, Available', async (t) => {
   t.same(await cs.call('CancelReservation', { reservationId: 4711 }), { status: 'Rejected' });
   let from = cs.calls.length;
-  t.same(await cs.call('ReserveNow', { connectorId: 1, expiryDate: inMs(3_600_000), idTag: 'R3', reservationId: 9 }), { status: 'Accepted' });
+  t.same(await cs.call('ReserveNow', { connectorId: 1, expiryDate: inMs(3_600_000), idTag: 'R3', reservationId: 9 }), {
+    status: 'Accepted',
+  });
   await waitStatus(cs, 'Reserved', from);
   from = cs.calls.length;
   t.same(await cs.call('CancelReservation', { reservationId: 9 }), { status: 'Accepted' });
@@ -132,21 +163,44 @@ t.test('CancelReservation of an unknown id: Rejected; of the reservation in forc
 t.test('GetConfiguration: all keys; a named unknown key', async (t) => {
   const all = await cs.call('GetConfiguration', {});
   const keys = (all.configurationKey as Array<{ key: string; readonly: boolean; value?: string }>).map((k) => k.key);
-  for (const key of ['HeartbeatInterval', 'ConnectionTimeOut', 'MeterValueSampleInterval', 'NumberOfConnectors', 'AuthorizationCacheEnabled', 'LocalAuthorizeOffline', 'LocalPreAuthorize', 'AllowOfflineTxForUnknownId', 'StopTransactionOnInvalidId', 'TransactionMessageAttempts', 'TransactionMessageRetryInterval', 'SupportedFeatureProfiles', 'LocalAuthListEnabled']) {
+  for (const key of [
+    'HeartbeatInterval',
+    'ConnectionTimeOut',
+    'MeterValueSampleInterval',
+    'NumberOfConnectors',
+    'AuthorizationCacheEnabled',
+    'LocalAuthorizeOffline',
+    'LocalPreAuthorize',
+    'AllowOfflineTxForUnknownId',
+    'StopTransactionOnInvalidId',
+    'TransactionMessageAttempts',
+    'TransactionMessageRetryInterval',
+    'SupportedFeatureProfiles',
+    'LocalAuthListEnabled',
+  ]) {
     t.ok(keys.includes(key), `${key} listed`);
   }
   t.notOk('unknownKey' in all && all.unknownKey.length > 0, 'no unknown keys when none are named');
-  const byKey = Object.fromEntries((all.configurationKey as Array<{ key: string; readonly: boolean; value?: string }>).map((k) => [k.key, k]));
+  const byKey = Object.fromEntries(
+    (all.configurationKey as Array<{ key: string; readonly: boolean; value?: string }>).map((k) => [k.key, k]),
+  );
   t.same(byKey['NumberOfConnectors'], { key: 'NumberOfConnectors', readonly: true, value: '1' });
-  t.match(byKey, {
-    AuthorizationCacheEnabled: { value: 'true' },
-    LocalAuthorizeOffline: { value: 'true' },
-    LocalPreAuthorize: { value: 'false' },
-    AllowOfflineTxForUnknownId: { value: 'false' },
-    StopTransactionOnInvalidId: { value: 'true' },
-  }, 'CONTRACT §5 defaults of the authorisation keys');
+  t.match(
+    byKey,
+    {
+      AuthorizationCacheEnabled: { value: 'true' },
+      LocalAuthorizeOffline: { value: 'true' },
+      LocalPreAuthorize: { value: 'false' },
+      AllowOfflineTxForUnknownId: { value: 'false' },
+      StopTransactionOnInvalidId: { value: 'true' },
+    },
+    'CONTRACT §5 defaults of the authorisation keys',
+  );
   const named = await cs.call('GetConfiguration', { key: ['HeartbeatInterval', 'NoSuchKey'] });
-  t.same(named.configurationKey.map((k: { key: string }) => k.key), ['HeartbeatInterval']);
+  t.same(
+    named.configurationKey.map((k: { key: string }) => k.key),
+    ['HeartbeatInterval'],
+  );
   t.same(named.unknownKey, ['NoSuchKey']);
   const unknownOnly = await cs.call('GetConfiguration', { key: ['AlsoNoSuchKey'] });
   t.same(unknownOnly.configurationKey ?? [], []);
@@ -161,7 +215,11 @@ t.test('ChangeConfiguration: read-only key Rejected, unknown key NotSupported, b
   t.same(await cs.call('ChangeConfiguration', { key: 'HeartbeatInterval', value: '-5' }), { status: 'Rejected' });
   t.same(await cs.call('ChangeConfiguration', { key: 'LocalPreAuthorize', value: 'maybe' }), { status: 'Rejected' });
   const after = await cs.call('GetConfiguration', { key: ['HeartbeatInterval', 'NumberOfConnectors'] });
-  t.same(after.configurationKey.map((k: { value: string }) => k.value), [before, '1'], 'values unchanged');
+  t.same(
+    after.configurationKey.map((k: { value: string }) => k.value),
+    [before, '1'],
+    'values unchanged',
+  );
 });
 
 t.test('SendLocalList Full, then GetLocalListVersion', async (t) => {
@@ -187,7 +245,10 @@ t.test('TriggerMessage StatusNotification / Heartbeat / MeterValues: Accepted, a
   const mv = await cs.waitForCall('MeterValues', () => true, { from, timeoutMs: 5000 });
   t.equal(mv.params['connectorId'], 1);
   t.notOk('transactionId' in mv.params, 'no transaction runs');
-  t.ok(mv.params['meterValue'][0].sampledValue.every((v: { context?: string }) => v.context === 'Trigger'), 'context Trigger');
+  t.ok(
+    mv.params['meterValue'][0].sampledValue.every((v: { context?: string }) => v.context === 'Trigger'),
+    'context Trigger',
+  );
 });
 
 t.test('DataTransfer: UnknownVendorId; ClearCache: Accepted', async (t) => {

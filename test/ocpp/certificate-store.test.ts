@@ -20,10 +20,20 @@ t.test('InstallCertificate: CA certificates only; kept in one file of mode 0600 
   const leaf = await issueCertificate({ role: 'server', commonName: 'cs', days: 30, issuer: root });
   t.same(await store.install('CentralSystemRootCertificate', leaf.certPem, RULES), { status: 'Rejected', reason: 'not a CA certificate' });
   t.same(await store.install('CentralSystemRootCertificate', 'garbage', RULES), { status: 'Rejected', reason: 'not one PEM certificate' });
-  t.same(await store.install('CentralSystemRootCertificate', root.certPem + root.certPem, RULES), { status: 'Rejected', reason: 'not one PEM certificate' });
-  t.same(await store.install('CentralSystemRootCertificate', root.certPem, { ...RULES, nowMs: Date.now() + 40 * 86_400_000 }), { status: 'Rejected', reason: 'not valid now' });
+  t.same(await store.install('CentralSystemRootCertificate', root.certPem + root.certPem, RULES), {
+    status: 'Rejected',
+    reason: 'not one PEM certificate',
+  });
+  t.same(await store.install('CentralSystemRootCertificate', root.certPem, { ...RULES, nowMs: Date.now() + 40 * 86_400_000 }), {
+    status: 'Rejected',
+    reason: 'not valid now',
+  });
   t.same(await store.install('CentralSystemRootCertificate', root.certPem, RULES), { status: 'Accepted' });
-  t.same(await store.install('CentralSystemRootCertificate', root.certPem, RULES), { status: 'Accepted' }, 'the same one again: nothing changes');
+  t.same(
+    await store.install('CentralSystemRootCertificate', root.certPem, RULES),
+    { status: 'Accepted' },
+    'the same one again: nothing changes',
+  );
   t.same(await store.install('ManufacturerRootCertificate', (await ca('Maker')).certPem, RULES), { status: 'Accepted' });
   const file = join(dir, 'ocpp-certificates.json');
   t.equal(statSync(file).mode & 0o777, 0o600);
@@ -35,9 +45,13 @@ t.test('InstallCertificate: CA certificates only; kept in one file of mode 0600 
 
 t.test('CertificateStoreMaxLength counts the roots of both types', async (t) => {
   const store = await CertificateStore.load(null, silentLogger);
-  for (const name of ['A', 'B']) t.equal((await store.install('ManufacturerRootCertificate', (await ca(name)).certPem, { ...RULES, maxLength: 3 })).status, 'Accepted');
+  for (const name of ['A', 'B'])
+    t.equal((await store.install('ManufacturerRootCertificate', (await ca(name)).certPem, { ...RULES, maxLength: 3 })).status, 'Accepted');
   t.equal((await store.install('CentralSystemRootCertificate', (await ca('C')).certPem, { ...RULES, maxLength: 3 })).status, 'Accepted');
-  t.same(await store.install('CentralSystemRootCertificate', (await ca('D')).certPem, { ...RULES, maxLength: 3 }), { status: 'Rejected', reason: 'certificate store full (CertificateStoreMaxLength)' });
+  t.same(await store.install('CentralSystemRootCertificate', (await ca('D')).certPem, { ...RULES, maxLength: 3 }), {
+    status: 'Rejected',
+    reason: 'certificate store full (CertificateStoreMaxLength)',
+  });
 });
 
 t.test('GetInstalledCertificateIds and DeleteCertificate by hash data', async (t) => {
@@ -55,18 +69,28 @@ t.test('GetInstalledCertificateIds and DeleteCertificate by hash data', async (t
   t.same(store.pems('CentralSystemRootCertificate'), []);
 });
 
-t.test('AdditionalRootCertificateCheck: a new central system root must be signed by the old one, which stays as a fallback until a connection used the new one', async (t) => {
-  const store = await CertificateStore.load(null, silentLogger);
-  const rules = { ...RULES, additionalRootCheck: true };
-  const old = await ca('Old');
-  t.equal((await store.install('CentralSystemRootCertificate', old.certPem, rules)).status, 'Accepted', 'the first one needs no signature');
-  t.same(await store.install('CentralSystemRootCertificate', (await ca('Stranger')).certPem, rules), { status: 'Rejected', reason: 'not signed by the central system root it replaces' });
-  const next = await ca('Next', old);
-  t.equal((await store.install('CentralSystemRootCertificate', next.certPem, rules)).status, 'Accepted');
-  t.equal(store.pems('CentralSystemRootCertificate').length, 2, 'old and new while the new one is untried');
-  await store.dropFallbackRoots();
-  t.same(store.pems('CentralSystemRootCertificate'), [next.certPem.trim()]);
-});
+t.test(
+  'AdditionalRootCertificateCheck: a new central system root must be signed by the old one, which stays as a fallback until a connection used the new one',
+  async (t) => {
+    const store = await CertificateStore.load(null, silentLogger);
+    const rules = { ...RULES, additionalRootCheck: true };
+    const old = await ca('Old');
+    t.equal(
+      (await store.install('CentralSystemRootCertificate', old.certPem, rules)).status,
+      'Accepted',
+      'the first one needs no signature',
+    );
+    t.same(await store.install('CentralSystemRootCertificate', (await ca('Stranger')).certPem, rules), {
+      status: 'Rejected',
+      reason: 'not signed by the central system root it replaces',
+    });
+    const next = await ca('Next', old);
+    t.equal((await store.install('CentralSystemRootCertificate', next.certPem, rules)).status, 'Accepted');
+    t.equal(store.pems('CentralSystemRootCertificate').length, 2, 'old and new while the new one is untried');
+    await store.dropFallbackRoots();
+    t.same(store.pems('CentralSystemRootCertificate'), [next.certPem.trim()]);
+  },
+);
 
 t.test('CertificateSigned: only for the pending key, this charge point, a root it chains to, valid now', async (t) => {
   const dir = t.testdir();
@@ -74,7 +98,8 @@ t.test('CertificateSigned: only for the pending key, this charge point, a root i
   const root = await ca('Root');
   const roots = [new X509Certificate(root.certPem)];
   const expect = { commonName: 'box-7', roots, nowMs: Date.now() };
-  const sign = async (csrPem: string, commonName = 'box-7', issuer = root, days = 30) => (await issueCertificate({ role: 'client', commonName, days, csrPem, issuer })).certPem;
+  const sign = async (csrPem: string, commonName = 'box-7', issuer = root, days = 30) =>
+    (await issueCertificate({ role: 'client', commonName, days, csrPem, issuer })).certPem;
   t.equal(await store.acceptSigned(root.certPem, expect), 'no certificate request is pending');
   const csr = await store.newRequest({ commonName: 'box-7', organization: 'ACME' });
   t.match(readFileSync(join(dir, 'ocpp-certificates.json'), 'utf8'), /pendingKeyPem/, 'the new key is kept while the request is out');

@@ -1,6 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
-import { profileProblem, type ChargingRateUnit, type ChargingSchedule, type InstalledProfile } from '../../firmware/ocpp/model/charging-profile.js';
+import {
+  profileProblem,
+  type ChargingRateUnit,
+  type ChargingSchedule,
+  type InstalledProfile,
+} from '../../firmware/ocpp/model/charging-profile.js';
 import { compositeSchedule, type Conversion } from '../../firmware/ocpp/model/charging-schedule.js';
 import { checkPayload } from '../../firmware/ocpp/schemas.js';
 
@@ -22,7 +27,9 @@ interface GoldenCase {
 }
 
 const folder = new URL('./composite-golden/', import.meta.url);
-const files = readdirSync(folder).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(folder)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 const RULES = { connectorId: 1, maxStackLevel: 8, allowedUnits: ['A', 'W'] as const, maxPeriods: 96, maxInstalled: 16 };
 
 t.ok(files.length >= 30, `${files.length} golden cases`);
@@ -31,7 +38,11 @@ for (const file of files) {
   const golden = JSON.parse(readFileSync(new URL(file, folder), 'utf8')) as GoldenCase;
   t.test(`${file}: ${golden.description}`, async (t) => {
     golden.profiles.forEach((entry, i) => {
-      t.equal(checkPayload('SetChargingProfile', 'Request', { connectorId: entry.connectorId, csChargingProfiles: entry.profile }), null, `profile ${i + 1} is a valid SetChargingProfile`);
+      t.equal(
+        checkPayload('SetChargingProfile', 'Request', { connectorId: entry.connectorId, csChargingProfiles: entry.profile }),
+        null,
+        `profile ${i + 1} is a valid SetChargingProfile`,
+      );
       const tx = entry.profile.chargingProfilePurpose === 'TxProfile' ? { transactionId: null } : null;
       t.equal(profileProblem(entry, golden.profiles.slice(0, i), RULES, tx), null, `profile ${i + 1} is one the charge point accepts`);
     });
@@ -45,7 +56,12 @@ for (const file of files) {
       defaultLimitA: golden.defaultLimitA,
     });
     t.strictSame(schedule, golden.expected);
-    const answer = { status: 'Accepted', connectorId: golden.request.connectorId, scheduleStart: schedule.startSchedule, chargingSchedule: schedule };
+    const answer = {
+      status: 'Accepted',
+      connectorId: golden.request.connectorId,
+      scheduleStart: schedule.startSchedule,
+      chargingSchedule: schedule,
+    };
     t.equal(checkPayload('GetCompositeSchedule', 'Response', answer), null, 'the answer passes the official schema');
   });
 }

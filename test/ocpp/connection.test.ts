@@ -19,8 +19,19 @@ interface Seen {
 
 async function server(options: { agree?: boolean } = {}) {
   const seen: Seen[] = [];
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: (protocols) => (options.agree === false ? false : protocols.has('ocpp1.6') ? 'ocpp1.6' : false) });
-  wss.on('connection', (socket, request) => seen.push({ url: request.url ?? '', authorization: request.headers.authorization, protocols: request.headers['sec-websocket-protocol'], socket }));
+  const wss = new WebSocketServer({
+    port: 0,
+    host: '127.0.0.1',
+    handleProtocols: (protocols) => (options.agree === false ? false : protocols.has('ocpp1.6') ? 'ocpp1.6' : false),
+  });
+  wss.on('connection', (socket, request) =>
+    seen.push({
+      url: request.url ?? '',
+      authorization: request.headers.authorization,
+      protocols: request.headers['sec-websocket-protocol'],
+      socket,
+    }),
+  );
   await once(wss, 'listening');
   const port = (wss.address() as AddressInfo).port;
   const close = () =>
@@ -56,7 +67,17 @@ t.test('connects with subprotocol ocpp1.6 and Basic auth base64(chargeBoxId:pass
   for (const password of ['s3cret', '']) {
     const rpc = new OcppRpc({ clock: systemClock, log: recordingLog().log });
     let opened = 0;
-    const link = new OcppConnection({ url: s.url, chargeBoxId: 'box-1', password, rpc, clock: systemClock, log: recordingLog().log, pingIntervalS: 0, onOpen: () => opened++, onClose: () => {} });
+    const link = new OcppConnection({
+      url: s.url,
+      chargeBoxId: 'box-1',
+      password,
+      rpc,
+      clock: systemClock,
+      log: recordingLog().log,
+      pingIntervalS: 0,
+      onOpen: () => opened++,
+      onClose: () => {},
+    });
     link.start();
     await until(() => opened === 1);
     t.equal(rpc.connected, true);
@@ -74,13 +95,28 @@ t.test('a server that does not agree to ocpp1.6 is refused and retried, never us
   const { lines, log } = recordingLog();
   const rpc = new OcppRpc({ clock: systemClock, log });
   let opened = 0;
-  const link = new OcppConnection({ url: s.url, chargeBoxId: 'box-1', password: '', rpc, clock: systemClock, log, pingIntervalS: 0, minBackoffMs: 20, maxBackoffMs: 40, onOpen: () => opened++, onClose: () => {} });
+  const link = new OcppConnection({
+    url: s.url,
+    chargeBoxId: 'box-1',
+    password: '',
+    rpc,
+    clock: systemClock,
+    log,
+    pingIntervalS: 0,
+    minBackoffMs: 20,
+    maxBackoffMs: 40,
+    onOpen: () => opened++,
+    onClose: () => {},
+  });
   link.start();
   await until(() => s.seen.length >= 3);
   await link.stop();
   t.equal(opened, 0);
   t.equal(rpc.connected, false);
-  t.ok(lines.some((l) => l['msg'] === 'OCPP connection failed' && /subprotocol/.test(String(l['reason']))), 'the handshake failed on the subprotocol');
+  t.ok(
+    lines.some((l) => l['msg'] === 'OCPP connection failed' && /subprotocol/.test(String(l['reason']))),
+    'the handshake failed on the subprotocol',
+  );
 });
 
 t.test('backoff doubles from the minimum to the maximum, with jitter in its upper half', async (t) => {
@@ -90,7 +126,20 @@ t.test('backoff doubles from the minimum to the maximum, with jitter in its uppe
   const attempts = () => lines.filter((l) => l['msg'] === 'OCPP connecting').length;
   const closes = () => lines.filter((l) => l['msg'] === 'OCPP connection failed').length;
   // Port 9 on loopback: nothing listens, the connection is refused at once.
-  const link = new OcppConnection({ url: 'ws://127.0.0.1:9', chargeBoxId: 'b', password: '', rpc, clock, log, pingIntervalS: 0, minBackoffMs: 1000, maxBackoffMs: 8000, random: () => 1, onOpen: () => {}, onClose: () => {} });
+  const link = new OcppConnection({
+    url: 'ws://127.0.0.1:9',
+    chargeBoxId: 'b',
+    password: '',
+    rpc,
+    clock,
+    log,
+    pingIntervalS: 0,
+    minBackoffMs: 1000,
+    maxBackoffMs: 8000,
+    random: () => 1,
+    onOpen: () => {},
+    onClose: () => {},
+  });
   link.start();
   const delays: number[] = [];
   for (let i = 0; i < 5; i++) {
@@ -114,7 +163,19 @@ t.test('a link whose pongs stop is terminated after two ping periods and replace
   const rpc = new OcppRpc({ clock: systemClock, log });
   let opened = 0;
   let closed = 0;
-  const link = new OcppConnection({ url: s.url, chargeBoxId: 'box-1', password: '', rpc, clock: systemClock, log, pingIntervalS: 0.2, minBackoffMs: 50, maxBackoffMs: 100, onOpen: () => opened++, onClose: () => closed++ });
+  const link = new OcppConnection({
+    url: s.url,
+    chargeBoxId: 'box-1',
+    password: '',
+    rpc,
+    clock: systemClock,
+    log,
+    pingIntervalS: 0.2,
+    minBackoffMs: 50,
+    maxBackoffMs: 100,
+    onOpen: () => opened++,
+    onClose: () => closed++,
+  });
   link.start();
   await until(() => opened === 1);
   // The server stops reading its socket: no pong comes back, nothing else either.

@@ -41,105 +41,137 @@ async function settled(ledger: LedgerEntry[], timeoutMs = 30_000): Promise<Retur
   }
 }
 
-t.test('a backend that drops the link every 2-3 s during a transaction: nothing lost, all in order, meter values every second', async (t) => {
-  const dir = t.testdir({ data: SAMPLE_EVERY_SECOND });
-  const { cs, ledger } = await centralSystem(t);
-  const box = await boxOnline(cs, dir, 'box-drops');
-  t.teardown(() => box.fw.kill());
-  await plugIn(box);
-  await cs.waitForCall('StartTransaction');
-  const random = prng(3);
-  for (let drop = 0; drop < 6; drop++) {
-    await sleep(2000 + Math.floor(random() * 1000));
-    await cs.client().close({ force: true });
-  }
-  await box.simPost('/sim/ev', { state: 'A' });
-  await cs.waitForCall('StopTransaction', () => true, { timeoutMs: 30_000 });
-  const result = audit(ledger);
-  t.same(result.violations, [], 'no violation');
-  t.equal(result.transactions, 1);
-  t.equal(result.lost, 0);
-  t.same(result.stopReasons, { EVDisconnected: 1 });
-  const times = ledger.filter((e) => e.action === 'MeterValues').map((e) => Date.parse(e.params['meterValue'][0].timestamp as string));
-  const gaps = times.slice(1).map((ms, i) => ms - (times[i] as number));
-  t.ok(Math.max(...gaps) <= 1500, `meter values kept coming through the drops: ${times.length} values, largest gap ${Math.max(...gaps)} ms`);
-  await box.fw.kill();
-  t.comment(`link drops: received ${result.received}, sent ${result.sent}, duplicated ${result.duplicated}, lost ${result.lost}, meter values ${result.meterValues}`);
-});
-
-t.test('SIGKILL at random moments, 20 times in a row, restarted each time: every transaction closed, right ids, meter never backwards', async (t) => {
-  const dir = t.testdir({ data: SAMPLE_EVERY_SECOND });
-  const { cs, ledger } = await centralSystem(t);
-  const random = prng(11);
-  for (let kill = 1; kill <= 20; kill++) {
-    const box = await boxOnline(cs, dir, 'box-kill');
+t.test(
+  'a backend that drops the link every 2-3 s during a transaction: nothing lost, all in order, meter values every second',
+  async (t) => {
+    const dir = t.testdir({ data: SAMPLE_EVERY_SECOND });
+    const { cs, ledger } = await centralSystem(t);
+    const box = await boxOnline(cs, dir, 'box-drops');
+    t.teardown(() => box.fw.kill());
     await plugIn(box);
-    await sleep(Math.floor(random() * 2500));
+    await cs.waitForCall('StartTransaction');
+    const random = prng(3);
+    for (let drop = 0; drop < 6; drop++) {
+      await sleep(2000 + Math.floor(random() * 1000));
+      await cs.client().close({ force: true });
+    }
+    await box.simPost('/sim/ev', { state: 'A' });
+    await cs.waitForCall('StopTransaction', () => true, { timeoutMs: 30_000 });
+    const result = audit(ledger);
+    t.same(result.violations, [], 'no violation');
+    t.equal(result.transactions, 1);
+    t.equal(result.lost, 0);
+    t.same(result.stopReasons, { EVDisconnected: 1 });
+    const times = ledger.filter((e) => e.action === 'MeterValues').map((e) => Date.parse(e.params['meterValue'][0].timestamp as string));
+    const gaps = times.slice(1).map((ms, i) => ms - (times[i] as number));
+    t.ok(
+      Math.max(...gaps) <= 1500,
+      `meter values kept coming through the drops: ${times.length} values, largest gap ${Math.max(...gaps)} ms`,
+    );
     await box.fw.kill();
-  }
-  const box = await boxOnline(cs, dir, 'box-kill');
-  const result = await settled(ledger);
-  t.equal(await box.fw.stop(), 0, 'a clean stop at the end');
-  t.same(result.violations, [], 'no violation');
-  t.equal(result.lost, 0, 'no transaction without its StopTransaction');
-  t.ok(result.transactions >= 10, `${result.transactions} transactions`);
-  t.same(Object.keys(result.stopReasons), ['Reboot'], 'each closed at the next boot with reason Reboot (same kernel boot)');
-  t.ok(result.duplicated <= 20, 'at most one duplicate per kill');
-  t.comment(`20 kills: received ${result.received}, sent ${result.sent}, duplicated ${result.duplicated}, lost ${result.lost}, transactions ${result.transactions}, meter values ${result.meterValues}`);
-});
+    t.comment(
+      `link drops: received ${result.received}, sent ${result.sent}, duplicated ${result.duplicated}, lost ${result.lost}, meter values ${result.meterValues}`,
+    );
+  },
+);
 
-t.test('a power loss (the machine booted anew): StopTransaction PowerLoss with the last kept meter reading, then a new transaction', async (t) => {
-  const dir = t.testdir({ data: SAMPLE_EVERY_SECOND });
-  const { cs, ledger } = await centralSystem(t);
-  const box = await boxOnline(cs, dir, 'box-power');
-  await plugIn(box);
-  await waitStatus(cs, 'Charging', 0);
-  await sleep(4000);
-  const atKill = (await box.sim())['meter'].energyWh as number;
-  await box.fw.kill();
-  const statePath = join(dir, 'data', 'state.json');
-  writeFileSync(statePath, JSON.stringify({ ...JSON.parse(readFileSync(statePath, 'utf8')), bootId: 'a-boot-before-the-power-cut' }));
-  const again = await boxOnline(cs, dir, 'box-power');
-  t.teardown(() => again.fw.kill());
-  const stop = await cs.waitForCall('StopTransaction');
-  t.equal(stop.params['reason'], 'PowerLoss');
-  const meterStop = stop.params['meterStop'] as number;
-  const boundWh = METER_KEEP_STEP_WH + 22_080 / 3600 + 1;
-  t.ok(meterStop <= atKill + 0.5 && atKill - meterStop <= boundWh, `meterStop ${meterStop} Wh, meter at the kill ${atKill.toFixed(1)} Wh: ${(atKill - meterStop).toFixed(1)} Wh unaccounted (bound ${boundWh.toFixed(1)})`);
-  const from = cs.calls.length;
-  await plugIn(again);
-  const start = await cs.waitForCall('StartTransaction', () => true, { from });
-  t.ok((start.params['meterStart'] as number) >= meterStop, 'ready for a new transaction; its meterStart is not below');
-  t.same(audit(ledger).violations, []);
-  await again.fw.kill();
-});
+t.test(
+  'SIGKILL at random moments, 20 times in a row, restarted each time: every transaction closed, right ids, meter never backwards',
+  async (t) => {
+    const dir = t.testdir({ data: SAMPLE_EVERY_SECOND });
+    const { cs, ledger } = await centralSystem(t);
+    const random = prng(11);
+    for (let kill = 1; kill <= 20; kill++) {
+      const box = await boxOnline(cs, dir, 'box-kill');
+      await plugIn(box);
+      await sleep(Math.floor(random() * 2500));
+      await box.fw.kill();
+    }
+    const box = await boxOnline(cs, dir, 'box-kill');
+    const result = await settled(ledger);
+    t.equal(await box.fw.stop(), 0, 'a clean stop at the end');
+    t.same(result.violations, [], 'no violation');
+    t.equal(result.lost, 0, 'no transaction without its StopTransaction');
+    t.ok(result.transactions >= 10, `${result.transactions} transactions`);
+    t.same(Object.keys(result.stopReasons), ['Reboot'], 'each closed at the next boot with reason Reboot (same kernel boot)');
+    t.ok(result.duplicated <= 20, 'at most one duplicate per kill');
+    t.comment(
+      `20 kills: received ${result.received}, sent ${result.sent}, duplicated ${result.duplicated}, lost ${result.lost}, transactions ${result.transactions}, meter values ${result.meterValues}`,
+    );
+  },
+);
 
-t.test('truncated and garbage files in dataDir: each set aside and reported, the box boots on the safe side (a latched storage fault: no charging)', async (t) => {
-  const damaged: Record<string, string> = {
-    'state.json': '{"bootId":"x","cleanSt',
-    'ocpp-configuration.json': '\u0000\u0001garbage',
-    'ocpp-authorization.json': '{"listVersion": 3, "list": {',
-    'ocpp-charging-profiles.json': '[{"connectorId":1,"profile":{"chargingProfileId":"x"}}]',
-    'ocpp-availability.json': 'null garbage',
-    'faults.json': '{"latched":[',
-    'config-overlay.json': '[1,2,3]',
-    'sim-meter.json': '{"energyWh":',
-    'ocpp-transactions.jsonl': 'not json\n{"k":"msg","seq":1}\n{"k":"ids","nextSeq":5,"nextTx":9}\n{"k":"op',
-    '.4242.0badc0de.tmp': '{"half a write',
-  };
-  const dir = t.testdir({ data: damaged });
-  const { cs } = await centralSystem(t);
-  const box = await boxOnline(cs, dir, 'box-damaged');
-  t.teardown(() => box.fw.kill());
-  for (const name of Object.keys(damaged).filter((n) => n.endsWith('.json'))) {
-    t.ok(existsSync(join(dir, 'data', `${name}.corrupt`)), `${name} set aside`);
-    t.ok(box.fw.logs.some((l) => l['level'] === 'error' && l['msg'] === 'stored file unreadable' && String(l['path']).endsWith(name)), `${name} reported`);
-  }
-  t.ok(box.fw.logs.some((l) => l['msg'] === 'journal: damaged records skipped'), 'damaged journal lines reported');
-  t.notOk(existsSync(join(dir, 'data', '.4242.0badc0de.tmp')), 'the temp file of a write cut short is removed');
-  const faulted = await waitStatus(cs, 'Faulted', 0);
-  t.match(faulted.params, { errorCode: 'InternalError', info: 'fault store unreadable; installer must clear' }, 'the unreadable fault store counts as latched and is reported');
-  await plugIn(box);
-  t.equal(await relayEverClosed(box, 2000), false, 'no charging until an installer clears it');
-  await box.fw.kill();
-});
+t.test(
+  'a power loss (the machine booted anew): StopTransaction PowerLoss with the last kept meter reading, then a new transaction',
+  async (t) => {
+    const dir = t.testdir({ data: SAMPLE_EVERY_SECOND });
+    const { cs, ledger } = await centralSystem(t);
+    const box = await boxOnline(cs, dir, 'box-power');
+    await plugIn(box);
+    await waitStatus(cs, 'Charging', 0);
+    await sleep(4000);
+    const atKill = (await box.sim())['meter'].energyWh as number;
+    await box.fw.kill();
+    const statePath = join(dir, 'data', 'state.json');
+    writeFileSync(statePath, JSON.stringify({ ...JSON.parse(readFileSync(statePath, 'utf8')), bootId: 'a-boot-before-the-power-cut' }));
+    const again = await boxOnline(cs, dir, 'box-power');
+    t.teardown(() => again.fw.kill());
+    const stop = await cs.waitForCall('StopTransaction');
+    t.equal(stop.params['reason'], 'PowerLoss');
+    const meterStop = stop.params['meterStop'] as number;
+    const boundWh = METER_KEEP_STEP_WH + 22_080 / 3600 + 1;
+    t.ok(
+      meterStop <= atKill + 0.5 && atKill - meterStop <= boundWh,
+      `meterStop ${meterStop} Wh, meter at the kill ${atKill.toFixed(1)} Wh: ${(atKill - meterStop).toFixed(1)} Wh unaccounted (bound ${boundWh.toFixed(1)})`,
+    );
+    const from = cs.calls.length;
+    await plugIn(again);
+    const start = await cs.waitForCall('StartTransaction', () => true, { from });
+    t.ok((start.params['meterStart'] as number) >= meterStop, 'ready for a new transaction; its meterStart is not below');
+    t.same(audit(ledger).violations, []);
+    await again.fw.kill();
+  },
+);
+
+t.test(
+  'truncated and garbage files in dataDir: each set aside and reported, the box boots on the safe side (a latched storage fault: no charging)',
+  async (t) => {
+    const damaged: Record<string, string> = {
+      'state.json': '{"bootId":"x","cleanSt',
+      'ocpp-configuration.json': '\u0000\u0001garbage',
+      'ocpp-authorization.json': '{"listVersion": 3, "list": {',
+      'ocpp-charging-profiles.json': '[{"connectorId":1,"profile":{"chargingProfileId":"x"}}]',
+      'ocpp-availability.json': 'null garbage',
+      'faults.json': '{"latched":[',
+      'config-overlay.json': '[1,2,3]',
+      'sim-meter.json': '{"energyWh":',
+      'ocpp-transactions.jsonl': 'not json\n{"k":"msg","seq":1}\n{"k":"ids","nextSeq":5,"nextTx":9}\n{"k":"op',
+      '.4242.0badc0de.tmp': '{"half a write',
+    };
+    const dir = t.testdir({ data: damaged });
+    const { cs } = await centralSystem(t);
+    const box = await boxOnline(cs, dir, 'box-damaged');
+    t.teardown(() => box.fw.kill());
+    for (const name of Object.keys(damaged).filter((n) => n.endsWith('.json'))) {
+      t.ok(existsSync(join(dir, 'data', `${name}.corrupt`)), `${name} set aside`);
+      t.ok(
+        box.fw.logs.some((l) => l['level'] === 'error' && l['msg'] === 'stored file unreadable' && String(l['path']).endsWith(name)),
+        `${name} reported`,
+      );
+    }
+    t.ok(
+      box.fw.logs.some((l) => l['msg'] === 'journal: damaged records skipped'),
+      'damaged journal lines reported',
+    );
+    t.notOk(existsSync(join(dir, 'data', '.4242.0badc0de.tmp')), 'the temp file of a write cut short is removed');
+    const faulted = await waitStatus(cs, 'Faulted', 0);
+    t.match(
+      faulted.params,
+      { errorCode: 'InternalError', info: 'fault store unreadable; installer must clear' },
+      'the unreadable fault store counts as latched and is reported',
+    );
+    await plugIn(box);
+    t.equal(await relayEverClosed(box, 2000), false, 'no charging until an installer clears it');
+    await box.fw.kill();
+  },
+);

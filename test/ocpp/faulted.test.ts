@@ -16,7 +16,8 @@ t.teardown(async () => {
   await cs?.close();
 });
 
-const connector1 = (status: string, errorCode: string) => (p: Record<string, unknown>) => p['connectorId'] === 1 && p['status'] === status && p['errorCode'] === errorCode;
+const connector1 = (status: string, errorCode: string) => (p: Record<string, unknown>) =>
+  p['connectorId'] === 1 && p['status'] === status && p['errorCode'] === errorCode;
 
 t.test('an RCD trip while charging: the transaction goes on, the connector is Faulted with GroundFailure', async (t) => {
   const from = cs.calls.length;

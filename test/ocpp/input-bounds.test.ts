@@ -84,7 +84,11 @@ t.test(`at most ${MAX_INCOMING_CALLS} CALLs are processed at once; the next gets
   for (let i = 0; i <= MAX_INCOMING_CALLS; i++) rpc.receive(JSON.stringify([2, `c${i}`, 'DataTransfer', { vendorId: 'v' }]));
   await new Promise((resolve) => setImmediate(resolve));
   t.equal(release.length, MAX_INCOMING_CALLS, `${MAX_INCOMING_CALLS} handlers run`);
-  t.same(sent, [[4, `c${MAX_INCOMING_CALLS}`, 'GenericError', `busy: ${MAX_INCOMING_CALLS} CALLs are being processed`, {}]], 'the one past the bound is refused at once');
+  t.same(
+    sent,
+    [[4, `c${MAX_INCOMING_CALLS}`, 'GenericError', `busy: ${MAX_INCOMING_CALLS} CALLs are being processed`, {}]],
+    'the one past the bound is refused at once',
+  );
   release.shift()?.();
   await new Promise((resolve) => setImmediate(resolve));
   t.same(sent.at(-1), [3, 'c0', { status: 'Accepted' }]);
@@ -102,7 +106,10 @@ t.test(`at most ${MAX_WAITING_CALLS} outgoing CALLs wait (triggered faster than 
   const sent: unknown[][] = [];
   rpc.attach({ send: (text) => sent.push(JSON.parse(text) as unknown[]) });
   const waiting = Array.from({ length: MAX_WAITING_CALLS }, () => rpc.call('Heartbeat', {}).catch((err: Error) => err));
-  await t.rejects(rpc.call('Heartbeat', {}), { code: 'GenericError', message: `Heartbeat not sent: ${MAX_WAITING_CALLS} CALLs are waiting` });
+  await t.rejects(rpc.call('Heartbeat', {}), {
+    code: 'GenericError',
+    message: `Heartbeat not sent: ${MAX_WAITING_CALLS} CALLs are waiting`,
+  });
   await new Promise((resolve) => setImmediate(resolve));
   t.equal(sent.length, 1, 'one outstanding at a time');
   rpc.receive(JSON.stringify([3, sent[0]![1], { currentTime: new Date(clock.now()).toISOString() }]));
@@ -133,13 +140,20 @@ t.test('a central system that sends CALLs and never reads the answers: the link 
     sent += 50;
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
-  t.ok(isClosed, `the link was dropped after ${sent} CALLs (${((sent * 41_000) / 1e6).toFixed(0)} MB of answers asked for; ${OCPP_MAX_SEND_BUFFER_BYTES} bytes may wait)`);
+  t.ok(
+    isClosed,
+    `the link was dropped after ${sent} CALLs (${((sent * 41_000) / 1e6).toFixed(0)} MB of answers asked for; ${OCPP_MAX_SEND_BUFFER_BYTES} bytes may wait)`,
+  );
 });
 
 t.test(`log lines about a misbehaving central system: ${LOG_BURST} pass, the rest are counted once a minute`, async (t) => {
   const clock = new SimulatedClock();
   const lines: Array<Record<string, unknown>> = [];
-  const log = createLogger({ level: 'debug', now: () => clock.now(), write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const log = createLogger({
+    level: 'debug',
+    now: () => clock.now(),
+    write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>),
+  });
   const rpc = new OcppRpc({ clock, log });
   rpc.attach({ send: () => {} });
   for (let i = 0; i < 1000; i++) {
@@ -151,5 +165,11 @@ t.test(`log lines about a misbehaving central system: ${LOG_BURST} pass, the res
   t.equal(lines.length, LOG_BURST, `${LOG_BURST} lines for 4000 bad frames`);
   clock.advance(LOG_PERIOD_MS);
   t.equal(lines.length, LOG_BURST + 1, 'one count line at the end of the minute');
-  t.match(lines.at(-1), { level: 'warn', msg: 'log lines dropped', module: 'ocpp', about: 'OCPP central system', dropped: 4000 - LOG_BURST });
+  t.match(lines.at(-1), {
+    level: 'warn',
+    msg: 'log lines dropped',
+    module: 'ocpp',
+    about: 'OCPP central system',
+    dropped: 4000 - LOG_BURST,
+  });
 });

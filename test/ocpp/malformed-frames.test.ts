@@ -53,11 +53,20 @@ t.test('after 1,000 malformed frames the charge point still answers and still ch
   t.equal(box.fw.child.exitCode, null, 'the firmware is still running');
   const sim = await box.sim();
   t.equal(sim['relayClosed'], false, 'nothing was started or changed by the frames');
-  t.same(await cs.call('GetConfiguration', { key: ['NumberOfConnectors'] }), { configurationKey: [{ key: 'NumberOfConnectors', readonly: true, value: '1' }] });
+  t.same(await cs.call('GetConfiguration', { key: ['NumberOfConnectors'] }), {
+    configurationKey: [{ key: 'NumberOfConnectors', readonly: true, value: '1' }],
+  });
   const from = cs.calls.length;
   await box.simPost('/sim/ev', { state: 'C' });
   await cs.waitForCall('StartTransaction', () => true, { from });
   await pollUntil(box.sim, (s) => s['relayClosed'] === true);
-  t.notOk(box.fw.logs.some((l) => l['level'] === 'error'), 'no error logged');
-  t.equal(await cs.call('ChangeAvailability', { connectorId: 1, type: 'Operative' }).then((r: { status: string }) => r.status), 'Accepted', 'availability untouched by the frames');
+  t.notOk(
+    box.fw.logs.some((l) => l['level'] === 'error'),
+    'no error logged',
+  );
+  t.equal(
+    await cs.call('ChangeAvailability', { connectorId: 1, type: 'Operative' }).then((r: { status: string }) => r.status),
+    'Accepted',
+    'availability untouched by the frames',
+  );
 });

@@ -73,7 +73,14 @@ t.test('AllowOfflineTxForUnknownId false (the default): an unknown card is refus
 t.test('LocalPreAuthorize: a tag in the local list starts without an Authorize request', async (t) => {
   const { cs, box } = await rig(t);
   t.same(await cs.call('ChangeConfiguration', { key: 'LocalPreAuthorize', value: 'true' }), { status: 'Accepted' });
-  t.same(await cs.call('SendLocalList', { listVersion: 3, updateType: 'Full', localAuthorizationList: [{ idTag: 'LISTED', idTagInfo: { status: 'Accepted' } }] }), { status: 'Accepted' });
+  t.same(
+    await cs.call('SendLocalList', {
+      listVersion: 3,
+      updateType: 'Full',
+      localAuthorizationList: [{ idTag: 'LISTED', idTagInfo: { status: 'Accepted' } }],
+    }),
+    { status: 'Accepted' },
+  );
   const from = cs.calls.length;
   await plugIn(box);
   await presentCard(box, 'LISTED');

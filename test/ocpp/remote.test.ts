@@ -48,7 +48,11 @@ t.test('RemoteStartTransaction (Accepted) before the car, then plug-in: StartTra
   await waitRelay(box, true);
   t.same(since(cs, from, 'Authorize'), [], 'no Authorize: AuthorizeRemoteTxRequests is false by default');
   const order = sequence(cs, from);
-  t.ok(order.indexOf('Preparing') < order.indexOf('StartTransaction(REM1)') && order.indexOf('StartTransaction(REM1)') < order.indexOf('Charging'), `sequence: ${order.join(' → ')}`);
+  t.ok(
+    order.indexOf('Preparing') < order.indexOf('StartTransaction(REM1)') &&
+      order.indexOf('StartTransaction(REM1)') < order.indexOf('Charging'),
+    `sequence: ${order.join(' → ')}`,
+  );
 });
 
 t.test('RemoteStartTransaction while a transaction runs: Rejected, nothing else sent', async (t) => {
@@ -84,7 +88,10 @@ t.test('RemoteStopTransaction with the right transactionId: Accepted, StopTransa
   await plugIn(box);
 });
 
-for (const [type, idTag] of [['Soft', 'REM3'], ['Hard', 'REM4']] as const) {
+for (const [type, idTag] of [
+  ['Soft', 'REM3'],
+  ['Hard', 'REM4'],
+] as const) {
   t.test(`Reset ${type} during a transaction: Accepted, StopTransaction reason ${type}Reset, then a new BootNotification`, async (t) => {
     const tx = await remoteStartCharging(t, idTag);
     const from = cs.calls.length;

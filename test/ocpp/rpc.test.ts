@@ -10,7 +10,9 @@ function rig() {
   const sent: unknown[][] = [];
   const rpc = new OcppRpc({ clock, log: silentLogger, callTimeoutMs: 5000 });
   rpc.attach({ send: (text) => sent.push(JSON.parse(text) as unknown[]) });
-  rpc.handle('ChangeAvailability', (payload) => ({ status: (payload as { type: string }).type === 'Operative' ? 'Accepted' : 'Scheduled' }));
+  rpc.handle('ChangeAvailability', (payload) => ({
+    status: (payload as { type: string }).type === 'Operative' ? 'Accepted' : 'Scheduled',
+  }));
   rpc.handle('DataTransfer', () => ({ status: 'Bogus' }));
   rpc.handle('ClearCache', () => {
     throw new RpcError('SecurityError', 'not allowed');
@@ -37,7 +39,11 @@ const callErrors: Array<[string, unknown, string]> = [
   ['a CALL with 5 elements', [2, 'm4', 'ChangeAvailability', { connectorId: 1, type: 'Operative' }, 1], 'ProtocolError'],
   ['an action that is not a string', [2, 'm5', 7, {}], 'ProtocolError'],
   ['a payload that is not an object', [2, 'm6', 'ChangeAvailability', 'x'], 'FormationViolation'],
-  ['a field the PDU does not have', [2, 'm7', 'ChangeAvailability', { connectorId: 1, type: 'Operative', colour: 'red' }], 'FormationViolation'],
+  [
+    'a field the PDU does not have',
+    [2, 'm7', 'ChangeAvailability', { connectorId: 1, type: 'Operative', colour: 'red' }],
+    'FormationViolation',
+  ],
   ['a missing required field', [2, 'm8', 'ChangeAvailability', { connectorId: 1 }], 'OccurenceConstraintViolation'],
   ['a field of the wrong type', [2, 'm9', 'ChangeAvailability', { connectorId: '1', type: 'Operative' }], 'TypeConstraintViolation'],
   ['a value outside its enum', [2, 'm10', 'ChangeAvailability', { connectorId: 1, type: 'Sleepy' }], 'PropertyConstraintViolation'],
@@ -113,7 +119,10 @@ t.test('a call without an answer times out on the injected clock; the next one g
 
 t.test('an invalid outgoing payload is never sent; a lost link fails the outstanding call', async (t) => {
   const { rpc, sent } = rig();
-  await t.rejects(rpc.call('StatusNotification', { connectorId: 1, status: 'Sleeping', errorCode: 'NoError' }), /refusing to send an invalid StatusNotification/);
+  await t.rejects(
+    rpc.call('StatusNotification', { connectorId: 1, status: 'Sleeping', errorCode: 'NoError' }),
+    /refusing to send an invalid StatusNotification/,
+  );
   t.same(sent, []);
   const call = rpc.call('Heartbeat', {});
   await flush();

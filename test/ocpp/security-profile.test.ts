@@ -62,8 +62,22 @@ t.test('securityEventOf: what a failed attempt is reported as', async (t) => {
   t.equal(securityEventOf({ reason: 'x', code: 'ERR_SSL_UNSUPPORTED_PROTOCOL' }), 'InvalidTLSVersion');
   t.equal(securityEventOf({ reason: 'x', code: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' }), 'InvalidTLSCipherSuite');
   // What the WebSocket's HTTP request reports for the same alerts (seen in tls.test.ts).
-  t.equal(securityEventOf({ reason: 'write EPROTO 80FC:error:0A00042E:SSL routines:ssl3_read_bytes:tlsv1 alert protocol version:rec_layer_s3.c:1601:SSL alert number 70', code: 'EPROTO' }), 'InvalidTLSVersion');
-  t.equal(securityEventOf({ reason: 'write EPROTO 80FC:error:0A000410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure:rec_layer_s3.c:1601:SSL alert number 40', code: 'EPROTO' }), 'InvalidTLSCipherSuite');
+  t.equal(
+    securityEventOf({
+      reason:
+        'write EPROTO 80FC:error:0A00042E:SSL routines:ssl3_read_bytes:tlsv1 alert protocol version:rec_layer_s3.c:1601:SSL alert number 70',
+      code: 'EPROTO',
+    }),
+    'InvalidTLSVersion',
+  );
+  t.equal(
+    securityEventOf({
+      reason:
+        'write EPROTO 80FC:error:0A000410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure:rec_layer_s3.c:1601:SSL alert number 40',
+      code: 'EPROTO',
+    }),
+    'InvalidTLSCipherSuite',
+  );
   t.equal(securityEventOf({ reason: 'x', code: 'ECONNREFUSED' }), null, 'an unreachable backend is no security event');
   t.equal(securityEventOf({ reason: 'HTTP 404', httpStatus: 404 }), null);
 });

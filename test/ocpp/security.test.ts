@@ -29,196 +29,302 @@ async function centralSystem(t: Test, tls: Partial<CentralSystemTls> = {}): Prom
 }
 
 /** The box, killed at the end of the test (before its folder goes). */
-async function box(t: Test, dir: string, cs: CentralSystem, ocpp: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Promise<RunningBox> {
+async function box(
+  t: Test,
+  dir: string,
+  cs: CentralSystem,
+  ocpp: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+): Promise<RunningBox> {
   const running = await startBox(dir, { ocpp: { url: cs.url, chargeBoxId: 'box-sec', password: PASSWORD, ...ocpp }, ...extra });
   t.teardown(() => running.fw.kill());
   return running;
 }
 
 const connected = (cs: CentralSystem, count: number, timeoutMs = 20_000) =>
-  pollUntil(async () => cs.connections.length, (n) => n >= count, timeoutMs).then(() => cs.connections[count - 1]!);
+  pollUntil(
+    async () => cs.connections.length,
+    (n) => n >= count,
+    timeoutMs,
+  ).then(() => cs.connections[count - 1]!);
 
 async function configurationValue(cs: CentralSystem, key: string): Promise<Record<string, unknown> | undefined> {
   const answer = await cs.call('GetConfiguration', { key: [key] });
   return (answer.configurationKey as Array<Record<string, unknown>>).find((entry) => entry['key'] === key);
 }
 
-const securityEvent = (cs: CentralSystem, type: string, from = 0) => cs.waitForCall('SecurityEventNotification', (p) => p['type'] === type, { timeoutMs: 20_000, from });
+const securityEvent = (cs: CentralSystem, type: string, from = 0) =>
+  cs.waitForCall('SecurityEventNotification', (p) => p['type'] === type, { timeoutMs: 20_000, from });
 
-t.test('SecurityProfile 1 -> 2: refused until a central system root is installed, then reconnects over TLS; never lowered; kept across a restart', async (t) => {
-  const cs = await centralSystem(t);
-  const dir = t.testdir();
-  let running = await box(t, dir, cs);
-  await cs.waitForCall('BootNotification');
-  await securityEvent(cs, 'StartupOfTheDevice');
-  t.same(await configurationValue(cs, 'SecurityProfile'), { key: 'SecurityProfile', readonly: false, value: '1' });
-  t.same(await cs.call('ChangeConfiguration', { key: 'SecurityProfile', value: '2' }), { status: 'Rejected' }, 'no CentralSystemRootCertificate yet');
+t.test(
+  'SecurityProfile 1 -> 2: refused until a central system root is installed, then reconnects over TLS; never lowered; kept across a restart',
+  async (t) => {
+    const cs = await centralSystem(t);
+    const dir = t.testdir();
+    let running = await box(t, dir, cs);
+    await cs.waitForCall('BootNotification');
+    await securityEvent(cs, 'StartupOfTheDevice');
+    t.same(await configurationValue(cs, 'SecurityProfile'), { key: 'SecurityProfile', readonly: false, value: '1' });
+    t.same(
+      await cs.call('ChangeConfiguration', { key: 'SecurityProfile', value: '2' }),
+      { status: 'Rejected' },
+      'no CentralSystemRootCertificate yet',
+    );
 
-  t.same(await cs.call('InstallCertificate', { certificateType: 'CentralSystemRootCertificate', certificate: pem(certs.ca) }), { status: 'Accepted' });
-  const ids = await cs.call('GetInstalledCertificateIds', { certificateType: 'CentralSystemRootCertificate' });
-  t.equal(ids.status, 'Accepted');
-  t.equal(ids.certificateHashData.length, 1);
-  t.same(await cs.call('GetInstalledCertificateIds', { certificateType: 'ManufacturerRootCertificate' }), { status: 'NotFound' });
-  t.equal(statSync(join(dir, 'data', 'ocpp-certificates.json')).mode & 0o777, 0o600, 'certificates are kept with mode 0600');
+    t.same(await cs.call('InstallCertificate', { certificateType: 'CentralSystemRootCertificate', certificate: pem(certs.ca) }), {
+      status: 'Accepted',
+    });
+    const ids = await cs.call('GetInstalledCertificateIds', { certificateType: 'CentralSystemRootCertificate' });
+    t.equal(ids.status, 'Accepted');
+    t.equal(ids.certificateHashData.length, 1);
+    t.same(await cs.call('GetInstalledCertificateIds', { certificateType: 'ManufacturerRootCertificate' }), { status: 'NotFound' });
+    t.equal(statSync(join(dir, 'data', 'ocpp-certificates.json')).mode & 0o777, 0o600, 'certificates are kept with mode 0600');
 
-  const from = cs.calls.length;
-  t.same(await cs.call('ChangeConfiguration', { key: 'SecurityProfile', value: '2' }), { status: 'Accepted' });
-  const secure = await connected(cs, 2);
-  t.equal(secure.secure, true, 'the next connection is wss:// on the same host and port');
-  t.equal(secure.password, PASSWORD, 'with Basic auth');
-  const event = await securityEvent(cs, 'ReconfigurationOfSecurityParameters', from);
-  t.match(event.params['techInfo'], /SecurityProfile 1 -> 2/);
-  t.same(await configurationValue(cs, 'SecurityProfile'), { key: 'SecurityProfile', readonly: false, value: '2' });
-  for (const lower of ['1', '0', '2']) t.same(await cs.call('ChangeConfiguration', { key: 'SecurityProfile', value: lower }), { status: 'Rejected' }, `${lower}: never lowered`);
+    const from = cs.calls.length;
+    t.same(await cs.call('ChangeConfiguration', { key: 'SecurityProfile', value: '2' }), { status: 'Accepted' });
+    const secure = await connected(cs, 2);
+    t.equal(secure.secure, true, 'the next connection is wss:// on the same host and port');
+    t.equal(secure.password, PASSWORD, 'with Basic auth');
+    const event = await securityEvent(cs, 'ReconfigurationOfSecurityParameters', from);
+    t.match(event.params['techInfo'], /SecurityProfile 1 -> 2/);
+    t.same(await configurationValue(cs, 'SecurityProfile'), { key: 'SecurityProfile', readonly: false, value: '2' });
+    for (const lower of ['1', '0', '2'])
+      t.same(
+        await cs.call('ChangeConfiguration', { key: 'SecurityProfile', value: lower }),
+        { status: 'Rejected' },
+        `${lower}: never lowered`,
+      );
 
-  const [rootId] = ids.certificateHashData;
-  t.same(await cs.call('DeleteCertificate', { certificateHashData: rootId }), { status: 'Failed' }, 'the root the TLS link depends on cannot be deleted');
-  t.same(await cs.call('InstallCertificate', { certificateType: 'ManufacturerRootCertificate', certificate: pem(certs.otherCa) }), { status: 'Accepted' });
-  const [makerId] = (await cs.call('GetInstalledCertificateIds', { certificateType: 'ManufacturerRootCertificate' })).certificateHashData;
-  t.same(await cs.call('DeleteCertificate', { certificateHashData: makerId }), { status: 'Accepted' });
-  t.same(await cs.call('DeleteCertificate', { certificateHashData: makerId }), { status: 'NotFound' });
+    const [rootId] = ids.certificateHashData;
+    t.same(
+      await cs.call('DeleteCertificate', { certificateHashData: rootId }),
+      { status: 'Failed' },
+      'the root the TLS link depends on cannot be deleted',
+    );
+    t.same(await cs.call('InstallCertificate', { certificateType: 'ManufacturerRootCertificate', certificate: pem(certs.otherCa) }), {
+      status: 'Accepted',
+    });
+    const [makerId] = (await cs.call('GetInstalledCertificateIds', { certificateType: 'ManufacturerRootCertificate' })).certificateHashData;
+    t.same(await cs.call('DeleteCertificate', { certificateHashData: makerId }), { status: 'Accepted' });
+    t.same(await cs.call('DeleteCertificate', { certificateHashData: makerId }), { status: 'NotFound' });
 
-  t.equal(await running.fw.stop(), 0);
-  running = await box(t, dir, cs);
-  t.equal((await connected(cs, 3)).secure, true, 'after a restart the box connects with profile 2 at once');
-  await running.fw.kill();
-});
+    t.equal(await running.fw.stop(), 0);
+    running = await box(t, dir, cs);
+    t.equal((await connected(cs, 3)).secure, true, 'after a restart the box connects with profile 2 at once');
+    await running.fw.kill();
+  },
+);
 
 t.test('SecurityProfile 2 that cannot connect (the server does not chain to the installed root) falls back to profile 1', async (t) => {
   const cs = await centralSystem(t);
   const dir = t.testdir();
   const running = await box(t, dir, cs);
   await cs.waitForCall('BootNotification');
-  t.same(await cs.call('InstallCertificate', { certificateType: 'CentralSystemRootCertificate', certificate: pem(certs.otherCa) }), { status: 'Accepted' });
+  t.same(await cs.call('InstallCertificate', { certificateType: 'CentralSystemRootCertificate', certificate: pem(certs.otherCa) }), {
+    status: 'Accepted',
+  });
   const from = cs.calls.length;
   t.same(await cs.call('ChangeConfiguration', { key: 'SecurityProfile', value: '2' }), { status: 'Accepted' });
   const fallback = await running.fw.waitForLog((l) => l['msg'] === 'security change failed; back to what worked', 30_000);
   t.equal(fallback['attempts'], 3);
   const failures = running.fw.logs.filter((l) => l['msg'] === 'OCPP connection failed');
   t.equal(failures.length, 3, 'one log line per failed attempt');
-  t.ok(failures.every((l) => /certificate/i.test(String(l['reason']))), 'each names the certificate');
-  const back = await pollUntil(async () => cs.connections.slice(1).find((c) => !c.secure), (c) => c !== undefined, 10_000);
+  t.ok(
+    failures.every((l) => /certificate/i.test(String(l['reason']))),
+    'each names the certificate',
+  );
+  const back = await pollUntil(
+    async () => cs.connections.slice(1).find((c) => !c.secure),
+    (c) => c !== undefined,
+    10_000,
+  );
   t.equal(back?.password, PASSWORD, 'back on ws:// with the old credentials');
   await securityEvent(cs, 'InvalidCentralSystemCertificate', from);
   t.same(await configurationValue(cs, 'SecurityProfile'), { key: 'SecurityProfile', readonly: false, value: '1' });
   await running.fw.kill();
 });
 
-t.test('AuthorizationKey: write-only, never in a log or a GetConfiguration answer; a refused key falls back; 401s are retried with backoff and reported once', async (t) => {
-  const cs = await centralSystem(t);
-  const dir = t.testdir();
-  let running = await box(t, dir, cs);
-  await cs.waitForCall('BootNotification');
-  const all = await cs.call('GetConfiguration', {});
-  t.same(all.configurationKey.find((e: { key: string }) => e.key === 'AuthorizationKey'), { key: 'AuthorizationKey', readonly: false }, 'listed, without a value');
-  t.same(await configurationValue(cs, 'AuthorizationKey'), { key: 'AuthorizationKey', readonly: false });
-  t.same(await cs.call('ChangeConfiguration', { key: 'AuthorizationKey', value: 'too-short' }), { status: 'Rejected' });
+t.test(
+  'AuthorizationKey: write-only, never in a log or a GetConfiguration answer; a refused key falls back; 401s are retried with backoff and reported once',
+  async (t) => {
+    const cs = await centralSystem(t);
+    const dir = t.testdir();
+    let running = await box(t, dir, cs);
+    await cs.waitForCall('BootNotification');
+    const all = await cs.call('GetConfiguration', {});
+    t.same(
+      all.configurationKey.find((e: { key: string }) => e.key === 'AuthorizationKey'),
+      { key: 'AuthorizationKey', readonly: false },
+      'listed, without a value',
+    );
+    t.same(await configurationValue(cs, 'AuthorizationKey'), { key: 'AuthorizationKey', readonly: false });
+    t.same(await cs.call('ChangeConfiguration', { key: 'AuthorizationKey', value: 'too-short' }), { status: 'Rejected' });
 
-  const NEW = 'second-password-456789';
-  t.same(await cs.call('ChangeConfiguration', { key: 'AuthorizationKey', value: NEW }), { status: 'Accepted' });
-  t.equal((await connected(cs, 2)).password, NEW, 'the next connection uses the new key');
-  t.same(await configurationValue(cs, 'AuthorizationKey'), { key: 'AuthorizationKey', readonly: false });
+    const NEW = 'second-password-456789';
+    t.same(await cs.call('ChangeConfiguration', { key: 'AuthorizationKey', value: NEW }), { status: 'Accepted' });
+    t.equal((await connected(cs, 2)).password, NEW, 'the next connection uses the new key');
+    t.same(await configurationValue(cs, 'AuthorizationKey'), { key: 'AuthorizationKey', readonly: false });
 
-  // A key the central system then refuses: three tries, then back to the key that worked.
-  cs.acceptPassword = (password) => password === NEW;
-  t.same(await cs.call('ChangeConfiguration', { key: 'AuthorizationKey', value: 'third-password-never-ok' }), { status: 'Accepted' });
-  await running.fw.waitForLog((l) => l['msg'] === 'security change failed; back to what worked', 30_000);
-  const last = await pollUntil(async () => cs.connections.at(-1)!, (c) => c.password === NEW, 10_000);
-  t.equal(last.password, NEW);
-  const refused = running.fw.logs.filter((l) => l['msg'] === 'OCPP connection failed');
-  t.equal(refused.length, 3);
-  t.ok(refused.every((l) => l['httpStatus'] === 401), 'HTTP 401 each time');
-  await securityEvent(cs, 'FailedToAuthenticateAtCentralSystem');
+    // A key the central system then refuses: three tries, then back to the key that worked.
+    cs.acceptPassword = (password) => password === NEW;
+    t.same(await cs.call('ChangeConfiguration', { key: 'AuthorizationKey', value: 'third-password-never-ok' }), { status: 'Accepted' });
+    await running.fw.waitForLog((l) => l['msg'] === 'security change failed; back to what worked', 30_000);
+    const last = await pollUntil(
+      async () => cs.connections.at(-1)!,
+      (c) => c.password === NEW,
+      10_000,
+    );
+    t.equal(last.password, NEW);
+    const refused = running.fw.logs.filter((l) => l['msg'] === 'OCPP connection failed');
+    t.equal(refused.length, 3);
+    t.ok(
+      refused.every((l) => l['httpStatus'] === 401),
+      'HTTP 401 each time',
+    );
+    await securityEvent(cs, 'FailedToAuthenticateAtCentralSystem');
 
-  // The backend stops taking the key: attempts back off, one log line each, no tight loop.
-  cs.acceptPassword = () => false;
-  const before = running.fw.logs.filter((l) => l['msg'] === 'OCPP connection failed').length;
-  cs.client().close({ force: true });
-  await pollUntil(async () => running.fw.logs.filter((l) => l['msg'] === 'OCPP connection failed').length - before, (n) => n >= 3, 20_000);
-  const failed = running.fw.logs.filter((l) => l['msg'] === 'OCPP connection failed').slice(before, before + 3);
-  const attempts = failed.map((l) => Number(l['attempt']));
-  t.same(attempts, [attempts[0], attempts[0]! + 1, attempts[0]! + 2], 'one line per attempt');
-  const gaps = failed.slice(1).map((l, i) => Date.parse(String(l['time'])) - Date.parse(String(failed[i]!['time'])));
-  t.ok(gaps.every((ms, i) => ms >= 500 * 2 ** i), `growing pauses between attempts: ${gaps.join(', ')} ms`);
-  cs.acceptPassword = (password) => password === NEW;
+    // The backend stops taking the key: attempts back off, one log line each, no tight loop.
+    cs.acceptPassword = () => false;
+    const before = running.fw.logs.filter((l) => l['msg'] === 'OCPP connection failed').length;
+    cs.client().close({ force: true });
+    await pollUntil(
+      async () => running.fw.logs.filter((l) => l['msg'] === 'OCPP connection failed').length - before,
+      (n) => n >= 3,
+      20_000,
+    );
+    const failed = running.fw.logs.filter((l) => l['msg'] === 'OCPP connection failed').slice(before, before + 3);
+    const attempts = failed.map((l) => Number(l['attempt']));
+    t.same(attempts, [attempts[0], attempts[0]! + 1, attempts[0]! + 2], 'one line per attempt');
+    const gaps = failed.slice(1).map((l, i) => Date.parse(String(l['time'])) - Date.parse(String(failed[i]!['time'])));
+    t.ok(
+      gaps.every((ms, i) => ms >= 500 * 2 ** i),
+      `growing pauses between attempts: ${gaps.join(', ')} ms`,
+    );
+    cs.acceptPassword = (password) => password === NEW;
 
-  const logs = JSON.stringify(running.fw.logs);
-  for (const secret of [PASSWORD, NEW, 'third-password-never-ok']) t.notOk(logs.includes(secret), 'no log line shows a key');
-  t.equal(await running.fw.stop(), 0);
-  const overlay = join(dir, 'data', 'config-overlay.json');
-  t.equal(statSync(overlay).mode & 0o777, 0o600, 'the kept key is readable by the firmware only');
-  running = await box(t, dir, cs);
-  const count = cs.connections.length;
-  t.equal((await connected(cs, count + 1)).password, NEW, 'after a restart the new key is used');
-  t.notOk(JSON.stringify(running.fw.logs).includes(NEW));
-  await running.fw.kill();
-});
+    const logs = JSON.stringify(running.fw.logs);
+    for (const secret of [PASSWORD, NEW, 'third-password-never-ok']) t.notOk(logs.includes(secret), 'no log line shows a key');
+    t.equal(await running.fw.stop(), 0);
+    const overlay = join(dir, 'data', 'config-overlay.json');
+    t.equal(statSync(overlay).mode & 0o777, 0o600, 'the kept key is readable by the firmware only');
+    running = await box(t, dir, cs);
+    const count = cs.connections.length;
+    t.equal((await connected(cs, count + 1)).password, NEW, 'after a restart the new key is used');
+    t.notOk(JSON.stringify(running.fw.logs).includes(NEW));
+    await running.fw.kill();
+  },
+);
 
-t.test('SignCertificate -> CertificateSigned: a key made on the box, a CSR openssl accepts, a certificate the next connection (profile 3) presents', async (t) => {
-  const cs = await centralSystem(t, { clientCa: certs.ca });
-  let csr = '';
-  cs.handlers['SignCertificate'] = (params) => {
-    csr = params['csr'];
-    return { status: 'Accepted' };
-  };
-  const dir = t.testdir();
-  const running = await box(t, dir, cs, { url: cs.url.replace('ws://', 'wss://'), caFile: certs.ca });
-  t.equal((await connected(cs, 1)).secure, true);
-  await cs.waitForCall('BootNotification');
-  t.same(await cs.call('ChangeConfiguration', { key: 'SecurityProfile', value: '3' }), { status: 'Rejected' }, 'no charge point certificate yet');
-  t.same(await cs.call('ExtendedTriggerMessage', { requestedMessage: 'SignChargePointCertificate' }), { status: 'Rejected' }, 'no CpoName for the O of the CSR');
-  t.same(await cs.call('ChangeConfiguration', { key: 'CpoName', value: 'ACME CPO' }), { status: 'Accepted' });
-  t.same(await cs.call('ExtendedTriggerMessage', { requestedMessage: 'SignChargePointCertificate' }), { status: 'Accepted' });
-  await cs.waitForCall('SignCertificate');
+t.test(
+  'SignCertificate -> CertificateSigned: a key made on the box, a CSR openssl accepts, a certificate the next connection (profile 3) presents',
+  async (t) => {
+    const cs = await centralSystem(t, { clientCa: certs.ca });
+    let csr = '';
+    cs.handlers['SignCertificate'] = (params) => {
+      csr = params['csr'];
+      return { status: 'Accepted' };
+    };
+    const dir = t.testdir();
+    const running = await box(t, dir, cs, { url: cs.url.replace('ws://', 'wss://'), caFile: certs.ca });
+    t.equal((await connected(cs, 1)).secure, true);
+    await cs.waitForCall('BootNotification');
+    t.same(
+      await cs.call('ChangeConfiguration', { key: 'SecurityProfile', value: '3' }),
+      { status: 'Rejected' },
+      'no charge point certificate yet',
+    );
+    t.same(
+      await cs.call('ExtendedTriggerMessage', { requestedMessage: 'SignChargePointCertificate' }),
+      { status: 'Rejected' },
+      'no CpoName for the O of the CSR',
+    );
+    t.same(await cs.call('ChangeConfiguration', { key: 'CpoName', value: 'ACME CPO' }), { status: 'Accepted' });
+    t.same(await cs.call('ExtendedTriggerMessage', { requestedMessage: 'SignChargePointCertificate' }), { status: 'Accepted' });
+    await cs.waitForCall('SignCertificate');
 
-  const work = t.testdir();
-  writeFileSync(join(work, 'box.csr'), csr);
-  const subject = execFileSync('openssl', ['req', '-in', 'box.csr', '-noout', '-verify', '-subject'], { cwd: work, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  t.match(subject, /CN = box-sec, O = ACME CPO/);
-  const sign = (csrFile: string, out: string): string => {
-    execFileSync('openssl', ['x509', '-req', '-in', csrFile, '-CA', certs.ca, '-CAkey', certs.ca.replace(/\.crt$/, '.key'), '-CAcreateserial', '-days', '2', '-out', out], { cwd: work, stdio: 'pipe' });
-    return readFileSync(join(work, out), 'utf8');
-  };
+    const work = t.testdir();
+    writeFileSync(join(work, 'box.csr'), csr);
+    const subject = execFileSync('openssl', ['req', '-in', 'box.csr', '-noout', '-verify', '-subject'], {
+      cwd: work,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    t.match(subject, /CN = box-sec, O = ACME CPO/);
+    const sign = (csrFile: string, out: string): string => {
+      execFileSync(
+        'openssl',
+        [
+          'x509',
+          '-req',
+          '-in',
+          csrFile,
+          '-CA',
+          certs.ca,
+          '-CAkey',
+          certs.ca.replace(/\.crt$/, '.key'),
+          '-CAcreateserial',
+          '-days',
+          '2',
+          '-out',
+          out,
+        ],
+        { cwd: work, stdio: 'pipe' },
+      );
+      return readFileSync(join(work, out), 'utf8');
+    };
 
-  // An answer for another key is refused and reported.
-  const from = cs.calls.length;
-  t.same(await cs.call('CertificateSigned', { certificateChain: pem(certs.client.cert) }), { status: 'Rejected' });
-  const event = await securityEvent(cs, 'InvalidChargePointCertificate', from);
-  t.match(event.params['techInfo'], /not for the key/);
+    // An answer for another key is refused and reported.
+    const from = cs.calls.length;
+    t.same(await cs.call('CertificateSigned', { certificateChain: pem(certs.client.cert) }), { status: 'Rejected' });
+    const event = await securityEvent(cs, 'InvalidChargePointCertificate', from);
+    t.match(event.params['techInfo'], /not for the key/);
 
-  const signed = sign('box.csr', 'box.crt');
-  t.same(await cs.call('CertificateSigned', { certificateChain: signed }), { status: 'Accepted' });
-  const stored = readFileSync(join(dir, 'data', 'ocpp-certificates.json'), 'utf8');
-  t.match(stored, /PRIVATE KEY/, 'the key made on the box is kept with its certificate');
-  t.equal(statSync(join(dir, 'data', 'ocpp-certificates.json')).mode & 0o777, 0o600);
+    const signed = sign('box.csr', 'box.crt');
+    t.same(await cs.call('CertificateSigned', { certificateChain: signed }), { status: 'Accepted' });
+    const stored = readFileSync(join(dir, 'data', 'ocpp-certificates.json'), 'utf8');
+    t.match(stored, /PRIVATE KEY/, 'the key made on the box is kept with its certificate');
+    t.equal(statSync(join(dir, 'data', 'ocpp-certificates.json')).mode & 0o777, 0o600);
 
-  t.same(await cs.call('ChangeConfiguration', { key: 'SecurityProfile', value: '3' }), { status: 'Accepted' });
-  const mutual = await connected(cs, 2);
-  const serial = execFileSync('openssl', ['x509', '-in', 'box.crt', '-noout', '-serial'], { cwd: work, encoding: 'utf8' }).trim().replace('serial=', '');
-  t.equal(mutual.clientCertificate?.serialNumber.toUpperCase(), serial.toUpperCase(), 'the new connection presents the signed certificate');
-  t.equal(mutual.clientCertificate?.subject['CN'], 'box-sec');
-  t.equal(mutual.password, null, 'profile 3: no Basic auth');
-  t.same(await configurationValue(cs, 'SecurityProfile'), { key: 'SecurityProfile', readonly: false, value: '3' });
-  t.notOk(JSON.stringify(running.fw.logs).includes('PRIVATE KEY'), 'no key in a log line');
-  await running.fw.kill();
-});
+    t.same(await cs.call('ChangeConfiguration', { key: 'SecurityProfile', value: '3' }), { status: 'Accepted' });
+    const mutual = await connected(cs, 2);
+    const serial = execFileSync('openssl', ['x509', '-in', 'box.crt', '-noout', '-serial'], { cwd: work, encoding: 'utf8' })
+      .trim()
+      .replace('serial=', '');
+    t.equal(
+      mutual.clientCertificate?.serialNumber.toUpperCase(),
+      serial.toUpperCase(),
+      'the new connection presents the signed certificate',
+    );
+    t.equal(mutual.clientCertificate?.subject['CN'], 'box-sec');
+    t.equal(mutual.password, null, 'profile 3: no Basic auth');
+    t.same(await configurationValue(cs, 'SecurityProfile'), { key: 'SecurityProfile', readonly: false, value: '3' });
+    t.notOk(JSON.stringify(running.fw.logs).includes('PRIVATE KEY'), 'no key in a log line');
+    await running.fw.kill();
+  },
+);
 
-t.test('security events of the box itself: StartupOfTheDevice, SettingSystemTime when the central system moves the clock, ResetOrReboot; sent in order once Boot is Accepted', async (t) => {
-  const cs = await centralSystem(t);
-  const hourAhead = () => new Date(Date.now() + 3_600_000).toISOString();
-  cs.handlers['BootNotification'] = () => ({ status: 'Accepted', interval: 300, currentTime: hourAhead() });
-  // A host clock without NTP: the central system's time is taken (CONTRACT §5).
-  const running = await box(t, t.testdir(), cs, {}, { sim: { controlPort: 0, clockSynced: false } });
-  const time = await securityEvent(cs, 'SettingSystemTime');
-  t.match(time.params['techInfo'], /clock set from the central system by 3[56]\d{5} ms/);
-  const boot = cs.calls.findIndex((c) => c.action === 'BootNotification');
-  const firstEvent = cs.calls.findIndex((c) => c.action === 'SecurityEventNotification');
-  t.ok(boot >= 0 && firstEvent > boot, 'nothing before BootNotification is Accepted');
-  t.equal(cs.calls[firstEvent]?.params['type'], 'StartupOfTheDevice', 'in the order they happened');
-  t.ok(Math.abs(Date.parse(time.params['timestamp']) - Date.parse(hourAhead())) < 60_000, 'timestamps on the central system clock');
-  const from = cs.calls.length;
-  t.same(await cs.call('Reset', { type: 'Soft' }), { status: 'Accepted' });
-  const reset = await securityEvent(cs, 'ResetOrReboot', from);
-  t.ok(cs.calls.slice(from).findIndex((c) => c.action === 'BootNotification') < cs.calls.slice(from).indexOf(reset), 'reported after the new BootNotification');
-  await running.fw.kill();
-});
+t.test(
+  'security events of the box itself: StartupOfTheDevice, SettingSystemTime when the central system moves the clock, ResetOrReboot; sent in order once Boot is Accepted',
+  async (t) => {
+    const cs = await centralSystem(t);
+    const hourAhead = () => new Date(Date.now() + 3_600_000).toISOString();
+    cs.handlers['BootNotification'] = () => ({ status: 'Accepted', interval: 300, currentTime: hourAhead() });
+    // A host clock without NTP: the central system's time is taken (CONTRACT §5).
+    const running = await box(t, t.testdir(), cs, {}, { sim: { controlPort: 0, clockSynced: false } });
+    const time = await securityEvent(cs, 'SettingSystemTime');
+    t.match(time.params['techInfo'], /clock set from the central system by 3[56]\d{5} ms/);
+    const boot = cs.calls.findIndex((c) => c.action === 'BootNotification');
+    const firstEvent = cs.calls.findIndex((c) => c.action === 'SecurityEventNotification');
+    t.ok(boot >= 0 && firstEvent > boot, 'nothing before BootNotification is Accepted');
+    t.equal(cs.calls[firstEvent]?.params['type'], 'StartupOfTheDevice', 'in the order they happened');
+    t.ok(Math.abs(Date.parse(time.params['timestamp']) - Date.parse(hourAhead())) < 60_000, 'timestamps on the central system clock');
+    const from = cs.calls.length;
+    t.same(await cs.call('Reset', { type: 'Soft' }), { status: 'Accepted' });
+    const reset = await securityEvent(cs, 'ResetOrReboot', from);
+    t.ok(
+      cs.calls.slice(from).findIndex((c) => c.action === 'BootNotification') < cs.calls.slice(from).indexOf(reset),
+      'reported after the new BootNotification',
+    );
+    await running.fw.kill();
+  },
+);

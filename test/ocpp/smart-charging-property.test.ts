@@ -1,6 +1,11 @@
 import t from 'tap';
 import { codeableCurrentA, MIN_CURRENT_A } from '../../firmware/charging/duty.js';
-import type { ChargingProfile, ChargingProfilePurpose, ChargingSchedulePeriod, InstalledProfile } from '../../firmware/ocpp/model/charging-profile.js';
+import type {
+  ChargingProfile,
+  ChargingProfilePurpose,
+  ChargingSchedulePeriod,
+  InstalledProfile,
+} from '../../firmware/ocpp/model/charging-profile.js';
 import { charging } from '../helpers/sim-rig.js';
 import { prng, pick } from '../helpers/prng.js';
 import { EPOCH_MS, smartRig } from '../helpers/smart-rig.js';
@@ -56,7 +61,8 @@ async function runSequence(seed: number): Promise<string | null> {
     const at = `t=${new Date(nowMs).toISOString()}`;
     if (status.offeredA > modbusA + 1e-9) return `${at}: ${status.offeredA} A on the pilot above Modbus ${modbusA} A`;
     if (status.offeredA > profilesA + 1e-9) return `${at}: ${status.offeredA} A on the pilot above the profiles' ${profilesA} A`;
-    if (Math.abs(status.offer.offeredA - expected) > 1e-9) return `${at}: offer ${status.offer.offeredA} A, expected ${expected} A (profiles ${profilesA} A, Modbus ${modbusA} A)`;
+    if (Math.abs(status.offer.offeredA - expected) > 1e-9)
+      return `${at}: offer ${status.offer.offeredA} A, expected ${expected} A (profiles ${profilesA} A, Modbus ${modbusA} A)`;
   }
   return null;
 }
@@ -64,7 +70,10 @@ async function runSequence(seed: number): Promise<string | null> {
 function randomProfile(random: () => number, id: number, txStartMs: number): InstalledProfile {
   const purpose = pick<ChargingProfilePurpose>(random, ['ChargePointMaxProfile', 'TxDefaultProfile', 'TxDefaultProfile', 'TxProfile']);
   const connectorId = purpose === 'ChargePointMaxProfile' ? 0 : purpose === 'TxProfile' ? 1 : pick(random, [0, 1]);
-  const kind = purpose === 'ChargePointMaxProfile' ? pick(random, ['Absolute', 'Recurring'] as const) : pick(random, ['Absolute', 'Recurring', 'Relative'] as const);
+  const kind =
+    purpose === 'ChargePointMaxProfile'
+      ? pick(random, ['Absolute', 'Recurring'] as const)
+      : pick(random, ['Absolute', 'Recurring', 'Relative'] as const);
   const unit = pick(random, ['A', 'W'] as const);
   const periods: ChargingSchedulePeriod[] = [];
   let startPeriod = random() < 0.8 ? 0 : Math.floor(random() * 1800);
@@ -108,7 +117,9 @@ function oracleA(installed: readonly InstalledProfile[], tMs: number, txStartMs:
     return s.chargingRateUnit === 'A' ? period.limit : period.limit / VOLTS_X_PHASES;
   };
   const layer = (purpose: ChargingProfilePurpose, connectorId: number): number | null => {
-    const candidates = installed.filter((e) => e.profile.chargingProfilePurpose === purpose && e.connectorId === connectorId).map((e) => e.profile);
+    const candidates = installed
+      .filter((e) => e.profile.chargingProfilePurpose === purpose && e.connectorId === connectorId)
+      .map((e) => e.profile);
     candidates.sort((a, b) => b.stackLevel - a.stackLevel);
     for (const p of candidates) {
       const value = valueAt(p);

@@ -26,7 +26,20 @@ t.test('a period boundary changes the pilot duty at the boundary, by a timer on 
   const rig = await smartRig();
   rig.startTransaction();
   const startMs = rig.clock.now();
-  t.equal(await rig.set(1, txDefault([{ startPeriod: 0, limit: 10 }, { startPeriod: 60, limit: 16 }, { startPeriod: 120, limit: 7.5 }], rig.iso())), 'Accepted');
+  t.equal(
+    await rig.set(
+      1,
+      txDefault(
+        [
+          { startPeriod: 0, limit: 10 },
+          { startPeriod: 60, limit: 16 },
+          { startPeriod: 120, limit: 7.5 },
+        ],
+        rig.iso(),
+      ),
+    ),
+    'Accepted',
+  );
   charging(rig);
   t.equal(offered(rig), 10);
   t.same(rig.plant.pilot, { mode: 'pwm', dutyPct: dutyPctForCurrent(10) });
@@ -63,11 +76,27 @@ t.test('a limit below 6 A pauses (no PWM, SuspendedEVSE) instead of being raised
   const rig = await smartRig();
   const tx = rig.startTransaction();
   charging(rig);
-  await rig.set(1, { ...txDefault([{ startPeriod: 0, limit: 4 }, { startPeriod: 30, limit: 12 }], rig.iso()), chargingProfilePurpose: 'TxProfile', transactionId: tx.transactionId ?? 0 });
+  await rig.set(1, {
+    ...txDefault(
+      [
+        { startPeriod: 0, limit: 4 },
+        { startPeriod: 30, limit: 12 },
+      ],
+      rig.iso(),
+    ),
+    chargingProfilePurpose: 'TxProfile',
+    transactionId: tx.transactionId ?? 0,
+  });
   t.not(rig.plant.pilot.mode, 'pwm', 'PWM withdrawn at once');
   t.equal(rig.controller.status().offer.pausedBy, 'belowMinimum');
   rig.until(() => !rig.closed(), 6000);
-  const view = connectorStatus({ charging: rig.controller.status(), transactionRunning: true, finishing: false, inoperative: false, reserved: false });
+  const view = connectorStatus({
+    charging: rig.controller.status(),
+    transactionRunning: true,
+    finishing: false,
+    inoperative: false,
+    reserved: false,
+  });
   t.equal(view.status, 'SuspendedEVSE');
   rig.until(() => offered(rig) === 12, 30_000);
   t.pass('12 A from the next period');
@@ -87,20 +116,23 @@ t.test('W → A with the phases energised: 11 kW on a 3-phase box is 15.9 A, 368
   t.equal(offered(one), 16);
 });
 
-t.test('numberPhases 1 with switching enabled: the box switches to one phase, W is converted with 3 phases until then, and 3 come back when no profile asks', async (t) => {
-  const rig = await smartRig({ phaseSwitching: { enabled: true, minIntervalS: 0, pauseS: 10 } });
-  rig.startTransaction();
-  charging(rig);
-  await rig.set(1, txDefault([{ startPeriod: 0, limit: 7360, numberPhases: 1 }], rig.iso(), {}, 'W'));
-  t.equal(rig.controller.phaseSelection(), 1, 'one phase asked for');
-  t.ok(offered(rig) === 0 || offered(rig) <= 7360 / 690, 'never more than W / (230 V × 3) while three phases are energised');
-  rig.until(() => rig.controller.status().phases === 1 && offered(rig) > 0, 60_000);
-  t.equal(offered(rig), 32, 'on one phase 7360 W is 32 A');
-  await rig.settle(rig.smart.clear({ id: 1 }));
-  t.equal(rig.controller.phaseSelection(), 3, 'three phases asked back');
-  rig.until(() => rig.controller.status().phases === 3 && offered(rig) > 0, 60_000);
-  t.equal(offered(rig), 32);
-});
+t.test(
+  'numberPhases 1 with switching enabled: the box switches to one phase, W is converted with 3 phases until then, and 3 come back when no profile asks',
+  async (t) => {
+    const rig = await smartRig({ phaseSwitching: { enabled: true, minIntervalS: 0, pauseS: 10 } });
+    rig.startTransaction();
+    charging(rig);
+    await rig.set(1, txDefault([{ startPeriod: 0, limit: 7360, numberPhases: 1 }], rig.iso(), {}, 'W'));
+    t.equal(rig.controller.phaseSelection(), 1, 'one phase asked for');
+    t.ok(offered(rig) === 0 || offered(rig) <= 7360 / 690, 'never more than W / (230 V × 3) while three phases are energised');
+    rig.until(() => rig.controller.status().phases === 1 && offered(rig) > 0, 60_000);
+    t.equal(offered(rig), 32, 'on one phase 7360 W is 32 A');
+    await rig.settle(rig.smart.clear({ id: 1 }));
+    t.equal(rig.controller.phaseSelection(), 3, 'three phases asked back');
+    rig.until(() => rig.controller.status().phases === 3 && offered(rig) > 0, 60_000);
+    t.equal(offered(rig), 32);
+  },
+);
 
 t.test('numberPhases 1 without phase switching: no switch, the current stays the 3-phase conversion', async (t) => {
   const rig = await smartRig();
@@ -115,63 +147,107 @@ t.test('numberPhases 1 without phase switching: no switch, the current stays the
 t.test('TxDefault and TxProfile wait for a transaction; a TxProfile ends with it, the TxDefaultProfile stays', async (t) => {
   const rig = await smartRig();
   await rig.set(1, txDefault([{ startPeriod: 0, limit: 10 }], rig.iso()));
-  t.equal(await rig.set(1, { ...txDefault([{ startPeriod: 0, limit: 8 }], rig.iso()), chargingProfileId: 2, chargingProfilePurpose: 'TxProfile' }), 'Rejected', 'no TxProfile without a transaction');
+  t.equal(
+    await rig.set(1, {
+      ...txDefault([{ startPeriod: 0, limit: 8 }], rig.iso()),
+      chargingProfileId: 2,
+      chargingProfilePurpose: 'TxProfile',
+    }),
+    'Rejected',
+    'no TxProfile without a transaction',
+  );
   t.equal(rig.controller.status().offer.limitA, 32, 'no transaction: the TxDefaultProfile does not limit');
   rig.startTransaction();
   charging(rig);
   t.equal(offered(rig), 10);
-  t.equal(await rig.set(1, { ...txDefault([{ startPeriod: 0, limit: 8 }], rig.iso()), chargingProfileId: 2, chargingProfilePurpose: 'TxProfile', transactionId: 7 }), 'Accepted');
+  t.equal(
+    await rig.set(1, {
+      ...txDefault([{ startPeriod: 0, limit: 8 }], rig.iso()),
+      chargingProfileId: 2,
+      chargingProfilePurpose: 'TxProfile',
+      transactionId: 7,
+    }),
+    'Accepted',
+  );
   t.equal(offered(rig), 8);
   rig.endTransaction();
-  t.same(rig.store.profiles.map((e: InstalledProfile) => e.profile.chargingProfileId), [1], 'the TxProfile went with its transaction');
+  t.same(
+    rig.store.profiles.map((e: InstalledProfile) => e.profile.chargingProfileId),
+    [1],
+    'the TxProfile went with its transaction',
+  );
   rig.startTransaction();
   t.equal(offered(rig), 10, 'the next transaction gets the TxDefaultProfile');
 });
 
-t.test('RemoteStartTransaction with a TxProfile: in force before the transaction permits charging, so the first PWM already carries it', async (t) => {
-  const rig = simRig({ ocpp: true });
-  const certificates = await CertificateStore.load(null, silentLogger);
-  const cp = new ChargePoint({
-    settings: { url: 'ws://127.0.0.1:9', chargeBoxId: 'box', password: '', connectorId: 1, fixedIdTag: '' },
-    identity: { vendor: 'v', model: 'm', serialNumber: 's', firmwareVersion: '0' },
-    charging: rig.controller,
-    rfid: rig.hal.rfid,
-    configuration: await OcppConfiguration.load(null, silentLogger),
-    authorization: await AuthorizationStore.load(null, silentLogger),
-    profiles: await ProfileStore.load(null, silentLogger),
-    queue: await TxQueue.load(null, silentLogger),
-    certificates,
-    link: await LinkSecurity.load({ settings: { url: 'ws://127.0.0.1:9', password: '', insecureTls: false }, certificates, dataDir: null, saveAuthorizationKey: async () => {}, log: silentLogger }),
-    recoveryReason: 'Reboot',
-    evse: { voltageV: 230, maxCurrentA: 32 },
-    clock: rig.clock,
-    log: silentLogger,
-    dataDir: null,
-    onIdTag: () => {},
-  });
-  rig.plant.configureEv({ state: 'C' });
-  rig.clock.advance(1000);
-  const offers: number[] = [];
-  rig.controller.onChange((s) => {
-    if (s.pilot.mode === 'pwm') offers.push(s.offeredA);
-  });
-  const profile: ChargingProfile = { ...txDefault([{ startPeriod: 0, limit: 9 }], new Date().toISOString()), chargingProfilePurpose: 'TxProfile', chargingProfileKind: 'Relative' };
-  t.equal(cp.transactions.remoteStart('TAG', profile), 'Accepted');
-  await rig.waitFor(() => rig.closed(), 5000);
-  t.same([...new Set(offers)], [9], 'only 9 A was ever on the pilot');
-  t.equal(cp.smartCharging.composite(1, 60).chargingSchedule?.chargingSchedulePeriod[0]?.limit, 9, 'and the composite schedule shows it');
-  await cp.transactions.stop('Local');
-  t.same(cp.smartCharging.composite(1, 60).chargingSchedule?.chargingSchedulePeriod, [{ startPeriod: 0, limit: 32 }], 'gone with its transaction');
-  cp.transactions.close();
-  cp.smartCharging.stop();
-});
+t.test(
+  'RemoteStartTransaction with a TxProfile: in force before the transaction permits charging, so the first PWM already carries it',
+  async (t) => {
+    const rig = simRig({ ocpp: true });
+    const certificates = await CertificateStore.load(null, silentLogger);
+    const cp = new ChargePoint({
+      settings: { url: 'ws://127.0.0.1:9', chargeBoxId: 'box', password: '', connectorId: 1, fixedIdTag: '' },
+      identity: { vendor: 'v', model: 'm', serialNumber: 's', firmwareVersion: '0' },
+      charging: rig.controller,
+      rfid: rig.hal.rfid,
+      configuration: await OcppConfiguration.load(null, silentLogger),
+      authorization: await AuthorizationStore.load(null, silentLogger),
+      profiles: await ProfileStore.load(null, silentLogger),
+      queue: await TxQueue.load(null, silentLogger),
+      certificates,
+      link: await LinkSecurity.load({
+        settings: { url: 'ws://127.0.0.1:9', password: '', insecureTls: false },
+        certificates,
+        dataDir: null,
+        saveAuthorizationKey: async () => {},
+        log: silentLogger,
+      }),
+      recoveryReason: 'Reboot',
+      evse: { voltageV: 230, maxCurrentA: 32 },
+      clock: rig.clock,
+      log: silentLogger,
+      dataDir: null,
+      onIdTag: () => {},
+    });
+    rig.plant.configureEv({ state: 'C' });
+    rig.clock.advance(1000);
+    const offers: number[] = [];
+    rig.controller.onChange((s) => {
+      if (s.pilot.mode === 'pwm') offers.push(s.offeredA);
+    });
+    const profile: ChargingProfile = {
+      ...txDefault([{ startPeriod: 0, limit: 9 }], new Date().toISOString()),
+      chargingProfilePurpose: 'TxProfile',
+      chargingProfileKind: 'Relative',
+    };
+    t.equal(cp.transactions.remoteStart('TAG', profile), 'Accepted');
+    await rig.waitFor(() => rig.closed(), 5000);
+    t.same([...new Set(offers)], [9], 'only 9 A was ever on the pilot');
+    t.equal(cp.smartCharging.composite(1, 60).chargingSchedule?.chargingSchedulePeriod[0]?.limit, 9, 'and the composite schedule shows it');
+    await cp.transactions.stop('Local');
+    t.same(
+      cp.smartCharging.composite(1, 60).chargingSchedule?.chargingSchedulePeriod,
+      [{ startPeriod: 0, limit: 32 }],
+      'gone with its transaction',
+    );
+    cp.transactions.close();
+    cp.smartCharging.stop();
+  },
+);
 
-t.test('GetCompositeSchedule just after a transaction started within a second: its Relative profile from 0, no moment without it', async (t) => {
-  const rig = await smartRig();
-  rig.clock.advance(700);
-  rig.startTransaction({ ...txDefault([{ startPeriod: 0, limit: 9 }], rig.iso()), chargingProfilePurpose: 'TxProfile', chargingProfileKind: 'Relative' });
-  rig.clock.advance(200);
-  const answer = rig.smart.composite(1, 60);
-  t.same(answer.chargingSchedule?.chargingSchedulePeriod, [{ startPeriod: 0, limit: 9 }]);
-  t.equal(answer.scheduleStart, rig.iso(), 'the schedule starts now, to the millisecond');
-});
+t.test(
+  'GetCompositeSchedule just after a transaction started within a second: its Relative profile from 0, no moment without it',
+  async (t) => {
+    const rig = await smartRig();
+    rig.clock.advance(700);
+    rig.startTransaction({
+      ...txDefault([{ startPeriod: 0, limit: 9 }], rig.iso()),
+      chargingProfilePurpose: 'TxProfile',
+      chargingProfileKind: 'Relative',
+    });
+    rig.clock.advance(200);
+    const answer = rig.smart.composite(1, 60);
+    t.same(answer.chargingSchedule?.chargingSchedulePeriod, [{ startPeriod: 0, limit: 9 }]);
+    t.equal(answer.scheduleStart, rig.iso(), 'the schedule starts now, to the millisecond');
+  },
+);

@@ -54,7 +54,13 @@ function fill(data: string): void {
 }
 
 /** Unplugs, waits for the StopTransaction and audits the central system's ledger. */
-async function unplugAndAudit(t: Test, cs: CentralSystem, box: RunningBox, ledger: ReturnType<typeof keepLedger>, from: number): Promise<void> {
+async function unplugAndAudit(
+  t: Test,
+  cs: CentralSystem,
+  box: RunningBox,
+  ledger: ReturnType<typeof keepLedger>,
+  from: number,
+): Promise<void> {
   await box.simPost('/sim/ev', { state: 'A' });
   await cs.waitForCall('StopTransaction', () => true, { from, timeoutMs: 20_000 });
   const result = audit(ledger);
@@ -79,7 +85,11 @@ t.test('a full data folder at the plug-in: the transaction is authorised but hel
   t.equal(await relayEverClosed(box, 3000), false, 'no energy without a record');
   t.equal((await box.sim())['pilot'], 'x1', 'no PWM');
   t.same(since(cs, from, 'StartTransaction'), [], 'nothing sent that is not on disk');
-  t.same(box.fw.logs.filter((l) => l['msg'] === 'journal write failed; kept in memory only').map((l) => l['code']), ['ENOSPC'], 'ENOSPC reported once, not per record');
+  t.same(
+    box.fw.logs.filter((l) => l['msg'] === 'journal write failed; kept in memory only').map((l) => l['code']),
+    ['ENOSPC'],
+    'ENOSPC reported once, not per record',
+  );
   rmSync(join(data, 'filler'));
   await waitStatus(cs, 'Charging', from, 1, 15_000);
   t.pass('once the disk takes it, the start is written, sent and charging begins');
@@ -88,50 +98,56 @@ t.test('a full data folder at the plug-in: the transaction is authorised but hel
   t.equal(await box.fw.stop(), 0);
 });
 
-t.test('a data folder that fills during a transaction: charging goes on, its messages wait in memory and go out in order once written', async (t) => {
-  const data = mountTmpfs(t);
-  if (data === null) return;
-  const cs = await startCentralSystem();
-  t.teardown(() => cs.close());
-  const ledger = keepLedger(cs);
-  const box = await online(t, cs, join(data, '..'));
-  const from = cs.calls.length;
-  await plugIn(box);
-  await waitStatus(cs, 'Charging', from);
-  await sleep(1500);
-  fill(data);
-  await box.fw.waitForLog((l) => l['msg'] === 'journal write failed; kept in memory only');
-  const held = cs.calls.length;
-  await sleep(3000);
-  t.equal((await box.sim())['relayClosed'], true, 'the running transaction goes on');
-  t.ok(since(cs, held, 'MeterValues').length <= 1, 'its meter values wait (at most the one in flight went)');
-  rmSync(join(data, 'filler'));
-  await cs.waitForCall('MeterValues', () => true, { from: held + 2, timeoutMs: 15_000 });
-  await unplugAndAudit(t, cs, box, ledger, from);
-  t.equal(await box.fw.stop(), 0, 'a clean stop');
-});
+t.test(
+  'a data folder that fills during a transaction: charging goes on, its messages wait in memory and go out in order once written',
+  async (t) => {
+    const data = mountTmpfs(t);
+    if (data === null) return;
+    const cs = await startCentralSystem();
+    t.teardown(() => cs.close());
+    const ledger = keepLedger(cs);
+    const box = await online(t, cs, join(data, '..'));
+    const from = cs.calls.length;
+    await plugIn(box);
+    await waitStatus(cs, 'Charging', from);
+    await sleep(1500);
+    fill(data);
+    await box.fw.waitForLog((l) => l['msg'] === 'journal write failed; kept in memory only');
+    const held = cs.calls.length;
+    await sleep(3000);
+    t.equal((await box.sim())['relayClosed'], true, 'the running transaction goes on');
+    t.ok(since(cs, held, 'MeterValues').length <= 1, 'its meter values wait (at most the one in flight went)');
+    rmSync(join(data, 'filler'));
+    await cs.waitForCall('MeterValues', () => true, { from: held + 2, timeoutMs: 15_000 });
+    await unplugAndAudit(t, cs, box, ledger, from);
+    t.equal(await box.fw.stop(), 0, 'a clean stop');
+  },
+);
 
-t.test('a read-only data folder: the box boots from what is there, holds a new transaction, charges once it is writable again', async (t) => {
-  const data = mountTmpfs(t);
-  if (data === null) return;
-  const cs = await startCentralSystem();
-  t.teardown(() => cs.close());
-  const ledger = keepLedger(cs);
-  const first = await online(t, cs, join(data, '..'));
-  t.equal(await first.fw.stop(), 0);
-  execFileSync('mount', ['-o', 'remount,ro', data]);
-  const box = await online(t, cs, join(data, '..'));
-  const from = cs.calls.length;
-  await plugIn(box);
-  t.equal(await relayEverClosed(box, 3000), false, 'no energy without a record');
-  t.same(
-    box.fw.logs.filter((l) => l['msg'] === 'journal write failed; kept in memory only').map((l) => l['code']),
-    ['EROFS'],
-    'the journal reports EROFS once',
-  );
-  execFileSync('mount', ['-o', 'remount,rw', data]);
-  await waitStatus(cs, 'Charging', from, 1, 15_000);
-  await sleep(2500);
-  await unplugAndAudit(t, cs, box, ledger, from);
-  t.equal(await box.fw.stop(), 0);
-});
+t.test(
+  'a read-only data folder: the box boots from what is there, holds a new transaction, charges once it is writable again',
+  async (t) => {
+    const data = mountTmpfs(t);
+    if (data === null) return;
+    const cs = await startCentralSystem();
+    t.teardown(() => cs.close());
+    const ledger = keepLedger(cs);
+    const first = await online(t, cs, join(data, '..'));
+    t.equal(await first.fw.stop(), 0);
+    execFileSync('mount', ['-o', 'remount,ro', data]);
+    const box = await online(t, cs, join(data, '..'));
+    const from = cs.calls.length;
+    await plugIn(box);
+    t.equal(await relayEverClosed(box, 3000), false, 'no energy without a record');
+    t.same(
+      box.fw.logs.filter((l) => l['msg'] === 'journal write failed; kept in memory only').map((l) => l['code']),
+      ['EROFS'],
+      'the journal reports EROFS once',
+    );
+    execFileSync('mount', ['-o', 'remount,rw', data]);
+    await waitStatus(cs, 'Charging', from, 1, 15_000);
+    await sleep(2500);
+    await unplugAndAudit(t, cs, box, ledger, from);
+    t.equal(await box.fw.stop(), 0);
+  },
+);

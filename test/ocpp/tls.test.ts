@@ -22,15 +22,24 @@ t.before(() => {
 });
 
 /** Starts the box against `cs` with `ocpp` settings; true when it completed the WebSocket handshake. */
-async function connects(t: Test, server: { cert: string; key: string }, ocpp: Record<string, unknown>, clientCa?: string): Promise<{ ok: boolean; logs: Array<Record<string, unknown>> }> {
+async function connects(
+  t: Test,
+  server: { cert: string; key: string },
+  ocpp: Record<string, unknown>,
+  clientCa?: string,
+): Promise<{ ok: boolean; logs: Array<Record<string, unknown>> }> {
   const cs = await startCentralSystem({ tls: { ...server, ...(clientCa !== undefined && { clientCa, requireClientCertificate: true }) } });
   t.teardown(() => cs.close());
-  const box = await startBox(t.testdir({}), { ocpp: { url: cs.url.replace('ws://', 'wss://'), chargeBoxId: 'box-tls', password: 'secret-pw', fixedIdTag: '', ...ocpp } });
+  const box = await startBox(t.testdir({}), {
+    ocpp: { url: cs.url.replace('ws://', 'wss://'), chargeBoxId: 'box-tls', password: 'secret-pw', fixedIdTag: '', ...ocpp },
+  });
   t.teardown(() => box.fw.kill());
-  const ok = await box.fw.waitForLog((l) => l['msg'] === 'OCPP connected', 4000).then(
-    () => true,
-    () => false,
-  );
+  const ok = await box.fw
+    .waitForLog((l) => l['msg'] === 'OCPP connected', 4000)
+    .then(
+      () => true,
+      () => false,
+    );
   return { ok, logs: box.fw.logs };
 }
 
@@ -43,8 +52,14 @@ t.test('profile 2: connects with the right CA', async (t) => {
 t.test('profile 2: refuses a server that does not chain to the CA', async (t) => {
   const { ok, logs } = await connects(t, certs.server, { caFile: certs.otherCa });
   t.notOk(ok);
-  t.ok(logs.some((l) => l['msg'] === 'OCPP connection failed' && /certificate/i.test(String(l['reason']))), 'the reason is logged');
-  t.ok(logs.some((l) => l['securityEvent'] === 'InvalidCentralSystemCertificate'), 'and kept as a security event');
+  t.ok(
+    logs.some((l) => l['msg'] === 'OCPP connection failed' && /certificate/i.test(String(l['reason']))),
+    'the reason is logged',
+  );
+  t.ok(
+    logs.some((l) => l['securityEvent'] === 'InvalidCentralSystemCertificate'),
+    'and kept as a security event',
+  );
 });
 
 t.test('profile 2: refuses a certificate for another host name', async (t) => {
@@ -65,21 +80,31 @@ t.test('ocpp.insecureTls connects to a server it cannot verify, and says so', as
   const { ok, logs } = await connects(t, certs.server, { insecureTls: true });
   t.ok(ok);
   t.ok(logs.some((l) => l['level'] === 'warn' && /not verified/.test(String(l['msg']))));
-  t.ok(logs.some((l) => l['securityEvent'] === 'InvalidCentralSystemCertificate' && /insecureTls/.test(String(l['techInfo']))), 'reported as a security event');
+  t.ok(
+    logs.some((l) => l['securityEvent'] === 'InvalidCentralSystemCertificate' && /insecureTls/.test(String(l['techInfo']))),
+    'reported as a security event',
+  );
 });
 
 t.test('profile 3: refused without a client certificate, accepted with one', async (t) => {
   t.notOk((await connects(t, certs.server, { caFile: certs.ca }, certs.ca)).ok, 'no client certificate: refused');
-  t.ok((await connects(t, certs.server, { caFile: certs.ca, certFile: certs.client.cert, keyFile: certs.client.key }, certs.ca)).ok, 'with one: connected');
+  t.ok(
+    (await connects(t, certs.server, { caFile: certs.ca, certFile: certs.client.cert, keyFile: certs.client.key }, certs.ca)).ok,
+    'with one: connected',
+  );
 });
 
 /** A TLS server that only speaks what `options` allow: the box must refuse it in the handshake and report `event`. */
 async function refusedHandshake(t: Test, options: TlsOptions, event: string): Promise<void> {
-  const server = createTlsServer({ cert: readFileSync(certs.server.cert), key: readFileSync(certs.server.key), ...options }, (socket) => socket.destroy());
+  const server = createTlsServer({ cert: readFileSync(certs.server.cert), key: readFileSync(certs.server.key), ...options }, (socket) =>
+    socket.destroy(),
+  );
   server.on('tlsClientError', () => {});
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => server.close());
-  const box = await startBox(t.testdir({}), { ocpp: { url: `wss://localhost:${(server.address() as AddressInfo).port}/ocpp`, chargeBoxId: 'box-tls', caFile: certs.ca } });
+  const box = await startBox(t.testdir({}), {
+    ocpp: { url: `wss://localhost:${(server.address() as AddressInfo).port}/ocpp`, chargeBoxId: 'box-tls', caFile: certs.ca },
+  });
   t.teardown(() => box.fw.kill());
   await box.fw.waitForLog((l) => l['msg'] === 'OCPP connection failed');
   await box.fw.waitForLog((l) => l['securityEvent'] === event, 2000);
@@ -95,7 +120,14 @@ t.test('a TLS 1.2 server without the whitepaper cipher suites is refused: Invali
 });
 
 t.test('an unreadable CA file is a config error naming the key (exit 2)', async (t) => {
-  const dir = t.testdir({ 'config.json': JSON.stringify({ dataDir: 'data', modbus: { tcp: null }, sim: { controlPort: 0 }, ocpp: { url: 'wss://localhost:1/ocpp', chargeBoxId: 'b', caFile: '/nonexistent/ca.pem' } }) });
+  const dir = t.testdir({
+    'config.json': JSON.stringify({
+      dataDir: 'data',
+      modbus: { tcp: null },
+      sim: { controlPort: 0 },
+      ocpp: { url: 'wss://localhost:1/ocpp', chargeBoxId: 'b', caFile: '/nonexistent/ca.pem' },
+    }),
+  });
   const result = await runFirmware(['--config', 'config.json'], dir);
   t.equal(result.code, 2);
   t.match(result.stderr, /ocpp\.caFile: cannot read \/nonexistent\/ca\.pem: ENOENT/);

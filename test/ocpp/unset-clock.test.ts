@@ -32,7 +32,15 @@ async function pki(dir: string) {
   const ca = await issueCertificate({ role: 'ca', commonName: 'Root', days: 30, notBefore: new Date(Date.now() - DAY_MS) });
   const other = await issueCertificate({ role: 'ca', commonName: 'Other', days: 30, notBefore: new Date(Date.now() - DAY_MS) });
   const tomorrow = new Date(Date.now() + DAY_MS);
-  const server = (issuer: typeof ca, hosts: string[]) => issueCertificate({ role: 'server', commonName: hosts[0]!, hosts, days: 30, notBefore: tomorrow, issuer: { certPem: ca.certPem, keyPem: issuer.keyPem as string } });
+  const server = (issuer: typeof ca, hosts: string[]) =>
+    issueCertificate({
+      role: 'server',
+      commonName: hosts[0]!,
+      hosts,
+      days: 30,
+      notBefore: tomorrow,
+      issuer: { certPem: ca.certPem, keyPem: issuer.keyPem as string },
+    });
   const files: Record<string, string> = {};
   const write = (name: string, text: string): string => {
     files[name] = join(dir, name);
@@ -42,7 +50,14 @@ async function pki(dir: string) {
   write('ca.crt', ca.certPem);
   const good = await server(ca, ['localhost']);
   const elsewhere = await server(ca, ['backend.example']);
-  const foreign = await issueCertificate({ role: 'server', commonName: 'localhost', hosts: ['localhost'], days: 30, notBefore: tomorrow, issuer: { certPem: other.certPem, keyPem: other.keyPem as string } });
+  const foreign = await issueCertificate({
+    role: 'server',
+    commonName: 'localhost',
+    hosts: ['localhost'],
+    days: 30,
+    notBefore: tomorrow,
+    issuer: { certPem: other.certPem, keyPem: other.keyPem as string },
+  });
   return {
     ca: files['ca.crt']!,
     good: { cert: write('good.crt', good.certPem), key: write('good.key', good.keyPem!) },
@@ -51,13 +66,26 @@ async function pki(dir: string) {
   };
 }
 
-async function attempt(t: Test, server: { cert: string; key: string }, ca: string, hostMs: number, knownMs: number | null): Promise<Outcome> {
+async function attempt(
+  t: Test,
+  server: { cert: string; key: string },
+  ca: string,
+  hostMs: number,
+  knownMs: number | null,
+): Promise<Outcome> {
   const cs = await startCentralSystem({ tls: server });
   t.teardown(() => cs.close());
   const warnings: string[] = [];
   const log = createLogger({ level: 'warn', write: (line) => warnings.push(String(JSON.parse(line).msg)) });
   const certificates = await CertificateStore.load(null, silentLogger);
-  const link = await LinkSecurity.load({ settings: { url: cs.url.replace('ws://', 'wss://'), password: 'pw', caFile: ca, insecureTls: false }, certificates, dataDir: null, saveAuthorizationKey: async () => {}, log, hostClockMs: () => hostMs });
+  const link = await LinkSecurity.load({
+    settings: { url: cs.url.replace('ws://', 'wss://'), password: 'pw', caFile: ca, insecureTls: false },
+    certificates,
+    dataDir: null,
+    saveAuthorizationKey: async () => {},
+    log,
+    hostClockMs: () => hostMs,
+  });
   const rpc = new OcppRpc({ clock: systemClock, log: silentLogger });
   return new Promise<Outcome>((resolve) => {
     const connection = new OcppConnection({
@@ -87,11 +115,14 @@ t.before(async () => {
   certs = await pki(t.testdirName);
 });
 
-t.test('clock not set, time not known: the server is accepted on its chain and host name, and the unchecked dates are logged', async (t) => {
-  const outcome = await attempt(t, certs.good, certs.ca, UNSET, null);
-  t.equal(outcome.opened, true);
-  t.ok(outcome.warnings.some((w) => /without checking its dates/.test(w)));
-});
+t.test(
+  'clock not set, time not known: the server is accepted on its chain and host name, and the unchecked dates are logged',
+  async (t) => {
+    const outcome = await attempt(t, certs.good, certs.ca, UNSET, null);
+    t.equal(outcome.opened, true);
+    t.ok(outcome.warnings.some((w) => /without checking its dates/.test(w)));
+  },
+);
 
 t.test('clock not set, the central system time known: the dates count again (not valid until tomorrow)', async (t) => {
   const outcome = await attempt(t, certs.good, certs.ca, UNSET, Date.now());

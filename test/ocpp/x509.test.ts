@@ -3,7 +3,15 @@ import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { certificateHashData, certificateRequest, chainProblem, issueCertificate, keyMatches, sameHashData, splitPems } from '../../firmware/ocpp/x509.js';
+import {
+  certificateHashData,
+  certificateRequest,
+  chainProblem,
+  issueCertificate,
+  keyMatches,
+  sameHashData,
+  splitPems,
+} from '../../firmware/ocpp/x509.js';
 
 /**
  * The X.509 helpers checked against openssl, an independent implementation: it verifies the
@@ -11,11 +19,18 @@ import { certificateHashData, certificateRequest, chainProblem, issueCertificate
  * CertificateHashData.
  */
 
-const openssl = (cwd: string, args: string[]): string => execFileSync('openssl', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const openssl = (cwd: string, args: string[]): string =>
+  execFileSync('openssl', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 async function pki(dir: string) {
   const root = await issueCertificate({ role: 'ca', commonName: 'Root "A", Test', days: 30 });
-  const server = await issueCertificate({ role: 'server', commonName: 'localhost', hosts: ['localhost', '127.0.0.1'], days: 30, issuer: { certPem: root.certPem, keyPem: root.keyPem as string } });
+  const server = await issueCertificate({
+    role: 'server',
+    commonName: 'localhost',
+    hosts: ['localhost', '127.0.0.1'],
+    days: 30,
+    issuer: { certPem: root.certPem, keyPem: root.keyPem as string },
+  });
   writeFileSync(join(dir, 'root.crt'), root.certPem);
   writeFileSync(join(dir, 'server.crt'), server.certPem);
   return { root, server };
@@ -28,7 +43,11 @@ t.test('a root CA and a server certificate that openssl verifies, with the host 
   const text = openssl(dir, ['x509', '-in', 'server.crt', '-noout', '-text']);
   t.match(text, /DNS:localhost, IP Address:127\.0\.0\.1/);
   t.match(text, /TLS Web Server Authentication/);
-  t.match(openssl(dir, ['x509', '-in', 'root.crt', '-noout', '-subject']), /CN = "?Root \\?"A\\?", Test"?/, 'a name with quotes and a comma survives');
+  t.match(
+    openssl(dir, ['x509', '-in', 'root.crt', '-noout', '-subject']),
+    /CN = "?Root \\?"A\\?", Test"?/,
+    'a name with quotes and a comma survives',
+  );
 });
 
 t.test('CertificateHashData equals the OCSP CertID openssl computes (SHA-256)', async (t) => {
@@ -41,7 +60,10 @@ t.test('CertificateHashData equals the OCSP CertID openssl computes (SHA-256)', 
   t.equal(ours.issuerNameHash, field('Issuer Name Hash'));
   t.equal(ours.issuerKeyHash, field('Issuer Key Hash'));
   t.equal(ours.serialNumber, field('Serial Number').replace(/^0+/, ''));
-  t.ok(sameHashData({ ...ours, issuerKeyHash: ours.issuerKeyHash.toUpperCase(), serialNumber: `00${ours.serialNumber}` }, ours), 'case and leading zeros do not matter');
+  t.ok(
+    sameHashData({ ...ours, issuerKeyHash: ours.issuerKeyHash.toUpperCase(), serialNumber: `00${ours.serialNumber}` }, ours),
+    'case and leading zeros do not matter',
+  );
   t.notOk(sameHashData({ ...ours, serialNumber: 'ff' }, ours));
 });
 
@@ -49,14 +71,27 @@ t.test('a CSR with the charge box id as CN and the CPO name as O, signed by its 
   const dir = t.testdir();
   const { csrPem, keyPem } = await certificateRequest({ commonName: 'box-7', organization: 'ACME, CPO' });
   writeFileSync(join(dir, 'box.csr'), csrPem);
-  const out = execFileSync('openssl', ['req', '-in', 'box.csr', '-noout', '-verify', '-subject'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync('openssl', ['req', '-in', 'box.csr', '-noout', '-verify', '-subject'], {
+    cwd: dir,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   t.match(out, /CN = box-7, O = "?ACME\\?, CPO"?/);
   t.match(keyPem, /^-----BEGIN PRIVATE KEY-----\n/);
   const root = await issueCertificate({ role: 'ca', commonName: 'Root', days: 30 });
-  const signed = await issueCertificate({ role: 'client', commonName: 'box-7', days: 30, csrPem, issuer: { certPem: root.certPem, keyPem: root.keyPem as string } });
+  const signed = await issueCertificate({
+    role: 'client',
+    commonName: 'box-7',
+    days: 30,
+    csrPem,
+    issuer: { certPem: root.certPem, keyPem: root.keyPem as string },
+  });
   t.equal(signed.keyPem, null, 'signing a CSR makes no key');
   t.ok(keyMatches(new X509Certificate(signed.certPem), keyPem), 'the certificate is for the CSR key');
-  t.notOk(keyMatches(new X509Certificate(signed.certPem), (await certificateRequest({ commonName: 'x', organization: 'y' })).keyPem), 'not for another key');
+  t.notOk(
+    keyMatches(new X509Certificate(signed.certPem), (await certificateRequest({ commonName: 'x', organization: 'y' })).keyPem),
+    'not for another key',
+  );
 });
 
 t.test('chainProblem: signatures up to an installed root, validity only when the time is known', async (t) => {

@@ -13,7 +13,6 @@ import { simRig, type Rig } from '../helpers/sim-rig.js';
  * damaged five ways, and the next start must never close the contactor.
  */
 
-
 function everClosedWithin(rig: Rig, ms: number): boolean {
   let closed = false;
   for (let i = 0; i < ms; i += 5) {
@@ -45,11 +44,24 @@ for (const [damage, apply] of Object.entries(DAMAGES)) {
     const lines: Array<Record<string, unknown>> = [];
     const log = createLogger({ level: 'warn', write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) });
     const reloaded = await FaultLog.load(dataDir, log);
-    t.same(reloaded.latched.map((f) => [f.kind, f.latch]), [['storage', 'installer']], 'an unreadable store counts as latched');
-    t.ok(lines.some((l) => l['level'] === 'error' && l['msg'] === 'fault store unreadable: latched as a storage fault until an installer clears it'), 'logged at error');
+    t.same(
+      reloaded.latched.map((f) => [f.kind, f.latch]),
+      [['storage', 'installer']],
+      'an unreadable store counts as latched',
+    );
+    t.ok(
+      lines.some(
+        (l) => l['level'] === 'error' && l['msg'] === 'fault store unreadable: latched as a storage fault until an installer clears it',
+      ),
+      'logged at error',
+    );
     await reloaded.flush();
     t.ok(existsSync(`${path}.corrupt`), 'the damaged file is set aside once the latch is on disk');
-    t.same((await FaultLog.load(dataDir, silentLogger)).latched.map((f) => f.kind), ['storage'], 'and the latch survives the next restart too');
+    t.same(
+      (await FaultLog.load(dataDir, silentLogger)).latched.map((f) => f.kind),
+      ['storage'],
+      'and the latch survives the next restart too',
+    );
 
     const rig = simRig({ faultLog: reloaded });
     rig.plant.configureEv({ state: 'C' });
@@ -57,7 +69,11 @@ for (const [damage, apply] of Object.entries(DAMAGES)) {
     const status = rig.controller.status();
     t.equal(status.pilot.mode, 'x1', 'no PWM');
     t.equal(status.offer.pausedBy, 'fault');
-    t.same(connectorStatus({ charging: status, transactionRunning: false, finishing: false, inoperative: false, reserved: false }), { status: 'Faulted', errorCode: 'InternalError', info: 'fault store unreadable; installer must clear' }, 'reported to OCPP as Faulted / InternalError');
+    t.same(
+      connectorStatus({ charging: status, transactionRunning: false, finishing: false, inoperative: false, reserved: false }),
+      { status: 'Faulted', errorCode: 'InternalError', info: 'fault store unreadable; installer must clear' },
+      'reported to OCPP as Faulted / InternalError',
+    );
 
     await rig.controller.clearFaults();
     t.same(rig.faults(), [], 'an installer clears it');
@@ -73,7 +89,10 @@ t.test('the previous generation still shows the weld: both are latched', async (
   writeFileSync(`${path}.prev`, readFileSync(path)); // a later write kept the weld's generation
   writeFileSync(path, '{"latched":[');
   const reloaded = await FaultLog.load(dataDir, silentLogger);
-  t.same(reloaded.latched.map((f) => f.kind), ['contactorWelded', 'storage']);
+  t.same(
+    reloaded.latched.map((f) => f.kind),
+    ['contactorWelded', 'storage'],
+  );
 });
 
 t.test('a disk that cannot take the replacement leaves the damaged file in place: latched again at the next start', async (t) => {
@@ -84,5 +103,8 @@ t.test('a disk that cannot take the replacement leaves the damaged file in place
   writeFileSync(join(path, 'x'), ''); // a directory that is not empty: the rename over it fails
   const first = await FaultLog.load(dataDir, silentLogger);
   await first.flush();
-  t.same((await FaultLog.load(dataDir, silentLogger)).latched.map((f) => f.kind), ['storage']);
+  t.same(
+    (await FaultLog.load(dataDir, silentLogger)).latched.map((f) => f.kind),
+    ['storage'],
+  );
 });

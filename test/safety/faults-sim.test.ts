@@ -53,7 +53,11 @@ t.test('welded contactor: detected within 200 ms of the release, latched across 
 
   // Restart: a new controller over the same dataDir starts latched.
   const reloaded = await FaultLog.load(dataDir, silentLogger);
-  t.same(reloaded.latched.map((f) => f.kind), ['contactorWelded'], 'the latch is on disk');
+  t.same(
+    reloaded.latched.map((f) => f.kind),
+    ['contactorWelded'],
+    'the latch is on disk',
+  );
   const restarted = simRig({ faultLog: reloaded });
   restarted.plant.configureEv({ state: 'C' });
   t.equal(everClosedWithin(restarted, 30_000), false, 'after the restart it still never closes');
@@ -121,7 +125,10 @@ t.test('RCD: open at once, latched until unplug, one self-test before the next c
   rig.plant.configureEv({ state: 'C' });
   const closeMs = await rig.waitFor(() => rig.closed(), 5000);
   t.ok(closeMs >= 200, `the close waited for the self-test (${closeMs} ms)`);
-  t.ok(rig.controller.faultHistory().some((f) => f.kind === 'rcd' && f.clearedAtMs !== null), 'history shows the trip and its end');
+  t.ok(
+    rig.controller.faultHistory().some((f) => f.kind === 'rcd' && f.clearedAtMs !== null),
+    'history shows the trip and its end',
+  );
 });
 
 t.test('an RCD that fails its self-test is latched for an installer', async (t) => {
@@ -133,7 +140,10 @@ t.test('an RCD that fails its self-test is latched for an installer', async (t) 
   replug(rig);
   await rig.waitFor(() => rig.faults().includes('rcd'), 5000);
   t.equal(everClosedWithin(rig, 30_000), false);
-  t.same(rig.controller.status().faults.map((f) => [f.kind, f.latch]), [['rcd', 'installer']]);
+  t.same(
+    rig.controller.status().faults.map((f) => [f.kind, f.latch]),
+    [['rcd', 'installer']],
+  );
 });
 
 t.test('over-current: above offered + 10 % + 0.5 A for 7 s stops; retried after minOffS', async (t) => {

@@ -30,7 +30,10 @@ interface Case {
   check(t: Test, dataDir: string, log: Logger, run: 'after the damage' | 'restarted again'): Promise<void>;
 }
 
-const CP_MAX_10A = chargingProfile({ chargingProfileId: 7, chargingProfilePurpose: 'ChargePointMaxProfile', stackLevel: 0 }, { chargingSchedulePeriod: [{ startPeriod: 0, limit: 10 }] });
+const CP_MAX_10A = chargingProfile(
+  { chargingProfileId: 7, chargingProfilePurpose: 'ChargePointMaxProfile', stackLevel: 0 },
+  { chargingSchedulePeriod: [{ startPeriod: 0, limit: 10 }] },
+);
 
 const CASES: Record<string, Case> = {
   'faults.json': {
@@ -42,7 +45,10 @@ const CASES: Record<string, Case> = {
     async check(t, dataDir, log) {
       const faults = await FaultLog.load(dataDir, log);
       await faults.flush();
-      t.ok(faults.latched.some((f) => f.kind === 'storage' && f.latch === 'installer'), 'latched (storage) until an installer clears it');
+      t.ok(
+        faults.latched.some((f) => f.kind === 'storage' && f.latch === 'installer'),
+        'latched (storage) until an installer clears it',
+      );
     },
   },
   'ocpp-charging-profiles.json': {
@@ -83,7 +89,11 @@ const CASES: Record<string, Case> = {
       await (await OcppConfiguration.load(dataDir, log)).change('MeterValueSampleInterval', '5');
     },
     async check(t, dataDir, log) {
-      t.equal((await OcppConfiguration.load(dataDir, log)).get('MeterValueSampleInterval'), (await OcppConfiguration.load(null, log)).get('MeterValueSampleInterval'), 'the defaults');
+      t.equal(
+        (await OcppConfiguration.load(dataDir, log)).get('MeterValueSampleInterval'),
+        (await OcppConfiguration.load(null, log)).get('MeterValueSampleInterval'),
+        'the defaults',
+      );
     },
   },
   'ocpp-authorization.json': {
@@ -91,7 +101,11 @@ const CASES: Record<string, Case> = {
       await (await AuthorizationStore.load(dataDir, log)).updateList(3, 'Full', [{ idTag: 'CARD', idTagInfo: { status: 'Accepted' } }]);
     },
     async check(t, dataDir, log) {
-      t.equal((await AuthorizationStore.load(dataDir, log)).lookup('CARD', { listEnabled: true, cacheEnabled: true, nowMs: 0 }), null, 'an empty local list and cache: the backend or the offline rules decide');
+      t.equal(
+        (await AuthorizationStore.load(dataDir, log)).lookup('CARD', { listEnabled: true, cacheEnabled: true, nowMs: 0 }),
+        null,
+        'an empty local list and cache: the backend or the offline rules decide',
+      );
     },
   },
   'ocpp-certificates.json': {
@@ -114,7 +128,16 @@ const CASES: Record<string, Case> = {
   'transaction-history.json': {
     async write(dataDir, log) {
       const history = await TransactionHistory.load(dataDir, log);
-      history.add({ source: 'local', transactionId: null, idTag: 'X', startedAt: '2026-01-01T00:00:00Z', stoppedAt: '2026-01-01T01:00:00Z', meterStartWh: 0, meterStopWh: 10, reason: 'Local' });
+      history.add({
+        source: 'local',
+        transactionId: null,
+        idTag: 'X',
+        startedAt: '2026-01-01T00:00:00Z',
+        stoppedAt: '2026-01-01T01:00:00Z',
+        meterStartWh: 0,
+        meterStopWh: 10,
+        reason: 'Local',
+      });
       await history.flush();
     },
     async check(t, dataDir, log) {
@@ -144,28 +167,45 @@ for (const [file, c] of Object.entries(CASES)) {
       apply(join(dataDir, file));
       reset();
       await c.check(t, dataDir, log, 'after the damage');
-      t.ok(errors().some((l) => String(l['path'] ?? '').endsWith(file)), 'logged at error, naming the file');
+      t.ok(
+        errors().some((l) => String(l['path'] ?? '').endsWith(file)),
+        'logged at error, naming the file',
+      );
       reset();
       await c.check(t, dataDir, log, 'restarted again');
-      t.same(errors().filter((l) => l['msg'] === 'stored file unreadable'), [], 'the next restart reads a good file');
+      t.same(
+        errors().filter((l) => l['msg'] === 'stored file unreadable'),
+        [],
+        'the next restart reads a good file',
+      );
     });
   }
 }
 
-t.test('ocpp-transactions.jsonl: damaged lines skipped and reported; a directory in its place holds new charging (the journal cannot be written)', async (t) => {
-  for (const [damage, apply] of Object.entries(DAMAGES)) {
-    const dataDir = t.testdir({});
-    const { log, errors } = recording();
-    writeFileSync(join(dataDir, 'ocpp-transactions.jsonl'), '{"k":"ids","nextSeq":5,"nextTx":9}\n');
-    apply(join(dataDir, 'ocpp-transactions.jsonl'));
-    const stored = await TxQueue.load(dataDir, log);
-    t.ok(stored, `${damage}: the queue loads`);
-    if (damage === 'directory') {
-      t.ok(errors().some((l) => l['msg'] === 'journal unreadable; starting empty'), 'reported');
-      stored.journal.append({ k: 'ids', nextSeq: 1, nextTx: 1 });
-      await stored.journal.flush();
-      t.equal(stored.journal.healthy, false, 'not writable: a new transaction is held (pausedBy storage), see storage-failure.test.ts');
+t.test(
+  'ocpp-transactions.jsonl: damaged lines skipped and reported; a directory in its place holds new charging (the journal cannot be written)',
+  async (t) => {
+    for (const [damage, apply] of Object.entries(DAMAGES)) {
+      const dataDir = t.testdir({});
+      const { log, errors } = recording();
+      writeFileSync(join(dataDir, 'ocpp-transactions.jsonl'), '{"k":"ids","nextSeq":5,"nextTx":9}\n');
+      apply(join(dataDir, 'ocpp-transactions.jsonl'));
+      const stored = await TxQueue.load(dataDir, log);
+      t.ok(stored, `${damage}: the queue loads`);
+      if (damage === 'directory') {
+        t.ok(
+          errors().some((l) => l['msg'] === 'journal unreadable; starting empty'),
+          'reported',
+        );
+        stored.journal.append({ k: 'ids', nextSeq: 1, nextTx: 1 });
+        await stored.journal.flush();
+        t.equal(stored.journal.healthy, false, 'not writable: a new transaction is held (pausedBy storage), see storage-failure.test.ts');
+      }
+      if (damage === 'garbage' || damage === 'wrongType')
+        t.ok(
+          errors().some((l) => l['msg'] === 'journal: damaged records skipped'),
+          `${damage}: reported`,
+        );
     }
-    if (damage === 'garbage' || damage === 'wrongType') t.ok(errors().some((l) => l['msg'] === 'journal: damaged records skipped'), `${damage}: reported`);
-  }
-});
+  },
+);

@@ -20,7 +20,10 @@ t.test('records come back in the order written; rewrite compacts', async (t) => 
   const { journal } = await Journal.open(path, isRec, log);
   for (let n = 1; n <= 5; n++) journal.append({ n });
   await journal.flush();
-  t.same((await Journal.open(path, isRec, log)).records, [1, 2, 3, 4, 5].map((n) => ({ n })));
+  t.same(
+    (await Journal.open(path, isRec, log)).records,
+    [1, 2, 3, 4, 5].map((n) => ({ n })),
+  );
   journal.rewrite([{ n: 9 }]);
   journal.append({ n: 10 });
   await journal.close();
@@ -37,7 +40,10 @@ t.test('a torn last line (a crash during an append) is skipped quietly; a damage
   writeFileSync(path, '{"n":1}\ngarbage\x00\x01\n{"x":3}\n{"n":4}\n');
   const damaged = recordingLog();
   t.same((await Journal.open(path, isRec, damaged.log)).records, [{ n: 1 }, { n: 4 }]);
-  t.match(damaged.lines.find((l) => l['level'] === 'error'), { msg: 'journal: damaged records skipped', skipped: 2 });
+  t.match(
+    damaged.lines.find((l) => l['level'] === 'error'),
+    { msg: 'journal: damaged records skipped', skipped: 2 },
+  );
 });
 
 t.test('a disk that refuses: logged once per kind of failure, memory goes on, writes resume when it recovers', async (t) => {
@@ -48,7 +54,11 @@ t.test('a disk that refuses: logged once per kind of failure, memory goes on, wr
   for (let n = 1; n <= 3; n++) journal.append({ n });
   await journal.flush();
   t.equal(journal.healthy, false);
-  t.equal(lines.filter((l) => l['msg'] === 'journal write failed; kept in memory only').length, 1, 'one error line for three failed writes');
+  t.equal(
+    lines.filter((l) => l['msg'] === 'journal write failed; kept in memory only').length,
+    1,
+    'one error line for three failed writes',
+  );
   mkdirSync(dir);
   journal.append({ n: 4 });
   await journal.close();

@@ -8,7 +8,11 @@ import { IMAGE_TOOL, KEYGEN_TOOL, makeSigningKey } from '../helpers/firmware-ima
 /** The tools around the image: keygen's files, and what the image tool refuses. */
 
 const run = promisify(execFile);
-const fails = (args: string[]) => run(process.execPath, args).then(() => ({ code: 0, stderr: '' }), (err: { code: number; stderr: string }) => err);
+const fails = (args: string[]) =>
+  run(process.execPath, args).then(
+    () => ({ code: 0, stderr: '' }),
+    (err: { code: number; stderr: string }) => err,
+  );
 
 t.test('keygen: a private key only its owner reads and a public key; never overwrites', async (t) => {
   const dir = t.testdir();
@@ -32,7 +36,7 @@ t.test('image: without a key, or with a version that is not major.minor.patch, e
   t.match(badVersion.stderr, /major\.minor\.patch/);
 });
 
-t.test("image: addons built for another CPU than --arch are refused, naming them", async (t) => {
+t.test('image: addons built for another CPU than --arch are refused, naming them', async (t) => {
   const dir = t.testdir();
   const key = await makeSigningKey(dir);
   const other = process.arch === 'arm64' ? 'x64' : 'arm64';

@@ -19,7 +19,10 @@ const LAUNCHER = new URL('../../dist/launcher.mjs', import.meta.url).pathname;
  * A stand-in firmware: logs its slot and what the launcher sends, reports `health` (or nothing),
  * exits on SIGTERM; with `exitCode` it exits at once (only on its first start with `firstRunOnly`).
  */
-function fakeFirmware(slot: string, behaviour: { exitCode?: number; firstRunOnly?: boolean; health?: Record<string, unknown> | null }): string {
+function fakeFirmware(
+  slot: string,
+  behaviour: { exitCode?: number; firstRunOnly?: boolean; health?: Record<string, unknown> | null },
+): string {
   const health = behaviour.health === undefined ? { controlLoop: true, modbus: true, ocpp: 'off' } : behaviour.health;
   const exit = `process.exit(${String(behaviour.exitCode)});`;
   return `
@@ -40,20 +43,44 @@ interface Rig {
   result(): Promise<Record<string, unknown> | null>;
 }
 
-async function rig(t: Test, slots: { a: string; b: string }, options: { current: 'a' | 'b'; trial?: Record<string, unknown>; config?: Record<string, unknown> }): Promise<Rig> {
+async function rig(
+  t: Test,
+  slots: { a: string; b: string },
+  options: { current: 'a' | 'b'; trial?: Record<string, unknown>; config?: Record<string, unknown> },
+): Promise<Rig> {
   const root = t.testdir({ slots: { a: { 'firmware.mjs': slots.a }, b: { 'firmware.mjs': slots.b } } });
   await symlink(`slots/${options.current}`, join(root, 'current'));
   await symlink('slots/a', join(root, 'good'));
-  if (options.trial) await writeFile(join(root, 'trial.json'), JSON.stringify({ version: '9.9.9', fromSlot: 'a', toSlot: 'b', origin: 'UpdateFirmware', attempts: 0, switchedAt: new Date().toISOString(), ...options.trial }));
+  if (options.trial)
+    await writeFile(
+      join(root, 'trial.json'),
+      JSON.stringify({
+        version: '9.9.9',
+        fromSlot: 'a',
+        toSlot: 'b',
+        origin: 'UpdateFirmware',
+        attempts: 0,
+        switchedAt: new Date().toISOString(),
+        ...options.trial,
+      }),
+    );
   await mkdir(join(root, 'etc'));
   await writeFile(join(root, 'etc/config.json'), JSON.stringify(options.config ?? {}));
-  const launcher = startLoggedProcess(LAUNCHER, ['--install-dir', root, '--config', join(root, 'etc/config.json'), '--health-timeout-s', '3'], root);
+  const launcher = startLoggedProcess(
+    LAUNCHER,
+    ['--install-dir', root, '--config', join(root, 'etc/config.json'), '--health-timeout-s', '3'],
+    root,
+  );
   t.teardown(() => launcher.kill());
   return {
     root,
     launcher,
     pointer: (name) => readlink(join(root, name)),
-    result: () => readFile(join(root, 'result.json'), 'utf8').then((text) => JSON.parse(text) as Record<string, unknown>, () => null),
+    result: () =>
+      readFile(join(root, 'result.json'), 'utf8').then(
+        (text) => JSON.parse(text) as Record<string, unknown>,
+        () => null,
+      ),
   };
 }
 
@@ -99,7 +126,11 @@ t.test('a trial version that hangs without health is stopped and rolled back aft
 });
 
 t.test('a slot that reports health for another version than the one switched to is not taken as healthy', async (t) => {
-  const r = await rig(t, { a: fakeFirmware('a', {}), b: fakeFirmware('b', { health: { version: '1.0.0', controlLoop: true, modbus: true, ocpp: 'off' } }) }, { current: 'b', trial: {} });
+  const r = await rig(
+    t,
+    { a: fakeFirmware('a', {}), b: fakeFirmware('b', { health: { version: '1.0.0', controlLoop: true, modbus: true, ocpp: 'off' } }) },
+    { current: 'b', trial: {} },
+  );
   await r.launcher.waitForLog((l) => l['msg'] === 'fake firmware' && l['slot'] === 'a', 10_000);
   t.match(await r.result(), { status: 'InstallationFailed', reason: /not healthy within/ });
   await r.launcher.stop();
@@ -129,12 +160,20 @@ t.test('OCPP: with the backend reachable, a version whose link stays down is not
   const offline = { controlLoop: true, modbus: true, ocpp: 'offline' };
   const ocpp = (url: string) => ({ ocpp: { url, chargeBoxId: 'x' } });
 
-  const r1 = await rig(t, { a: fakeFirmware('a', {}), b: fakeFirmware('b', { health: offline }) }, { current: 'b', trial: {}, config: ocpp(reachableUrl) });
+  const r1 = await rig(
+    t,
+    { a: fakeFirmware('a', {}), b: fakeFirmware('b', { health: offline }) },
+    { current: 'b', trial: {}, config: ocpp(reachableUrl) },
+  );
   await r1.launcher.waitForLog((l) => l['msg'] === 'fake firmware' && l['slot'] === 'a', 10_000);
   t.match(await r1.result(), { status: 'InstallationFailed', reason: /not healthy/ }, 'reachable backend, link down: rolled back');
   await r1.launcher.stop();
 
-  const r2 = await rig(t, { a: fakeFirmware('a', {}), b: fakeFirmware('b', { health: offline }) }, { current: 'b', trial: {}, config: ocpp(`ws://127.0.0.1:${await freePort()}/ocpp`) });
+  const r2 = await rig(
+    t,
+    { a: fakeFirmware('a', {}), b: fakeFirmware('b', { health: offline }) },
+    { current: 'b', trial: {}, config: ocpp(`ws://127.0.0.1:${await freePort()}/ocpp`) },
+  );
   await r2.launcher.waitForLog((l) => l['msg'] === 'update committed: the new version is healthy', 10_000);
   t.match(await r2.result(), { status: 'Installed' }, 'backend unreachable: healthy without the link');
   await r2.launcher.stop();

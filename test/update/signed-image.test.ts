@@ -16,7 +16,14 @@ async function image(t: Test, manifest: Partial<ImageManifest> = {}, privateKey 
   const version = manifest.version ?? '1.2.3';
   const dir = t.testdir({
     [`wallbox-firmware-${version}`]: {
-      'manifest.json': JSON.stringify({ name: 'wallbox-firmware', version, arch: process.arch, platform: process.platform, builtAt: new Date().toISOString(), ...manifest }),
+      'manifest.json': JSON.stringify({
+        name: 'wallbox-firmware',
+        version,
+        arch: process.arch,
+        platform: process.platform,
+        builtAt: new Date().toISOString(),
+        ...manifest,
+      }),
       'firmware.mjs': '// firmware',
       'launcher.mjs': '// launcher',
     },
@@ -32,8 +39,16 @@ t.test('a newer image signed with the key opens, with its manifest', async (t) =
 
 t.test('refused: older, the same version, another key, tampered bytes, no signature, not a tar, another CPU, a bad manifest', async (t) => {
   await t.rejects(openSignedImage(await image(t), publicKey, '1.2.3'), { message: /^NotNewer: / }, 'the same version');
-  await t.rejects(openSignedImage(await image(t), publicKey, '1.10.0'), { message: /^NotNewer: / }, 'older (1.2.3 < 1.10.0: numeric, not text order)');
-  await t.rejects(openSignedImage(await image(t, {}, key()), publicKey, '1.0.0'), { message: /^InvalidSignature: / }, 'signed with another key');
+  await t.rejects(
+    openSignedImage(await image(t), publicKey, '1.10.0'),
+    { message: /^NotNewer: / },
+    'older (1.2.3 < 1.10.0: numeric, not text order)',
+  );
+  await t.rejects(
+    openSignedImage(await image(t, {}, key()), publicKey, '1.0.0'),
+    { message: /^InvalidSignature: / },
+    'signed with another key',
+  );
 
   const tampered = await image(t);
   const bytes = await readFile(tampered);
@@ -43,9 +58,21 @@ t.test('refused: older, the same version, another key, tampered bytes, no signat
 
   const dir = t.testdir({ 'image.tar.gz': 'not really', 'plain.bin': 'garbage' });
   await create({ file: join(dir, 'unsigned.tar'), cwd: dir }, ['image.tar.gz']);
-  await t.rejects(openSignedImage(join(dir, 'unsigned.tar'), publicKey, '1.0.0'), { message: /^InvalidSignature: .*not signed/ }, 'no signature');
+  await t.rejects(
+    openSignedImage(join(dir, 'unsigned.tar'), publicKey, '1.0.0'),
+    { message: /^InvalidSignature: .*not signed/ },
+    'no signature',
+  );
   await t.rejects(openSignedImage(join(dir, 'plain.bin'), publicKey, '1.0.0'), { message: /^Malformed: / }, 'not a tar');
 
-  await t.rejects(openSignedImage(await image(t, { arch: process.arch === 'arm64' ? 'x64' : 'arm64' }), publicKey, '1.0.0'), { message: /^Malformed: .*built for/ }, 'another CPU');
-  await t.rejects(openSignedImage(await image(t, { version: 'latest' }), publicKey, '1.0.0'), { message: /^Malformed: .*manifest/ }, 'a version that is not major.minor.patch');
+  await t.rejects(
+    openSignedImage(await image(t, { arch: process.arch === 'arm64' ? 'x64' : 'arm64' }), publicKey, '1.0.0'),
+    { message: /^Malformed: .*built for/ },
+    'another CPU',
+  );
+  await t.rejects(
+    openSignedImage(await image(t, { version: 'latest' }), publicKey, '1.0.0'),
+    { message: /^Malformed: .*manifest/ },
+    'a version that is not major.minor.patch',
+  );
 });

@@ -51,13 +51,19 @@ t.test('the download waits for the retrieve date', async (t) => {
   const u = updater(t.testdir());
   const r = recorder();
   const requestsBefore = files.requests.length;
-  u.update({ location: `${files.base}/not-an-image`, retrieveAtMs: Date.now() + 1200, retries: 0, retryIntervalS: 0, origin: 'test' }, r.report);
+  u.update(
+    { location: `${files.base}/not-an-image`, retrieveAtMs: Date.now() + 1200, retries: 0, retryIntervalS: 0, origin: 'test' },
+    r.report,
+  );
   t.equal(u.status, 'DownloadScheduled');
   await sleep(900);
   t.same(r.statuses, [], 'nothing before the retrieve date');
   t.equal(files.requests.length, requestsBefore, 'no request yet');
   await r.done;
-  t.same(r.statuses.map((s) => s.split(':')[0]), ['Downloading', 'Downloaded', 'InvalidSignature']);
+  t.same(
+    r.statuses.map((s) => s.split(':')[0]),
+    ['Downloading', 'Downloaded', 'InvalidSignature'],
+  );
   t.match(r.statuses[2], /no update key/, 'without a key every image is refused');
   t.equal(u.status, 'Idle');
 });
@@ -68,8 +74,14 @@ t.test('a new request replaces one still scheduled; the first one never download
   const second = recorder();
   const from = files.requests.length;
   files.serve('/first', Buffer.from('first'));
-  u.update({ location: `${files.base}/first`, retrieveAtMs: Date.now() + 500, retries: 0, retryIntervalS: 0, origin: 'test' }, first.report);
-  u.update({ location: `${files.base}/not-an-image`, retrieveAtMs: Date.now(), retries: 0, retryIntervalS: 0, origin: 'test' }, second.report);
+  u.update(
+    { location: `${files.base}/first`, retrieveAtMs: Date.now() + 500, retries: 0, retryIntervalS: 0, origin: 'test' },
+    first.report,
+  );
+  u.update(
+    { location: `${files.base}/not-an-image`, retrieveAtMs: Date.now(), retries: 0, retryIntervalS: 0, origin: 'test' },
+    second.report,
+  );
   await second.done;
   await sleep(700);
   t.same(first.statuses, []);
@@ -88,11 +100,19 @@ t.test('a verified image cannot be installed without an install folder: Installa
       retries: 0,
       retryIntervalS: 0,
       origin: 'test',
-      verify: async (file) => ({ image: await readFile(file), manifest: { name: 'wallbox-firmware', version: '2.0.0', arch: process.arch, platform: process.platform, builtAt: '' } }),
+      verify: async (file) => ({
+        image: await readFile(file),
+        manifest: { name: 'wallbox-firmware', version: '2.0.0', arch: process.arch, platform: process.platform, builtAt: '' },
+      }),
     },
     r.report,
   );
   await r.done;
-  t.same(r.statuses, ['Downloading', 'Downloaded', 'SignatureVerified: 2.0.0', 'InstallationFailed: the firmware does not run from an installed image']);
+  t.same(r.statuses, [
+    'Downloading',
+    'Downloaded',
+    'SignatureVerified: 2.0.0',
+    'InstallationFailed: the firmware does not run from an installed image',
+  ]);
   await t.rejects(readFile(join(dir, 'update', 'firmware-1.download')), { code: 'ENOENT' });
 });

@@ -51,7 +51,8 @@ export class AuthorizationStore {
 
   /** The entry of `idTag` in the local list, then in the cache (when enabled); expired entries count as Expired. */
   lookup(idTag: string, options: { listEnabled: boolean; cacheEnabled: boolean; nowMs: number }): IdTagInfo | null {
-    const found = (options.listEnabled ? this.#data.list[idTag] : undefined) ?? (options.cacheEnabled ? this.#data.cache[idTag] : undefined);
+    const found =
+      (options.listEnabled ? this.#data.list[idTag] : undefined) ?? (options.cacheEnabled ? this.#data.cache[idTag] : undefined);
     if (!found) return null;
     if (found.expiryDate && Date.parse(found.expiryDate) < options.nowMs) return { ...found, status: 'Expired' };
     return found;
@@ -69,7 +70,11 @@ export class AuthorizationStore {
   }
 
   /** SendLocalList: a full list replaces, a differential one adds, changes and removes entries. */
-  async updateList(version: number, type: 'Full' | 'Differential', entries: readonly ListUpdate[]): Promise<'Accepted' | 'VersionMismatch'> {
+  async updateList(
+    version: number,
+    type: 'Full' | 'Differential',
+    entries: readonly ListUpdate[],
+  ): Promise<'Accepted' | 'VersionMismatch'> {
     if (type === 'Differential' && version <= this.#data.listVersion) return 'VersionMismatch';
     const list = type === 'Full' ? {} : { ...this.#data.list };
     for (const { idTag, idTagInfo } of entries) {

@@ -67,5 +67,8 @@ export class AvailabilityStore {
 function isAvailabilityFile(stored: unknown): stored is AvailabilityFile {
   if (!isJsonObject<Record<string, unknown>>(stored)) return false;
   const { availability, lost } = stored;
-  return (availability === undefined || availability === 'Operative' || availability === 'Inoperative') && (lost === undefined || typeof lost === 'string');
+  return (
+    (availability === undefined || availability === 'Operative' || availability === 'Inoperative') &&
+    (lost === undefined || typeof lost === 'string')
+  );
 }

@@ -2,7 +2,16 @@ import type { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
 import { isJsonObject, readStoredJson, writeFileAtomic } from '../../store/atomic-file.js';
-import { certificateHashData, certificateRequest, chainProblem, keyMatches, parseCertificate, sameHashData, splitPems, type CertificateHashData } from '../x509.js';
+import {
+  certificateHashData,
+  certificateRequest,
+  chainProblem,
+  keyMatches,
+  parseCertificate,
+  sameHashData,
+  splitPems,
+  type CertificateHashData,
+} from '../x509.js';
 
 /** OCPP 1.6 security CertificateUseEnumType: the roots the central system may install. */
 export type RootCertificateType = 'CentralSystemRootCertificate' | 'ManufacturerRootCertificate';
@@ -71,19 +80,27 @@ export class CertificateStore {
   }
 
   /** InstallCertificate: Rejected for what is not a valid CA certificate or breaks a rule, Failed when it cannot be stored. */
-  async install(type: RootCertificateType, pem: string, rules: InstallRules): Promise<{ status: 'Accepted' | 'Rejected' | 'Failed'; reason?: string }> {
+  async install(
+    type: RootCertificateType,
+    pem: string,
+    rules: InstallRules,
+  ): Promise<{ status: 'Accepted' | 'Rejected' | 'Failed'; reason?: string }> {
     const pems = splitPems(pem);
     const cert = pems.length === 1 ? parseCertificate(pems[0] as string) : null;
     if (cert === null) return { status: 'Rejected', reason: 'not one PEM certificate' };
     if (!cert.ca) return { status: 'Rejected', reason: 'not a CA certificate' };
     if (rules.nowMs !== null && chainProblem([cert], [cert], rules.nowMs) !== null) return { status: 'Rejected', reason: 'not valid now' };
     const roots = this.#stored.roots;
-    if (roots.some((root) => root.type === type && parseCertificate(root.pem)?.fingerprint256 === cert.fingerprint256)) return { status: 'Accepted' };
+    if (roots.some((root) => root.type === type && parseCertificate(root.pem)?.fingerprint256 === cert.fingerprint256))
+      return { status: 'Accepted' };
     let kept = roots;
     if (type === 'CentralSystemRootCertificate' && rules.additionalRootCheck) {
       const current = roots.filter((root) => root.type === type && root.fallback !== true).map((root) => parseCertificate(root.pem));
-      if (current.length > 0 && !current.some((old) => old !== null && cert.verify(old.publicKey))) return { status: 'Rejected', reason: 'not signed by the central system root it replaces' };
-      kept = roots.filter((root) => root.type !== type).concat(roots.filter((root) => root.type === type && root.fallback !== true).map((root) => ({ ...root, fallback: true })));
+      if (current.length > 0 && !current.some((old) => old !== null && cert.verify(old.publicKey)))
+        return { status: 'Rejected', reason: 'not signed by the central system root it replaces' };
+      kept = roots
+        .filter((root) => root.type !== type)
+        .concat(roots.filter((root) => root.type === type && root.fallback !== true).map((root) => ({ ...root, fallback: true })));
     }
     if (kept.length >= rules.maxLength) return { status: 'Rejected', reason: 'certificate store full (CertificateStoreMaxLength)' };
     const saved = await this.#save({ ...this.#stored, roots: [...kept, { type, pem: pems[0] as string }] });
@@ -119,7 +136,10 @@ export class CertificateStore {
    * CertificateSigned: the chain must be for the key of the last request, name this charge point,
    * be valid now (when the clock is known) and lead to one of `roots`. Why not, or null when installed.
    */
-  async acceptSigned(chainPem: string, expect: { commonName: string; roots: readonly X509Certificate[]; nowMs: number | null }): Promise<string | null> {
+  async acceptSigned(
+    chainPem: string,
+    expect: { commonName: string; roots: readonly X509Certificate[]; nowMs: number | null },
+  ): Promise<string | null> {
     const pendingKeyPem = this.#stored.pendingKeyPem;
     if (pendingKeyPem === null) return 'no certificate request is pending';
     const chain = splitPems(chainPem).map(parseCertificate);
@@ -130,13 +150,19 @@ export class CertificateStore {
     if (!leaf.subject.split('\n').includes(`CN=${expect.commonName}`)) return `common name is not ${expect.commonName}`;
     const problem = chainProblem(certs, expect.roots, expect.nowMs);
     if (problem !== null) return problem;
-    const saved = await this.#save({ ...this.#stored, chargePoint: { chainPem: certs.map((cert) => cert.toString()).join(''), keyPem: pendingKeyPem }, pendingKeyPem: null });
+    const saved = await this.#save({
+      ...this.#stored,
+      chargePoint: { chainPem: certs.map((cert) => cert.toString()).join(''), keyPem: pendingKeyPem },
+      pendingKeyPem: null,
+    });
     return saved ? null : 'storage';
   }
 
   #hashData(pem: string): CertificateHashData {
     const cert = parseCertificate(pem) as X509Certificate;
-    const issuer = this.#stored.roots.map((root) => parseCertificate(root.pem)).find((other) => other !== null && cert.checkIssued(other) && cert.verify(other.publicKey));
+    const issuer = this.#stored.roots
+      .map((root) => parseCertificate(root.pem))
+      .find((other) => other !== null && cert.checkIssued(other) && cert.verify(other.publicKey));
     return certificateHashData(cert, issuer ?? cert);
   }
 
@@ -146,7 +172,10 @@ export class CertificateStore {
       try {
         await writeFileAtomic(this.#path, JSON.stringify(next, null, 1));
       } catch (err) {
-        this.#log.error('certificates not saved', { path: this.#path, code: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+        this.#log.error('certificates not saved', {
+          path: this.#path,
+          code: (err as NodeJS.ErrnoException).code ?? (err as Error).message,
+        });
         return false;
       }
     }
@@ -157,5 +186,15 @@ export class CertificateStore {
 
 function isStoredCertificates(stored: unknown): stored is StoredCertificates {
   if (!isJsonObject<Partial<StoredCertificates>>(stored)) return false;
-  return Array.isArray(stored.roots) && stored.roots.every((root) => (root?.type === 'CentralSystemRootCertificate' || root?.type === 'ManufacturerRootCertificate') && typeof root.pem === 'string' && parseCertificate(root.pem) !== null) && stored.chargePoint !== undefined && stored.pendingKeyPem !== undefined;
+  return (
+    Array.isArray(stored.roots) &&
+    stored.roots.every(
+      (root) =>
+        (root?.type === 'CentralSystemRootCertificate' || root?.type === 'ManufacturerRootCertificate') &&
+        typeof root.pem === 'string' &&
+        parseCertificate(root.pem) !== null,
+    ) &&
+    stored.chargePoint !== undefined &&
+    stored.pendingKeyPem !== undefined
+  );
 }

@@ -71,7 +71,12 @@ export function replacedBy(existing: InstalledProfile, next: InstalledProfile): 
  * SetChargingProfile's check of what the schema cannot say: null when the charge point can honour
  * `candidate`, else why not (the central system gets Rejected; the reason goes to the log).
  */
-export function profileProblem(candidate: InstalledProfile, installed: readonly InstalledProfile[], rules: ProfileRules, tx: RunningTransaction): string | null {
+export function profileProblem(
+  candidate: InstalledProfile,
+  installed: readonly InstalledProfile[],
+  rules: ProfileRules,
+  tx: RunningTransaction,
+): string | null {
   const { connectorId, profile } = candidate;
   const schedule = profile.chargingSchedule;
   if (connectorId !== 0 && connectorId !== rules.connectorId) return `no connector ${connectorId}`;
@@ -80,12 +85,14 @@ export function profileProblem(candidate: InstalledProfile, installed: readonly 
     case 'ChargePointMaxProfile':
       if (connectorId !== 0) return 'ChargePointMaxProfile only on connector 0';
       if (profile.chargingProfileKind === 'Relative') return 'ChargePointMaxProfile cannot be Relative';
-      if (profile.chargingProfileKind === 'Absolute' && schedule.startSchedule === undefined) return 'ChargePointMaxProfile has no transaction to start from: startSchedule needed';
+      if (profile.chargingProfileKind === 'Absolute' && schedule.startSchedule === undefined)
+        return 'ChargePointMaxProfile has no transaction to start from: startSchedule needed';
       break;
     case 'TxProfile':
       if (connectorId === 0) return 'TxProfile needs a connector';
       if (tx === null) return 'TxProfile without a transaction';
-      if (profile.transactionId !== undefined && profile.transactionId !== tx.transactionId) return `transactionId ${profile.transactionId} is not the running transaction`;
+      if (profile.transactionId !== undefined && profile.transactionId !== tx.transactionId)
+        return `transactionId ${profile.transactionId} is not the running transaction`;
       break;
     case 'TxDefaultProfile':
       break;
@@ -94,7 +101,8 @@ export function profileProblem(candidate: InstalledProfile, installed: readonly 
   if (profile.chargingProfileKind === 'Recurring' && (profile.recurrencyKind === undefined || schedule.startSchedule === undefined)) {
     return 'Recurring needs recurrencyKind and startSchedule';
   }
-  if (profile.validFrom !== undefined && profile.validTo !== undefined && Date.parse(profile.validTo) <= Date.parse(profile.validFrom)) return 'validTo not after validFrom';
+  if (profile.validFrom !== undefined && profile.validTo !== undefined && Date.parse(profile.validTo) <= Date.parse(profile.validFrom))
+    return 'validTo not after validFrom';
   if (!rules.allowedUnits.includes(schedule.chargingRateUnit)) return `unit ${schedule.chargingRateUnit} not allowed`;
   if (schedule.duration !== undefined && schedule.duration < 0) return 'negative duration';
   return periodsProblem(schedule.chargingSchedulePeriod, rules.maxPeriods) ?? capacityProblem(candidate, installed, rules.maxInstalled);

@@ -1,4 +1,11 @@
-import type { ChargingProfile, ChargingProfilePurpose, ChargingRateUnit, ChargingSchedule, ChargingSchedulePeriod, InstalledProfile } from './charging-profile.js';
+import type {
+  ChargingProfile,
+  ChargingProfilePurpose,
+  ChargingRateUnit,
+  ChargingSchedule,
+  ChargingSchedulePeriod,
+  InstalledProfile,
+} from './charging-profile.js';
 
 /**
  * The limit that the installed charging profiles set at a moment, as pure functions of OCPP time
@@ -86,7 +93,11 @@ interface LayerValue {
 }
 
 /** One purpose's profiles stacked: the highest stack level with a period in force wins. */
-function layerAt(profiles: readonly ChargingProfile[], tMs: number, tx: ScheduleTransaction | null): { value: LayerValue | null; nextChangeMs: number } {
+function layerAt(
+  profiles: readonly ChargingProfile[],
+  tMs: number,
+  tx: ScheduleTransaction | null,
+): { value: LayerValue | null; nextChangeMs: number } {
   let value: LayerValue | null = null;
   let nextChangeMs = NEVER;
   for (const profile of [...profiles].sort((a, b) => b.stackLevel - a.stackLevel)) {
@@ -107,12 +118,22 @@ export function toAmps(limit: number, unit: ChargingRateUnit, conversion: Conver
 }
 
 /** The limit the profiles set on `connectorId` at `tMs`, in A. */
-export function limitAt(installed: readonly InstalledProfile[], connectorId: number, tMs: number, tx: ScheduleTransaction | null, conversion: Conversion): ProfileLimit {
+export function limitAt(
+  installed: readonly InstalledProfile[],
+  connectorId: number,
+  tMs: number,
+  tx: ScheduleTransaction | null,
+  conversion: Conversion,
+): ProfileLimit {
   const cpMax = layerAt(ofPurpose(installed, 'ChargePointMaxProfile', 0), tMs, tx);
   let nextChangeMs = cpMax.nextChangeMs;
   let txValue: LayerValue | null = null;
   if (tx !== null) {
-    for (const [purpose, on] of [['TxProfile', connectorId], ['TxDefaultProfile', connectorId], ['TxDefaultProfile', 0]] as const) {
+    for (const [purpose, on] of [
+      ['TxProfile', connectorId],
+      ['TxDefaultProfile', connectorId],
+      ['TxDefaultProfile', 0],
+    ] as const) {
       const layer = layerAt(ofPurpose(installed, purpose, on), tMs, tx);
       nextChangeMs = Math.min(nextChangeMs, layer.nextChangeMs);
       txValue = layer.value;
@@ -126,7 +147,8 @@ export function limitAt(installed: readonly InstalledProfile[], connectorId: num
   return {
     limitA: amps.length === 0 ? null : Math.min(...amps),
     numberPhases: phases.length === 0 ? null : Math.min(...phases),
-    minChargingRateA: txValue === null || minRate === undefined ? null : toAmps(minRate, txValue.profile.chargingSchedule.chargingRateUnit, conversion),
+    minChargingRateA:
+      txValue === null || minRate === undefined ? null : toAmps(minRate, txValue.profile.chargingSchedule.chargingRateUnit, conversion),
     nextChangeMs,
   };
 }

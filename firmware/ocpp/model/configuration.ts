@@ -13,7 +13,13 @@ interface KeyDef {
 }
 
 /** Measurands this charge point can sample (OCPP 1.6 §9.1.11 MeterValuesSampledData). */
-export const SUPPORTED_MEASURANDS = ['Energy.Active.Import.Register', 'Power.Active.Import', 'Current.Import', 'Current.Offered', 'Voltage'] as const;
+export const SUPPORTED_MEASURANDS = [
+  'Energy.Active.Import.Register',
+  'Power.Active.Import',
+  'Current.Import',
+  'Current.Offered',
+  'Voltage',
+] as const;
 export type Measurand = (typeof SUPPORTED_MEASURANDS)[number];
 
 /**
@@ -33,7 +39,11 @@ const KEYS: Readonly<Record<string, KeyDef>> = {
   LocalPreAuthorize: { type: 'boolean', readonly: false, value: 'false' },
   MeterValuesAlignedData: { type: 'measurands', readonly: false, value: 'Energy.Active.Import.Register' },
   MeterValuesAlignedDataMaxLength: { type: 'integer', readonly: true, value: '5' },
-  MeterValuesSampledData: { type: 'measurands', readonly: false, value: 'Energy.Active.Import.Register,Power.Active.Import,Current.Import,Current.Offered' },
+  MeterValuesSampledData: {
+    type: 'measurands',
+    readonly: false,
+    value: 'Energy.Active.Import.Register,Power.Active.Import,Current.Import,Current.Offered',
+  },
   MeterValuesSampledDataMaxLength: { type: 'integer', readonly: true, value: '5' },
   MeterValueSampleInterval: { type: 'integer', readonly: false, value: '60', min: 0 },
   NumberOfConnectors: { type: 'integer', readonly: true, value: '1' },
@@ -122,7 +132,9 @@ export class OcppConfiguration {
 
   /** The charging-rate units a units key allows. */
   units(key: string): Array<'A' | 'W'> {
-    return (this.#values[key] ?? '').split(',').flatMap((unit) => (unit === 'Current' ? ['A' as const] : unit === 'Power' ? ['W' as const] : []));
+    return (this.#values[key] ?? '')
+      .split(',')
+      .flatMap((unit) => (unit === 'Current' ? ['A' as const] : unit === 'Power' ? ['W' as const] : []));
   }
 
   /** Hands `key`'s value and changes to a service. */
@@ -191,6 +203,11 @@ function valid(def: KeyDef, value: string): boolean {
 function normalise(def: KeyDef, value: string): string {
   if (def.type === 'boolean') return value.toLowerCase();
   if (def.type === 'integer') return String(Number.parseInt(value, 10));
-  if (def.type === 'measurands' || def.type === 'units') return value.split(',').map((m) => m.trim()).filter(Boolean).join(',');
+  if (def.type === 'measurands' || def.type === 'units')
+    return value
+      .split(',')
+      .map((m) => m.trim())
+      .filter(Boolean)
+      .join(',');
   return value;
 }

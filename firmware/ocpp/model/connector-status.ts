@@ -1,7 +1,8 @@
 import type { ChargingStatus } from '../../charging/controller.js';
 import { blocksCharging, OCPP_ERROR_CODE, OCPP_ERROR_INFO } from '../../safety/faults.js';
 
-export type ConnectorStatus = 'Available' | 'Preparing' | 'Charging' | 'SuspendedEV' | 'SuspendedEVSE' | 'Finishing' | 'Reserved' | 'Unavailable' | 'Faulted';
+export type ConnectorStatus =
+  'Available' | 'Preparing' | 'Charging' | 'SuspendedEV' | 'SuspendedEVSE' | 'Finishing' | 'Reserved' | 'Unavailable' | 'Faulted';
 
 export interface ConnectorView {
   readonly status: ConnectorStatus;

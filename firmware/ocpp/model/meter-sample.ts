@@ -29,10 +29,30 @@ export function meterValue(status: ChargingStatus, measurands: readonly Measuran
         if (live) sampledValue.push({ value: String(Math.round(meter.powerW)), context, measurand, unit: 'W', location: 'Outlet' });
         break;
       case 'Current.Import':
-        if (live) meter.currentsA.forEach((a, i) => sampledValue.push({ value: a.toFixed(1), context, measurand, unit: 'A', phase: PHASES[i] as SampledValue['phase'], location: 'Outlet' }));
+        if (live)
+          meter.currentsA.forEach((a, i) =>
+            sampledValue.push({
+              value: a.toFixed(1),
+              context,
+              measurand,
+              unit: 'A',
+              phase: PHASES[i] as SampledValue['phase'],
+              location: 'Outlet',
+            }),
+          );
         break;
       case 'Voltage':
-        if (live) meter.voltagesV.forEach((v, i) => sampledValue.push({ value: v.toFixed(1), context, measurand, unit: 'V', phase: PHASES[i] as SampledValue['phase'], location: 'Outlet' }));
+        if (live)
+          meter.voltagesV.forEach((v, i) =>
+            sampledValue.push({
+              value: v.toFixed(1),
+              context,
+              measurand,
+              unit: 'V',
+              phase: PHASES[i] as SampledValue['phase'],
+              location: 'Outlet',
+            }),
+          );
         break;
       case 'Current.Offered':
         sampledValue.push({ value: status.offeredA.toFixed(1), context, measurand, unit: 'A', location: 'Outlet' });
@@ -46,7 +66,9 @@ export function meterValue(status: ChargingStatus, measurands: readonly Measuran
 export function registerReading(meterValues: readonly unknown[]): { wh: number; at: string } | null {
   let reading: { wh: number; at: string } | null = null;
   for (const entry of meterValues as Array<{ timestamp?: unknown; sampledValue?: Array<Partial<SampledValue> & { format?: string }> }>) {
-    const energy = entry.sampledValue?.find((s) => s.measurand === 'Energy.Active.Import.Register' && (s.unit ?? 'Wh') === 'Wh' && s.format !== 'SignedData');
+    const energy = entry.sampledValue?.find(
+      (s) => s.measurand === 'Energy.Active.Import.Register' && (s.unit ?? 'Wh') === 'Wh' && s.format !== 'SignedData',
+    );
     const wh = Number(energy?.value);
     if (energy !== undefined && Number.isFinite(wh) && typeof entry.timestamp === 'string') reading = { wh, at: entry.timestamp };
   }

@@ -49,7 +49,11 @@ export class ProfileStore {
     const path = dataDir === null ? null : join(dataDir, FILE);
     if (path === null) return new ProfileStore(null, [], null, log);
     const { value, damaged } = await readStore<ProfileFile | InstalledProfile[]>(path, { profiles: [] }, isProfileFile, log);
-    if (damaged !== null) log.error('charging profiles unreadable: the offer is capped until the central system sends profiles again', { path, limitA: LOST_PROFILES_LIMIT_A });
+    if (damaged !== null)
+      log.error('charging profiles unreadable: the offer is capped until the central system sends profiles again', {
+        path,
+        limitA: LOST_PROFILES_LIMIT_A,
+      });
     const stored = Array.isArray(value) ? value : value.profiles;
     const lost = damaged ?? (Array.isArray(value) ? null : (value.lost ?? null));
     const store = new ProfileStore(path, stored, lost, log);
@@ -118,13 +122,18 @@ function isTxProfile(entry: InstalledProfile): boolean {
  */
 function isProfileFile(stored: unknown): stored is ProfileFile | InstalledProfile[] {
   if (Array.isArray(stored)) return stored.length > 0 && isProfileList(stored);
-  return isJsonObject<ProfileFile>(stored) && isProfileList(stored.profiles) && (stored.lost === undefined || typeof stored.lost === 'string');
+  return (
+    isJsonObject<ProfileFile>(stored) && isProfileList(stored.profiles) && (stored.lost === undefined || typeof stored.lost === 'string')
+  );
 }
 
 /** Stored entries are checked with the same official schema as the SetChargingProfile that brought them. */
 function isProfileList(stored: unknown): stored is InstalledProfile[] {
   return (
     Array.isArray(stored) &&
-    stored.every((e: Partial<InstalledProfile> | null) => checkPayload('SetChargingProfile', 'Request', { connectorId: e?.connectorId, csChargingProfiles: e?.profile }) === null)
+    stored.every(
+      (e: Partial<InstalledProfile> | null) =>
+        checkPayload('SetChargingProfile', 'Request', { connectorId: e?.connectorId, csChargingProfiles: e?.profile }) === null,
+    )
   );
 }

@@ -233,7 +233,8 @@ export class TxQueue {
       }
       try {
         const response = await this.#o.rpc.call(head.action, payload);
-        if (head.action === 'StartTransaction') this.#record({ k: 'txid', tx: head.tx, id: (response as { transactionId: number }).transactionId });
+        if (head.action === 'StartTransaction')
+          this.#record({ k: 'txid', tx: head.tx, id: (response as { transactionId: number }).transactionId });
         this.#record({ k: 'done', seq: head.seq });
         this.onConfirmed(head.action, head.tx, response, payload);
         // The answer is on disk before the next message goes: a crash can repeat only the one in flight.
@@ -262,11 +263,21 @@ export class TxQueue {
   #deadLetter(message: Queued, reason: string): void {
     const related = message.action === 'StartTransaction' ? this.#messages.filter((m) => m.tx === message.tx) : [message];
     for (const m of related) {
-      this.#deadLetters.append({ at: new Date(this.#o.clock.now()).toISOString(), reason, action: m.action, localId: m.tx, payload: m.payload });
+      this.#deadLetters.append({
+        at: new Date(this.#o.clock.now()).toISOString(),
+        reason,
+        action: m.action,
+        localId: m.tx,
+        payload: m.payload,
+      });
       this.#record({ k: 'done', seq: m.seq });
     }
     this.#deadLetterCount += related.length;
-    this.#o.log.error('transaction message given up on: kept in the dead-letter file', { action: message.action, reason, alsoGivenUp: related.length - 1 });
+    this.#o.log.error('transaction message given up on: kept in the dead-letter file', {
+      action: message.action,
+      reason,
+      alsoGivenUp: related.length - 1,
+    });
   }
 
   /** Over the bound: every second queued sampled MeterValues goes, oldest first; Start, Stop and signed records (CONTRACT §9) stay. */
@@ -300,16 +311,30 @@ export class TxQueue {
         this.#nextTx = Math.max(this.#nextTx, record.nextTx);
         break;
       case 'open':
-        this.#open.set(record.tx, { localId: record.tx, idTag: record.idTag, meterStartWh: record.meterStartWh, startedAt: record.startedAt, lastMeter: null });
+        this.#open.set(record.tx, {
+          localId: record.tx,
+          idTag: record.idTag,
+          meterStartWh: record.meterStartWh,
+          startedAt: record.startedAt,
+          lastMeter: null,
+        });
         break;
       case 'meter':
         this.#meterOf(record.tx, { wh: record.wh, at: record.at });
         break;
       case 'msg':
-        if (!this.#messages.some((m) => m.seq === record.seq)) this.#messages.push({ seq: record.seq, tx: record.tx, action: record.action, payload: record.payload, failures: record.failures ?? 0 });
+        if (!this.#messages.some((m) => m.seq === record.seq))
+          this.#messages.push({
+            seq: record.seq,
+            tx: record.tx,
+            action: record.action,
+            payload: record.payload,
+            failures: record.failures ?? 0,
+          });
         if (record.action === 'StopTransaction') this.#open.delete(record.tx);
         // A MeterValues is a kept reading too, in the same record: a crash cannot separate them.
-        if (record.action === 'MeterValues') this.#meterOf(record.tx, registerReading((record.payload['meterValue'] as unknown[] | undefined) ?? []));
+        if (record.action === 'MeterValues')
+          this.#meterOf(record.tx, registerReading((record.payload['meterValue'] as unknown[] | undefined) ?? []));
         break;
       case 'txid':
         this.#txIds.set(record.tx, record.id);
@@ -348,7 +373,8 @@ export class TxQueue {
       if (open.lastMeter) records.push({ k: 'meter', tx: open.localId, wh: open.lastMeter.wh, at: open.lastMeter.at });
     }
     for (const [tx, id] of this.#txIds) records.push({ k: 'txid', tx, id });
-    for (const m of this.#messages) records.push({ k: 'msg', seq: m.seq, tx: m.tx, action: m.action, payload: m.payload, failures: m.failures });
+    for (const m of this.#messages)
+      records.push({ k: 'msg', seq: m.seq, tx: m.tx, action: m.action, payload: m.payload, failures: m.failures });
     return records;
   }
 }
@@ -369,7 +395,12 @@ function isQueueRecord(record: unknown): record is QueueRecord {
     case 'ids':
       return int('nextSeq') && int('nextTx');
     case 'open':
-      return int('tx') && typeof record['idTag'] === 'string' && typeof record['meterStartWh'] === 'number' && typeof record['startedAt'] === 'string';
+      return (
+        int('tx') &&
+        typeof record['idTag'] === 'string' &&
+        typeof record['meterStartWh'] === 'number' &&
+        typeof record['startedAt'] === 'string'
+      );
     case 'meter':
       return int('tx') && typeof record['wh'] === 'number' && typeof record['at'] === 'string';
     case 'msg':

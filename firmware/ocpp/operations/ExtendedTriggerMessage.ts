@@ -10,11 +10,14 @@ import { trigger, type TriggerRequest } from './TriggerMessage.js';
 export function register(cp: ChargePoint): void {
   cp.rpc.handle('ExtendedTriggerMessage', (payload) => {
     const request = payload as TriggerRequest;
-    if (request.requestedMessage === 'SignChargePointCertificate' && (cp.configuration.get('CpoName') ?? '') === '') return { status: 'Rejected' };
+    if (request.requestedMessage === 'SignChargePointCertificate' && (cp.configuration.get('CpoName') ?? '') === '')
+      return { status: 'Rejected' };
     return trigger(cp, request, {
-      SignChargePointCertificate: () => void SignCertificate.send(cp).catch((err: unknown) => cp.log.warn('SignCertificate failed', { reason: (err as Error).message })),
+      SignChargePointCertificate: () =>
+        void SignCertificate.send(cp).catch((err: unknown) => cp.log.warn('SignCertificate failed', { reason: (err as Error).message })),
       // The security extension's own status messages (Idle when nothing is under way).
-      FirmwareStatusNotification: () => void cp.notify('SignedFirmwareStatusNotification', { status: cp.firmwareUpdates?.status ?? 'Idle' }),
+      FirmwareStatusNotification: () =>
+        void cp.notify('SignedFirmwareStatusNotification', { status: cp.firmwareUpdates?.status ?? 'Idle' }),
       LogStatusNotification: () => void cp.notify('LogStatusNotification', { status: uploadLogStatus(cp.diagnostics?.status ?? 'Idle') }),
     });
   });

@@ -10,7 +10,6 @@ interface Request {
   retryInterval?: number;
 }
 
-
 /** The security extension's UploadLogStatus for the uploader's state. */
 export function uploadLogStatus(status: DiagnosticsStatus): 'Idle' | 'Uploading' | 'Uploaded' | 'UploadFailure' {
   return status === 'UploadFailed' ? 'UploadFailure' : status;

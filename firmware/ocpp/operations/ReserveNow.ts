@@ -20,7 +20,12 @@ export function register(cp: ChargePoint): void {
     if (cp.transactions.transaction !== null || (view.status !== 'Available' && view.status !== 'Reserved')) return { status: 'Occupied' };
     if (existing && existing.reservationId !== request.reservationId) return { status: 'Occupied' };
     const expiresAtMs = cp.clockMs(request.expiryDate);
-    cp.transactions.reservations.reserve({ reservationId: request.reservationId, idTag: request.idTag, parentIdTag: request.parentIdTag ?? null, expiresAtMs });
+    cp.transactions.reservations.reserve({
+      reservationId: request.reservationId,
+      idTag: request.idTag,
+      parentIdTag: request.parentIdTag ?? null,
+      expiresAtMs,
+    });
     return { status: 'Accepted' };
   });
 }

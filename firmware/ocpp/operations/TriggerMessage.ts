@@ -7,7 +7,11 @@ export interface TriggerRequest {
 }
 
 /** The answer to a trigger; the message follows the answer. `more` adds the messages only one kind of trigger has. */
-export function trigger(cp: ChargePoint, request: TriggerRequest, more: Record<string, () => void> = {}): { status: 'Accepted' | 'Rejected' | 'NotImplemented' } {
+export function trigger(
+  cp: ChargePoint,
+  request: TriggerRequest,
+  more: Record<string, () => void> = {},
+): { status: 'Accepted' | 'Rejected' | 'NotImplemented' } {
   const { requestedMessage, connectorId } = request;
   if (connectorId !== undefined && connectorId !== 0 && connectorId !== cp.settings.connectorId) return { status: 'Rejected' };
   const send: Record<string, () => void> = {
@@ -17,7 +21,8 @@ export function trigger(cp: ChargePoint, request: TriggerRequest, more: Record<s
     MeterValues: () => cp.transactions.sampleNow(),
     DiagnosticsStatusNotification: () => void cp.notify('DiagnosticsStatusNotification', { status: cp.diagnostics?.status ?? 'Idle' }),
     // Idle unless an update is downloading or installing (1.6 §5.17).
-    FirmwareStatusNotification: () => void cp.notify('FirmwareStatusNotification', { status: firmwareState16(cp.firmwareUpdates?.status ?? 'Idle') }),
+    FirmwareStatusNotification: () =>
+      void cp.notify('FirmwareStatusNotification', { status: firmwareState16(cp.firmwareUpdates?.status ?? 'Idle') }),
     ...more,
   };
   const action = send[requestedMessage];

@@ -59,7 +59,10 @@ export function register(cp: ChargePoint): void {
   updater.deliverResults('UpdateFirmware', report);
   cp.rpc.handle('UpdateFirmware', (payload) => {
     const { location, retrieveDate, retries, retryInterval } = payload as Request;
-    updater.update({ location, retrieveAtMs: cp.clockMs(retrieveDate), ...retryPolicy(retries, retryInterval), origin: 'UpdateFirmware' }, report);
+    updater.update(
+      { location, retrieveAtMs: cp.clockMs(retrieveDate), ...retryPolicy(retries, retryInterval), origin: 'UpdateFirmware' },
+      report,
+    );
     return {};
   });
 }

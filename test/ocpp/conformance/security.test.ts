@@ -26,13 +26,16 @@ t.test('PATCH /api/config with ocpp.url on another host and no new password: 400
   t.match(refusal({ ocpp: { url: 'wss://csms.example.org.attacker.net/ocpp' } }), /^400 ocpp\.password: /);
 });
 
-t.test('the same host (another port, path or ws → wss) keeps the stored password; a new host with a password given (even "") is taken', async (t) => {
-  t.equal(refusal({ ocpp: { url: 'wss://csms.example.org/ocpp16' } }), null);
-  t.equal(refusal({ ocpp: { url: 'ws://CSMS.example.org:9001/other' } }), null);
-  t.equal(refusal({ ocpp: { url: 'ws://other.example.net/ocpp', password: 'new-key' } }), null);
-  t.equal(patchConfig(current, { ocpp: { url: 'ws://other.example.net/ocpp', password: 'new-key' } }).config.ocpp?.password, 'new-key');
-  t.equal(refusal({ ocpp: { url: 'ws://other.example.net/ocpp', password: '' } }), null);
-});
+t.test(
+  'the same host (another port, path or ws → wss) keeps the stored password; a new host with a password given (even "") is taken',
+  async (t) => {
+    t.equal(refusal({ ocpp: { url: 'wss://csms.example.org/ocpp16' } }), null);
+    t.equal(refusal({ ocpp: { url: 'ws://CSMS.example.org:9001/other' } }), null);
+    t.equal(refusal({ ocpp: { url: 'ws://other.example.net/ocpp', password: 'new-key' } }), null);
+    t.equal(patchConfig(current, { ocpp: { url: 'ws://other.example.net/ocpp', password: 'new-key' } }).config.ocpp?.password, 'new-key');
+    t.equal(refusal({ ocpp: { url: 'ws://other.example.net/ocpp', password: '' } }), null);
+  },
+);
 
 t.test('no stored password: a new host needs none', async (t) => {
   const open = parseConfig({ ocpp: { url: 'ws://csms.example.org/ocpp', chargeBoxId: 'box-1' } });

@@ -24,7 +24,11 @@ async function capTo10A(t: Test, rig: OcppRig): Promise<void> {
       chargingProfileKind: 'Absolute',
       validFrom: new Date(nowMs - 60_000).toISOString(),
       validTo: new Date(nowMs + 3_600_000).toISOString(),
-      chargingSchedule: { chargingRateUnit: 'A', startSchedule: new Date(nowMs - 60_000).toISOString(), chargingSchedulePeriod: [{ startPeriod: 0, limit: 10 }] },
+      chargingSchedule: {
+        chargingRateUnit: 'A',
+        startSchedule: new Date(nowMs - 60_000).toISOString(),
+        chargingSchedulePeriod: [{ startPeriod: 0, limit: 10 }],
+      },
     },
   });
   t.same(answer, { status: 'Accepted' });
@@ -34,21 +38,24 @@ const limitA = (rig: OcppRig): number | null => rig.firmware.charging.status().o
 
 for (const synced of [true, false]) {
   const bogus = synced ? [FUTURE, ...IMPLAUSIBLE] : IMPLAUSIBLE;
-  t.test(`a bogus currentTime (${bogus.map((b) => b.slice(0, 4)).join(', ')}) in Heartbeat does not lift a 10 A ChargePointMaxProfile (host clock ${synced ? '' : 'not '}synchronised)`, async (t) => {
-    let currentTime = new Date().toISOString();
-    const rig = await ocppRigFor(t, {
-      config: { sim: { clockSynced: synced } },
-      prepare: (cs) => (cs.handlers.Heartbeat = () => ({ currentTime })),
-    });
-    await capTo10A(t, rig);
-    await rig.pace(() => limitA(rig) === 10, 5000);
-    for (const time of bogus) {
-      currentTime = time;
-      const from = rig.cs.calls.length;
-      t.same(await rig.call('TriggerMessage', { requestedMessage: 'Heartbeat' }), { status: 'Accepted' });
-      await rig.waitCall('Heartbeat', () => true, from);
-      await rig.advance(1000);
-      t.equal(limitA(rig), 10, `after currentTime ${time}: still 10 A`);
-    }
-  });
+  t.test(
+    `a bogus currentTime (${bogus.map((b) => b.slice(0, 4)).join(', ')}) in Heartbeat does not lift a 10 A ChargePointMaxProfile (host clock ${synced ? '' : 'not '}synchronised)`,
+    async (t) => {
+      let currentTime = new Date().toISOString();
+      const rig = await ocppRigFor(t, {
+        config: { sim: { clockSynced: synced } },
+        prepare: (cs) => (cs.handlers.Heartbeat = () => ({ currentTime })),
+      });
+      await capTo10A(t, rig);
+      await rig.pace(() => limitA(rig) === 10, 5000);
+      for (const time of bogus) {
+        currentTime = time;
+        const from = rig.cs.calls.length;
+        t.same(await rig.call('TriggerMessage', { requestedMessage: 'Heartbeat' }), { status: 'Accepted' });
+        await rig.waitCall('Heartbeat', () => true, from);
+        await rig.advance(1000);
+        t.equal(limitA(rig), 10, `after currentTime ${time}: still 10 A`);
+      }
+    },
+  );
 }
