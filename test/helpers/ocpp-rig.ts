@@ -55,13 +55,15 @@ export interface OcppRigOptions {
   readonly noWait?: boolean;
   /** The host clock (`systemClock`, real timers) instead of the simulated one: time passes as it does. */
   readonly realTime?: boolean;
+  /** false: the central system accepts and sends payloads outside the schemas (a misbehaving backend). */
+  readonly strict?: boolean;
 }
 
 export async function ocppRig(dataDir: string, options: OcppRigOptions = {}): Promise<OcppRig> {
   const { writeFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
   for (const [name, text] of Object.entries(options.files ?? {})) await writeFile(join(dataDir, name), text);
-  const cs = await startCentralSystem();
+  const cs = await startCentralSystem({ strict: options.strict ?? true });
   options.prepare?.(cs);
   const simulated = options.realTime === true ? null : new SimulatedClock({ startMs: options.startMs ?? Date.now() });
   const clock: Clock = simulated ?? systemClock;
