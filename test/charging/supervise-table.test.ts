@@ -47,7 +47,7 @@ const quiet = (nowMs: number): SupervisionInput => ({
 const fault = (kind: FaultKind, latch: LatchRule, sinceMs = T0): Fault => ({ kind, latch, sinceMs, cause: 'earlier' });
 
 /** Charging at 16 A since T0: contactor commanded closed and confirmed. */
-const charging = (nowMs: number): Partial<SupervisionInput> => ({
+const charging = (nowMs: number): Partial<SupervisionInput> & { nowMs: number } => ({
   nowMs,
   cp: 'C',
   contactorCommanded: true,

@@ -1,57 +1,57 @@
 import t from 'tap';
-import { startCentralSystem, type CentralSystem } from '../helpers/central-system.js';
-import { pollUntil, startBox, type RunningBox } from '../helpers/firmware-process.js';
+import type { Test } from 'tap';
+import { ocppRigFor, type OcppRig } from '../helpers/ocpp-rig.js';
 
-/** Faults reach the backend as StatusNotification Faulted with CONTRACT §5's error codes. */
+/**
+ * Faults reach the backend as StatusNotification Faulted with CONTRACT §5's error codes; in
+ * process on the simulated board and clock.
+ */
 
-let cs: CentralSystem;
-let box: RunningBox;
-t.before(async () => {
-  cs = await startCentralSystem();
-  box = await startBox(t.testdir({}), { ocpp: { url: cs.url, chargeBoxId: 'box-1', fixedIdTag: 'FIXED01' } });
-  await cs.waitForCall('StatusNotification', (p) => p['connectorId'] === 1 && p['status'] === 'Available');
-});
-t.teardown(async () => {
-  await box?.fw.kill();
-  await cs?.close();
-});
+const boxFor = (t: Test): Promise<OcppRig> => ocppRigFor(t, { ocpp: { chargeBoxId: 'box-1', fixedIdTag: 'FIXED01' } });
 
 const connector1 = (status: string, errorCode: string) => (p: Record<string, unknown>) =>
   p['connectorId'] === 1 && p['status'] === status && p['errorCode'] === errorCode;
 
 t.test('an RCD trip while charging: the transaction goes on, the connector is Faulted with GroundFailure', async (t) => {
-  const from = cs.calls.length;
-  await box.simPost('/sim/ev', { state: 'C' });
-  await cs.waitForCall('StatusNotification', connector1('Charging', 'NoError'), { from });
-  await box.simPost('/sim/fault', { kind: 'rcd' });
-  await cs.waitForCall('StatusNotification', connector1('Faulted', 'GroundFailure'), { from });
-  t.equal((await box.sim())['relayClosed'], false);
-  await box.simPost('/sim/fault', { kind: 'none' });
-  await box.simPost('/sim/ev', { state: 'A' });
-  await cs.waitForCall('StopTransaction', (p) => p['reason'] === 'EVDisconnected', { from });
-  await cs.waitForCall('StatusNotification', connector1('Available', 'NoError'), { from });
+  const rig = await boxFor(t);
+  const from = rig.cs.calls.length;
+  rig.car('C');
+  await rig.waitCall('StatusNotification', connector1('Charging', 'NoError'), from);
+  rig.plant.setFault('rcd');
+  await rig.waitCall('StatusNotification', connector1('Faulted', 'GroundFailure'), from);
+  t.equal(rig.plant.contactorCommanded, false);
+  rig.plant.setFault('none');
+  rig.car('A');
+  await rig.waitCall('StopTransaction', (p) => p['reason'] === 'EVDisconnected', from);
+  await rig.waitCall('StatusNotification', connector1('Available', 'NoError'), from);
 });
 
 t.test('a lost meter while charging: Charging with errorCode PowerMeterFailure, back to NoError when it returns', async (t) => {
-  const from = cs.calls.length;
-  await box.simPost('/sim/ev', { state: 'C' });
-  await cs.waitForCall('StatusNotification', connector1('Charging', 'NoError'), { from });
-  await box.simPost('/sim/fault', { kind: 'meterLost' });
-  await cs.waitForCall('StatusNotification', connector1('Charging', 'PowerMeterFailure'), { from, timeoutMs: 15_000 });
-  await box.simPost('/sim/fault', { kind: 'none' });
-  await cs.waitForCall('StatusNotification', connector1('Charging', 'NoError'), { from: cs.calls.length - 1 });
-  t.equal((await box.sim())['relayClosed'], true, 'charging never stopped');
-  await box.simPost('/sim/ev', { state: 'A' });
+  const rig = await boxFor(t);
+  const from = rig.cs.calls.length;
+  rig.car('C');
+  await rig.waitCall('StatusNotification', connector1('Charging', 'NoError'), from);
+  rig.plant.setFault('meterLost');
+  await rig.waitCall('StatusNotification', connector1('Charging', 'PowerMeterFailure'), from, 15_000);
+  rig.plant.setFault('none');
+  await rig.waitCall('StatusNotification', connector1('Charging', 'NoError'), rig.cs.calls.length - 1);
+  t.equal(rig.plant.contactorCommanded, true, 'charging never stopped');
+  rig.car('A');
 });
 
 t.test('a CP short with a car plugged in: Faulted EVCommunicationError until the unplug', async (t) => {
-  const from = cs.calls.length;
-  await box.simPost('/sim/ev', { state: 'B' });
-  await box.simPost('/sim/fault', { kind: 'cpShort' });
-  await cs.waitForCall('StatusNotification', connector1('Faulted', 'EVCommunicationError'), { from });
-  const held = await pollUntil(box.sim, (s) => s['pilot'] === 'x1', 2000);
-  t.equal(held['relayClosed'], false, 'state F held, then +12 V waiting for the unplug, never energised');
-  await box.simPost('/sim/fault', { kind: 'none' });
-  await box.simPost('/sim/ev', { state: 'A' });
-  await cs.waitForCall('StatusNotification', connector1('Available', 'NoError'), { from: cs.calls.length - 1 });
+  const rig = await boxFor(t);
+  const from = rig.cs.calls.length;
+  rig.car('B');
+  rig.plant.setFault('cpShort');
+  await rig.waitCall('StatusNotification', connector1('Faulted', 'EVCommunicationError'), from);
+  let everClosed = false;
+  await rig.pace(() => {
+    everClosed ||= rig.plant.contactorCommanded;
+    return rig.plant.pilot.mode === 'x1';
+  }, 2000);
+  t.equal(everClosed, false, 'state F held, then +12 V waiting for the unplug, never energised');
+  rig.plant.setFault('none');
+  rig.car('A');
+  await rig.waitCall('StatusNotification', connector1('Available', 'NoError'), rig.cs.calls.length - 1);
 });
