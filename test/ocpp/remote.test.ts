@@ -1,127 +1,131 @@
 import t, { type Test } from 'tap';
-import { startCentralSystem, type CentralSystem } from '../helpers/central-system.js';
-import { pollUntil, startBox, type RunningBox } from '../helpers/firmware-process.js';
-import { plugIn, sequence, since, sleep, statuses, unplug, waitRelay, waitStatus } from '../helpers/ocpp-scenario.js';
+import { ocppRigFor } from '../helpers/ocpp-rig.js';
+import { sequence, since, statuses } from '../helpers/ocpp-scenario.js';
 
 /**
- * CONTRACT §5 on the built firmware: the central system's remote commands. RemoteStart /
- * RemoteStop, Reset Soft and Hard during a transaction (StopTransaction SoftReset / HardReset,
- * then a new BootNotification) and UnlockConnector during a transaction (UnlockCommand).
+ * CONTRACT §5: the central system's remote commands, in process on the simulated board and clock
+ * against the strict central system, the cases in order on one box. RemoteStart / RemoteStop,
+ * Reset Soft and Hard during a transaction (StopTransaction SoftReset / HardReset, then a new
+ * BootNotification) and UnlockConnector during a transaction (UnlockCommand).
  */
 
-let cs: CentralSystem;
-let box: RunningBox;
-let lastTransactionId = 0;
-t.before(async () => {
-  cs = await startCentralSystem();
+t.test('remote commands, one box', async (t) => {
+  let lastTransactionId = 0;
   let next = 600;
-  cs.handlers.StartTransaction = () => ({ transactionId: (lastTransactionId = ++next), idTagInfo: { status: 'Accepted' } });
-  box = await startBox(t.testdir({}), { ocpp: { url: cs.url, chargeBoxId: 'box-remote', password: '', fixedIdTag: '' } });
-  await cs.waitForCall('StatusNotification', (p) => p['connectorId'] === 1 && p['status'] === 'Available');
-});
-t.teardown(async () => {
-  await box?.fw.kill();
-  await cs?.close();
-});
-
-/** RemoteStart with the car plugged in; resolves with the StartTransaction's transactionId once it runs. */
-async function remoteStartCharging(t: Test, idTag: string): Promise<number> {
-  const from = cs.calls.length;
-  t.same(await cs.call('RemoteStartTransaction', { connectorId: 1, idTag }), { status: 'Accepted' }, `RemoteStart ${idTag} Accepted`);
-  const start = await cs.waitForCall('StartTransaction', (p) => p['idTag'] === idTag, { from });
-  t.match(start.params, { connectorId: 1, idTag });
-  await waitRelay(box, true);
-  return lastTransactionId;
-}
-
-let tx1 = 0;
-t.test('RemoteStartTransaction (Accepted) before the car, then plug-in: StartTransaction with that idTag, Charging', async (t) => {
-  const from = cs.calls.length;
-  t.same(await cs.call('RemoteStartTransaction', { connectorId: 1, idTag: 'REM1' }), { status: 'Accepted' });
-  await sleep(500);
-  t.same(since(cs, from, 'StartTransaction'), [], 'no transaction before the car is there');
-  await plugIn(box);
-  const start = await cs.waitForCall('StartTransaction', () => true, { from });
-  t.match(start.params, { connectorId: 1, idTag: 'REM1' });
-  tx1 = lastTransactionId;
-  await waitStatus(cs, 'Charging', from);
-  await waitRelay(box, true);
-  t.same(since(cs, from, 'Authorize'), [], 'no Authorize: AuthorizeRemoteTxRequests is false by default');
-  const order = sequence(cs, from);
-  t.ok(
-    order.indexOf('Preparing') < order.indexOf('StartTransaction(REM1)') &&
-      order.indexOf('StartTransaction(REM1)') < order.indexOf('Charging'),
-    `sequence: ${order.join(' → ')}`,
-  );
-});
-
-t.test('RemoteStartTransaction while a transaction runs: Rejected, nothing else sent', async (t) => {
-  const from = cs.calls.length;
-  t.same(await cs.call('RemoteStartTransaction', { connectorId: 1, idTag: 'REM2' }), { status: 'Rejected' });
-  t.same(await cs.call('RemoteStartTransaction', { idTag: 'REM2' }), { status: 'Rejected' }, 'without connectorId too');
-  await sleep(500);
-  t.same(since(cs, from, 'StartTransaction'), []);
-  t.same(since(cs, from, 'StopTransaction'), []);
-  t.ok((await box.sim())['relayClosed'], 'still charging');
-});
-
-t.test('RemoteStopTransaction with a wrong transactionId: Rejected, the transaction goes on', async (t) => {
-  const from = cs.calls.length;
-  t.same(await cs.call('RemoteStopTransaction', { transactionId: tx1 + 1000 }), { status: 'Rejected' });
-  await sleep(500);
-  t.same(since(cs, from, 'StopTransaction'), []);
-  t.ok((await box.sim())['relayClosed'], 'still charging');
-});
-
-t.test('RemoteStopTransaction with the right transactionId: Accepted, StopTransaction reason Remote, Finishing', async (t) => {
-  const from = cs.calls.length;
-  t.same(await cs.call('RemoteStopTransaction', { transactionId: tx1 }), { status: 'Accepted' });
-  const stop = await cs.waitForCall('StopTransaction', () => true, { from });
-  t.match(stop.params, { transactionId: tx1, idTag: 'REM1', reason: 'Remote' });
-  await waitRelay(box, false);
-  await waitStatus(cs, 'Finishing', from);
-  const order = sequence(cs, from);
-  t.ok(order.indexOf('StopTransaction(Remote)') < order.indexOf('Finishing'), `sequence: ${order.join(' → ')}`);
-  // OCPP 1.6 §4.10: the normal end of the transaction unlocks the cable; nothing is energised until the car is plugged in anew.
-  await pollUntil(box.sim, (s) => s['locked'] === false);
-  await unplug(cs, box);
-  await plugIn(box);
-});
-
-for (const [type, idTag] of [
-  ['Soft', 'REM3'],
-  ['Hard', 'REM4'],
-] as const) {
-  t.test(`Reset ${type} during a transaction: Accepted, StopTransaction reason ${type}Reset, then a new BootNotification`, async (t) => {
-    const tx = await remoteStartCharging(t, idTag);
-    const from = cs.calls.length;
-    t.same(await cs.call('Reset', { type }), { status: 'Accepted' });
-    const stop = await cs.waitForCall('StopTransaction', () => true, { from });
-    t.match(stop.params, { transactionId: tx, idTag, reason: `${type}Reset` });
-    const boot = await cs.waitForCall('BootNotification', () => true, { from });
-    t.ok(boot.atMs >= stop.atMs, 'the BootNotification follows the StopTransaction');
-    await cs.waitForCall('StatusNotification', (p) => p['connectorId'] === 1, { from: cs.calls.indexOf(boot) });
-    await waitRelay(box, false);
-    await sleep(1500);
-    const stops = since(cs, from, 'StopTransaction');
-    t.equal(stops.length, 1, `one StopTransaction for transaction ${tx}; saw ${JSON.stringify(stops.map((s) => s.params))}`);
-    t.same(since(cs, from, 'StartTransaction'), [], 'no new transaction after the reset (no fixed idTag)');
-    t.comment(`sequence: ${sequence(cs, from).join(' → ')}`);
+  const rig = await ocppRigFor(t, {
+    ocpp: { chargeBoxId: 'box-remote', fixedIdTag: '' },
+    prepare: (cs) =>
+      (cs.handlers.StartTransaction = () => ({ transactionId: (lastTransactionId = ++next), idTagInfo: { status: 'Accepted' } })),
   });
-}
+  const relayIs = (closed: boolean): Promise<void> => rig.pace(() => rig.plant.contactorCommanded === closed, 10_000);
+  const unplug = async (): Promise<void> => {
+    const from = rig.cs.calls.length;
+    rig.car('A');
+    await rig.waitStatus('Available', from);
+  };
 
-t.test('UnlockConnector during a transaction: StopTransaction reason UnlockCommand, answer Unlocked, plug released', async (t) => {
-  const started = cs.calls.length;
-  const tx = await remoteStartCharging(t, 'REM5');
-  await waitStatus(cs, 'Charging', started);
-  const from = cs.calls.length;
-  const answer = await cs.call('UnlockConnector', { connectorId: 1 });
-  t.same(answer, { status: 'Unlocked' });
-  const stop = await cs.waitForCall('StopTransaction', () => true, { from });
-  t.match(stop.params, { transactionId: tx, idTag: 'REM5', reason: 'UnlockCommand' });
-  const sim = await pollUntil(box.sim, (s) => s['locked'] === false);
-  t.equal(sim['relayClosed'], false, 'the contactor is open');
-  t.equal(since(cs, from, 'StopTransaction').length, 1);
-  t.notOk(statuses(cs, from).includes('Charging'), `statuses: ${statuses(cs, from).join(', ')}`);
-  await unplug(cs, box);
+  /** RemoteStart with the car plugged in; resolves with the StartTransaction's transactionId once it runs. */
+  async function remoteStartCharging(t: Test, idTag: string): Promise<number> {
+    const from = rig.cs.calls.length;
+    t.same(await rig.call('RemoteStartTransaction', { connectorId: 1, idTag }), { status: 'Accepted' }, `RemoteStart ${idTag} Accepted`);
+    const start = await rig.waitCall('StartTransaction', (p) => p['idTag'] === idTag, from);
+    t.match(start.params, { connectorId: 1, idTag });
+    await relayIs(true);
+    return lastTransactionId;
+  }
+
+  let tx1 = 0;
+  await t.test('RemoteStartTransaction (Accepted) before the car, then plug-in: StartTransaction with that idTag, Charging', async (t) => {
+    const from = rig.cs.calls.length;
+    t.same(await rig.call('RemoteStartTransaction', { connectorId: 1, idTag: 'REM1' }), { status: 'Accepted' });
+    await rig.advance(500);
+    t.same(since(rig.cs, from, 'StartTransaction'), [], 'no transaction before the car is there');
+    rig.car('C');
+    const start = await rig.waitCall('StartTransaction', () => true, from);
+    t.match(start.params, { connectorId: 1, idTag: 'REM1' });
+    tx1 = lastTransactionId;
+    await rig.waitStatus('Charging', from);
+    await relayIs(true);
+    t.same(since(rig.cs, from, 'Authorize'), [], 'no Authorize: AuthorizeRemoteTxRequests is false by default');
+    const order = sequence(rig.cs, from);
+    t.ok(
+      order.indexOf('Preparing') < order.indexOf('StartTransaction(REM1)') &&
+        order.indexOf('StartTransaction(REM1)') < order.indexOf('Charging'),
+      `sequence: ${order.join(' → ')}`,
+    );
+  });
+
+  await t.test('RemoteStartTransaction while a transaction runs: Rejected, nothing else sent', async (t) => {
+    const from = rig.cs.calls.length;
+    t.same(await rig.call('RemoteStartTransaction', { connectorId: 1, idTag: 'REM2' }), { status: 'Rejected' });
+    t.same(await rig.call('RemoteStartTransaction', { idTag: 'REM2' }), { status: 'Rejected' }, 'without connectorId too');
+    await rig.advance(500);
+    t.same(since(rig.cs, from, 'StartTransaction'), []);
+    t.same(since(rig.cs, from, 'StopTransaction'), []);
+    t.ok(rig.plant.contactorCommanded, 'still charging');
+  });
+
+  await t.test('RemoteStopTransaction with a wrong transactionId: Rejected, the transaction goes on', async (t) => {
+    const from = rig.cs.calls.length;
+    t.same(await rig.call('RemoteStopTransaction', { transactionId: tx1 + 1000 }), { status: 'Rejected' });
+    await rig.advance(500);
+    t.same(since(rig.cs, from, 'StopTransaction'), []);
+    t.ok(rig.plant.contactorCommanded, 'still charging');
+  });
+
+  await t.test('RemoteStopTransaction with the right transactionId: Accepted, StopTransaction reason Remote, Finishing', async (t) => {
+    const from = rig.cs.calls.length;
+    t.same(await rig.call('RemoteStopTransaction', { transactionId: tx1 }), { status: 'Accepted' });
+    const stop = await rig.waitCall('StopTransaction', () => true, from);
+    t.match(stop.params, { transactionId: tx1, idTag: 'REM1', reason: 'Remote' });
+    await relayIs(false);
+    await rig.waitStatus('Finishing', from);
+    const order = sequence(rig.cs, from);
+    t.ok(order.indexOf('StopTransaction(Remote)') < order.indexOf('Finishing'), `sequence: ${order.join(' → ')}`);
+    // OCPP 1.6 §4.10: the normal end of the transaction unlocks the cable; nothing is energised until the car is plugged in anew.
+    await rig.pace(() => rig.plant.lockCommanded === false, 10_000);
+    await unplug();
+    rig.car('C');
+  });
+
+  for (const [type, idTag] of [
+    ['Soft', 'REM3'],
+    ['Hard', 'REM4'],
+  ] as const) {
+    await t.test(
+      `Reset ${type} during a transaction: Accepted, StopTransaction reason ${type}Reset, then a new BootNotification`,
+      async (t) => {
+        const tx = await remoteStartCharging(t, idTag);
+        const from = rig.cs.calls.length;
+        t.same(await rig.call('Reset', { type }), { status: 'Accepted' });
+        const stop = await rig.waitCall('StopTransaction', () => true, from);
+        t.match(stop.params, { transactionId: tx, idTag, reason: `${type}Reset` });
+        const boot = await rig.waitCall('BootNotification', () => true, from);
+        t.ok(boot.atMs >= stop.atMs, 'the BootNotification follows the StopTransaction');
+        await rig.waitCall('StatusNotification', (p) => p['connectorId'] === 1, rig.cs.calls.indexOf(boot));
+        await relayIs(false);
+        await rig.advance(1500);
+        const stops = since(rig.cs, from, 'StopTransaction');
+        t.equal(stops.length, 1, `one StopTransaction for transaction ${tx}; saw ${JSON.stringify(stops.map((s) => s.params))}`);
+        t.same(since(rig.cs, from, 'StartTransaction'), [], 'no new transaction after the reset (no fixed idTag)');
+        t.comment(`sequence: ${sequence(rig.cs, from).join(' → ')}`);
+      },
+    );
+  }
+
+  await t.test('UnlockConnector during a transaction: StopTransaction reason UnlockCommand, answer Unlocked, plug released', async (t) => {
+    const started = rig.cs.calls.length;
+    const tx = await remoteStartCharging(t, 'REM5');
+    await rig.waitStatus('Charging', started);
+    const from = rig.cs.calls.length;
+    const answer = await rig.call('UnlockConnector', { connectorId: 1 });
+    t.same(answer, { status: 'Unlocked' });
+    const stop = await rig.waitCall('StopTransaction', () => true, from);
+    t.match(stop.params, { transactionId: tx, idTag: 'REM5', reason: 'UnlockCommand' });
+    await rig.pace(() => rig.plant.lockCommanded === false, 10_000);
+    t.equal(rig.plant.contactorCommanded, false, 'the contactor is open');
+    t.equal(since(rig.cs, from, 'StopTransaction').length, 1);
+    t.notOk(statuses(rig.cs, from).includes('Charging'), `statuses: ${statuses(rig.cs, from).join(', ')}`);
+    await unplug();
+  });
 });
