@@ -190,10 +190,11 @@ export class ProtocolWorker {
 
   /**
    * A line of the main thread's log for the log file: posted to the worker, which writes it; kept
-   * (the last LOG_BACKLOG_LINES) while the worker is silent; written here while no worker runs.
+   * (the last LOG_BACKLOG_LINES) while the worker is silent or not started yet; written here while
+   * no worker runs after the first (between restarts, after the stop).
    */
   logLine(line: string): void {
-    if (this.#worker === null) {
+    if (this.#worker === null && this.#startedOnce) {
       this.#writeHere(line);
     } else if (this.#o.host.stale) {
       this.#backlog.push(line);
@@ -341,7 +342,7 @@ export class ProtocolWorker {
       this.#worker = null;
       if (this.#ending === worker) this.#ending = null;
       // What was kept while it was silent goes to the file from here.
-      if (this.#backlog.length > 0) this.#writeHere();
+      if (this.#startedOnce && this.#backlog.length > 0) this.#writeHere();
       this.#health = null;
       this.#o.host.detach();
       channel.port1.close();
