@@ -31,6 +31,7 @@ export async function createSimBoard({ config, clock, log }: BoardContext): Prom
     log: log.child({ module: 'sim' }),
     publicKeyPem,
     gridActiveWhen: config.grid?.activeWhen ?? 'closed',
+    clock,
   });
   return {
     name: 'sim',

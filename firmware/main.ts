@@ -1,6 +1,8 @@
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { boardFactory, boardNames, type Board } from '../board/index.js';
 import { systemClock } from '../hal/clock.js';
+import { CONTROL_STALL_MS, EXIT_FAILURE, forceOutputsSafe, watchControlLoop } from './charging/control-watch.js';
 import { ChargingController } from './charging/controller.js';
 import { ChargingPortHost } from './charging/port-host.js';
 import { ConfigOverlay } from './config-overlay.js';
@@ -8,6 +10,8 @@ import { ConfigError, loadConfigFile } from './config.js';
 import { FaultLog } from './safety/fault-log.js';
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from './log.js';
 import { ProtocolWorker, type TestHook } from './protocol-link.js';
+import { readBootId, writeRunState } from './store/run-state.js';
+import { raiseControlPriority } from './thread-priority.js';
 import { linkToLauncher } from './update/launcher-link.js';
 import { FIRMWARE_VERSION } from './version.js';
 
@@ -15,17 +19,9 @@ import { FIRMWARE_VERSION } from './version.js';
 // hardware watchdog feed. The protocol side (Modbus, OCPP, HTTP) runs in the worker thread of
 // protocol-worker.ts, started from here; README "Process structure" says why.
 
-/** Exit codes of CONTRACT §1. */
+/** Exit codes of CONTRACT §1 (EXIT_FAILURE: control-watch.ts). */
 const EXIT_OK = 0;
-const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
-
-/**
- * The control loop counts as failed when no pass has completed for this long (every pass throws,
- * or a HAL call hangs): the process ends non-zero with the outputs safe, and systemd restarts it.
- * The same second the launcher's health check allows (Firmware.health).
- */
-const CONTROL_STALL_MS = 1000;
 
 /** A problem with the command line or the config: one line on stderr, exit 2. */
 class UsageError extends Error {}
@@ -72,21 +68,26 @@ let board: Board | null = null;
 function failSafe(log: Logger, msg: string, err: unknown): never {
   log.error(msg, { err });
   try {
-    board?.hal.contactor.setClosed(false);
-    board?.hal.pilot.drive({ mode: 'off' });
+    if (board !== null) forceOutputsSafe(board.hal);
   } finally {
     process.exit(EXIT_FAILURE);
   }
 }
 
-/** Ends the process when the control loop stops completing passes (CONTROL_STALL_MS). */
-function watchControlLoop(controller: ChargingController, log: Logger): () => void {
-  const sinceMs = Date.now();
-  const timer = setInterval(() => {
-    const silentMs = Date.now() - (controller.lastPassMs ?? sinceMs);
-    if (silentMs > CONTROL_STALL_MS) failSafe(log, 'control loop failed: no pass completed', { silentMs });
-  }, CONTROL_STALL_MS / 4);
-  return () => clearInterval(timer);
+/**
+ * The clean-stop marker when the protocol side could not write it (its worker was down or did not
+ * stop in time at SIGTERM): the same state.json record its Firmware.stop writes, so that the next
+ * start does not report an unclean stop. A transaction the worker left open is in its journal and
+ * is closed at the next start as after any restart of the process.
+ */
+async function markCleanStop(dataDir: string, controller: ChargingController, log: Logger): Promise<void> {
+  const meter = controller.status().meter;
+  await writeRunState(
+    dataDir,
+    { bootId: await readBootId(), cleanStop: true, stoppedAt: new Date().toISOString(), energyWh: meter?.energyWh ?? null },
+    log,
+  );
+  log.warn('the protocol side could not stop cleanly: the control side wrote the clean-stop marker');
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -114,6 +115,7 @@ async function main(argv: string[]): Promise<number> {
   process.on('uncaughtException', (err) => failSafe(log, 'firmware crashed', err));
   process.on('unhandledRejection', (err) => failSafe(log, 'firmware crashed', err));
 
+  raiseControlPriority(log);
   board = await factory({ config, clock: systemClock, log });
   const faultLog = await FaultLog.load(config.dataDir, log);
   const controller = new ChargingController({
@@ -146,6 +148,7 @@ async function main(argv: string[]): Promise<number> {
     },
     clockSynced: board.clockSynced,
     onRestartRequest: stop.restart,
+    logDir: join(config.dataDir, 'logs'),
   });
   const worker = protocol;
   if (hooks.length > 0) {
@@ -156,7 +159,7 @@ async function main(argv: string[]): Promise<number> {
   }
   await board.start();
   controller.start();
-  const unwatch = watchControlLoop(controller, log);
+  const unwatch = watchControlLoop({ clock: systemClock, controller, hal: board.hal, log, exit: (code) => process.exit(code) });
   await worker.start();
   const unlink = linkToLauncher({
     health: () => ({
@@ -171,11 +174,15 @@ async function main(argv: string[]): Promise<number> {
   log.info('stopping', { signal });
   unlink();
   // The protocol side first (a running transaction ends with Reboot, state saved), then the core.
-  await worker.stop();
+  const protocolStopped = await worker.stop();
   host.close();
   unwatch();
   await controller.stop();
+  if (!protocolStopped) await markCleanStop(config.dataDir, controller, log);
   await board.stop();
+  log.info('firmware stopped by the control side');
+  // Lines after the worker's end went to the log file from this thread: the last ones are on disk.
+  await worker.closeLog();
   return EXIT_OK;
 }
 
@@ -184,8 +191,7 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     // The board may be running already (the protocol worker fails after it started): relays off first.
     try {
-      board?.hal.contactor.setClosed(false);
-      board?.hal.pilot.drive({ mode: 'off' });
+      if (board !== null) forceOutputsSafe(board.hal);
     } catch {
       // the hardware watchdog drops them when this fails
     }

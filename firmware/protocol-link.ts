@@ -4,6 +4,8 @@ import { every, type Clock, type TimerHandle } from '../hal/clock.js';
 import type { RfidReader } from '../hal/rfid-reader.js';
 import type { Rs485Port, Rs485Settings } from '../hal/rs485-port.js';
 import type { ChargingPortHost } from './charging/port-host.js';
+import { STALE_AFTER_MS } from './charging/port.js';
+import { LogFile } from './diagnostics/log-file.js';
 import type { Logger, LogLevel } from './log.js';
 import type { HealthReport } from './update/health.js';
 
@@ -29,12 +31,20 @@ export const PROTOCOL_YOUNG_HEAP_MB = 4;
 /** First wait before a restart; it doubles with every exit soon after a start, up to the maximum. */
 export const RESTART_BACKOFF_MS = 1000;
 export const RESTART_BACKOFF_MAX_MS = 30_000;
+/**
+ * A worker that sent nothing for this long (its event loop blocked: not even its alive message
+ * every ALIVE_PERIOD_MS) is ended and restarted with the backoff above. Its inputs went stale at
+ * STALE_AFTER_MS already; a stall of a few seconds (a long GC, a burst of work) is waited out.
+ */
+export const STALL_RESTART_MS = 10_000;
+/** How often the main thread looks for a stalled worker. */
+const STALL_CHECK_MS = 250;
 /** A worker that ran this long before it ended is restarted after the first wait again. */
 const STABLE_RUN_MS = 60_000;
 /** Longest the main thread waits for the protocol side's clean stop (a running transaction, state saved). */
 const STOP_TIMEOUT_MS = 15_000;
-/** Lines kept for the log file while the worker (which owns it) is down. */
-const LOG_BACKLOG_LINES = 200;
+/** Lines kept for the log file while the worker (which owns it) is silent: posted when it speaks again or written here when it ends. */
+export const LOG_BACKLOG_LINES = 200;
 /** How often the board's clock synchronisation is looked at for the worker (the Linux board asks timedatectl once a minute). */
 const CLOCK_SYNC_POLL_MS = 1000;
 
@@ -107,6 +117,8 @@ export interface ProtocolWorkerOptions {
   readonly clockSynced: () => boolean;
   /** The protocol side asks for a restart of the firmware (an update was installed). */
   readonly onRestartRequest: () => void;
+  /** The log file's folder (`dataDir/logs`): written here while no worker runs (after the stop, between restarts). */
+  readonly logDir: string;
 }
 
 /** The main thread's handle on the protocol worker. */
@@ -121,8 +133,14 @@ export class ProtocolWorker {
   #startedOnce = false;
   #rs485Open = false;
   readonly #backlog: string[] = [];
+  /** The log file while no worker runs; closed before the next one starts (one writer at a time). */
+  #directLog: LogFile | null = null;
   #clockSynced = false;
   #clockPoll: (() => void) | null = null;
+  #stallCheck: (() => void) | null = null;
+  #spawnedAtMs = 0;
+  /** The worker ended for a stall: terminated, its exit not seen yet. */
+  #ending: Worker | null = null;
 
   constructor(options: ProtocolWorkerOptions) {
     this.#o = options;
@@ -150,7 +168,19 @@ export class ProtocolWorker {
       this.#clockSynced = synced;
       this.#post({ type: 'clockSynced', synced });
     });
+    this.#stallCheck ??= every(this.#o.clock, STALL_CHECK_MS, () => this.#checkStall());
     return new Promise((resolve, reject) => this.#spawn(resolve, reject));
+  }
+
+  /** Ends a worker silent for STALL_RESTART_MS; its exit restarts it (with the backoff). */
+  #checkStall(): void {
+    const worker = this.#worker;
+    if (worker === null || this.#stopping || this.#ending === worker) return;
+    const silentMs = this.#o.clock.now() - Math.max(this.#o.host.lastHeardMs, this.#spawnedAtMs);
+    if (silentMs < STALL_RESTART_MS) return;
+    this.#log.error('protocol side stalled: ending it', { silentMs, staleAfterMs: STALE_AFTER_MS });
+    this.#ending = worker;
+    void worker.terminate();
   }
 
   /** Modbus and OCPP health as the worker reported it last; down while it is not running. */
@@ -158,14 +188,35 @@ export class ProtocolWorker {
     return this.#health ?? { modbus: false, ocpp: 'offline' };
   }
 
-  /** A line of the main thread's log for the log file, which the worker writes (a few kept while it is down). */
+  /**
+   * A line of the main thread's log for the log file: posted to the worker, which writes it; kept
+   * (the last LOG_BACKLOG_LINES) while the worker is silent or not started yet; written here while
+   * no worker runs after the first (between restarts, after the stop).
+   */
   logLine(line: string): void {
-    if (this.#worker !== null && !this.#o.host.stale) {
+    if (this.#worker === null && this.#startedOnce) {
+      this.#writeHere(line);
+    } else if (this.#o.host.stale) {
+      this.#backlog.push(line);
+      if (this.#backlog.length > LOG_BACKLOG_LINES) this.#backlog.shift();
+    } else {
+      for (const kept of this.#backlog.splice(0)) this.#post({ type: 'log', line: kept });
       this.#post({ type: 'log', line });
-      return;
     }
-    this.#backlog.push(line);
-    if (this.#backlog.length > LOG_BACKLOG_LINES) this.#backlog.shift();
+  }
+
+  /** Appends the kept lines, then `line`, to the log file from this thread (no worker runs). */
+  #writeHere(line?: string): void {
+    this.#directLog ??= new LogFile(this.#o.logDir);
+    for (const kept of this.#backlog.splice(0)) this.#directLog.append(kept);
+    if (line !== undefined) this.#directLog.append(line);
+  }
+
+  /** Closes the log file written here (at the very end, after the last line). */
+  async closeLog(): Promise<void> {
+    const file = this.#directLog;
+    this.#directLog = null;
+    await file?.close();
   }
 
   checkUpdateResult(): void {
@@ -177,13 +228,18 @@ export class ProtocolWorker {
     this.#post({ type: 'testHook', ...hook });
   }
 
-  /** CONTRACT §1 for the protocol side: its clean stop (transaction ended with Reboot, state saved), then the worker ends. */
-  async stop(): Promise<void> {
+  /**
+   * CONTRACT §1 for the protocol side: its clean stop (transaction ended with Reboot, state saved
+   * with the clean-stop marker), then the worker ends. Resolves true when it did that; false when
+   * no worker ran or it did not report its stop in time (the caller writes the marker then).
+   */
+  async stop(): Promise<boolean> {
     this.#stopping = true;
     this.#clockPoll?.();
+    this.#stallCheck?.();
     if (this.#restartTimer !== null) this.#o.clock.clearTimeout(this.#restartTimer);
     const worker = this.#worker;
-    if (worker === null) return;
+    if (worker === null) return false;
     const exited = once(worker, 'exit');
     const stopped = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), STOP_TIMEOUT_MS);
@@ -199,9 +255,11 @@ export class ProtocolWorker {
       });
     });
     this.#post({ type: 'stop' });
-    if (!(await stopped)) this.#log.error('the protocol side did not stop cleanly in time', { timeoutMs: STOP_TIMEOUT_MS });
+    const clean = await stopped;
+    if (!clean) this.#log.error('the protocol side did not stop cleanly in time', { timeoutMs: STOP_TIMEOUT_MS });
     await worker.terminate();
     await exited;
+    return clean;
   }
 
   /** Opened once and kept across worker restarts (the board closes it at the end). */
@@ -223,6 +281,14 @@ export class ProtocolWorker {
     this.#worker?.postMessage(message);
   }
 
+  /** A restart: the log file written here meanwhile is closed first, so that the new worker is its only writer. */
+  async #respawn(): Promise<void> {
+    await this.closeLog();
+    this.#spawn();
+    // Lines logged while the file closed went to a new one: the worker is their writer now.
+    await this.closeLog();
+  }
+
   #spawn(resolve?: () => void, reject?: (err: Error) => void): void {
     this.#restartTimer = null;
     if (this.#stopping) return;
@@ -235,6 +301,7 @@ export class ProtocolWorker {
       resourceLimits: { maxOldGenerationSizeMb: PROTOCOL_HEAP_MB, maxYoungGenerationSizeMb: PROTOCOL_YOUNG_HEAP_MB },
     });
     const startedAtMs = this.#o.clock.now();
+    this.#spawnedAtMs = startedAtMs;
     this.#worker = worker;
     this.#o.host.attach(channel.port1);
     let failure: Error | null = null;
@@ -273,6 +340,9 @@ export class ProtocolWorker {
     });
     worker.on('exit', (code) => {
       this.#worker = null;
+      if (this.#ending === worker) this.#ending = null;
+      // What was kept while it was silent goes to the file from here.
+      if (this.#startedOnce && this.#backlog.length > 0) this.#writeHere();
       this.#health = null;
       this.#o.host.detach();
       channel.port1.close();
@@ -283,7 +353,7 @@ export class ProtocolWorker {
       }
       if (this.#o.clock.now() - startedAtMs >= STABLE_RUN_MS) this.#backoffMs = RESTART_BACKOFF_MS;
       this.#log.error('protocol side ended; restarting it', { code, restartInMs: this.#backoffMs });
-      this.#restartTimer = this.#o.clock.setTimeout(() => this.#spawn(), this.#backoffMs);
+      this.#restartTimer = this.#o.clock.setTimeout(() => void this.#respawn(), this.#backoffMs);
       this.#backoffMs = Math.min(this.#backoffMs * 2, RESTART_BACKOFF_MAX_MS);
     });
   }

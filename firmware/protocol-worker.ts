@@ -19,6 +19,7 @@ import { createLogger, type Logger } from './log.js';
 import type { FromWorker, ProtocolWorkerData, TestHook, ToWorker } from './protocol-link.js';
 import { HEALTH_PERIOD_MS } from './update/health.js';
 import { PUBLIC_KEY_FILE } from './update/signed-image.js';
+import { lowerProtocolPriority } from './thread-priority.js';
 
 /**
  * Run by the launcher from an installed image: the install folder and the key updates must be
@@ -111,6 +112,8 @@ function runTestHook(hook: TestHook, log: Logger): void {
 }
 
 async function run(link: NonNullable<typeof parentPort>, data: ProtocolWorkerData): Promise<void> {
+  // Below the control side, whatever arrives from the network (README "Process structure").
+  lowerProtocolPriority();
   const post = (message: FromWorker): void => link.postMessage(message);
   let logFile: LogFile | null = null;
   const log = createLogger({

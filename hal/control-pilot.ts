@@ -22,6 +22,13 @@ export interface ControlPilot {
   readonly output: PilotOutput;
   /** The latest high/low plateau measurement. */
   sample(): PilotSample;
+  /**
+   * Called by the driver as soon as a new measurement differs from the one before (the car
+   * switched its resistors, a short, the ADC failing), so that the control loop reads the line at
+   * once instead of at its next pass: the contactor must open within 100 ms of the car leaving C
+   * (IEC 61851-1 Table A.6 seq. 2.2, 8.1). Set by the charging controller; null = nobody listens.
+   */
+  onChange: (() => void) | null;
   /** Stops the generator (0 V) and releases the driver. */
   close(): void;
 }

@@ -1,4 +1,4 @@
-import { every, waitFor, type Clock } from '../../hal/clock.js';
+import { every, waitFor, type Clock, type TimerHandle } from '../../hal/clock.js';
 import type { PilotOutput } from '../../hal/control-pilot.js';
 import type { Hal } from '../../hal/hal.js';
 import type { Identification, MeterReading, SigningMeter, SigningMeterIdentity } from '../../hal/meter.js';
@@ -25,7 +25,7 @@ import {
   type Interruption,
   type InterruptionPlan,
 } from './interruption.js';
-import { initialPilotReading, readPilot, type CpState, type PilotReading } from './pilot-reader.js';
+import { initialPilotReading, pendingUntilMs, readPilot, type CpState, type PilotReading } from './pilot-reader.js';
 import { cableRatingA } from './proximity.js';
 import type { ChargingPort } from './port.js';
 import { initialSession, stepSession, type Hold, type PilotFault, type SessionAction, type SessionState } from './session.js';
@@ -117,6 +117,10 @@ export class ChargingController implements ChargingPort {
   #interruptionHold: Hold | null = null;
   #stopping = false;
   #stopLoop: (() => void) | null = null;
+  /** A pass is queued for the end of the current call (the pilot changed). */
+  #passQueued = false;
+  /** The pass at the end of a pilot debounce: its timer and time. */
+  #debouncePass: { readonly timer: TimerHandle; readonly atMs: number } | null = null;
   #listeners = new Set<(status: ChargingStatus) => void>();
   #notifiedKey = '';
   #lastPassMs: number | null = null;
@@ -150,9 +154,49 @@ export class ChargingController implements ChargingPort {
     this.#hal.pilot.drive(this.#session.pilot);
   }
 
-  /** Starts the control loop. */
+  /**
+   * Starts the control loop: a pass every `tickMs`, and one more at once when the pilot driver
+   * tells of a change and when a pilot debounce ends, so that the car leaving C opens the contactor
+   * a debounce after the change, not up to a tick or two later (README "Process structure").
+   */
   start(): void {
-    this.#stopLoop ??= every(this.#clock, this.#tickMs, () => this.tick());
+    if (this.#stopLoop !== null) return;
+    this.#stopLoop = every(this.#clock, this.#tickMs, () => this.tick());
+    this.#hal.pilot.onChange = () => this.#passSoon();
+  }
+
+  /**
+   * A pass as soon as the current call is done: not inside it, since the pilot's own drive (in a
+   * pass) changes the line too. Several changes in one call make one pass.
+   */
+  #passSoon(): void {
+    if (this.#passQueued || this.#stopLoop === null) return;
+    this.#passQueued = true;
+    queueMicrotask(() => {
+      this.#passQueued = false;
+      if (this.#stopLoop !== null) this.tick();
+    });
+  }
+
+  /** Arms the pass at the end of the pending pilot debounce (none pending: none armed). */
+  #armDebouncePass(): void {
+    const atMs = pendingUntilMs(this.#reading);
+    if (atMs === (this.#debouncePass?.atMs ?? null)) return;
+    this.#disarmDebouncePass();
+    if (atMs === null || this.#stopLoop === null) return;
+    const timer = this.#clock.setTimeout(
+      () => {
+        this.#debouncePass = null;
+        if (this.#stopLoop !== null) this.tick();
+      },
+      Math.max(0, atMs - this.#clock.now()),
+    );
+    this.#debouncePass = { timer, atMs };
+  }
+
+  #disarmDebouncePass(): void {
+    if (this.#debouncePass !== null) this.#clock.clearTimeout(this.#debouncePass.timer);
+    this.#debouncePass = null;
   }
 
   /**
@@ -165,6 +209,8 @@ export class ChargingController implements ChargingPort {
     await this.#waitFor(() => !this.#session.contactorClosed, STOP_GRACE_MS);
     this.#stopLoop?.();
     this.#stopLoop = null;
+    this.#hal.pilot.onChange = null;
+    this.#disarmDebouncePass();
     if (this.#hal.contactor.commandedClosed) this.#log.warn('contactor opened under load at stop');
     this.#hal.contactor.setClosed(false);
     this.#hal.pilot.drive({ mode: 'off' });
@@ -354,6 +400,7 @@ export class ChargingController implements ChargingPort {
       const previous = this.#reading.state;
       this.#reading = readPilot(this.#reading, this.#hal.pilot.sample(), this.#hal.pilot.output, this.#clock.now());
       if (this.#reading.state !== previous) this.#log.info('pilot state', { from: previous, to: this.#reading.state });
+      this.#armDebouncePass();
       if (this.#reading.state === 'A') this.#unlockRequested = false;
       const cableA = this.#evse.cable === 'socket' ? cableRatingA(this.#hal.proximity.resistanceOhm(), this.#evse.phases) : null;
       if (cableA !== this.#limits.cableA) this.#limits = { ...this.#limits, cableA };

@@ -33,13 +33,18 @@ export function classifyHighV(highV: number, previous: CpState | null): CpState 
 }
 
 /**
- * How long a new reading must hold before it counts. Readings that take power away (unplug,
- * C→B, short, error) are confirmed fast because the contactor must open within 100 ms
- * (Table A.6 seq. 2.2 and 8.1); readings that ask for power are confirmed slower against
- * contact bounce, well inside the 3 s the standard gives to close.
+ * How long a new reading must hold before it counts: the first sample that shows it and every
+ * sample up to one this long after it must agree, so a single spike never counts. Readings that
+ * take power away (unplug, C→B, short, error) are confirmed fast because the contactor must open
+ * within 100 ms (Table A.6 seq. 2.2 and 8.1) and our goal is 20 ms; a faster confirmation can only
+ * open the contactor sooner, never close it. On the Linux board the ADC converts the pilot every
+ * ~3 ms, so 5 ms spans at least two conversions. Readings that ask for power are confirmed slower
+ * against contact bounce, well inside the 3 s the standard gives to close.
  */
-export const DEBOUNCE_FAST_MS = 10;
+export const DEBOUNCE_FAST_MS = 5;
 export const DEBOUNCE_SLOW_MS = 100;
+/** A low plateau away from -12 V must hold this long before it is a diode fault (it latches for the session). */
+export const DIODE_DEBOUNCE_MS = 10;
 
 function debounceMs(from: CpState | null, to: CpState): number {
   // Leaving C or D is always fast, C→D included: D without ventilation must not stay energised.
@@ -87,6 +92,18 @@ export function readPilot(previous: PilotReading, sample: PilotSample, output: P
   const carLoads = raw === 'B' || raw === 'C' || raw === 'D';
   const diodeSuspect = output.mode === 'pwm' && carLoads && sample.lowV > DIODE_OK_BELOW_V;
   const diodeSuspectSinceMs = diodeSuspect ? (previous.diodeSuspectSinceMs ?? nowMs) : null;
-  const diodeFault = diodeSuspectSinceMs !== null && nowMs - diodeSuspectSinceMs >= DEBOUNCE_FAST_MS;
+  const diodeFault = diodeSuspectSinceMs !== null && nowMs - diodeSuspectSinceMs >= DIODE_DEBOUNCE_MS;
   return { state, diodeFault, candidate, candidateSinceMs, diodeSuspectSinceMs };
+}
+
+/**
+ * When the reading next decides something on its own if the line stays as it is: the debounce end
+ * of the candidate state or of a suspected diode fault. Null: nothing pending. The controller
+ * makes a pass then, instead of at its next regular one.
+ */
+export function pendingUntilMs(reading: PilotReading): number | null {
+  const times: number[] = [];
+  if (reading.candidate !== null) times.push(reading.candidateSinceMs + debounceMs(reading.state, reading.candidate));
+  if (reading.diodeSuspectSinceMs !== null && !reading.diodeFault) times.push(reading.diodeSuspectSinceMs + DIODE_DEBOUNCE_MS);
+  return times.length === 0 ? null : Math.min(...times);
 }

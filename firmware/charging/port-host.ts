@@ -60,6 +60,11 @@ export class ChargingPortHost {
     ];
   }
 
+  /** Clock time of the last message of the protocol side (0: none yet). */
+  get lastHeardMs(): number {
+    return this.#lastSeenMs;
+  }
+
   /** Whether the protocol side's inputs are stale now (silent too long, or no protocol side). */
   get stale(): boolean {
     return this.#stale;

@@ -20,6 +20,7 @@ export class AdcSampler {
   #rounds = 0;
   /** Told when conversions start failing (the bus or the chip) and when they work again. */
   onHealth: ((err: Error | null) => void) | null = null;
+  readonly #roundListeners = new Set<() => void>();
   #failing = false;
 
   constructor(
@@ -38,6 +39,16 @@ export class AdcSampler {
    */
   volts(channel: Channel): number {
     return this.#failing ? Number.NaN : (this.#volts.get(channel) ?? Number.NaN);
+  }
+
+  /**
+   * Calls `listener` after every round of conversions, as soon as its volts are in (the pilot
+   * driver looks for a change there instead of waiting for the control loop's next read).
+   * Returns the unsubscribe function.
+   */
+  onRound(listener: () => void): () => void {
+    this.#roundListeners.add(listener);
+    return () => this.#roundListeners.delete(listener);
   }
 
   /** Rounds completed so far (for the sampling-rate figure). */
@@ -73,5 +84,6 @@ export class AdcSampler {
       }
     }
     this.#rounds += 1;
+    for (const listener of this.#roundListeners) listener();
   }
 }

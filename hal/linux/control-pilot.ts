@@ -7,6 +7,12 @@ import type { SysfsPwm } from './sysfs-pwm.js';
 /** 1 kHz (IEC 61851-1): the period in ns. */
 export const PILOT_PERIOD_NS = 1_000_000;
 
+/**
+ * A plateau that moved this much since the last change told counts as a change (onChange): a sixth
+ * of the 3 V between two CP states, well above the peak detector's noise.
+ */
+export const PILOT_CHANGE_V = 0.5;
+
 /** How ADC volts map to pilot volts through the board's divider: pilot = adc × gain + offset. */
 export interface AdcScale {
   readonly gain: number;
@@ -31,10 +37,23 @@ export interface LinuxControlPilotOptions {
 export class LinuxControlPilot implements ControlPilot {
   readonly #o: LinuxControlPilotOptions;
   #output: PilotOutput = { mode: 'off' };
+  onChange: (() => void) | null = null;
+  #told: PilotSample;
+  readonly #unsubscribe: () => void;
 
   constructor(options: LinuxControlPilotOptions) {
     this.#o = options;
     this.drive({ mode: 'off' });
+    this.#told = this.sample();
+    // Each round of the ADC (about 3 ms): a plateau that moved, or a reading that became valid or
+    // invalid (NaN while conversions fail), is told at once.
+    this.#unsubscribe = options.sampler.onRound(() => {
+      const now = this.sample();
+      if (movedV(this.#told.highV, now.highV) || movedV(this.#told.lowV, now.lowV)) {
+        this.#told = now;
+        this.onChange?.();
+      }
+    });
   }
 
   get output(): PilotOutput {
@@ -61,9 +80,17 @@ export class LinuxControlPilot implements ControlPilot {
   }
 
   close(): void {
+    this.#unsubscribe();
+    this.onChange = null;
     this.drive({ mode: 'off' });
     this.#o.stateE?.close();
   }
+}
+
+/** `a` → `b` is a change worth telling: by PILOT_CHANGE_V or more, or between a number and NaN. */
+function movedV(a: number, b: number): boolean {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) !== Number.isNaN(b);
+  return Math.abs(a - b) >= PILOT_CHANGE_V;
 }
 
 /**

@@ -16,7 +16,10 @@ import type { SimPlant } from './plant.js';
 /** The HAL of the simulated board: each peripheral is a thin view on the shared plant. */
 
 export class SimControlPilot implements ControlPilot {
-  constructor(readonly plant: SimPlant) {}
+  onChange: (() => void) | null = null;
+  constructor(readonly plant: SimPlant) {
+    plant.onPilotSampleChange = () => this.onChange?.();
+  }
   get output(): PilotOutput {
     return this.plant.pilot;
   }

@@ -54,6 +54,8 @@ export class SimPlant {
    * command and the car's settings: lets a benchmark outside the process time the firmware.
    */
   readonly changedAtMs = { pilot: 0, contactor: 0, ev: 0 };
+  /** Called when a change made the CP line measure differently (the HAL's pilot change event). */
+  onPilotSampleChange: (() => void) | null = null;
   #energyWh: number;
   #integratedAtMs: number;
   #lostReading: MeterReading | null = null;
@@ -71,7 +73,10 @@ export class SimPlant {
   /** Applies a change to the physical world after booking the energy up to now. */
   change(mutate: () => void): void {
     this.#integrate();
+    const before = this.pilotSample();
     mutate();
+    const after = this.pilotSample();
+    if (before.highV !== after.highV || before.lowV !== after.lowV) this.onPilotSampleChange?.();
   }
 
   drivePilot(output: PilotOutput): void {

@@ -4,8 +4,10 @@ import {
   classifyHighV,
   DEBOUNCE_FAST_MS,
   DEBOUNCE_SLOW_MS,
+  DIODE_DEBOUNCE_MS,
   HYSTERESIS_V,
   initialPilotReading,
+  pendingUntilMs,
   readPilot,
   type CpState,
   type PilotReading,
@@ -15,28 +17,29 @@ import {
 const NOMINAL_V: Record<CpState, number> = { A: 12, B: 9, C: 6, D: 3, E: 0, F: -12 };
 const PWM: PilotOutput = { mode: 'pwm', dutyPct: 26.7 };
 const X1: PilotOutput = { mode: 'x1' };
-const SAMPLE_MS = 5;
+/** The ADC of the Linux board converts the pilot every ~3 ms; 1 ms resolves every debounce edge. */
+const SAMPLE_MS = 1;
 
-/** Feeds readPilot one sample every 5 ms with a fake clock. */
+/** Feeds readPilot one sample every millisecond with a fake clock. */
 class Line {
   reading: PilotReading = initialPilotReading;
   nowMs = 1000;
 
-  /** One sample at the current time; the clock then moves on by 5 ms. */
+  /** One sample at the current time; the clock then moves on by SAMPLE_MS. */
   sample(highV: number, lowV = -12, output: PilotOutput = PWM): PilotReading {
     this.reading = readPilot(this.reading, { highV, lowV }, output, this.nowMs);
     this.nowMs += SAMPLE_MS;
     return this.reading;
   }
 
-  /** Samples for `ms` (ms / 5 samples); returns the readings after each. */
+  /** Samples for `ms` (ms / SAMPLE_MS samples); returns the readings after each. */
   holdReadings(highV: number, ms: number, lowV = -12, output: PilotOutput = PWM): PilotReading[] {
     const readings: PilotReading[] = [];
     for (let elapsed = 0; elapsed < ms; elapsed += SAMPLE_MS) readings.push(this.sample(highV, lowV, output));
     return readings;
   }
 
-  /** Samples for `ms` (ms / 5 samples); returns the debounced states seen after each. */
+  /** Samples for `ms` (ms / SAMPLE_MS samples); returns the debounced states seen after each. */
   hold(highV: number, ms: number, lowV = -12, output: PilotOutput = PWM): Array<CpState | null> {
     return this.holdReadings(highV, ms, lowV, output).map((r) => r.state);
   }
@@ -64,9 +67,10 @@ function settled(state: CpState): Line {
   return line;
 }
 
-t.test('debounce times: fast 10 ms, slow 100 ms, hysteresis 0.3 V', async (t) => {
-  t.equal(DEBOUNCE_FAST_MS, 10);
+t.test('debounce times: fast 5 ms, slow 100 ms, diode 10 ms, hysteresis 0.3 V', async (t) => {
+  t.equal(DEBOUNCE_FAST_MS, 5);
   t.equal(DEBOUNCE_SLOW_MS, 100);
+  t.equal(DIODE_DEBOUNCE_MS, 10);
   t.equal(HYSTERESIS_V, 0.3);
 });
 
@@ -238,13 +242,13 @@ t.test('readPilot debounce: leaving C or D is fast, C -> D and D -> C included (
 t.test('readPilot debounce: the state is unchanged one sample before the debounce time', async (t) => {
   const line = settled('C');
   const states = line.hold(NOMINAL_V.B, DEBOUNCE_FAST_MS + SAMPLE_MS);
-  t.same(states, ['C', 'C', 'B'], 'C at 0 and 5 ms, B at 10 ms');
+  t.same(states, ['C', 'C', 'C', 'C', 'C', 'B'], 'C at 0..4 ms, B at 5 ms');
 
   const plug = settled('A');
   const seen = plug.hold(NOMINAL_V.B, DEBOUNCE_SLOW_MS + SAMPLE_MS);
-  t.equal(seen.length, 21);
-  t.same(seen.slice(0, 20), Array(20).fill('A'), 'A at 0..95 ms');
-  t.equal(seen[20], 'B', 'B at 100 ms');
+  t.equal(seen.length, 101);
+  t.same(seen.slice(0, 100), Array(100).fill('A'), 'A at 0..99 ms');
+  t.equal(seen[100], 'B', 'B at 100 ms');
 });
 
 t.test('readPilot debounce: a one-sample flicker changes nothing', async (t) => {
@@ -260,7 +264,7 @@ t.test('readPilot debounce: a one-sample flicker changes nothing', async (t) => 
   ] as Array<[CpState, CpState]>) {
     const line = settled(from);
     const states = [line.sample(NOMINAL_V[flicker]).state, ...line.hold(NOMINAL_V[from], 200)];
-    t.same([...new Set(states)], [from], `${from} with a 5 ms flicker to ${flicker} stays ${from}`);
+    t.same([...new Set(states)], [from], `${from} with a one-sample flicker to ${flicker} stays ${from}`);
     t.equal(line.reading.candidate, null, 'no candidate left behind');
   }
 });
@@ -278,7 +282,7 @@ t.test('readPilot debounce: a flicker just shorter than the debounce time change
   ];
   for (const [from, flicker, ms] of cases) {
     const line = settled(from);
-    // ms / 5 samples at the flicker level span ms - 5 ms between the first and the last one
+    // ms / SAMPLE_MS samples at the flicker level span ms - SAMPLE_MS between the first and the last one
     const states = [...line.hold(NOMINAL_V[flicker], ms), ...line.hold(NOMINAL_V[from], 200)];
     t.same([...new Set(states)], [from], `${from} with a ${ms} ms flicker to ${flicker} stays ${from}`);
   }
@@ -313,10 +317,12 @@ t.test('readPilot diode check: a missing diode under PWM with a car (B, C, D) is
     for (const lowV of [-10.49, -9, 0, NOMINAL_V[state]]) {
       const line = settled(state);
       t.equal(line.reading.diodeFault, false, `${state}: no fault with a good diode`);
-      const faults = [line.sample(NOMINAL_V[state], lowV), line.sample(NOMINAL_V[state], lowV), line.sample(NOMINAL_V[state], lowV)].map(
-        (r) => r.diodeFault,
+      const faults = line.holdReadings(NOMINAL_V[state], DIODE_DEBOUNCE_MS + SAMPLE_MS, lowV).map((r) => r.diodeFault);
+      t.same(
+        faults,
+        [...Array(DIODE_DEBOUNCE_MS).fill(false), true],
+        `${state}, low plateau ${lowV} V: fault at ${DIODE_DEBOUNCE_MS} ms, not before`,
       );
-      t.same(faults, [false, false, true], `${state}, low plateau ${lowV} V: fault at ${DEBOUNCE_FAST_MS} ms, not before`);
       const later = line.holdReadings(NOMINAL_V[state], 100, lowV).map((r) => r.diodeFault);
       t.same([...new Set(later)], [true], 'stays while it lasts');
     }
@@ -358,4 +364,22 @@ t.test('readPilot diode check: never in state A (no car loads the line)', async 
     t.equal(line.reading.state, 'A');
     t.same([...new Set(seen)], [false], `state A with PWM, low plateau ${lowV} V`);
   }
+});
+
+t.test('pendingUntilMs: the debounce end of the candidate or of a suspected diode fault, null when nothing is pending', async (t) => {
+  const line = settled('C');
+  t.equal(pendingUntilMs(line.reading), null, 'settled: nothing pending');
+  const firstAtMs = line.nowMs;
+  line.sample(NOMINAL_V.B);
+  t.equal(pendingUntilMs(line.reading), firstAtMs + DEBOUNCE_FAST_MS, 'C -> B: decided 5 ms after its first sample');
+  line.hold(NOMINAL_V.B, DEBOUNCE_FAST_MS);
+  t.equal(pendingUntilMs(line.reading), null, 'decided: nothing pending');
+  const plug = settled('A');
+  const plugAtMs = plug.nowMs;
+  plug.sample(NOMINAL_V.B);
+  t.equal(pendingUntilMs(plug.reading), plugAtMs + DEBOUNCE_SLOW_MS, 'A -> B: 100 ms');
+  const diode = settled('C');
+  const suspectAtMs = diode.nowMs;
+  diode.sample(NOMINAL_V.C, -9);
+  t.equal(pendingUntilMs(diode.reading), suspectAtMs + DIODE_DEBOUNCE_MS, 'a suspected diode: 10 ms');
 });

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { STALL_RESTART_MS } from '../../firmware/protocol-link.js';
 import { pollUntil, startBoxFor, type RunningBox } from '../helpers/firmware-process.js';
 
 /**
@@ -84,5 +87,77 @@ t.test(
     await box.simPost('/sim/ev', { state: 'C' });
     await pollUntil(box.sim, (s) => s['relayClosed'] === true, 10_000);
     t.equal(await box.fw.stop(), 0);
+  },
+);
+
+/** The lines of the box's log file (`dataDir/logs/firmware.log`, the copy GetDiagnostics uploads). */
+const logFileLines = (t: Test): Array<Record<string, unknown>> =>
+  readFileSync(join(t.testdirName, 'data', 'logs', 'firmware.log'), 'utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+const runState = (t: Test): Record<string, unknown> =>
+  JSON.parse(readFileSync(join(t.testdirName, 'data', 'state.json'), 'utf8')) as Record<string, unknown>;
+
+t.test(
+  'a protocol side blocked for good: stale at 3 s, ended after 10 s of silence and restarted with the backoff; charging resumes; the lines after its clean stop reach the log file',
+  async (t) => {
+    // Failsafe 0 A: the stale rule pauses charging, the new worker's boot value resumes it.
+    const box = await chargingBox(t, { timeoutS: 60, failsafeCurrentA: 0 }, 'block:600000');
+    box.fw.child.kill('SIGUSR2');
+    await box.fw.waitForLog((l) => l['msg'] === 'test hook' && l['hook'] === 'block');
+    await box.fw.waitForLog((l) => l['msg'] === 'protocol side silent: its Modbus and OCPP inputs are stale', 10_000);
+    await pollUntil(box.sim, (s) => s['relayClosed'] === false, 5_000);
+    t.pass('stale: min(failsafe 0 A, last 32 A), the contactor opened');
+    const stalled = await box.fw.waitForLog((l) => l['msg'] === 'protocol side stalled: ending it', 20_000);
+    const silentMs = Number(stalled['silentMs']);
+    // Looked at every 250 ms; the rest is this machine's load.
+    t.ok(silentMs >= STALL_RESTART_MS && silentMs < STALL_RESTART_MS + 1000, `ended after ${silentMs} ms of silence`);
+    const ended = await box.fw.waitForLog((l) => l['msg'] === 'protocol side ended; restarting it', 10_000);
+    t.equal(ended['restartInMs'], 1000, 'restarted with the first wait of the backoff');
+    await box.fw.waitForLog((l) => l['msg'] === 'protocol side running' && count(box, 'protocol side running') === 2, 20_000);
+    await pollUntil(box.sim, (s) => s['relayClosed'] === true && s['offeredCurrentA'] === 32, 15_000);
+    t.pass('the new worker runs and charging resumes');
+    t.equal(box.fw.child.exitCode, null, 'the firmware process never ended');
+
+    t.equal(await box.fw.stop(), 0);
+    t.equal(runState(t)['cleanStop'], true, 'the worker wrote the clean-stop marker');
+    t.notOk(box.fw.logs.some((l) => String(l['msg']).startsWith('the protocol side could not stop cleanly')));
+    const file = logFileLines(t).map((l) => l['msg']);
+    // The control side opens the contactor after the worker has stopped (README "Process structure").
+    const workerStopped = file.lastIndexOf('firmware stopped');
+    t.ok(workerStopped >= 0, "the worker's last line is in the file");
+    t.ok(file.indexOf('contactor opened', workerStopped) > workerStopped, "the control side's lines after it too: the contactor opened");
+    t.equal(file.at(-1), 'firmware stopped by the control side', 'down to the last one');
+  },
+);
+
+t.test(
+  'SIGTERM while the protocol side is down: the control side writes the clean-stop marker and its own lines reach the log file',
+  async (t) => {
+    const box = await chargingBox(t, { timeoutS: 0 }, 'crash');
+    // Two crashes: the second restart waits 2 s, time enough for the SIGTERM to arrive meanwhile.
+    box.fw.child.kill('SIGUSR2');
+    await box.fw.waitForLog((l) => l['msg'] === 'protocol side running' && count(box, 'protocol side running') === 2, 20_000);
+    box.fw.child.kill('SIGUSR2');
+    await box.fw.waitForLog((l) => l['msg'] === 'protocol side ended; restarting it' && l['restartInMs'] === 2000, 10_000);
+    t.equal(runState(t)['cleanStop'], false, 'the running worker had marked the run as not stopped cleanly');
+    t.equal(await box.fw.stop(), 0, 'exit 0');
+    t.equal(count(box, 'protocol side running'), 2, 'no worker ran at the SIGTERM');
+    t.ok(
+      box.fw.logs.some((l) => l['msg'] === 'the protocol side could not stop cleanly: the control side wrote the clean-stop marker'),
+      'the control side wrote it',
+    );
+    t.match(runState(t), { cleanStop: true, stoppedAt: String });
+    const file = logFileLines(t).map((l) => l['msg']);
+    for (const msg of [
+      'protocol side ended; restarting it',
+      'stopping',
+      'contactor opened',
+      'the protocol side could not stop cleanly: the control side wrote the clean-stop marker',
+    ])
+      t.ok(file.lastIndexOf(msg) > file.lastIndexOf('test hook'), `written by the control side after the crash: ${msg}`);
+    t.equal(file.at(-1), 'firmware stopped by the control side');
   },
 );

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { Ads1115 } from '../../hal/linux/ads1115.js';
 import { AdcSampler } from '../../hal/linux/adc-sampler.js';
-import { LinuxControlPilot, LinuxProximityPilot, PILOT_PERIOD_NS } from '../../hal/linux/control-pilot.js';
+import { LinuxControlPilot, LinuxProximityPilot, PILOT_CHANGE_V, PILOT_PERIOD_NS } from '../../hal/linux/control-pilot.js';
 import { onoffGpio } from '../../hal/linux/onoff-gpio.js';
 import { SysfsPwm } from '../../hal/linux/sysfs-pwm.js';
 import { fakeAds1115, fakeKernel } from '../helpers/fake-kernel.js';
@@ -129,5 +129,61 @@ t.test(
       /EREMOTEIO/,
       'an ADC that does not answer at start is an error there',
     );
+  },
+);
+
+t.test(
+  'Control Pilot change event: told within one ADC round when a plateau moves by 0.5 V or more, or the reading turns NaN; not for noise',
+  async (t) => {
+    const root = t.testdir({ pwmchip0: { export: '', pwm0: { period: '0', duty_cycle: '0', polarity: 'normal', enable: '0' } } });
+    // Pilot = adc × 6 − 12: state C (6 V high, −12 V low).
+    const inputsV = [(6 + 12) / 6, 0, 0, 0];
+    let broken = false;
+    const bus = fakeAds1115((channel) => inputsV[channel] as number);
+    const flaky = {
+      writeWord: (a: number, r: number, w: number) => (broken ? Promise.reject(new Error('EREMOTEIO')) : bus.writeWord(a, r, w)),
+      readWord: (a: number, r: number) => bus.readWord(a, r),
+    };
+    const sampler = new AdcSampler(new Ads1115(flaky), { fast: [0, 1] });
+    await sampler.start();
+    t.teardown(() => sampler.stop());
+    const pilot = new LinuxControlPilot({
+      pwm: new SysfsPwm({ root, chip: 0, channel: 0, periodNs: PILOT_PERIOD_NS }),
+      stateE: null,
+      sampler,
+      highChannel: 0,
+      lowChannel: 1,
+      scale: { gain: 6, offsetV: -12 },
+    });
+    t.equal(PILOT_CHANGE_V, 0.5);
+    const told: Array<{ round: number; highV: number }> = [];
+    pilot.onChange = () => told.push({ round: sampler.rounds, highV: pilot.sample().highV });
+    const rounds = async (n: number): Promise<void> => {
+      const target = sampler.rounds + n;
+      const deadline = Date.now() + 5000;
+      while (sampler.rounds < target && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
+    };
+    await rounds(3);
+    t.same(told, [], 'a steady line: nothing told');
+    inputsV[0] = (6 + 0.49 + 12) / 6;
+    await rounds(3);
+    t.same(told, [], 'noise of 0.49 V: nothing told');
+    inputsV[0] = (9 + 12) / 6; // the car leaves C for B
+    const changedAtRound = sampler.rounds;
+    await rounds(3);
+    t.equal(told.length, 1, 'C → B told once');
+    t.ok((told[0]?.round ?? Infinity) <= changedAtRound + 2, `at the end of the round that converted it (round ${told[0]?.round})`);
+    t.ok(Math.abs((told[0]?.highV ?? 0) - 9) < 0.01, 'with the new plateau readable');
+    broken = true;
+    await rounds(2);
+    t.equal(told.length, 2, 'conversions failing (NaN) told');
+    t.ok(Number.isNaN(told[1]?.highV));
+    broken = false;
+    await rounds(2);
+    t.equal(told.length, 3, 'and working again');
+    pilot.close();
+    inputsV[0] = (0 + 12) / 6;
+    await rounds(2);
+    t.equal(told.length, 3, 'a closed driver tells nothing');
   },
 );
