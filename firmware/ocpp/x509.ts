@@ -15,7 +15,8 @@ function pkixLibrary(): Promise<typeof import('@peculiar/x509')> {
   peculiar ??= (async () => {
     // tsyringe, which @peculiar/x509 uses inside, needs the Reflect metadata API before it loads.
     await import('reflect-metadata');
-    const pkix = await import('@peculiar/x509');
+    // CommonJS: its exports are the namespace's default (in Node and in the bundle alike).
+    const pkix = (await import('@peculiar/x509')).default;
     pkix.cryptoProvider.set(webcrypto as unknown as Parameters<typeof pkix.cryptoProvider.set>[0]);
     return pkix;
   })();
