@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Ajv } from 'ajv';
+import { compileCheck } from '../firmware/schema-check/compile.js';
 
 /**
  * A Linux board described as data: which pin, bus, channel and address each signal is on, and
@@ -76,7 +76,7 @@ export const BoardFileSchema = Type.Object(
 
 export type BoardFile = Static<typeof BoardFileSchema>;
 
-const validate = new Ajv({ allErrors: false, strict: false }).compile<BoardFile>(BoardFileSchema);
+const validate = compileCheck<BoardFile>('first', BoardFileSchema);
 
 /** Checks a board file; an error names the key, like a config error. */
 export function parseBoardFile(raw: unknown, source: string): BoardFile {

@@ -1,12 +1,13 @@
 import type { BoardContext, Board, BoardFactory } from './board.js';
-import { linuxBoard } from './linux.js';
 import { createSimBoard } from './sim.js';
 // Board files are bundled with the firmware: a new board is a new JSON file and a line here.
 import somRef from './som-ref.json' with { type: 'json' };
 
 const BOARDS: Readonly<Record<string, BoardFactory>> = {
   sim: createSimBoard,
-  'som-ref': linuxBoard(somRef, 'board/som-ref.json'),
+  // Loaded when named: the Linux drivers pull in serialport and modbus-serial, which the
+  // simulated board never needs (most of its start-up, issue #21).
+  'som-ref': async (context) => (await import('./linux.js')).linuxBoard(somRef, 'board/som-ref.json')(context),
 };
 
 export const boardNames = Object.keys(BOARDS);

@@ -1,6 +1,7 @@
 import { Type, type Static, type TObject, type TUnsafe } from '@sinclair/typebox';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { readFile } from 'node:fs/promises';
+import { compileCheck } from './schema-check/compile.js';
 
 /** CONTRACT §2: the installer's configuration. Defaults live in the schema. */
 
@@ -144,8 +145,7 @@ export class ConfigError extends Error {
   }
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true });
-const validate = ajv.compile<Config>(ConfigSchema);
+const validate = compileCheck<Config>('config', ConfigSchema);
 
 /** Checks `raw` against the schema and fills in the defaults; throws ConfigError naming the key. */
 export function parseConfig(raw: unknown): Config {

@@ -33,7 +33,7 @@ import type { HealthReport } from './update/health.js';
 import { InstallDir } from './update/install-dir.js';
 import { FirmwareUpdater } from './update/updater.js';
 import { statusView } from './http/status-view.js';
-import { MqttApi } from './mqtt/client.js';
+import type { MqttApi } from './mqtt/client.js';
 
 type Endpoint = { readonly host: string; readonly port: number };
 
@@ -257,6 +257,8 @@ export class Firmware {
   /** The MQTT interface for `mqtt` (not connected yet); its certificate files are read now (ConfigError naming the key). */
   async #createMqtt(mqtt: Config['mqtt']): Promise<MqttApi | null> {
     if (mqtt === null) return null;
+    // MQTT.js and its streams are loaded only by a box that has a broker (issue #21).
+    const { MqttApi } = await import('./mqtt/client.js');
     const { evse } = this.#config;
     return MqttApi.create({
       settings: mqtt,

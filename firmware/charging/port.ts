@@ -1,8 +1,8 @@
 import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
-import { Ajv } from 'ajv';
 import type { Identification, SigningMeter, SigningMeterIdentity } from '../../hal/meter.js';
 import type { PhaseCount } from '../../hal/phase-relay.js';
 import type { FaultHistoryEntry } from '../safety/fault-log.js';
+import { compileCheck } from '../schema-check/compile.js';
 import type { ChargingStatus, UnlockResult } from './controller.js';
 
 /**
@@ -156,7 +156,6 @@ export const ALIVE_PERIOD_MS = 500;
  */
 export const STALE_AFTER_MS = 3000;
 
-const ajv = new Ajv({ allErrors: false, strict: false });
 const strictObject = (properties: Record<string, TSchema>): TSchema => Type.Object(properties, { additionalProperties: false });
 const ToControlSchema = Type.Union([
   strictObject({ type: Type.Literal('alive') }),
@@ -167,9 +166,9 @@ const ToControlSchema = Type.Union([
 ]);
 
 /** The control side's check of every message from the protocol side (a wrong one is refused, never applied). */
-export const isToControl = ajv.compile<ToControl>(ToControlSchema);
+export const isToControl = compileCheck<ToControl>('first', ToControlSchema);
 
-const resultChecks = Object.fromEntries(Object.entries(PORT_REQUESTS).map(([name, { result }]) => [name, ajv.compile(result)]));
+const resultChecks = Object.fromEntries(Object.entries(PORT_REQUESTS).map(([name, { result }]) => [name, compileCheck('first', result)]));
 
 /** The protocol side's check of a reply to `name`. */
 export function isRequestResult<K extends PortRequestName>(name: K, result: unknown): result is PortRequestResult<K> {

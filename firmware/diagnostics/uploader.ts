@@ -1,6 +1,5 @@
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { create } from 'tar';
 import type { Clock } from '../../hal/clock.js';
 import type { Logger } from '../log.js';
 import { safeLocation, uploadFile, withRetries } from '../transfer/http-transfer.js';
@@ -116,6 +115,7 @@ export class DiagnosticsUploader {
       ))
     )
       files.push('faults.json');
+    const { create } = await import('tar'); // on first use (issue #21)
     await create({ gzip: true, file: archive, cwd: staging, portable: true }, files);
   }
 }

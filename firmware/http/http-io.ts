@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { Ajv } from 'ajv';
+import { compileCheck } from '../schema-check/compile.js';
 
 /** An answer other than 200: the status and a reason a person can act on. */
 export class HttpError extends Error {
@@ -45,11 +45,9 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-const ajv = new Ajv({ allErrors: false, strict: false });
-
 /** A checker of request bodies: 400 naming the key (`body` for the whole). */
 export function bodyParser<S extends TSchema>(schema: S): (body: unknown) => Static<S> {
-  const check = ajv.compile(schema);
+  const check = compileCheck('first', schema);
   return (body) => {
     if (check(body)) return body as Static<S>;
     const error = check.errors?.[0];

@@ -7,7 +7,6 @@ import type { ConfigOverlay } from '../config-overlay.js';
 import type { Firmware } from '../firmware.js';
 import type { Logger } from '../log.js';
 import { ocppTlsOptions } from '../ocpp/tls.js';
-import { checkMqttSettings } from '../mqtt/client.js';
 import { storeCaCertificate, storeClientCertificate } from './certificates.js';
 import { maskedConfig, patchConfig, WRITABLE_KEYS } from './config-view.js';
 import type { EventRing } from './events.js';
@@ -75,7 +74,8 @@ export function apiRoutes(d: RouteDeps): RouteTable {
     };
     if (changed.some((c) => c.key === 'ocpp') && config.ocpp !== null && config.ocpp.url.startsWith('wss://'))
       await ocppTlsOptions(config.ocpp).catch(asHttpError);
-    if (changed.some((c) => c.key === 'mqtt') && config.mqtt !== null) await checkMqttSettings(config.mqtt).catch(asHttpError);
+    if (changed.some((c) => c.key === 'mqtt') && config.mqtt !== null)
+      await (await import('../mqtt/client.js')).checkMqttSettings(config.mqtt).catch(asHttpError);
     // A value the next start could not use (an address not on the box, a port in use or taken by
     // the other interface, a missing serial device) is refused now: the box must not brick itself.
     await tryInterfaces(config, d.overlay.config).catch(asHttpError);

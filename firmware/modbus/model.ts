@@ -63,6 +63,8 @@ export class ModbusModel implements RegisterModel {
   #enable: number;
   #watchdogFired = false;
   #watchdogTimer: TimerHandle | null = null;
+  /** When the master was last heard (or the model made): the watchdog counts from here. */
+  #lastRequestMs: number;
   #frozenState: number | null = null;
   #idTag = '';
 
@@ -75,7 +77,8 @@ export class ModbusModel implements RegisterModel {
     this.#bootLimitDeciA = deci(options.bootLimitA);
     this.#limitDeciA = this.#bootLimitDeciA;
     this.#enable = 1;
-    this.#armWatchdog();
+    this.#lastRequestMs = this.#clock.now();
+    this.#armWatchdog(this.#options.timeoutS * 1000);
     this.#pushLimits();
   }
 
@@ -112,7 +115,9 @@ export class ModbusModel implements RegisterModel {
       this.#log.info('Modbus master back; watchdog failsafe ended');
       this.#pushLimits();
     }
-    this.#armWatchdog();
+    // No timer churn per request (issue #21): the armed timer, when it wakes, finds this time and waits on.
+    this.#lastRequestMs = this.#clock.now();
+    if (this.#watchdogTimer === null) this.#armWatchdog(this.#options.timeoutS * 1000);
   }
 
   values(): RegisterValues {
@@ -215,17 +220,18 @@ export class ModbusModel implements RegisterModel {
     this.#charging.setModbusLimit(limitA, this.#enable === 1);
   }
 
-  #armWatchdog(): void {
+  #armWatchdog(inMs: number): void {
     if (this.#options.timeoutS <= 0) return;
-    if (this.#watchdogTimer !== null) this.#clock.clearTimeout(this.#watchdogTimer);
     this.#watchdogTimer = this.#clock.setTimeout(() => {
       this.#watchdogTimer = null;
+      const leftMs = this.#lastRequestMs + this.#options.timeoutS * 1000 - this.#clock.now();
+      if (leftMs > 0) return this.#armWatchdog(leftMs);
       this.#watchdogFired = true;
       this.#log.warn('Modbus watchdog fired: no request from the master', {
         timeoutS: this.#options.timeoutS,
         failsafeCurrentA: this.#options.failsafeCurrentA,
       });
       this.#pushLimits();
-    }, this.#options.timeoutS * 1000);
+    }, inMs);
   }
 }

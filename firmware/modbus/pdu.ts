@@ -45,7 +45,7 @@ export async function handlePdu(pdu: Buffer, model: RegisterModel): Promise<PduR
       const response = Buffer.alloc(2 + count * 2);
       response[0] = fc;
       response[1] = count * 2;
-      words.forEach((word, i) => response.writeUInt16BE(word, 2 + i * 2));
+      for (let i = 0; i < count; i++) response.writeUInt16BE(words[i] as number, 2 + i * 2);
       return { response, ok: true, wrote: false };
     }
     case FC_WRITE_SINGLE: {

@@ -1,17 +1,27 @@
-// tsyringe, which @peculiar/x509 uses inside, needs the Reflect metadata API before it loads.
-import 'reflect-metadata';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
-import * as pkix from '@peculiar/x509';
+import type { Extension } from '@peculiar/x509';
 import { createHash, createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
 
-pkix.cryptoProvider.set(webcrypto as unknown as Parameters<typeof pkix.cryptoProvider.set>[0]);
-
 /**
- * X.509 for the OCPP security extension: the parts `node:crypto` cannot do (a CSR, a certificate,
- * the DER of a name) come from @peculiar/x509; signatures and chains are checked with Node's own
- * X509Certificate.
+ * X.509 for the OCPP security extension: what `node:crypto` cannot do (make a CSR or a
+ * certificate) comes from @peculiar/x509, loaded on first use: most boxes never issue one, and it
+ * is a third of the protocol side's code with reflect-metadata and tsyringe (issue #21). Signatures
+ * and chains are checked with Node's own X509Certificate; the two DER fields a certificate hash
+ * needs are read below.
  */
+let peculiar: Promise<typeof import('@peculiar/x509')> | null = null;
+
+/** @peculiar/x509, with Node's WebCrypto as its provider. */
+function pkixLibrary(): Promise<typeof import('@peculiar/x509')> {
+  peculiar ??= (async () => {
+    // tsyringe, which @peculiar/x509 uses inside, needs the Reflect metadata API before it loads.
+    await import('reflect-metadata');
+    // CommonJS: its exports are the namespace's default (in Node and in the bundle alike).
+    const pkix = (await import('@peculiar/x509')).default;
+    pkix.cryptoProvider.set(webcrypto as unknown as Parameters<typeof pkix.cryptoProvider.set>[0]);
+    return pkix;
+  })();
+  return peculiar;
+}
 
 /** ECDSA P-256 with SHA-256: what the security whitepaper allows and what small boxes sign fast. */
 const KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
@@ -57,12 +67,10 @@ const sha256 = (data: ArrayBuffer | Buffer): string =>
  * (itself for a root).
  */
 export function certificateHashData(cert: X509Certificate, issuer: X509Certificate): CertificateHashData {
-  const issuerName = new pkix.X509Certificate(cert.raw).issuerName.toArrayBuffer();
-  const spki = AsnConvert.parse(issuer.publicKey.export({ type: 'spki', format: 'der' }), SubjectPublicKeyInfo);
   return {
     hashAlgorithm: 'SHA256',
-    issuerNameHash: sha256(issuerName),
-    issuerKeyHash: sha256(spki.subjectPublicKey),
+    issuerNameHash: sha256(issuerNameDer(cert.raw)),
+    issuerKeyHash: sha256(publicKeyBits(issuer.publicKey.export({ type: 'spki', format: 'der' }))),
     serialNumber: cert.serialNumber.toLowerCase().replace(/^0+(?=.)/, ''),
   };
 }
@@ -74,6 +82,37 @@ export function sameHashData(a: CertificateHashData, b: CertificateHashData): bo
     a.issuerKeyHash.toLowerCase() === b.issuerKeyHash.toLowerCase() &&
     a.serialNumber.toLowerCase().replace(/^0+(?=.)/, '') === b.serialNumber
   );
+}
+
+/** A DER element at `at` (X.690 §8.1): where it and its contents start, and where it ends. */
+function derAt(der: Buffer, at: number): { at: number; contents: number; end: number } {
+  const first = der[at + 1] as number;
+  let length = first;
+  let contents = at + 2;
+  if (first & 0x80) {
+    length = 0;
+    for (let i = 0; i < (first & 0x7f); i++) length = length * 256 + (der[contents + i] as number);
+    contents += first & 0x7f;
+  }
+  if (contents + length > der.length) throw new Error('truncated DER');
+  return { at, contents, end: contents + length };
+}
+
+/** The DER of a certificate's issuer Name (RFC 5280 §4.1: the fourth field of TBSCertificate, after an optional [0] version). */
+function issuerNameDer(certificate: Buffer): Buffer {
+  const tbs = derAt(certificate, derAt(certificate, 0).contents);
+  let field = derAt(certificate, tbs.contents);
+  if (certificate[field.at] === 0xa0) field = derAt(certificate, field.end); // version
+  field = derAt(certificate, field.end); // serialNumber, then the signature algorithm
+  field = derAt(certificate, field.end);
+  return certificate.subarray(field.at, field.end);
+}
+
+/** The subjectPublicKey bits of a SubjectPublicKeyInfo (RFC 5280 §4.1.2.7), without the BIT STRING's unused-bits octet. */
+function publicKeyBits(spki: Buffer): Buffer {
+  const algorithm = derAt(spki, derAt(spki, 0).contents);
+  const bits = derAt(spki, algorithm.end);
+  return spki.subarray(bits.contents + 1, bits.end);
 }
 
 /** A new key pair made here, as PKCS#8 PEM, and its public half. */
@@ -103,6 +142,7 @@ export async function certificateRequest(subject: {
     ['CN', subject.commonName],
     ['O', subject.organization],
   ]);
+  const pkix = await pkixLibrary();
   const csr = await pkix.Pkcs10CertificateRequestGenerator.create({ name, keys, signingAlgorithm: KEY_ALGORITHM });
   return { csrPem: csr.toString('pem'), keyPem };
 }
@@ -167,6 +207,7 @@ const IP_ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]+:[0-9a-f:]*)$/i;
  * server certificate for the backend's host names, or a charge point (client) certificate.
  */
 export async function issueCertificate(options: IssueOptions): Promise<{ certPem: string; keyPem: string | null }> {
+  const pkix = await pkixLibrary();
   const fresh = options.csrPem === undefined ? await newKeyPair() : null;
   const publicKey =
     fresh !== null ? fresh.keys.publicKey : await new pkix.Pkcs10CertificateRequest(options.csrPem as string).publicKey.export();
@@ -177,7 +218,7 @@ export async function issueCertificate(options: IssueOptions): Promise<{ certPem
     ['O', options.organization ?? ''],
   ]);
   const issuerName = options.issuer !== undefined ? new pkix.X509Certificate(options.issuer.certPem).subject : subject;
-  const extensions: pkix.Extension[] = [
+  const extensions: Extension[] = [
     new pkix.BasicConstraintsExtension(options.role === 'ca', undefined, true),
     new pkix.KeyUsagesExtension(
       options.role === 'ca'

@@ -2,7 +2,6 @@ import { access, mkdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { extract } from 'tar';
 import { isJsonObject, readStoredJson, removeStore, saveFile, writeFileAtomic, type StoreReporter } from '../store/atomic-file.js';
 
 /**
@@ -88,6 +87,7 @@ export class InstallDir {
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
     // tar refuses absolute paths and `..` (preservePaths is off).
+    const { extract } = await import('tar'); // on first use (issue #21)
     await pipeline(Readable.from([image]), extract({ cwd: dir, strip: 1, strict: true }));
     for (const file of ['firmware.mjs', 'protocol-worker.mjs', 'launcher.mjs']) await access(join(dir, file));
     return slot;

@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { Parser, type ReadEntry } from 'tar';
+import type { ReadEntry } from 'tar';
 import { compareVersions, isVersion } from '../version.js';
 
 /**
@@ -45,6 +45,8 @@ const MAX_ENTRY_BYTES = 256 * 1024 * 1024;
 
 /** The regular files of a tar (gzipped or not) in memory, by path; `wanted` picks which to keep. */
 export async function tarEntries(data: Buffer, wanted: (path: string) => boolean): Promise<Map<string, Buffer>> {
+  // tar is loaded by the first update or image read, not at every start (issue #21).
+  const { Parser } = await import('tar');
   const files = new Map<string, Buffer>();
   await new Promise<void>((resolve, reject) => {
     const parser = new Parser({
