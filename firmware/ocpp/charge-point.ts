@@ -14,6 +14,8 @@ import { TxQueue, type StoredQueue } from './model/tx-queue.js';
 import { registerOperations } from './operations/index.js';
 import type { LinkSecurity } from './link-security.js';
 import { OcppRpc } from './rpc.js';
+import type { RequestOf } from './messages.js';
+import type { NotificationAction, OcppServices, OcppSettings } from './services.js';
 import { SecurityEvents } from './security-events.js';
 import { SignedMeterValues, type SignedMeterStatus } from './signed-meter-values.js';
 import { OfflineLimit } from './offline-limit.js';
@@ -23,16 +25,7 @@ import type { DiagnosticsUploader } from '../diagnostics/uploader.js';
 import type { FirmwareUpdater } from '../update/updater.js';
 import { TransactionService, type EndedTransaction, type RecoveryReason } from './transactions.js';
 
-export interface OcppSettings {
-  readonly url: string;
-  readonly chargeBoxId: string;
-  readonly password: string;
-  readonly connectorId: number;
-  readonly fixedIdTag: string;
-  /** `ocpp.offlineLimitA` (null or absent: none) and `ocpp.offlineAfterS` [300]. */
-  readonly offlineLimitA?: number | null;
-  readonly offlineAfterS?: number;
-}
+export type { OcppSettings };
 
 export interface ChargePointIdentity {
   readonly vendor: string;
@@ -97,7 +90,7 @@ const CLOCK_SET_EVENT_MS = 5_000;
  * Heartbeat, StatusNotification of connector 0 and the connector, the clock from the central
  * system, and the operations of `operations/` over the models of `model/`.
  */
-export class ChargePoint {
+export class ChargePoint implements OcppServices {
   readonly rpc: OcppRpc;
   readonly transactions: TransactionService;
   readonly smartCharging: SmartCharging;
@@ -132,7 +125,7 @@ export class ChargePoint {
   #stopped = false;
   readonly #unsubscribeCharging: () => void;
   /** Notifications waiting for Boot Accepted, the latest per action. */
-  #waitingNotifications = new Map<string, Record<string, unknown>>();
+  #waitingNotifications = new Map<NotificationAction, () => Promise<void>>();
 
   constructor(options: ChargePointOptions) {
     this.#o = options;
@@ -429,9 +422,9 @@ export class ChargePoint {
    * when online, else once Boot is Accepted again (only the latest per action is kept). Resolves
    * when it was answered, failed, or was put aside; never rejects.
    */
-  async notify(action: string, payload: Record<string, unknown>): Promise<void> {
+  async notify<A extends NotificationAction>(action: A, payload: RequestOf<A>): Promise<void> {
     if (!this.online) {
-      this.#waitingNotifications.set(action, payload);
+      this.#waitingNotifications.set(action, () => this.notify(action, payload));
       return;
     }
     await this.rpc.call(action, payload).catch((err: unknown) => this.log.warn(`${action} failed`, { reason: (err as Error).message }));
@@ -441,13 +434,13 @@ export class ChargePoint {
   #sendPending(): void {
     const waiting = [...this.#waitingNotifications];
     this.#waitingNotifications.clear();
-    for (const [action, payload] of waiting) void this.notify(action, payload);
+    for (const [, send] of waiting) void send();
     void this.#queue.drain();
     void this.securityEvents.flush();
   }
 
   async heartbeat(): Promise<void> {
-    const response = await this.rpc.call<{ currentTime: string }>('Heartbeat', {});
+    const response = await this.rpc.call('Heartbeat', {});
     this.#offlineLimit?.reached();
     this.#takeTime(response.currentTime);
   }
@@ -503,7 +496,7 @@ export class ChargePoint {
     const { identity } = this.#o;
     const meter = await this.#signedMeter?.identity();
     try {
-      const response = await this.rpc.call<{ status: BootState; interval: number; currentTime: string }>('BootNotification', {
+      const response = await this.rpc.call('BootNotification', {
         chargePointVendor: identity.vendor,
         chargePointModel: identity.model,
         chargePointSerialNumber: identity.serialNumber,

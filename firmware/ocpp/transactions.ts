@@ -6,7 +6,7 @@ import type { AuthorizationStore, IdTagInfo } from './model/authorization.js';
 import type { ChargingProfile } from './model/charging-profile.js';
 import type { OcppConfiguration } from './model/configuration.js';
 import { meterValue } from './model/meter-sample.js';
-import type { TxAction, TxQueue } from './model/tx-queue.js';
+import type { TxAction, TxQueue, TxResponse } from './model/tx-queue.js';
 import type { OcppRpc } from './rpc.js';
 import { signedMeterValue, type SignedMeterValues } from './signed-meter-values.js';
 import { ReservationHolder, type Reservation } from './reservation.js';
@@ -488,12 +488,12 @@ export class TransactionService {
   }
 
   /** The central system confirmed a queued message (also one from before a restart). */
-  #confirmed(action: TxAction, localId: number, response: unknown, payload: Record<string, unknown>): void {
-    const info = (response as { idTagInfo?: IdTagInfo }).idTagInfo;
+  #confirmed(_action: TxAction, localId: number, response: TxResponse, payload: Record<string, unknown>): void {
+    const info = 'idTagInfo' in response ? response.idTagInfo : undefined;
     if (info) void this.#remember(String(payload['idTag']), info);
     const tx = this.#tx;
-    if (action !== 'StartTransaction' || tx === null || tx.localId !== localId) return;
-    tx.transactionId = (response as { transactionId: number }).transactionId;
+    if (!('transactionId' in response) || tx === null || tx.localId !== localId) return;
+    tx.transactionId = response.transactionId;
     if (info?.parentIdTag !== undefined) tx.parentIdTag = info.parentIdTag;
     if (info && info.status !== 'Accepted') {
       this.#o.log.warn('StartTransaction: idTag not accepted', { status: info.status });
@@ -538,7 +538,7 @@ export class TransactionService {
     if (this.#o.online()) {
       if (configuration.flag('LocalPreAuthorize') && local?.status === 'Accepted') return local;
       try {
-        const response = await this.#o.rpc.call<{ idTagInfo: IdTagInfo }>('Authorize', { idTag });
+        const response = await this.#o.rpc.call('Authorize', { idTag });
         await this.#remember(idTag, response.idTagInfo);
         return response.idTagInfo;
       } catch (err) {

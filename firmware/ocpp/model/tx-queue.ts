@@ -3,10 +3,13 @@ import type { Clock } from '../../../hal/clock.js';
 import type { Logger } from '../../log.js';
 import { isJsonObject } from '../../store/atomic-file.js';
 import { Journal } from '../../store/journal.js';
+import { ocpp16, type ResponseOf } from '../messages.js';
 import { RpcError, type OcppRpc } from '../rpc.js';
 import { registerReading } from './meter-sample.js';
 
 export type TxAction = 'StartTransaction' | 'StopTransaction' | 'MeterValues';
+/** The central system's answer to a transaction message. */
+export type TxResponse = ResponseOf<TxAction>;
 
 /** A transaction the box opened, as the journal keeps it until its StopTransaction is queued. */
 export interface OpenTransaction {
@@ -89,7 +92,7 @@ export class TxQueue {
   #retryTimer: ReturnType<Clock['setTimeout']> | null = null;
   readonly #durableListeners = new Set<() => void>();
   /** Called with the central system's answer to each message sent, and what was sent. */
-  onConfirmed: (action: TxAction, localId: number, response: unknown, payload: Record<string, unknown>) => void = () => {};
+  onConfirmed: (action: TxAction, localId: number, response: TxResponse, payload: Record<string, unknown>) => void = () => {};
 
   /** The queue as the journal left it: messages not yet confirmed, transactions still open. */
   constructor(options: TxQueueOptions, stored: StoredQueue) {
@@ -232,9 +235,8 @@ export class TxQueue {
         continue;
       }
       try {
-        const response = await this.#o.rpc.call(head.action, payload);
-        if (head.action === 'StartTransaction')
-          this.#record({ k: 'txid', tx: head.tx, id: (response as { transactionId: number }).transactionId });
+        const response = await this.#send(head.action, payload);
+        if ('transactionId' in response) this.#record({ k: 'txid', tx: head.tx, id: response.transactionId });
         this.#record({ k: 'done', seq: head.seq });
         this.onConfirmed(head.action, head.tx, response, payload);
         // The answer is on disk before the next message goes: a crash can repeat only the one in flight.
@@ -250,6 +252,13 @@ export class TxQueue {
         await new Promise<void>((resolve) => this.#o.clock.setTimeout(resolve, this.#o.retryIntervalS() * 1000 * head.failures));
       }
     }
+  }
+
+  /** Sends a kept message, checked against its schema first: the journal is read back from disk. */
+  async #send<A extends TxAction>(action: A, payload: Record<string, unknown>): Promise<ResponseOf<A>> {
+    const request = ocpp16.request(action, payload);
+    if (!request.ok) throw new Error(`refusing to send an invalid ${action}: ${request.violation.description}`);
+    return this.#o.rpc.call(action, request.value);
   }
 
   /** What goes on the wire: Stop and MeterValues with the transactionId; null when there never will be one. */

@@ -1,17 +1,12 @@
-import type { ChargePoint } from '../charge-point.js';
+import type { OcppServices } from '../services.js';
 
-interface Request {
-  connectorId: number;
-  expiryDate: string;
-  idTag: string;
-  parentIdTag?: string;
-  reservationId: number;
-}
+/** What this operation uses of the charge point. */
+type Deps = Pick<OcppServices, 'clockMs' | 'connectorView' | 'rpc' | 'settings' | 'transactions'>;
 
 /** ReserveNow: the connector is kept for the idTag until expiryDate (connector 0 is not supported). */
-export function register(cp: ChargePoint): void {
+export function register(cp: Deps): void {
   cp.rpc.handle('ReserveNow', (payload) => {
-    const request = payload as Request;
+    const request = payload;
     if (request.connectorId !== cp.settings.connectorId) return { status: 'Rejected' };
     const view = cp.connectorView();
     if (view.status === 'Faulted') return { status: 'Faulted' };

@@ -1,14 +1,19 @@
-import type { ChargePoint } from '../charge-point.js';
+import type { RequestOf } from '../messages.js';
+import type { OcppServices } from '../services.js';
 import { firmwareState16 } from './UpdateFirmware.js';
 
-export interface TriggerRequest {
-  requestedMessage: string;
-  connectorId?: number;
-}
+/** What this operation uses of the charge point. */
+export type TriggerDeps = Pick<
+  OcppServices,
+  'bootNotificationNow' | 'diagnostics' | 'firmwareUpdates' | 'heartbeat' | 'notify' | 'resendStatus' | 'rpc' | 'settings' | 'transactions'
+>;
+
+/** A TriggerMessage or an ExtendedTriggerMessage. */
+export type TriggerRequest = RequestOf<'TriggerMessage'> | RequestOf<'ExtendedTriggerMessage'>;
 
 /** The answer to a trigger; the message follows the answer. `more` adds the messages only one kind of trigger has. */
 export function trigger(
-  cp: ChargePoint,
+  cp: TriggerDeps,
   request: TriggerRequest,
   more: Record<string, () => void> = {},
 ): { status: 'Accepted' | 'Rejected' | 'NotImplemented' } {
@@ -32,6 +37,6 @@ export function trigger(
 }
 
 /** TriggerMessage: Accepted, and the message follows the answer. */
-export function register(cp: ChargePoint): void {
-  cp.rpc.handle('TriggerMessage', (payload) => trigger(cp, payload as TriggerRequest));
+export function register(cp: TriggerDeps): void {
+  cp.rpc.handle('TriggerMessage', (payload) => trigger(cp, payload));
 }
