@@ -51,25 +51,30 @@ export interface StatusReporter {
   resendStatus(connectorId: number | undefined): void;
 }
 
-export interface AvailabilityControl {
+export interface Availabilities {
   /** ChangeAvailability; Scheduled while a transaction runs (applied when it ends). */
-  changeAvailability(type: Availability): Promise<'Accepted' | 'Scheduled'>;
+  change(type: Availability): Promise<'Accepted' | 'Scheduled'>;
 }
 
-/** The OCPP session: BootNotification, Heartbeat, Reset. */
+/** The OCPP session: BootNotification and Heartbeat. */
 export interface Session {
-  bootNotificationNow(): Promise<void>;
+  bootNotification(): Promise<void>;
   heartbeat(): Promise<void>;
-  /** Soft or Hard reset: the transaction ends with its reason, then the link and the boot start again. */
-  reset(type: 'Soft' | 'Hard'): Promise<void>;
 }
 
 /**
  * What the operations of `operations/` may use; each declares the few members it needs
  * (`Pick<OcppServices, ...>`). The charge point (the composition root) provides them all.
  */
-export interface OcppServices extends OcppClock, Notifier, StatusReporter, AvailabilityControl, Session {
+export interface OcppServices {
   readonly rpc: OcppRpc;
+  readonly time: OcppClock;
+  readonly notifier: Notifier;
+  readonly status: StatusReporter;
+  readonly availability: Availabilities;
+  readonly session: Session;
+  /** Soft or Hard reset: the transaction ends with its reason, then the link and the boot start again. */
+  reset(type: 'Soft' | 'Hard'): Promise<void>;
   readonly settings: OcppSettings;
   readonly log: Logger;
   readonly configuration: OcppConfiguration;

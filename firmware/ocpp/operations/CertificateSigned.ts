@@ -1,7 +1,7 @@
 import type { OcppServices } from '../services.js';
 
 /** What this operation uses of the charge point. */
-type Deps = Pick<OcppServices, 'certificates' | 'knownTimeMs' | 'link' | 'log' | 'rpc' | 'securityEvents' | 'settings'>;
+type Deps = Pick<OcppServices, 'certificates' | 'link' | 'log' | 'rpc' | 'securityEvents' | 'settings' | 'time'>;
 
 /** CertificateSigned: the chain for the last SignCertificate's key; the next connection presents it. */
 export function register(cp: Deps): void {
@@ -10,7 +10,7 @@ export function register(cp: Deps): void {
     const problem = await cp.certificates.acceptSigned(certificateChain, {
       commonName: cp.settings.chargeBoxId,
       roots: await cp.link.centralSystemRoots(),
-      nowMs: cp.knownTimeMs(),
+      nowMs: cp.time.knownTimeMs(),
     });
     if (problem !== null) {
       cp.securityEvents.report('InvalidChargePointCertificate', problem);

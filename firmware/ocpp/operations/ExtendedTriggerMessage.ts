@@ -6,7 +6,7 @@ import { trigger, type TriggerDeps } from './TriggerMessage.js';
 /** What this operation uses of the charge point. */
 type Deps = TriggerDeps &
   SignCertificate.SignCertificateDeps &
-  Pick<OcppServices, 'configuration' | 'diagnostics' | 'firmwareUpdates' | 'log' | 'notify' | 'rpc'>;
+  Pick<OcppServices, 'configuration' | 'diagnostics' | 'firmwareUpdates' | 'log' | 'notifier' | 'rpc'>;
 
 /**
  * ExtendedTriggerMessage: TriggerMessage's messages, the security extension's status messages, and a
@@ -22,8 +22,9 @@ export function register(cp: Deps): void {
         void SignCertificate.send(cp).catch((err: unknown) => cp.log.warn('SignCertificate failed', { reason: (err as Error).message })),
       // The security extension's own status messages (Idle when nothing is under way).
       FirmwareStatusNotification: () =>
-        void cp.notify('SignedFirmwareStatusNotification', { status: cp.firmwareUpdates?.status ?? 'Idle' }),
-      LogStatusNotification: () => void cp.notify('LogStatusNotification', { status: uploadLogStatus(cp.diagnostics?.status ?? 'Idle') }),
+        void cp.notifier.notify('SignedFirmwareStatusNotification', { status: cp.firmwareUpdates?.status ?? 'Idle' }),
+      LogStatusNotification: () =>
+        void cp.notifier.notify('LogStatusNotification', { status: uploadLogStatus(cp.diagnostics?.status ?? 'Idle') }),
     });
   });
 }

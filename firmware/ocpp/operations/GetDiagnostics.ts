@@ -1,7 +1,7 @@
 import type { OcppServices } from '../services.js';
 
 /** What this operation uses of the charge point. */
-type Deps = Pick<OcppServices, 'clockMs' | 'diagnostics' | 'notify' | 'rpc'>;
+type Deps = Pick<OcppServices, 'diagnostics' | 'notifier' | 'rpc' | 'time'>;
 
 /** When the central system leaves them out (OCPP: "left to the Charge Point"); UpdateFirmware's too. */
 const DEFAULT_RETRIES = 2;
@@ -13,8 +13,8 @@ export function retryPolicy(retries: number | undefined, retryInterval: number |
 }
 
 /** The clock ms of an optional OCPP timestamp (a period's bound), null when not given. */
-export function boundMs(cp: Pick<OcppServices, 'clockMs'>, timestamp: string | undefined): number | null {
-  return timestamp === undefined ? null : cp.clockMs(timestamp);
+export function boundMs(cp: Pick<OcppServices, 'time'>, timestamp: string | undefined): number | null {
+  return timestamp === undefined ? null : cp.time.clockMs(timestamp);
 }
 
 /**
@@ -34,7 +34,7 @@ export function register(cp: Deps): void {
         fromMs: boundMs(cp, startTime),
         toMs: boundMs(cp, stopTime),
       },
-      (status) => cp.notify('DiagnosticsStatusNotification', { status }),
+      (status) => cp.notifier.notify('DiagnosticsStatusNotification', { status }),
     );
     return { fileName };
   });

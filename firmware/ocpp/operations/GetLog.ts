@@ -3,7 +3,7 @@ import type { OcppServices } from '../services.js';
 import { boundMs, retryPolicy } from './GetDiagnostics.js';
 
 /** What this operation uses of the charge point. */
-type Deps = Pick<OcppServices, 'clockMs' | 'diagnostics' | 'notify' | 'rpc'>;
+type Deps = Pick<OcppServices, 'diagnostics' | 'notifier' | 'rpc' | 'time'>;
 
 /** The security extension's UploadLogStatus for the uploader's state. */
 export function uploadLogStatus(status: DiagnosticsStatus): 'Idle' | 'Uploading' | 'Uploaded' | 'UploadFailure' {
@@ -28,7 +28,7 @@ export function register(cp: Deps): void {
         toMs: boundMs(cp, log.latestTimestamp),
         log: logType === 'SecurityLog' ? 'security' : 'diagnostics',
       },
-      (status) => cp.notify('LogStatusNotification', { status: uploadLogStatus(status), requestId }),
+      (status) => cp.notifier.notify('LogStatusNotification', { status: uploadLogStatus(status), requestId }),
     );
     return { status: 'Accepted', filename };
   });

@@ -1,7 +1,7 @@
 import type { OcppServices } from '../services.js';
 
 /** What this operation uses of the charge point. */
-type Deps = Pick<OcppServices, 'certificates' | 'configuration' | 'knownTimeMs' | 'link' | 'log' | 'rpc'>;
+type Deps = Pick<OcppServices, 'certificates' | 'configuration' | 'link' | 'log' | 'rpc' | 'time'>;
 
 /** InstallCertificate: a central system or manufacturer root; a new central system root is used from the next connection. */
 export function register(cp: Deps): void {
@@ -10,7 +10,7 @@ export function register(cp: Deps): void {
     const result = await cp.certificates.install(certificateType, certificate, {
       maxLength: cp.configuration.integer('CertificateStoreMaxLength'),
       additionalRootCheck: cp.configuration.flag('AdditionalRootCertificateCheck'),
-      nowMs: cp.knownTimeMs(),
+      nowMs: cp.time.knownTimeMs(),
     });
     cp.log.info('InstallCertificate', { certificateType, ...result });
     if (result.status === 'Accepted' && certificateType === 'CentralSystemRootCertificate') await cp.link.certificatesChanged();

@@ -7,7 +7,7 @@ import { chainProblem, parseCertificate, parsedCertificates } from '../x509.js';
 import { retryPolicy } from './GetDiagnostics.js';
 
 /** What this operation uses of the charge point. */
-type Deps = Pick<OcppServices, 'certificates' | 'clockMs' | 'firmwareUpdates' | 'knownTimeMs' | 'notify' | 'rpc' | 'securityEvents'>;
+type Deps = Pick<OcppServices, 'certificates' | 'firmwareUpdates' | 'notifier' | 'rpc' | 'securityEvents' | 'time'>;
 
 export const ORIGIN = 'SignedUpdateFirmware';
 
@@ -17,7 +17,7 @@ function reporter(cp: Deps, requestId?: number) {
     if (status === 'InvalidSignature') cp.securityEvents.report('InvalidFirmwareSignature', detail);
     if (status === 'Installed') cp.securityEvents.report('FirmwareUpdated', detail);
     const id = requestId ?? resultRequestId;
-    await cp.notify('SignedFirmwareStatusNotification', { status, ...(id !== undefined && { requestId: id }) });
+    await cp.notifier.notify('SignedFirmwareStatusNotification', { status, ...(id !== undefined && { requestId: id }) });
   };
 }
 
@@ -37,7 +37,7 @@ export function register(cp: Deps): void {
     const { requestId, retries, retryInterval, firmware } = payload;
     const certificate = parseCertificate(firmware.signingCertificate);
     const roots = parsedCertificates(cp.certificates.pems('ManufacturerRootCertificate'));
-    const problem = certificate === null ? 'not a PEM certificate' : chainProblem([certificate], roots, cp.knownTimeMs());
+    const problem = certificate === null ? 'not a PEM certificate' : chainProblem([certificate], roots, cp.time.knownTimeMs());
     if (certificate === null || problem !== null) {
       cp.securityEvents.report('InvalidFirmwareSigningCertificate', problem ?? undefined);
       return { status: 'InvalidCertificate' };
@@ -47,7 +47,7 @@ export function register(cp: Deps): void {
     updater.update(
       {
         location: firmware.location,
-        retrieveAtMs: cp.clockMs(firmware.retrieveDateTime),
+        retrieveAtMs: cp.time.clockMs(firmware.retrieveDateTime),
         ...retryPolicy(retries, retryInterval),
         origin: ORIGIN,
         requestId,

@@ -5,7 +5,7 @@ import { firmwareState16 } from './UpdateFirmware.js';
 /** What this operation uses of the charge point. */
 export type TriggerDeps = Pick<
   OcppServices,
-  'bootNotificationNow' | 'diagnostics' | 'firmwareUpdates' | 'heartbeat' | 'notify' | 'resendStatus' | 'rpc' | 'settings' | 'transactions'
+  'diagnostics' | 'firmwareUpdates' | 'notifier' | 'rpc' | 'session' | 'settings' | 'status' | 'transactions'
 >;
 
 /** A TriggerMessage or an ExtendedTriggerMessage. */
@@ -20,14 +20,15 @@ export function trigger(
   const { requestedMessage, connectorId } = request;
   if (connectorId !== undefined && connectorId !== 0 && connectorId !== cp.settings.connectorId) return { status: 'Rejected' };
   const send: Record<string, () => void> = {
-    BootNotification: () => void cp.bootNotificationNow(),
-    Heartbeat: () => void cp.heartbeat().catch(() => {}),
-    StatusNotification: () => cp.resendStatus(connectorId),
+    BootNotification: () => void cp.session.bootNotification(),
+    Heartbeat: () => void cp.session.heartbeat().catch(() => {}),
+    StatusNotification: () => cp.status.resendStatus(connectorId),
     MeterValues: () => cp.transactions.sampleNow(),
-    DiagnosticsStatusNotification: () => void cp.notify('DiagnosticsStatusNotification', { status: cp.diagnostics?.status ?? 'Idle' }),
+    DiagnosticsStatusNotification: () =>
+      void cp.notifier.notify('DiagnosticsStatusNotification', { status: cp.diagnostics?.status ?? 'Idle' }),
     // Idle unless an update is downloading or installing (1.6 §5.17).
     FirmwareStatusNotification: () =>
-      void cp.notify('FirmwareStatusNotification', { status: firmwareState16(cp.firmwareUpdates?.status ?? 'Idle') }),
+      void cp.notifier.notify('FirmwareStatusNotification', { status: firmwareState16(cp.firmwareUpdates?.status ?? 'Idle') }),
     ...more,
   };
   const action = send[requestedMessage];

@@ -4,7 +4,7 @@ import type { OcppServices } from '../services.js';
 import { retryPolicy } from './GetDiagnostics.js';
 
 /** What this operation uses of the charge point. */
-type Deps = Pick<OcppServices, 'clockMs' | 'firmwareUpdates' | 'notify' | 'rpc' | 'securityEvents'>;
+type Deps = Pick<OcppServices, 'firmwareUpdates' | 'notifier' | 'rpc' | 'securityEvents' | 'time'>;
 
 /** FirmwareStatusNotification's status. */
 type FirmwareStatus16 = RequestOf<'FirmwareStatusNotification'>['status'];
@@ -54,13 +54,13 @@ export function register(cp: Deps): void {
     if (status === 'InvalidSignature') cp.securityEvents.report('InvalidFirmwareSignature', detail);
     if (status === 'Installed') cp.securityEvents.report('FirmwareUpdated', detail);
     const status16 = firmwareStatus16(status);
-    if (status16 !== null) await cp.notify('FirmwareStatusNotification', { status: status16 });
+    if (status16 !== null) await cp.notifier.notify('FirmwareStatusNotification', { status: status16 });
   };
   updater.deliverResults('UpdateFirmware', report);
   cp.rpc.handle('UpdateFirmware', (payload) => {
     const { location, retrieveDate, retries, retryInterval } = payload;
     updater.update(
-      { location, retrieveAtMs: cp.clockMs(retrieveDate), ...retryPolicy(retries, retryInterval), origin: 'UpdateFirmware' },
+      { location, retrieveAtMs: cp.time.clockMs(retrieveDate), ...retryPolicy(retries, retryInterval), origin: 'UpdateFirmware' },
       report,
     );
     return {};
