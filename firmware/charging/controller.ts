@@ -121,8 +121,12 @@ export class ChargingController implements ChargingPort {
   #passQueued = false;
   /** The pass at the end of a pilot debounce: its timer and time. */
   #debouncePass: { readonly timer: TimerHandle; readonly atMs: number } | null = null;
-  #listeners = new Set<(status: ChargingStatus) => void>();
+  /** Each listener with the status it heard last (as its key). */
+  #listeners = new Map<(status: ChargingStatus) => void, string>();
   #notifiedKey = '';
+  /** A pass runs: a pass asked for meanwhile (by a listener) runs after it, so passes never nest. */
+  #updating = false;
+  #updateAgain = false;
   #lastPassMs: number | null = null;
   readonly #grid: GridSettings | null;
   #gridSinceMs: number | null = null;
@@ -387,7 +391,7 @@ export class ChargingController implements ChargingPort {
 
   /** Calls `listener` after every change of state, outputs, offer or faults. Returns the unsubscribe function. */
   onChange(listener: (status: ChargingStatus) => void): () => void {
-    this.#listeners.add(listener);
+    this.#listeners.set(listener, this.#notifiedKey);
     return () => this.#listeners.delete(listener);
   }
 
@@ -424,7 +428,28 @@ export class ChargingController implements ChargingPort {
     this.#update();
   }
 
+  /**
+   * Runs a pass of supervision and session. A listener that changes an input while it is told
+   * (OCPP's permission at a plug-in) does not re-enter: its pass runs once the current one is done,
+   * and the listeners then hear the newer status, never an older one after it.
+   */
   #update(): void {
+    if (this.#updating) {
+      this.#updateAgain = true;
+      return;
+    }
+    this.#updating = true;
+    try {
+      do {
+        this.#updateAgain = false;
+        this.#pass();
+      } while (this.#updateAgain);
+    } finally {
+      this.#updating = false;
+    }
+  }
+
+  #pass(): void {
     const nowMs = this.#clock.now();
     const hal = this.#hal;
     // The inputs of this pass, read once: only the session's actions below change the outputs.
@@ -633,13 +658,21 @@ export class ChargingController implements ChargingPort {
     }
   }
 
-  /** Tells the listeners when anything but the meter changed since the last call. */
+  /**
+   * Tells each listener the status when anything but the meter changed since it last heard. A
+   * listener that changes an input ends the round: the others hear the newer status from the pass
+   * that follows, never the stale one.
+   */
   #notify(): void {
     if (this.#listeners.size === 0) return;
     const status = this.status();
     const key = JSON.stringify({ ...status, meter: null });
-    if (key === this.#notifiedKey) return;
     this.#notifiedKey = key;
-    for (const listener of this.#listeners) listener(status);
+    for (const [listener, heard] of this.#listeners) {
+      if (heard === key) continue;
+      this.#listeners.set(listener, key);
+      listener(status);
+      if (this.#updateAgain) return;
+    }
   }
 }

@@ -79,7 +79,7 @@ export class LinkSecurity {
   #profile: SecurityProfile;
   #password: string;
   #target: LinkTarget;
-  #connection: OcppConnection | null = null;
+  #connection: Pick<OcppConnection, 'retarget'> | null = null;
   #events: SecurityEvents | null = null;
   #trial: Trial | null = null;
   #knownTimeMs: () => number | null = () => null;
@@ -123,7 +123,12 @@ export class LinkSecurity {
   }
 
   /** Wires the link it steers, the events it reports, the keys it owns and the OCPP time (null while not known). */
-  attach(connection: OcppConnection, events: SecurityEvents, configuration: OcppConfiguration, knownTimeMs: () => number | null): void {
+  attach(
+    connection: Pick<OcppConnection, 'retarget'>,
+    events: SecurityEvents,
+    configuration: OcppConfiguration,
+    knownTimeMs: () => number | null,
+  ): void {
     this.#connection = connection;
     this.#events = events;
     this.#knownTimeMs = knownTimeMs;

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Clock, TimerHandle } from '../../hal/clock.js';
 import type { Logger } from '../log.js';
 import { RateLimitedLog } from '../log-rate.js';
-import { checkPayload, isOcppAction, type RpcErrorCode } from './schemas.js';
+import { ocpp16, type ActionOf, type MessageMap, type MessageModel, type Ocpp16Messages } from './messages.js';
+import type { RpcErrorCode, SchemaViolation } from './schemas.js';
 
 /** A CALLERROR, received or to be sent. */
 export class RpcError extends Error {
@@ -21,7 +22,13 @@ export interface RpcTransport {
   send(text: string): void;
 }
 
-export type CallHandler = (payload: unknown) => unknown;
+/** Serves one action: its typed request in, its response (or a promise of it) out. */
+export type CallHandler<M extends MessageMap<M>, A extends ActionOf<M>> = (
+  payload: M[A]['request'],
+) => M[A]['response'] | Promise<M[A]['response']>;
+
+/** A served action as kept: checks the payload, then runs the typed handler. */
+type Served = (payload: unknown) => { readonly violation: SchemaViolation } | { readonly run: () => unknown };
 
 export interface OcppRpcOptions {
   readonly clock: Clock;
@@ -55,23 +62,42 @@ const CALLERROR = 4;
 interface Pending {
   readonly id: string;
   readonly action: string;
-  resolve(payload: unknown): void;
+  /** Checks the CALLRESULT payload against the action's response; resolves with it or fails the call. */
+  answer(payload: unknown): SchemaViolation | null;
   reject(error: Error): void;
   timer: TimerHandle;
 }
 
+const ERROR_CODES: ReadonlySet<string> = new Set<RpcErrorCode>([
+  'NotImplemented',
+  'NotSupported',
+  'InternalError',
+  'ProtocolError',
+  'SecurityError',
+  'FormationViolation',
+  'PropertyConstraintViolation',
+  'OccurenceConstraintViolation',
+  'TypeConstraintViolation',
+  'GenericError',
+]);
+
+function isRpcErrorCode(code: unknown): code is RpcErrorCode {
+  return typeof code === 'string' && ERROR_CODES.has(code);
+}
+
 /**
  * OCPP-J RPC framing (CALL / CALLRESULT / CALLERROR): unique message ids, one outstanding CALL at
- * a time, a timeout per call, and every payload in and out checked against the official OCPP 1.6
- * JSON schemas. An incoming CALL that breaks them gets the matching CALLERROR; a CALLRESULT that
- * breaks them fails the call.
+ * a time, a timeout per call, and every payload in and out checked against the schemas of the
+ * message model `M` (OCPP 1.6's: `OcppRpc`). An incoming CALL that breaks them gets the matching
+ * CALLERROR; a CALLRESULT that breaks them fails the call. The framing is the same in OCPP 2.0.1.
  */
-export class OcppRpc {
+export class RpcEndpoint<M extends MessageMap<M>> {
+  readonly #model: MessageModel<M>;
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #callTimeoutMs: number;
   readonly #serving: () => boolean;
-  readonly #handlers = new Map<string, CallHandler>();
+  readonly #handlers = new Map<string, Served>();
   #transport: RpcTransport | null = null;
   #pending: Pending | null = null;
   #queue: Promise<unknown> = Promise.resolve();
@@ -82,7 +108,8 @@ export class OcppRpc {
   /** Lines about a misbehaving central system: rate-limited, it could otherwise flush the diagnostics log. */
   readonly #peerLog: RateLimitedLog;
 
-  constructor(options: OcppRpcOptions) {
+  constructor(model: MessageModel<M>, options: OcppRpcOptions) {
+    this.#model = model;
     this.#clock = options.clock;
     this.#log = options.log.child({ module: 'ocpp' });
     this.#callTimeoutMs = options.callTimeoutMs ?? 30_000;
@@ -106,21 +133,24 @@ export class OcppRpc {
   }
 
   /** Serves `action` from the central system. */
-  handle(action: string, handler: CallHandler): void {
-    this.#handlers.set(action, handler);
+  handle<A extends ActionOf<M>>(action: A, handler: CallHandler<M, A>): void {
+    this.#handlers.set(action, (payload) => {
+      const request = this.#model.request(action, payload);
+      return request.ok ? { run: () => handler(request.value) } : { violation: request.violation };
+    });
   }
 
   /** Sends a CALL once every earlier one has finished; resolves with the checked CALLRESULT payload. */
-  call<T = unknown>(action: string, payload: object): Promise<T> {
-    const violation = checkPayload(action, 'Request', payload);
-    if (violation) return Promise.reject(new Error(`refusing to send an invalid ${action}: ${violation.description}`));
+  call<A extends ActionOf<M>>(action: A, payload: M[A]['request']): Promise<M[A]['response']> {
+    const request = this.#model.request(action, payload);
+    if (!request.ok) return Promise.reject(new Error(`refusing to send an invalid ${action}: ${request.violation.description}`));
     // A central system that triggers messages (TriggerMessage) faster than it answers them must not grow this queue.
     if (this.#waitingCalls >= MAX_WAITING_CALLS)
       return Promise.reject(new RpcError('GenericError', `${action} not sent: ${MAX_WAITING_CALLS} CALLs are waiting`));
     this.#waitingCalls += 1;
     const result = this.#queue.then(() => this.#send(action, payload)).finally(() => (this.#waitingCalls -= 1));
     this.#queue = result.catch(() => {});
-    return result as Promise<T>;
+    return result;
   }
 
   /** One text frame from the central system. */
@@ -136,7 +166,8 @@ export class OcppRpc {
       this.#peerLog.warn('OCPP frame without a message id; ignored');
       return;
     }
-    const [type, id] = frame as [unknown, string];
+    const type: unknown = frame[0];
+    const id = String(frame[1]);
     if (type === CALL) {
       // OCPP 1.6 §4.2: a charge point whose BootNotification was Rejected does not respond.
       if (this.#serving()) this.#answer(id, frame);
@@ -146,7 +177,7 @@ export class OcppRpc {
     else this.#peerLog.warn('OCPP frame of unknown type; ignored', { type: String(type) });
   }
 
-  #send(action: string, payload: object): Promise<unknown> {
+  #send<A extends ActionOf<M>>(action: A, payload: M[A]['request']): Promise<M[A]['response']> {
     const transport = this.#transport;
     if (!transport) return Promise.reject(new RpcError('GenericError', 'not connected'));
     const id = randomUUID();
@@ -155,7 +186,13 @@ export class OcppRpc {
         () => this.#settle(id, new RpcError('GenericError', `${action} timed out`)),
         this.#callTimeoutMs,
       );
-      this.#pending = { id, action, resolve, reject, timer };
+      const answer = (response: unknown): SchemaViolation | null => {
+        const checked = this.#model.response(action, response);
+        if (!checked.ok) return checked.violation;
+        resolve(checked.value);
+        return null;
+      };
+      this.#pending = { id, action, answer, reject, timer };
       transport.send(JSON.stringify([CALL, id, action, payload]));
     });
   }
@@ -166,35 +203,33 @@ export class OcppRpc {
       this.#peerLog.warn('CALLRESULT for no outstanding call; ignored', { id });
       return;
     }
-    const payload = frame[2];
-    const violation =
-      frame.length === 3
-        ? checkPayload(pending.action, 'Response', payload)
-        : { code: 'ProtocolError' as const, description: 'CALLRESULT must have 3 elements' };
-    if (violation) {
-      this.#peerLog.warn('invalid CALLRESULT: the call failed', { action: pending.action, violation: violation.description });
-      this.#settle(id, new RpcError(violation.code, `invalid ${pending.action} response: ${violation.description}`));
-      return;
-    }
-    this.#settle(id, null, payload);
+    const violation: SchemaViolation | null =
+      frame.length === 3 ? pending.answer(frame[2]) : { code: 'ProtocolError', description: 'CALLRESULT must have 3 elements' };
+    if (violation === null) return this.#clear(pending);
+    this.#peerLog.warn('invalid CALLRESULT: the call failed', { action: pending.action, violation: violation.description });
+    this.#settle(id, new RpcError(violation.code, `invalid ${pending.action} response: ${violation.description}`));
   }
 
   #error(id: string, frame: unknown[]): void {
     if (!this.#pending || this.#pending.id !== id) return;
-    const code = typeof frame[2] === 'string' ? (frame[2] as RpcErrorCode) : 'GenericError';
+    const code = isRpcErrorCode(frame[2]) ? frame[2] : 'GenericError';
     const description = typeof frame[3] === 'string' ? frame[3] : '';
-    const details = frame[4] !== null && typeof frame[4] === 'object' ? (frame[4] as Record<string, unknown>) : {};
+    const details: Record<string, unknown> = frame[4] !== null && typeof frame[4] === 'object' ? { ...frame[4] } : {};
     this.#settle(id, new RpcError(code, `${this.#pending.action}: ${code} ${description}`.trim(), details));
   }
 
-  /** Ends the outstanding call (`id` null: whichever it is). */
-  #settle(id: string | null, error: Error | null, payload?: unknown): void {
+  /** Ends the outstanding call with an error (`id` null: whichever it is). */
+  #settle(id: string | null, error: Error): void {
     const pending = this.#pending;
     if (!pending || (id !== null && pending.id !== id)) return;
+    this.#clear(pending);
+    pending.reject(error);
+  }
+
+  /** The outstanding call is over (answered or failed). */
+  #clear(pending: Pending): void {
     this.#pending = null;
     this.#clock.clearTimeout(pending.timer);
-    if (error) pending.reject(error);
-    else pending.resolve(payload);
   }
 
   /** A binary frame: OCPP-J frames are JSON text. */
@@ -216,11 +251,11 @@ export class OcppRpc {
     const fail = (code: RpcErrorCode, description: string): void => reply([CALLERROR, id, code, description, {}]);
     const [, , action, payload] = frame;
     if (frame.length !== 4 || typeof action !== 'string') return fail('ProtocolError', 'a CALL has 4 elements: 2, id, action, payload');
-    if (!isOcppAction(action)) return fail('NotImplemented', `unknown action ${action}`);
-    const handler = this.#handlers.get(action);
-    if (!handler) return fail('NotSupported', `${action} is not supported`);
-    const violation = checkPayload(action, 'Request', payload);
-    if (violation) return fail(violation.code, violation.description);
+    if (!this.#model.isAction(action)) return fail('NotImplemented', `unknown action ${action}`);
+    const served = this.#handlers.get(action);
+    if (!served) return fail('NotSupported', `${action} is not supported`);
+    const accepted = served(payload);
+    if ('violation' in accepted) return fail(accepted.violation.code, accepted.violation.description);
     if (this.#incoming >= MAX_INCOMING_CALLS) {
       this.#peerLog.warn('OCPP CALL refused: too many being processed', { action, processing: this.#incoming });
       return fail('GenericError', `busy: ${MAX_INCOMING_CALLS} CALLs are being processed`);
@@ -231,14 +266,14 @@ export class OcppRpc {
       fail('InternalError', `${action} failed`);
     };
     const answered = (response: unknown): void => {
-      const invalid = checkPayload(action, 'Response', response);
-      if (!invalid) return reply([CALLRESULT, id, response]);
-      this.#log.error('OCPP handler produced an invalid response', { action, violation: invalid.description });
+      const checked = this.#model.response(action, response);
+      if (checked.ok) return reply([CALLRESULT, id, checked.value]);
+      this.#log.error('OCPP handler produced an invalid response', { action, violation: checked.violation.description });
       fail('InternalError', `${action} produced an invalid response`);
     };
     let response: unknown;
     try {
-      response = handler(payload);
+      response = accepted.run();
     } catch (err) {
       return failed(err);
     }
@@ -248,5 +283,12 @@ export class OcppRpc {
       .then(answered, failed)
       .catch((err: unknown) => this.#log.error('OCPP answer not sent', { action, err }))
       .finally(() => (this.#incoming -= 1));
+  }
+}
+
+/** The RPC endpoint of OCPP 1.6J. */
+export class OcppRpc extends RpcEndpoint<Ocpp16Messages> {
+  constructor(options: OcppRpcOptions) {
+    super(ocpp16, options);
   }
 }

@@ -1,95 +1,19 @@
-import { waitFor, type Clock, type TimerHandle } from '../../hal/clock.js';
+import { waitFor } from '../../hal/clock.js';
 import type { ChargingStatus } from '../charging/controller.js';
-import type { ChargingPort } from '../charging/port.js';
-import type { Logger } from '../log.js';
-import type { AuthorizationStore, IdTagInfo } from './model/authorization.js';
+import type { IdTagInfo } from './model/authorization.js';
+import { Authorizer } from './authorize.js';
 import type { ChargingProfile } from './model/charging-profile.js';
-import type { OcppConfiguration } from './model/configuration.js';
 import { meterValue } from './model/meter-sample.js';
-import type { TxAction, TxQueue } from './model/tx-queue.js';
-import type { OcppRpc } from './rpc.js';
-import { signedMeterValue, type SignedMeterValues } from './signed-meter-values.js';
+import { METER_KEEP_STEP_WH, MeterSampler } from './meter-sampling.js';
+import type { TxAction, TxResponse } from './model/tx-queue.js';
+import { signedMeterValue } from './signed-meter-values.js';
 import { ReservationHolder, type Reservation } from './reservation.js';
+import type { EndedTransaction, RecoveryReason, StopReason, Transaction, TransactionServiceOptions } from './transaction-types.js';
 import { blocksCharging } from '../safety/faults.js';
 
-/** How a transaction the journal still had open at boot was cut: only the process restarted, or the machine. */
-export type RecoveryReason = 'Reboot' | 'PowerLoss';
+export type { EndedTransaction, RecoveryReason, StopReason, Transaction, TransactionServiceOptions };
 
-export type StopReason =
-  | 'Local'
-  | 'EVDisconnected'
-  | 'Remote'
-  | 'HardReset'
-  | 'SoftReset'
-  | 'PowerLoss'
-  | 'Reboot'
-  | 'DeAuthorized'
-  | 'UnlockCommand'
-  | 'EmergencyStop'
-  | 'Other';
-
-export interface Transaction {
-  /** The queue's number for it (unique across restarts); the central system's transactionId arrives with StartTransaction.conf. */
-  readonly localId: number;
-  transactionId: number | null;
-  readonly idTag: string;
-  readonly meterStartWh: number;
-  readonly startedAt: string;
-  authorized: boolean;
-  /** The group of its idTag (IdTagInfo.parentIdTag): a card of the same group may stop it (OCPP 1.6 §3.5.3). */
-  parentIdTag: string | null;
-  /** The TxProfile its RemoteStartTransaction brought, if any. */
-  readonly chargingProfile: ChargingProfile | null;
-}
-
-/** A transaction that ended, as the owner's history keeps it. */
-export interface EndedTransaction {
-  readonly localId: number;
-  readonly transactionId: number | null;
-  readonly idTag: string;
-  readonly startedAt: string;
-  readonly stoppedAt: string;
-  readonly meterStartWh: number;
-  readonly meterStopWh: number;
-  readonly reason: StopReason;
-}
-
-export interface TransactionServiceOptions {
-  readonly rpc: OcppRpc;
-  readonly queue: TxQueue;
-  readonly charging: ChargingPort;
-  readonly configuration: OcppConfiguration;
-  readonly authorization: AuthorizationStore;
-  readonly clock: Clock;
-  readonly log: Logger;
-  readonly connectorId: number;
-  /** `ocpp.fixedIdTag`; "" = wait for a card or RemoteStart. */
-  readonly fixedIdTag: string;
-  /** OCPP time now, ISO 8601 (the clock set from the central system). */
-  readonly timestamp: () => string;
-  /** The backend answers (Boot accepted and the link up). */
-  readonly online: () => boolean;
-  /** The connector may start a transaction (not Inoperative, no fault). */
-  readonly available: () => boolean;
-  /** Something the status depends on changed. */
-  readonly onChange: () => void;
-  /** A transaction started (before it permits charging) or ended (after charging was withdrawn). */
-  readonly onTransaction: (tx: Transaction | null) => void;
-  /** The idTag of the running or last transaction (Modbus 8096). */
-  readonly onIdTag: (idTag: string) => void;
-  /** A transaction ended (also one closed at boot after a restart cut it). */
-  readonly onEnded?: (ended: EndedTransaction) => void;
-  /** The calibration-law meter whose signed records the transactions carry (CONTRACT §9); none: unsigned. */
-  readonly signedMeter?: SignedMeterValues | null;
-}
-
-/**
- * While a transaction runs its meter reading is kept in the journal every time it has grown by
- * this much (checked every second): a crash leaves at most this plus one second of charging
- * unaccounted for.
- */
-export const METER_KEEP_STEP_WH = 10;
-const METER_CHECK_MS = 1000;
+export { METER_KEEP_STEP_WH };
 
 /**
  * The normal ends of a transaction, after which the cable is unlocked (OCPP 1.6 §4.10). Not the
@@ -116,10 +40,8 @@ export class TransactionService {
   #finishing = false;
   #plugged = false;
   #ready = false;
-  #sampleTimer: TimerHandle | null = null;
-  #alignedTimer: TimerHandle | null = null;
-  #meterTimer: TimerHandle | null = null;
-  #keptWh = 0;
+  readonly #meter: MeterSampler;
+  readonly #auth: Authorizer;
   #starting = false;
   #stopping: Promise<void> | null = null;
   /** The last idTag authorised and its parentIdTag, for the transaction it starts. */
@@ -130,6 +52,8 @@ export class TransactionService {
 
   constructor(options: TransactionServiceOptions) {
     this.#o = options;
+    this.#meter = new MeterSampler({ ...options, transaction: () => this.#tx });
+    this.#auth = new Authorizer(options);
     this.reservations = new ReservationHolder({ clock: options.clock, log: options.log, changed: () => options.onChange() });
     this.#unsubscribe = options.charging.onChange((status) => this.#chargingChanged(status));
     options.queue.onConfirmed = (action, localId, response, payload) => this.#confirmed(action, localId, response, payload);
@@ -251,8 +175,7 @@ export class TransactionService {
     const signedEnd = this.#o.signedMeter ? await this.#o.signedMeter.end() : null;
     this.#tx = null;
     this.#releaseHold?.();
-    this.#stopSampling();
-    this.#stopKeepingMeter();
+    this.#meter.stopped();
     this.#finishing = this.#plugged;
     const status = this.#o.charging.status();
     const meterStop = Math.round(status.meter?.energyWh ?? tx.meterStartWh);
@@ -302,41 +225,24 @@ export class TransactionService {
 
   /** Sends a MeterValues now (TriggerMessage). */
   sampleNow(): void {
-    this.#sample('Trigger', 'MeterValuesSampledData');
+    this.#meter.sampleNow();
   }
 
-  /**
-   * Clock-aligned meter values (ClockAlignedDataInterval, MeterValuesAlignedData): at every
-   * multiple of the interval since midnight UTC, with or without a transaction. Call again after
-   * the interval changes.
-   */
+  /** Clock-aligned meter values; call again after ClockAlignedDataInterval changes. */
   scheduleAligned(): void {
-    if (this.#alignedTimer !== null) this.#o.clock.clearTimeout(this.#alignedTimer);
-    this.#alignedTimer = null;
-    const intervalMs = this.#o.configuration.integer('ClockAlignedDataInterval') * 1000;
-    if (intervalMs <= 0) return;
-    const nowMs = Date.parse(this.#o.timestamp());
-    const delayMs = intervalMs - (nowMs % intervalMs);
-    this.#alignedTimer = this.#o.clock.setTimeout(() => {
-      this.#alignedTimer = null;
-      this.#sample('Sample.Clock', 'MeterValuesAlignedData');
-      this.scheduleAligned();
-    }, delayMs);
+    this.#meter.scheduleAligned();
   }
 
   /** MeterValueSampleInterval changed: a running transaction samples at the new interval from now on. */
   sampleIntervalChanged(): void {
-    if (this.#tx !== null) this.#startSampling();
+    if (this.#tx !== null) this.#meter.startSampling();
   }
 
   /** The service is done (the charge point stopped): it no longer follows the charging core. */
   close(): void {
     this.#unsubscribe();
     this.reservations.close();
-    this.#stopSampling();
-    this.#stopKeepingMeter();
-    if (this.#alignedTimer !== null) this.#o.clock.clearTimeout(this.#alignedTimer);
-    this.#alignedTimer = null;
+    this.#meter.close();
   }
 
   /** The charging core may charge: a transaction runs and is authorised, and the connector is available. */
@@ -461,8 +367,7 @@ export class TransactionService {
     if (this.#tx !== tx) return;
     this.#o.onTransaction(tx);
     this.#applyPermission();
-    this.#startSampling();
-    this.#keepMeter(tx);
+    this.#meter.started(tx);
     this.#o.onChange();
   }
 
@@ -488,12 +393,12 @@ export class TransactionService {
   }
 
   /** The central system confirmed a queued message (also one from before a restart). */
-  #confirmed(action: TxAction, localId: number, response: unknown, payload: Record<string, unknown>): void {
-    const info = (response as { idTagInfo?: IdTagInfo }).idTagInfo;
-    if (info) void this.#remember(String(payload['idTag']), info);
+  #confirmed(_action: TxAction, localId: number, response: TxResponse, payload: Record<string, unknown>): void {
+    const info = 'idTagInfo' in response ? response.idTagInfo : undefined;
+    if (info) void this.#auth.remember(String(payload['idTag']), info);
     const tx = this.#tx;
-    if (action !== 'StartTransaction' || tx === null || tx.localId !== localId) return;
-    tx.transactionId = (response as { transactionId: number }).transactionId;
+    if (!('transactionId' in response) || tx === null || tx.localId !== localId) return;
+    tx.transactionId = response.transactionId;
     if (info?.parentIdTag !== undefined) tx.parentIdTag = info.parentIdTag;
     if (info && info.status !== 'Accepted') {
       this.#o.log.warn('StartTransaction: idTag not accepted', { status: info.status });
@@ -507,7 +412,7 @@ export class TransactionService {
 
   /** Authorisation, remembering the group (parentIdTag) of an accepted idTag for the transaction it starts. */
   async #authorize(idTag: string): Promise<IdTagInfo> {
-    const info = await this.#authorizeBy(idTag);
+    const info = await this.#auth.authorize(idTag);
     if (info.status === 'Accepted') this.#lastAuthorized = { idTag, parentIdTag: info.parentIdTag ?? null };
     return info;
   }
@@ -517,71 +422,9 @@ export class TransactionService {
    * local list or cache when it is known there, else by Authorize; null when not accepted.
    */
   async #parentOf(idTag: string): Promise<string | null> {
-    const { configuration, authorization, clock } = this.#o;
-    const local = authorization.lookup(idTag, {
-      listEnabled: configuration.flag('LocalAuthListEnabled'),
-      cacheEnabled: configuration.flag('AuthorizationCacheEnabled'),
-      nowMs: clock.now(),
-    });
-    const info = local?.status === 'Accepted' ? local : await this.#authorizeBy(idTag);
+    const local = this.#auth.local(idTag);
+    const info = local?.status === 'Accepted' ? local : await this.#auth.authorize(idTag);
     return info.status === 'Accepted' ? (info.parentIdTag ?? null) : null;
-  }
-
-  /** Authorisation: the local list and cache first when allowed, the backend when online, the offline rules otherwise. */
-  async #authorizeBy(idTag: string): Promise<IdTagInfo> {
-    const { configuration, authorization, clock } = this.#o;
-    const local = authorization.lookup(idTag, {
-      listEnabled: configuration.flag('LocalAuthListEnabled'),
-      cacheEnabled: configuration.flag('AuthorizationCacheEnabled'),
-      nowMs: clock.now(),
-    });
-    if (this.#o.online()) {
-      if (configuration.flag('LocalPreAuthorize') && local?.status === 'Accepted') return local;
-      try {
-        const response = await this.#o.rpc.call<{ idTagInfo: IdTagInfo }>('Authorize', { idTag });
-        await this.#remember(idTag, response.idTagInfo);
-        return response.idTagInfo;
-      } catch (err) {
-        this.#o.log.warn('Authorize failed; offline rules apply', { reason: (err as Error).message });
-      }
-    }
-    // Offline (CONTRACT §5): the fixed idTag counts as authorised; known tags as LocalAuthorizeOffline
-    // allows; unknown ones as AllowOfflineTxForUnknownId allows.
-    if (idTag === this.#o.fixedIdTag) return { status: 'Accepted' };
-    if (local !== null) {
-      if (local.status !== 'Accepted') return local;
-      return configuration.flag('LocalAuthorizeOffline') ? local : { status: 'Invalid' };
-    }
-    return configuration.flag('AllowOfflineTxForUnknownId') ? { status: 'Accepted' } : { status: 'Invalid' };
-  }
-
-  /** Into the authorisation cache; a cache that cannot be written is logged, never fatal. */
-  async #remember(idTag: string, info: IdTagInfo): Promise<void> {
-    if (!this.#o.configuration.flag('AuthorizationCacheEnabled')) return;
-    await this.#o.authorization
-      .remember(idTag, info)
-      .catch((err: unknown) => this.#o.log.error('authorisation cache not saved', { reason: (err as Error).message }));
-  }
-
-  /** Keeps the meter reading of `tx` in the journal every METER_KEEP_STEP_WH. */
-  #keepMeter(tx: Transaction): void {
-    this.#stopKeepingMeter();
-    this.#keptWh = tx.meterStartWh;
-    const check = (): void => {
-      if (this.#tx !== tx) return;
-      const wh = this.#o.charging.status().meter?.energyWh;
-      if (wh !== undefined && wh - this.#keptWh >= METER_KEEP_STEP_WH) {
-        this.#keptWh = wh;
-        this.#o.queue.recordMeter(tx.localId, wh, this.#o.timestamp());
-      }
-      this.#meterTimer = this.#o.clock.setTimeout(check, METER_CHECK_MS);
-    };
-    this.#meterTimer = this.#o.clock.setTimeout(check, METER_CHECK_MS);
-  }
-
-  #stopKeepingMeter(): void {
-    if (this.#meterTimer !== null) this.#o.clock.clearTimeout(this.#meterTimer);
-    this.#meterTimer = null;
   }
 
   /** The reservation `idTag` may use, its group as its last authorisation gave it. */
@@ -593,35 +436,5 @@ export class TransactionService {
   #mayTry(idTag: string): boolean {
     const reservation = this.reservations.current;
     return reservation === null || reservation.idTag === idTag || reservation.parentIdTag !== null;
-  }
-
-  #startSampling(): void {
-    this.#stopSampling();
-    const intervalS = this.#o.configuration.integer('MeterValueSampleInterval');
-    if (intervalS <= 0) return;
-    this.#sampleTimer = this.#o.clock.setTimeout(() => {
-      this.#sampleTimer = null;
-      this.#sample('Sample.Periodic', 'MeterValuesSampledData');
-      if (this.#tx) this.#startSampling();
-    }, intervalS * 1000);
-  }
-
-  #stopSampling(): void {
-    if (this.#sampleTimer !== null) this.#o.clock.clearTimeout(this.#sampleTimer);
-    this.#sampleTimer = null;
-  }
-
-  #sample(
-    context: 'Sample.Periodic' | 'Sample.Clock' | 'Trigger',
-    measurandsKey: 'MeterValuesSampledData' | 'MeterValuesAlignedData',
-  ): void {
-    const tx = this.#tx;
-    const value = meterValue(this.#o.charging.status(), this.#o.configuration.list(measurandsKey), context, this.#o.timestamp());
-    if (value.sampledValue.length === 0) return;
-    if (!tx) {
-      if (this.#o.online()) void this.#o.rpc.call('MeterValues', { connectorId: this.#o.connectorId, meterValue: [value] }).catch(() => {});
-      return;
-    }
-    this.#o.queue.push('MeterValues', tx.localId, { connectorId: this.#o.connectorId, meterValue: [value] });
   }
 }

@@ -26,9 +26,9 @@ function pkixLibrary(): Promise<typeof import('@peculiar/x509')> {
 /** ECDSA P-256 with SHA-256: what the security whitepaper allows and what small boxes sign fast. */
 const KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
-/** OCPP 1.6 security CertificateHashDataType. */
+/** OCPP 1.6 security CertificateHashDataType; this box makes only SHA256 ones, a request may name any algorithm. */
 export interface CertificateHashData {
-  readonly hashAlgorithm: 'SHA256';
+  readonly hashAlgorithm: 'SHA256' | 'SHA384' | 'SHA512';
   readonly issuerNameHash: string;
   readonly issuerKeyHash: string;
   readonly serialNumber: string;

@@ -15,7 +15,7 @@ export const FAULT_KINDS = [
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** OCPP 1.6 ChargePointErrorCode reported with StatusNotification Faulted (CONTRACT §5). */
-export const OCPP_ERROR_CODE: Readonly<Record<FaultKind, string>> = {
+export const OCPP_ERROR_CODE = {
   diode: 'EVCommunicationError',
   cpShort: 'EVCommunicationError',
   contactorWelded: 'PowerSwitchFailure',
@@ -25,7 +25,7 @@ export const OCPP_ERROR_CODE: Readonly<Record<FaultKind, string>> = {
   meterLost: 'PowerMeterFailure',
   lockFailure: 'ConnectorLockFailure',
   storage: 'InternalError',
-};
+} as const satisfies Readonly<Record<FaultKind, string>>;
 
 /** StatusNotification `info` (CiString50) for the faults whose error code alone does not say it. */
 export const OCPP_ERROR_INFO: Readonly<Partial<Record<FaultKind, string>>> = {

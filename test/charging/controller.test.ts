@@ -250,3 +250,29 @@ t.test('the control loop feeds the watchdog every tick', async (t) => {
   rig.clock.advance(1000);
   t.equal(rig.hal.watchdog.feeds - before, 200);
 });
+
+t.test('a listener that changes an input is not re-entered: every listener hears the statuses in order, the latest last', async (t) => {
+  const rig = simRig();
+  const { plant, controller } = rig;
+  const heard: Record<'first' | 'second', string[]> = { first: [], second: [] };
+  let depth = 0;
+  let deepest = 0;
+  controller.onChange((status) => {
+    depth += 1;
+    deepest = Math.max(deepest, depth);
+    heard.first.push(`${status.cp}/${status.offeredA}`);
+    // As OCPP's transaction service does at a plug-in: the permission changes while the status is told.
+    if (status.cp === 'B') controller.setOcppAllowed(false);
+    depth -= 1;
+  });
+  controller.onChange((status) => heard.second.push(`${status.cp}/${status.offeredA}`));
+  controller.setOcppConfigured(true);
+  controller.setOcppAllowed(true);
+  plant.configureEv({ state: 'B' });
+  rig.until(() => controller.status().cp === 'B');
+  rig.clock.advance(500);
+  t.equal(deepest, 1, 'the listener was never called inside itself');
+  t.equal(heard.second.at(-1), 'B/0', 'the second listener heard the withdrawn offer last');
+  t.notOk(heard.second.includes('B/32'), 'the second listener never heard the stale offer of 32 A');
+  t.equal(heard.first.at(-1), 'B/0', 'the first listener ends on the latest status too');
+});

@@ -1,5 +1,9 @@
 import type { ChargingStatus } from '../../charging/controller.js';
 import { blocksCharging, OCPP_ERROR_CODE, OCPP_ERROR_INFO } from '../../safety/faults.js';
+import type { RequestOf } from '../messages.js';
+
+/** OCPP 1.6 ChargePointErrorCode. */
+export type ChargePointErrorCode = RequestOf<'StatusNotification'>['errorCode'];
 
 export type ConnectorStatus =
   'Available' | 'Preparing' | 'Charging' | 'SuspendedEV' | 'SuspendedEVSE' | 'Finishing' | 'Reserved' | 'Unavailable' | 'Faulted';
@@ -7,7 +11,7 @@ export type ConnectorStatus =
 export interface ConnectorView {
   readonly status: ConnectorStatus;
   /** An OCPP ChargePointErrorCode; NoError unless a fault is in force. */
-  readonly errorCode: string;
+  readonly errorCode: ChargePointErrorCode;
   /** StatusNotification `info`, where the error code alone does not say what is wrong. */
   readonly info?: string;
 }

@@ -3,39 +3,25 @@ import type { Clock } from '../../../hal/clock.js';
 import type { Logger } from '../../log.js';
 import { isJsonObject } from '../../store/atomic-file.js';
 import { Journal } from '../../store/journal.js';
+import { ocpp16, type ResponseOf } from '../messages.js';
 import { RpcError, type OcppRpc } from '../rpc.js';
-import { registerReading } from './meter-sample.js';
+import {
+  applyRecord,
+  carriesSignedData,
+  emptyJournalState,
+  isQueueRecord,
+  liveRecords,
+  replayRecord,
+  type JournalState,
+  type OpenTransaction,
+  type QueueRecord,
+  type Queued,
+  type TxAction,
+} from './tx-journal.js';
 
-export type TxAction = 'StartTransaction' | 'StopTransaction' | 'MeterValues';
-
-/** A transaction the box opened, as the journal keeps it until its StopTransaction is queued. */
-export interface OpenTransaction {
-  readonly localId: number;
-  readonly idTag: string;
-  readonly meterStartWh: number;
-  readonly startedAt: string;
-  /** The last meter reading kept for it (null: none since the start). */
-  readonly lastMeter: { readonly wh: number; readonly at: string } | null;
-}
-
-/** The journal's records (`dataDir/ocpp-transactions.jsonl`). */
-type QueueRecord =
-  | { k: 'ids'; nextSeq: number; nextTx: number }
-  | { k: 'open'; tx: number; idTag: string; meterStartWh: number; startedAt: string }
-  | { k: 'meter'; tx: number; wh: number; at: string }
-  | { k: 'msg'; seq: number; tx: number; action: TxAction; payload: Record<string, unknown>; failures?: number }
-  | { k: 'txid'; tx: number; id: number }
-  | { k: 'fail'; seq: number; failures: number }
-  | { k: 'done'; seq: number };
-
-interface Queued {
-  readonly seq: number;
-  readonly tx: number;
-  readonly action: TxAction;
-  /** Without transactionId for StopTransaction and MeterValues: it is added at send time. */
-  readonly payload: Record<string, unknown>;
-  failures: number;
-}
+export type { OpenTransaction, TxAction };
+/** The central system's answer to a transaction message. */
+export type TxResponse = ResponseOf<TxAction>;
 
 export interface TxQueueOptions {
   readonly rpc: OcppRpc;
@@ -77,11 +63,7 @@ export class TxQueue {
   readonly #o: TxQueueOptions;
   readonly #journal: Journal<QueueRecord>;
   readonly #deadLetters: Journal<Record<string, unknown>>;
-  #messages: Queued[] = [];
-  readonly #txIds = new Map<number, number>();
-  readonly #open = new Map<number, OpenTransaction>();
-  #nextSeq = 1;
-  #nextTx = 1;
+  readonly #state: JournalState = emptyJournalState();
   #doneSinceCompaction = 0;
   #deadLetterCount = 0;
   #running: Promise<void> | null = null;
@@ -89,15 +71,15 @@ export class TxQueue {
   #retryTimer: ReturnType<Clock['setTimeout']> | null = null;
   readonly #durableListeners = new Set<() => void>();
   /** Called with the central system's answer to each message sent, and what was sent. */
-  onConfirmed: (action: TxAction, localId: number, response: unknown, payload: Record<string, unknown>) => void = () => {};
+  onConfirmed: (action: TxAction, localId: number, response: TxResponse, payload: Record<string, unknown>) => void = () => {};
 
   /** The queue as the journal left it: messages not yet confirmed, transactions still open. */
   constructor(options: TxQueueOptions, stored: StoredQueue) {
     this.#o = options;
     this.#journal = stored.journal;
     this.#deadLetters = stored.deadLetters;
-    for (const record of stored.records) this.#replay(record);
-    this.#journal.snapshotWith(() => this.#liveRecords());
+    for (const record of stored.records) replayRecord(this.#state, record);
+    this.#journal.snapshotWith(() => liveRecords(this.#state));
     if (stored.records.length > 0) this.#compact();
   }
 
@@ -110,7 +92,7 @@ export class TxQueue {
   }
 
   get length(): number {
-    return this.#messages.length;
+    return this.#state.messages.length;
   }
 
   /**
@@ -136,36 +118,36 @@ export class TxQueue {
 
   /** Transactions opened and not yet closed by a StopTransaction (after a crash: the one it cut). */
   get openTransactions(): readonly OpenTransaction[] {
-    return [...this.#open.values()];
+    return [...this.#state.open.values()];
   }
 
   /** The central system's transactionId of a local transaction, once StartTransaction.conf came. */
   transactionIdOf(localId: number): number | null {
-    return this.#txIds.get(localId) ?? null;
+    return this.#state.txIds.get(localId) ?? null;
   }
 
   /** Keeps a new transaction; returns its local id (unique across restarts). */
   openTransaction(info: Omit<OpenTransaction, 'localId' | 'lastMeter'>): number {
-    const localId = this.#nextTx++;
-    this.#open.set(localId, { localId, ...info, lastMeter: null });
+    const localId = this.#state.nextTx++;
+    this.#state.open.set(localId, { localId, ...info, lastMeter: null });
     this.#journal.append({ k: 'open', tx: localId, ...info });
     return localId;
   }
 
   /** Keeps the latest meter reading of an open transaction (what a crash would close it with). */
   recordMeter(localId: number, wh: number, at: string): void {
-    if (!this.#open.has(localId)) return;
+    if (!this.#state.open.has(localId)) return;
     const record: QueueRecord = { k: 'meter', tx: localId, wh, at };
-    this.#apply(record);
+    applyRecord(this.#state, record);
     this.#journal.append(record);
   }
 
   /** Queues a message of transaction `localId`; a StopTransaction closes it. */
   push(action: TxAction, localId: number, payload: Record<string, unknown>): void {
-    const record: QueueRecord = { k: 'msg', seq: this.#nextSeq++, tx: localId, action, payload };
-    this.#apply(record);
+    const record: QueueRecord = { k: 'msg', seq: this.#state.nextSeq++, tx: localId, action, payload };
+    applyRecord(this.#state, record);
     this.#journal.append(record);
-    if (this.#messages.length > MAX_QUEUED_MESSAGES) this.#thin();
+    if (this.#state.messages.length > MAX_QUEUED_MESSAGES) this.#thin();
     void this.drain();
   }
 
@@ -217,7 +199,7 @@ export class TxQueue {
   }
 
   async #loop(): Promise<void> {
-    while (this.#messages.length > 0 && this.#o.canSend()) {
+    while (this.#state.messages.length > 0 && this.#o.canSend()) {
       // Only what is on disk goes out: a confirmation of a message the journal never kept could
       // not stop it from being sent again after a crash.
       await this.#journal.flush();
@@ -225,16 +207,16 @@ export class TxQueue {
         this.#scheduleRetry();
         return;
       }
-      const head = this.#messages[0] as Queued;
+      const head = this.#state.messages[0];
+      if (head === undefined) return;
       const payload = this.#payloadOf(head);
       if (payload === null) {
         this.#deadLetter(head, 'its StartTransaction was given up on: no transactionId');
         continue;
       }
       try {
-        const response = await this.#o.rpc.call(head.action, payload);
-        if (head.action === 'StartTransaction')
-          this.#record({ k: 'txid', tx: head.tx, id: (response as { transactionId: number }).transactionId });
+        const response = await this.#send(head.action, payload);
+        if ('transactionId' in response) this.#record({ k: 'txid', tx: head.tx, id: response.transactionId });
         this.#record({ k: 'done', seq: head.seq });
         this.onConfirmed(head.action, head.tx, response, payload);
         // The answer is on disk before the next message goes: a crash can repeat only the one in flight.
@@ -252,16 +234,23 @@ export class TxQueue {
     }
   }
 
+  /** Sends a kept message, checked against its schema first: the journal is read back from disk. */
+  async #send<A extends TxAction>(action: A, payload: Record<string, unknown>): Promise<ResponseOf<A>> {
+    const request = ocpp16.request(action, payload);
+    if (!request.ok) throw new Error(`refusing to send an invalid ${action}: ${request.violation.description}`);
+    return this.#o.rpc.call(action, request.value);
+  }
+
   /** What goes on the wire: Stop and MeterValues with the transactionId; null when there never will be one. */
   #payloadOf(message: Queued): Record<string, unknown> | null {
     if (message.action === 'StartTransaction') return message.payload;
-    const transactionId = this.#txIds.get(message.tx);
+    const transactionId = this.#state.txIds.get(message.tx);
     return transactionId === undefined ? null : { ...message.payload, transactionId };
   }
 
   /** Gives up on a message: into the dead-letter file, logged; a StartTransaction takes its transaction's messages along. */
   #deadLetter(message: Queued, reason: string): void {
-    const related = message.action === 'StartTransaction' ? this.#messages.filter((m) => m.tx === message.tx) : [message];
+    const related = message.action === 'StartTransaction' ? this.#state.messages.filter((m) => m.tx === message.tx) : [message];
     for (const m of related) {
       this.#deadLetters.append({
         at: new Date(this.#o.clock.now()).toISOString(),
@@ -282,136 +271,24 @@ export class TxQueue {
 
   /** Over the bound: every second queued sampled MeterValues goes, oldest first; Start, Stop and signed records (CONTRACT §9) stay. */
   #thin(): void {
-    const meterValues = this.#messages.slice(1).filter((m) => m.action === 'MeterValues' && !carriesSignedData(m.payload));
+    const meterValues = this.#state.messages.slice(1).filter((m) => m.action === 'MeterValues' && !carriesSignedData(m.payload));
     const dropped = meterValues.filter((_, i) => i % 2 === 1);
     for (const m of dropped) this.#record({ k: 'done', seq: m.seq });
-    this.#o.log.warn('transaction queue full: sampled meter values thinned', { dropped: dropped.length, queued: this.#messages.length });
+    this.#o.log.warn('transaction queue full: sampled meter values thinned', {
+      dropped: dropped.length,
+      queued: this.#state.messages.length,
+    });
   }
 
   #record(record: QueueRecord): void {
-    this.#apply(record);
+    applyRecord(this.#state, record);
     this.#journal.append(record);
     if (record.k === 'done' && ++this.#doneSinceCompaction >= COMPACT_AFTER) this.#compact();
-  }
-
-  /** Loads a record from the journal: the state it describes, with the counters past it. */
-  #replay(record: QueueRecord): void {
-    this.#apply(record);
-    if (record.k === 'msg') {
-      this.#nextSeq = Math.max(this.#nextSeq, record.seq + 1);
-      this.#nextTx = Math.max(this.#nextTx, record.tx + 1);
-    }
-    if (record.k === 'open') this.#nextTx = Math.max(this.#nextTx, record.tx + 1);
-  }
-
-  #apply(record: QueueRecord): void {
-    switch (record.k) {
-      case 'ids':
-        this.#nextSeq = Math.max(this.#nextSeq, record.nextSeq);
-        this.#nextTx = Math.max(this.#nextTx, record.nextTx);
-        break;
-      case 'open':
-        this.#open.set(record.tx, {
-          localId: record.tx,
-          idTag: record.idTag,
-          meterStartWh: record.meterStartWh,
-          startedAt: record.startedAt,
-          lastMeter: null,
-        });
-        break;
-      case 'meter':
-        this.#meterOf(record.tx, { wh: record.wh, at: record.at });
-        break;
-      case 'msg':
-        if (!this.#messages.some((m) => m.seq === record.seq))
-          this.#messages.push({
-            seq: record.seq,
-            tx: record.tx,
-            action: record.action,
-            payload: record.payload,
-            failures: record.failures ?? 0,
-          });
-        if (record.action === 'StopTransaction') this.#open.delete(record.tx);
-        // A MeterValues is a kept reading too, in the same record: a crash cannot separate them.
-        if (record.action === 'MeterValues')
-          this.#meterOf(record.tx, registerReading((record.payload['meterValue'] as unknown[] | undefined) ?? []));
-        break;
-      case 'txid':
-        this.#txIds.set(record.tx, record.id);
-        break;
-      case 'fail': {
-        const message = this.#messages.find((m) => m.seq === record.seq);
-        if (message) message.failures = record.failures;
-        break;
-      }
-      case 'done':
-        this.#messages = this.#messages.filter((m) => m.seq !== record.seq);
-        break;
-    }
-  }
-
-  /** The latest reading of an open transaction, never lowered. */
-  #meterOf(localId: number, reading: { wh: number; at: string } | null): void {
-    const open = this.#open.get(localId);
-    if (!open || reading === null || (open.lastMeter !== null && reading.wh < open.lastMeter.wh)) return;
-    this.#open.set(localId, { ...open, lastMeter: reading });
   }
 
   /** Rewrites the journal as the live state only. */
   #compact(): void {
     this.#doneSinceCompaction = 0;
-    this.#journal.rewrite(this.#liveRecords());
-  }
-
-  /** The live state as records: counters, open transactions, ids still needed, queued messages. */
-  #liveRecords(): QueueRecord[] {
-    const needed = new Set([...this.#messages.map((m) => m.tx), ...this.#open.keys()]);
-    for (const tx of [...this.#txIds.keys()]) if (!needed.has(tx)) this.#txIds.delete(tx);
-    const records: QueueRecord[] = [{ k: 'ids', nextSeq: this.#nextSeq, nextTx: this.#nextTx }];
-    for (const open of this.#open.values()) {
-      records.push({ k: 'open', tx: open.localId, idTag: open.idTag, meterStartWh: open.meterStartWh, startedAt: open.startedAt });
-      if (open.lastMeter) records.push({ k: 'meter', tx: open.localId, wh: open.lastMeter.wh, at: open.lastMeter.at });
-    }
-    for (const [tx, id] of this.#txIds) records.push({ k: 'txid', tx, id });
-    for (const m of this.#messages)
-      records.push({ k: 'msg', seq: m.seq, tx: m.tx, action: m.action, payload: m.payload, failures: m.failures });
-    return records;
-  }
-}
-
-const ACTIONS: readonly string[] = ['StartTransaction', 'StopTransaction', 'MeterValues'];
-
-/** A MeterValues with a meter's signed record: billing evidence, never thinned. */
-function carriesSignedData(payload: Record<string, unknown>): boolean {
-  const values = (payload['meterValue'] as Array<{ sampledValue?: Array<{ format?: unknown }> }> | undefined) ?? [];
-  return values.some((value) => value.sampledValue?.some((sampled) => sampled.format === 'SignedData') === true);
-}
-
-/** A record as the journal holds it (the payloads themselves are checked by the schema when sent). */
-function isQueueRecord(record: unknown): record is QueueRecord {
-  if (!isJsonObject<Record<string, unknown>>(record)) return false;
-  const int = (key: string): boolean => Number.isInteger(record[key]);
-  switch (record['k']) {
-    case 'ids':
-      return int('nextSeq') && int('nextTx');
-    case 'open':
-      return (
-        int('tx') &&
-        typeof record['idTag'] === 'string' &&
-        typeof record['meterStartWh'] === 'number' &&
-        typeof record['startedAt'] === 'string'
-      );
-    case 'meter':
-      return int('tx') && typeof record['wh'] === 'number' && typeof record['at'] === 'string';
-    case 'msg':
-      return int('seq') && int('tx') && ACTIONS.includes(record['action'] as string) && isJsonObject(record['payload']);
-    case 'txid':
-      return int('tx') && int('id');
-    case 'fail':
-      return int('seq') && int('failures');
-    case 'done':
-      return int('seq');
-    default:
-      return false;
+    this.#journal.rewrite(liveRecords(this.#state));
   }
 }

@@ -1,13 +1,16 @@
-import type { ChargePoint } from '../charge-point.js';
+import type { OcppServices } from '../services.js';
+
+/** What this operation uses of the charge point. */
+type Deps = Pick<OcppServices, 'certificates' | 'link' | 'log' | 'rpc' | 'securityEvents' | 'settings' | 'time'>;
 
 /** CertificateSigned: the chain for the last SignCertificate's key; the next connection presents it. */
-export function register(cp: ChargePoint): void {
+export function register(cp: Deps): void {
   cp.rpc.handle('CertificateSigned', async (payload) => {
-    const { certificateChain } = payload as { certificateChain: string };
+    const { certificateChain } = payload;
     const problem = await cp.certificates.acceptSigned(certificateChain, {
       commonName: cp.settings.chargeBoxId,
       roots: await cp.link.centralSystemRoots(),
-      nowMs: cp.knownTimeMs(),
+      nowMs: cp.time.knownTimeMs(),
     });
     if (problem !== null) {
       cp.securityEvents.report('InvalidChargePointCertificate', problem);

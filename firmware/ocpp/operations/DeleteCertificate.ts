@@ -1,10 +1,12 @@
-import type { ChargePoint } from '../charge-point.js';
-import type { CertificateHashData } from '../x509.js';
+import type { OcppServices } from '../services.js';
+
+/** What this operation uses of the charge point. */
+type Deps = Pick<OcppServices, 'certificates' | 'link' | 'log' | 'rpc'>;
 
 /** DeleteCertificate: any installed root, except the last central system root a TLS link depends on. */
-export function register(cp: ChargePoint): void {
+export function register(cp: Deps): void {
   cp.rpc.handle('DeleteCertificate', async (payload) => {
-    const { certificateHashData } = payload as { certificateHashData: CertificateHashData };
+    const { certificateHashData } = payload;
     const type = cp.certificates.find(certificateHashData);
     if (type === null) return { status: 'NotFound' };
     if (type === 'CentralSystemRootCertificate' && !cp.link.mayDeleteCentralSystemRoot()) {

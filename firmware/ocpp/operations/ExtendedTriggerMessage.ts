@@ -1,15 +1,20 @@
-import type { ChargePoint } from '../charge-point.js';
+import type { OcppServices } from '../services.js';
 import { uploadLogStatus } from './GetLog.js';
 import * as SignCertificate from './SignCertificate.js';
-import { trigger, type TriggerRequest } from './TriggerMessage.js';
+import { trigger, type TriggerDeps } from './TriggerMessage.js';
+
+/** What this operation uses of the charge point. */
+type Deps = TriggerDeps &
+  SignCertificate.SignCertificateDeps &
+  Pick<OcppServices, 'configuration' | 'diagnostics' | 'firmwareUpdates' | 'log' | 'notifier' | 'rpc'>;
 
 /**
  * ExtendedTriggerMessage: TriggerMessage's messages, the security extension's status messages, and a
  * new charge point certificate (Rejected without a CpoName for its O).
  */
-export function register(cp: ChargePoint): void {
+export function register(cp: Deps): void {
   cp.rpc.handle('ExtendedTriggerMessage', (payload) => {
-    const request = payload as TriggerRequest;
+    const request = payload;
     if (request.requestedMessage === 'SignChargePointCertificate' && (cp.configuration.get('CpoName') ?? '') === '')
       return { status: 'Rejected' };
     return trigger(cp, request, {
@@ -17,8 +22,9 @@ export function register(cp: ChargePoint): void {
         void SignCertificate.send(cp).catch((err: unknown) => cp.log.warn('SignCertificate failed', { reason: (err as Error).message })),
       // The security extension's own status messages (Idle when nothing is under way).
       FirmwareStatusNotification: () =>
-        void cp.notify('SignedFirmwareStatusNotification', { status: cp.firmwareUpdates?.status ?? 'Idle' }),
-      LogStatusNotification: () => void cp.notify('LogStatusNotification', { status: uploadLogStatus(cp.diagnostics?.status ?? 'Idle') }),
+        void cp.notifier.notify('SignedFirmwareStatusNotification', { status: cp.firmwareUpdates?.status ?? 'Idle' }),
+      LogStatusNotification: () =>
+        void cp.notifier.notify('LogStatusNotification', { status: uploadLogStatus(cp.diagnostics?.status ?? 'Idle') }),
     });
   });
 }

@@ -1,16 +1,12 @@
-import type { ChargePoint } from '../charge-point.js';
-import type { ChargingRateUnit } from '../model/charging-profile.js';
+import type { OcppServices } from '../services.js';
 
-interface Request {
-  connectorId: number;
-  duration: number;
-  chargingRateUnit?: ChargingRateUnit;
-}
+/** What this operation uses of the charge point. */
+type Deps = Pick<OcppServices, 'rpc' | 'smartCharging'>;
 
 /** GetCompositeSchedule: the limits in force from now, in the unit asked for (A when none). */
-export function register(cp: ChargePoint): void {
+export function register(cp: Deps): void {
   cp.rpc.handle('GetCompositeSchedule', (payload) => {
-    const { connectorId, duration, chargingRateUnit } = payload as Request;
+    const { connectorId, duration, chargingRateUnit } = payload;
     if (duration < 0) return { status: 'Rejected' };
     return cp.smartCharging.composite(connectorId, duration, chargingRateUnit);
   });

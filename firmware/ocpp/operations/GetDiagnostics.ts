@@ -1,12 +1,7 @@
-import type { ChargePoint } from '../charge-point.js';
+import type { OcppServices } from '../services.js';
 
-interface Request {
-  location: string;
-  retries?: number;
-  retryInterval?: number;
-  startTime?: string;
-  stopTime?: string;
-}
+/** What this operation uses of the charge point. */
+type Deps = Pick<OcppServices, 'diagnostics' | 'notifier' | 'rpc' | 'time'>;
 
 /** When the central system leaves them out (OCPP: "left to the Charge Point"); UpdateFirmware's too. */
 const DEFAULT_RETRIES = 2;
@@ -18,8 +13,8 @@ export function retryPolicy(retries: number | undefined, retryInterval: number |
 }
 
 /** The clock ms of an optional OCPP timestamp (a period's bound), null when not given. */
-export function boundMs(cp: ChargePoint, timestamp: string | undefined): number | null {
-  return timestamp === undefined ? null : cp.clockMs(timestamp);
+export function boundMs(cp: Pick<OcppServices, 'time'>, timestamp: string | undefined): number | null {
+  return timestamp === undefined ? null : cp.time.clockMs(timestamp);
 }
 
 /**
@@ -27,11 +22,11 @@ export function boundMs(cp: ChargePoint, timestamp: string | undefined): number 
  * uploaded by HTTP, each step reported with DiagnosticsStatusNotification. Not offered without an
  * uploader.
  */
-export function register(cp: ChargePoint): void {
+export function register(cp: Deps): void {
   const uploader = cp.diagnostics;
   if (uploader === null) return;
   cp.rpc.handle('GetDiagnostics', (payload) => {
-    const { location, retries, retryInterval, startTime, stopTime } = payload as Request;
+    const { location, retries, retryInterval, startTime, stopTime } = payload;
     const fileName = uploader.upload(
       {
         location,
@@ -39,7 +34,7 @@ export function register(cp: ChargePoint): void {
         fromMs: boundMs(cp, startTime),
         toMs: boundMs(cp, stopTime),
       },
-      (status) => cp.notify('DiagnosticsStatusNotification', { status }),
+      (status) => cp.notifier.notify('DiagnosticsStatusNotification', { status }),
     );
     return { fileName };
   });

@@ -1,14 +1,9 @@
 import type { DiagnosticsStatus } from '../../diagnostics/uploader.js';
-import type { ChargePoint } from '../charge-point.js';
+import type { OcppServices } from '../services.js';
 import { boundMs, retryPolicy } from './GetDiagnostics.js';
 
-interface Request {
-  log: { remoteLocation: string; oldestTimestamp?: string; latestTimestamp?: string };
-  logType: 'DiagnosticsLog' | 'SecurityLog';
-  requestId: number;
-  retries?: number;
-  retryInterval?: number;
-}
+/** What this operation uses of the charge point. */
+type Deps = Pick<OcppServices, 'diagnostics' | 'notifier' | 'rpc' | 'time'>;
 
 /** The security extension's UploadLogStatus for the uploader's state. */
 export function uploadLogStatus(status: DiagnosticsStatus): 'Idle' | 'Uploading' | 'Uploaded' | 'UploadFailure' {
@@ -20,11 +15,11 @@ export function uploadLogStatus(status: DiagnosticsStatus): 'Idle' | 'Uploading'
  * each step reported with LogStatusNotification and the request's id. An upload under way is not
  * cancelled (both go on), so the answer is always Accepted.
  */
-export function register(cp: ChargePoint): void {
+export function register(cp: Deps): void {
   const uploader = cp.diagnostics;
   if (uploader === null) return;
   cp.rpc.handle('GetLog', (payload) => {
-    const { log, logType, requestId, retries, retryInterval } = payload as Request;
+    const { log, logType, requestId, retries, retryInterval } = payload;
     const filename = uploader.upload(
       {
         location: log.remoteLocation,
@@ -33,7 +28,7 @@ export function register(cp: ChargePoint): void {
         toMs: boundMs(cp, log.latestTimestamp),
         log: logType === 'SecurityLog' ? 'security' : 'diagnostics',
       },
-      (status) => cp.notify('LogStatusNotification', { status: uploadLogStatus(status), requestId }),
+      (status) => cp.notifier.notify('LogStatusNotification', { status: uploadLogStatus(status), requestId }),
     );
     return { status: 'Accepted', filename };
   });

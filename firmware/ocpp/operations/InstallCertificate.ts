@@ -1,19 +1,16 @@
-import type { ChargePoint } from '../charge-point.js';
-import type { RootCertificateType } from '../model/certificate-store.js';
+import type { OcppServices } from '../services.js';
 
-interface Request {
-  certificateType: RootCertificateType;
-  certificate: string;
-}
+/** What this operation uses of the charge point. */
+type Deps = Pick<OcppServices, 'certificates' | 'configuration' | 'link' | 'log' | 'rpc' | 'time'>;
 
 /** InstallCertificate: a central system or manufacturer root; a new central system root is used from the next connection. */
-export function register(cp: ChargePoint): void {
+export function register(cp: Deps): void {
   cp.rpc.handle('InstallCertificate', async (payload) => {
-    const { certificateType, certificate } = payload as Request;
+    const { certificateType, certificate } = payload;
     const result = await cp.certificates.install(certificateType, certificate, {
       maxLength: cp.configuration.integer('CertificateStoreMaxLength'),
       additionalRootCheck: cp.configuration.flag('AdditionalRootCertificateCheck'),
-      nowMs: cp.knownTimeMs(),
+      nowMs: cp.time.knownTimeMs(),
     });
     cp.log.info('InstallCertificate', { certificateType, ...result });
     if (result.status === 'Accepted' && certificateType === 'CentralSystemRootCertificate') await cp.link.certificatesChanged();

@@ -1,20 +1,16 @@
-import type { ChargePoint } from '../charge-point.js';
-import type { ChargingProfile } from '../model/charging-profile.js';
+import type { OcppServices } from '../services.js';
 
-interface Request {
-  connectorId?: number;
-  idTag: string;
-  chargingProfile?: ChargingProfile;
-}
+/** What this operation uses of the charge point. */
+type Deps = Pick<OcppServices, 'log' | 'rpc' | 'settings' | 'smartCharging' | 'transactions'>;
 
 /**
  * RemoteStartTransaction: Accepted when this connector can start one; the start follows
  * (CONTRACT §5). A charging profile must be a TxProfile the charge point can honour; it becomes
  * the transaction's.
  */
-export function register(cp: ChargePoint): void {
+export function register(cp: Deps): void {
   cp.rpc.handle('RemoteStartTransaction', (payload) => {
-    const { connectorId, idTag, chargingProfile } = payload as Request;
+    const { connectorId, idTag, chargingProfile } = payload;
     if (connectorId !== undefined && connectorId !== cp.settings.connectorId) return { status: 'Rejected' };
     if (chargingProfile !== undefined) {
       const problem =

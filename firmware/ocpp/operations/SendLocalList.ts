@@ -1,16 +1,12 @@
-import type { ChargePoint } from '../charge-point.js';
-import type { ListUpdate } from '../model/authorization.js';
+import type { OcppServices } from '../services.js';
 
-interface Request {
-  listVersion: number;
-  localAuthorizationList?: ListUpdate[];
-  updateType: 'Full' | 'Differential';
-}
+/** What this operation uses of the charge point. */
+type Deps = Pick<OcppServices, 'authorization' | 'configuration' | 'rpc'>;
 
 /** SendLocalList: full or differential; too many entries Failed, a stale differential VersionMismatch. */
-export function register(cp: ChargePoint): void {
+export function register(cp: Deps): void {
   cp.rpc.handle('SendLocalList', async (payload) => {
-    const { listVersion, localAuthorizationList = [], updateType } = payload as Request;
+    const { listVersion, localAuthorizationList = [], updateType } = payload;
     if (!cp.configuration.flag('LocalAuthListEnabled')) return { status: 'NotSupported' };
     if (localAuthorizationList.length > cp.configuration.integer('SendLocalListMaxLength')) return { status: 'Failed' };
     return { status: await cp.authorization.updateList(listVersion, updateType, localAuthorizationList) };

@@ -1,15 +1,12 @@
-import type { ChargePoint } from '../charge-point.js';
-import type { ChargingProfile } from '../model/charging-profile.js';
+import type { OcppServices } from '../services.js';
 
-interface Request {
-  connectorId: number;
-  csChargingProfiles: ChargingProfile;
-}
+/** What this operation uses of the charge point. */
+type Deps = Pick<OcppServices, 'rpc' | 'smartCharging'>;
 
 /** SetChargingProfile: Accepted and in force at once, or Rejected when the charge point cannot honour it. */
-export function register(cp: ChargePoint): void {
+export function register(cp: Deps): void {
   cp.rpc.handle('SetChargingProfile', async (payload) => {
-    const { connectorId, csChargingProfiles } = payload as Request;
+    const { connectorId, csChargingProfiles } = payload;
     return { status: await cp.smartCharging.set(connectorId, csChargingProfiles) };
   });
 }

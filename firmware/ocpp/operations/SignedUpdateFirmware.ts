@@ -2,26 +2,22 @@ import { verify } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ImageRejected } from '../../update/signed-image.js';
 import type { FirmwareUpdateStatus } from '../../update/updater.js';
-import type { ChargePoint } from '../charge-point.js';
+import type { OcppServices } from '../services.js';
 import { chainProblem, parseCertificate, parsedCertificates } from '../x509.js';
 import { retryPolicy } from './GetDiagnostics.js';
 
-interface Request {
-  requestId: number;
-  retries?: number;
-  retryInterval?: number;
-  firmware: { location: string; retrieveDateTime: string; installDateTime?: string; signingCertificate: string; signature: string };
-}
+/** What this operation uses of the charge point. */
+type Deps = Pick<OcppServices, 'certificates' | 'firmwareUpdates' | 'notifier' | 'rpc' | 'securityEvents' | 'time'>;
 
 export const ORIGIN = 'SignedUpdateFirmware';
 
 /** Sends a SignedFirmwareStatusNotification, and the security events some statuses are. */
-function reporter(cp: ChargePoint, requestId?: number) {
+function reporter(cp: Deps, requestId?: number) {
   return async (status: FirmwareUpdateStatus, detail?: string, resultRequestId?: number): Promise<void> => {
     if (status === 'InvalidSignature') cp.securityEvents.report('InvalidFirmwareSignature', detail);
     if (status === 'Installed') cp.securityEvents.report('FirmwareUpdated', detail);
     const id = requestId ?? resultRequestId;
-    await cp.notify('SignedFirmwareStatusNotification', { status, ...(id !== undefined && { requestId: id }) });
+    await cp.notifier.notify('SignedFirmwareStatusNotification', { status, ...(id !== undefined && { requestId: id }) });
   };
 }
 
@@ -33,15 +29,15 @@ function reporter(cp: ChargePoint, requestId?: number) {
  * as for every update. Each status goes out with the request's id, the last one from the version
  * that runs after the restart.
  */
-export function register(cp: ChargePoint): void {
+export function register(cp: Deps): void {
   const updater = cp.firmwareUpdates;
   if (updater === null) return;
   updater.deliverResults(ORIGIN, reporter(cp));
   cp.rpc.handle('SignedUpdateFirmware', (payload) => {
-    const { requestId, retries, retryInterval, firmware } = payload as Request;
+    const { requestId, retries, retryInterval, firmware } = payload;
     const certificate = parseCertificate(firmware.signingCertificate);
     const roots = parsedCertificates(cp.certificates.pems('ManufacturerRootCertificate'));
-    const problem = certificate === null ? 'not a PEM certificate' : chainProblem([certificate], roots, cp.knownTimeMs());
+    const problem = certificate === null ? 'not a PEM certificate' : chainProblem([certificate], roots, cp.time.knownTimeMs());
     if (certificate === null || problem !== null) {
       cp.securityEvents.report('InvalidFirmwareSigningCertificate', problem ?? undefined);
       return { status: 'InvalidCertificate' };
@@ -51,7 +47,7 @@ export function register(cp: ChargePoint): void {
     updater.update(
       {
         location: firmware.location,
-        retrieveAtMs: cp.clockMs(firmware.retrieveDateTime),
+        retrieveAtMs: cp.time.clockMs(firmware.retrieveDateTime),
         ...retryPolicy(retries, retryInterval),
         origin: ORIGIN,
         requestId,

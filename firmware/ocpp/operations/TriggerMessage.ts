@@ -1,28 +1,34 @@
-import type { ChargePoint } from '../charge-point.js';
+import type { RequestOf } from '../messages.js';
+import type { OcppServices } from '../services.js';
 import { firmwareState16 } from './UpdateFirmware.js';
 
-export interface TriggerRequest {
-  requestedMessage: string;
-  connectorId?: number;
-}
+/** What this operation uses of the charge point. */
+export type TriggerDeps = Pick<
+  OcppServices,
+  'diagnostics' | 'firmwareUpdates' | 'notifier' | 'rpc' | 'session' | 'settings' | 'status' | 'transactions'
+>;
+
+/** A TriggerMessage or an ExtendedTriggerMessage. */
+export type TriggerRequest = RequestOf<'TriggerMessage'> | RequestOf<'ExtendedTriggerMessage'>;
 
 /** The answer to a trigger; the message follows the answer. `more` adds the messages only one kind of trigger has. */
 export function trigger(
-  cp: ChargePoint,
+  cp: TriggerDeps,
   request: TriggerRequest,
   more: Record<string, () => void> = {},
 ): { status: 'Accepted' | 'Rejected' | 'NotImplemented' } {
   const { requestedMessage, connectorId } = request;
   if (connectorId !== undefined && connectorId !== 0 && connectorId !== cp.settings.connectorId) return { status: 'Rejected' };
   const send: Record<string, () => void> = {
-    BootNotification: () => void cp.bootNotificationNow(),
-    Heartbeat: () => void cp.heartbeat().catch(() => {}),
-    StatusNotification: () => cp.resendStatus(connectorId),
+    BootNotification: () => void cp.session.bootNotification(),
+    Heartbeat: () => void cp.session.heartbeat().catch(() => {}),
+    StatusNotification: () => cp.status.resendStatus(connectorId),
     MeterValues: () => cp.transactions.sampleNow(),
-    DiagnosticsStatusNotification: () => void cp.notify('DiagnosticsStatusNotification', { status: cp.diagnostics?.status ?? 'Idle' }),
+    DiagnosticsStatusNotification: () =>
+      void cp.notifier.notify('DiagnosticsStatusNotification', { status: cp.diagnostics?.status ?? 'Idle' }),
     // Idle unless an update is downloading or installing (1.6 §5.17).
     FirmwareStatusNotification: () =>
-      void cp.notify('FirmwareStatusNotification', { status: firmwareState16(cp.firmwareUpdates?.status ?? 'Idle') }),
+      void cp.notifier.notify('FirmwareStatusNotification', { status: firmwareState16(cp.firmwareUpdates?.status ?? 'Idle') }),
     ...more,
   };
   const action = send[requestedMessage];
@@ -32,6 +38,6 @@ export function trigger(
 }
 
 /** TriggerMessage: Accepted, and the message follows the answer. */
-export function register(cp: ChargePoint): void {
-  cp.rpc.handle('TriggerMessage', (payload) => trigger(cp, payload as TriggerRequest));
+export function register(cp: TriggerDeps): void {
+  cp.rpc.handle('TriggerMessage', (payload) => trigger(cp, payload));
 }

@@ -1,16 +1,16 @@
 import type { FirmwareUpdateStatus } from '../../update/updater.js';
-import type { ChargePoint } from '../charge-point.js';
+import type { RequestOf } from '../messages.js';
+import type { OcppServices } from '../services.js';
 import { retryPolicy } from './GetDiagnostics.js';
 
-interface Request {
-  location: string;
-  retrieveDate: string;
-  retries?: number;
-  retryInterval?: number;
-}
+/** What this operation uses of the charge point. */
+type Deps = Pick<OcppServices, 'firmwareUpdates' | 'notifier' | 'rpc' | 'securityEvents' | 'time'>;
+
+/** FirmwareStatusNotification's status. */
+type FirmwareStatus16 = RequestOf<'FirmwareStatusNotification'>['status'];
 
 /** The 1.6 FirmwareStatus for an updater status; null: nothing to send (no 1.6 equivalent). */
-export function firmwareStatus16(status: FirmwareUpdateStatus): string | null {
+export function firmwareStatus16(status: FirmwareUpdateStatus): FirmwareStatus16 | null {
   switch (status) {
     case 'Downloading':
     case 'Downloaded':
@@ -28,7 +28,7 @@ export function firmwareStatus16(status: FirmwareUpdateStatus): string | null {
 }
 
 /** The 1.6 FirmwareStatus that describes where an update stands (TriggerMessage FirmwareStatusNotification). */
-export function firmwareState16(status: FirmwareUpdateStatus): string {
+export function firmwareState16(status: FirmwareUpdateStatus): FirmwareStatus16 {
   switch (status) {
     case 'SignatureVerified':
     case 'InstallScheduled':
@@ -47,20 +47,20 @@ export function firmwareState16(status: FirmwareUpdateStatus): string {
  * with FirmwareStatusNotification (Installed comes from the new version, InstallationFailed after
  * a rollback from the old one). Not offered without an updater.
  */
-export function register(cp: ChargePoint): void {
+export function register(cp: Deps): void {
   const updater = cp.firmwareUpdates;
   if (updater === null) return;
   const report = async (status: FirmwareUpdateStatus, detail?: string): Promise<void> => {
     if (status === 'InvalidSignature') cp.securityEvents.report('InvalidFirmwareSignature', detail);
     if (status === 'Installed') cp.securityEvents.report('FirmwareUpdated', detail);
     const status16 = firmwareStatus16(status);
-    if (status16 !== null) await cp.notify('FirmwareStatusNotification', { status: status16 });
+    if (status16 !== null) await cp.notifier.notify('FirmwareStatusNotification', { status: status16 });
   };
   updater.deliverResults('UpdateFirmware', report);
   cp.rpc.handle('UpdateFirmware', (payload) => {
-    const { location, retrieveDate, retries, retryInterval } = payload as Request;
+    const { location, retrieveDate, retries, retryInterval } = payload;
     updater.update(
-      { location, retrieveAtMs: cp.clockMs(retrieveDate), ...retryPolicy(retries, retryInterval), origin: 'UpdateFirmware' },
+      { location, retrieveAtMs: cp.time.clockMs(retrieveDate), ...retryPolicy(retries, retryInterval), origin: 'UpdateFirmware' },
       report,
     );
     return {};

@@ -1,4 +1,4 @@
-import type { ChargePoint } from '../charge-point.js';
+import type { OcppServices } from '../services.js';
 import * as CancelReservation from './CancelReservation.js';
 import * as CertificateSigned from './CertificateSigned.js';
 import * as ChangeAvailability from './ChangeAvailability.js';
@@ -56,6 +56,6 @@ const OPERATIONS = [
   UpdateFirmware,
 ];
 
-export function registerOperations(cp: ChargePoint): void {
+export function registerOperations(cp: OcppServices): void {
   for (const operation of OPERATIONS) operation.register(cp);
 }

@@ -1,0 +1,196 @@
+import type { Clock, TimerHandle } from '../../hal/clock.js';
+import type { LinkFailure, LinkTarget, OcppConnection } from './connection.js';
+import type { Logger } from '../log.js';
+import type { OcppConfiguration } from './model/configuration.js';
+import type { OfflineLimit } from './offline-limit.js';
+import type { OcppTime } from './ocpp-clock.js';
+import type { OcppRpc } from './rpc.js';
+
+export type BootState = 'none' | 'Pending' | 'Rejected' | 'Accepted';
+
+export interface ChargePointIdentity {
+  readonly vendor: string;
+  readonly model: string;
+  readonly serialNumber: string;
+  readonly firmwareVersion: string;
+}
+
+/** What the transport tells the session. */
+export interface LinkEvents {
+  /** The link is up and speaks the protocol. */
+  readonly onOpen: () => void;
+  readonly onClose: () => void;
+  /** An attempt failed before the link opened: the central system is unreachable for now. */
+  readonly onUnreachable: (failure: LinkFailure, target: LinkTarget) => void;
+}
+
+/** The transport as the session and the security profile drive it (production: the WebSocket connection). */
+export type Link = Pick<
+  OcppConnection,
+  'start' | 'stop' | 'reconnect' | 'linkProven' | 'pingIntervalChanged' | 'retarget' | 'target' | 'open'
+>;
+
+/** Makes the link that tells `events`: the seam where production puts its WebSocket and a test a loopback. */
+export type Connector = (events: LinkEvents) => Link;
+
+/** Retry after a failed or unanswered BootNotification when the backend gave no interval. */
+const BOOT_RETRY_MS = 30_000;
+
+export interface SessionOptions {
+  readonly rpc: OcppRpc;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly configuration: OcppConfiguration;
+  readonly identity: ChargePointIdentity;
+  readonly time: OcppTime;
+  /** Null without `ocpp.offlineLimitA`. */
+  readonly offlineLimit: OfflineLimit | null;
+  /** The signing meter's type and serial number for BootNotification; null when the meter does not sign. */
+  readonly meterIdentity: () => Promise<{ meterType: string; meterSerialNumber: string } | null>;
+  /** Makes the link. */
+  readonly connect: Connector;
+  /** The link opened: what must happen before the BootNotification (the security profile's checks). */
+  readonly beforeBoot: () => Promise<void>;
+  /** The link closed, or an attempt failed: the central system is unreachable for now. */
+  readonly onUnreachable: (failure: LinkFailure | null, target: LinkTarget | null) => void;
+  /** Boot is Accepted (first time or again), or the link came back after it was: what waited goes out. */
+  readonly onAccepted: (firstTime: boolean) => void;
+}
+
+/**
+ * The OCPP session over the link: BootNotification (nothing else until Accepted, retried at the
+ * interval the central system gives), Heartbeat at HeartbeatInterval as the link's watchdog, and
+ * the time each of them brings.
+ */
+export class OcppSession {
+  readonly #o: SessionOptions;
+  /** The transport, made by the connector with this session's events. */
+  readonly link: Link;
+  #boot: BootState = 'none';
+  #bootTimer: TimerHandle | null = null;
+  #heartbeatTimer: TimerHandle | null = null;
+  #stopped = false;
+
+  constructor(options: SessionOptions) {
+    this.#o = options;
+    this.link = options.connect({
+      onOpen: () => void options.beforeBoot().then(() => this.linkUp()),
+      onClose: () => {
+        this.linkDown();
+        options.onUnreachable(null, null);
+      },
+      onUnreachable: (failure, target) => options.onUnreachable(failure, target),
+    });
+  }
+
+  get state(): BootState {
+    return this.#boot;
+  }
+
+  /** Boot Accepted and the link up: the central system can be told. */
+  get online(): boolean {
+    return this.#boot === 'Accepted' && this.#o.rpc.connected;
+  }
+
+  /** The link opened: boot once per start (and after a reset); a reconnect after that resumes at once. */
+  async linkUp(): Promise<void> {
+    if (this.#boot !== 'Accepted') {
+      await this.bootNotification();
+      return;
+    }
+    this.scheduleHeartbeat();
+    this.#o.onAccepted(false);
+    // The offline countdown (or limit) ends only when the central system answers, not when a socket opens.
+    if (this.#o.offlineLimit?.waiting === true) {
+      this.heartbeat().catch((err: unknown) =>
+        this.#o.log.warn('Heartbeat after the reconnect failed', { reason: (err as Error).message }),
+      );
+    }
+  }
+
+  linkDown(): void {
+    this.#o.offlineLimit?.unreachable();
+    if (this.#boot !== 'Accepted') this.#boot = 'none';
+    this.#clearTimers();
+  }
+
+  /** A reset: the next link boots anew. */
+  restart(): void {
+    this.#boot = 'none';
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#clearTimers();
+  }
+
+  async heartbeat(): Promise<void> {
+    const response = await this.#o.rpc.call('Heartbeat', {});
+    this.#o.offlineLimit?.reached();
+    this.#o.time.take(response.currentTime);
+  }
+
+  async bootNotification(): Promise<void> {
+    const { clock, identity, rpc, log } = this.#o;
+    if (this.#bootTimer !== null) clock.clearTimeout(this.#bootTimer);
+    this.#bootTimer = null;
+    const meter = await this.#o.meterIdentity();
+    try {
+      const response = await rpc.call('BootNotification', {
+        chargePointVendor: identity.vendor,
+        chargePointModel: identity.model,
+        chargePointSerialNumber: identity.serialNumber,
+        firmwareVersion: identity.firmwareVersion,
+        ...(meter && { meterType: meter.meterType.slice(0, 25), meterSerialNumber: meter.meterSerialNumber.slice(0, 25) }),
+      });
+      this.link.linkProven();
+      this.#o.time.take(response.currentTime);
+      this.#boot = response.status;
+      log.info('BootNotification', { status: response.status, interval: response.interval });
+      if (response.status === 'Accepted') {
+        this.#o.offlineLimit?.reached();
+        if (response.interval > 0) await this.#o.configuration.change('HeartbeatInterval', String(response.interval));
+        this.scheduleHeartbeat();
+        this.#o.onAccepted(true);
+        return;
+      }
+      this.#retryBoot(response.interval > 0 ? response.interval * 1000 : BOOT_RETRY_MS);
+    } catch (err) {
+      log.warn('BootNotification failed', { reason: (err as Error).message });
+      this.#retryBoot(BOOT_RETRY_MS);
+    }
+  }
+
+  #retryBoot(delayMs: number): void {
+    if (this.#stopped || !this.#o.rpc.connected) return;
+    this.#bootTimer = this.#o.clock.setTimeout(() => void this.bootNotification(), delayMs);
+  }
+
+  /** The next Heartbeat after HeartbeatInterval; unanswered, the link is dead even if the socket says otherwise. */
+  scheduleHeartbeat(): void {
+    const { clock, configuration, log } = this.#o;
+    const link = this.link;
+    if (this.#heartbeatTimer !== null) clock.clearTimeout(this.#heartbeatTimer);
+    this.#heartbeatTimer = null;
+    if (!this.online) return;
+    const intervalMs = configuration.integer('HeartbeatInterval') * 1000;
+    this.#heartbeatTimer = clock.setTimeout(() => {
+      this.heartbeat().then(
+        () => {
+          link.linkProven();
+          this.scheduleHeartbeat();
+        },
+        (err: unknown) => {
+          log.warn('Heartbeat failed', { reason: (err as Error).message });
+          link.reconnect('heartbeat unanswered');
+        },
+      );
+    }, intervalMs);
+  }
+
+  #clearTimers(): void {
+    for (const timer of [this.#bootTimer, this.#heartbeatTimer]) if (timer !== null) this.#o.clock.clearTimeout(timer);
+    this.#bootTimer = null;
+    this.#heartbeatTimer = null;
+  }
+}
