@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { parseStored } from '../../firmware/store/atomic-file.js';
 
 /** The five ways a state file in dataDir is found damaged between two runs (a worn flash, a cut write, a person). */
 export const DAMAGES: Record<string, (path: string) => void> = {
@@ -12,3 +13,10 @@ export const DAMAGES: Record<string, (path: string) => void> = {
     mkdirSync(path);
   },
 };
+
+/** The JSON a state file holds, its checksum line checked (`firmware/store/checksum.ts`); throws when it cannot be read. */
+export function storedJson(path: string): any {
+  const parsed = parseStored(readFileSync(path, 'utf8'));
+  if (!('value' in parsed)) throw new Error(`${path}: ${parsed.reason}`);
+  return parsed.value;
+}

@@ -64,7 +64,7 @@ t.test('a disk that refuses: logged once per kind of failure, memory goes on, wr
   await journal.close();
   t.equal(journal.healthy, true);
   t.ok(lines.some((l) => l['msg'] === 'journal writable again'));
-  t.match(readFileSync(path, 'utf8'), /^{"n":4}\t[0-9a-f]{8}\n$/);
+  t.match(readFileSync(path, 'utf8'), /^1\t{"n":4}\t[0-9a-f]{8}\n$/);
   appendFileSync(path, '{"n":5}\n');
   t.same((await Journal.open(path, isRec, log)).records, [{ n: 4 }, { n: 5 }]);
 });

@@ -4,6 +4,7 @@ import type { Logger } from '../../log.js';
 import { isJsonObject } from '../../store/atomic-file.js';
 import { Journal } from '../../store/journal.js';
 import { RpcError, type OcppRpc } from '../rpc.js';
+import { OpenTransactionMarker } from './open-transaction-marker.js';
 import { registerReading } from './meter-sample.js';
 
 export type TxAction = 'StartTransaction' | 'StopTransaction' | 'MeterValues';
@@ -19,7 +20,7 @@ export interface OpenTransaction {
 }
 
 /** The journal's records (`dataDir/ocpp-transactions.jsonl`). */
-type QueueRecord =
+export type QueueRecord =
   | { k: 'ids'; nextSeq: number; nextTx: number }
   | { k: 'open'; tx: number; idTag: string; meterStartWh: number; startedAt: string }
   | { k: 'meter'; tx: number; wh: number; at: string }
@@ -54,6 +55,10 @@ export interface StoredQueue {
   readonly journal: Journal<QueueRecord>;
   readonly records: readonly QueueRecord[];
   readonly deadLetters: Journal<Record<string, unknown>>;
+  /** Issue #18: the open-transaction marker, and what opening the journal found (`open-transaction-marker.ts`). */
+  readonly marker: OpenTransactionMarker;
+  readonly lastNumber: number;
+  readonly readDamaged: boolean;
 }
 
 /** Bound of the queue. Beyond it, sampled MeterValues are thinned (every second one goes); Start and Stop never are. */
@@ -77,6 +82,7 @@ export class TxQueue {
   readonly #o: TxQueueOptions;
   readonly #journal: Journal<QueueRecord>;
   readonly #deadLetters: Journal<Record<string, unknown>>;
+  readonly #marker: OpenTransactionMarker;
   #messages: Queued[] = [];
   readonly #txIds = new Map<number, number>();
   readonly #open = new Map<number, OpenTransaction>();
@@ -97,16 +103,33 @@ export class TxQueue {
     this.#journal = stored.journal;
     this.#deadLetters = stored.deadLetters;
     for (const record of stored.records) this.#replay(record);
+    // Issue #18 hook: what a damaged journal lost, its open-transaction marker gives back.
+    this.#marker = stored.marker;
+    const { records, readDamaged, lastNumber } = stored;
+    const repair = this.#marker.repair({
+      readDamaged,
+      lastNumber,
+      records,
+      open: this.#open,
+      txIds: this.#txIds,
+      messages: this.#messages,
+      nextSeq: this.#nextSeq,
+    });
+    for (const record of repair) this.#replay(record);
     this.#journal.snapshotWith(() => this.#liveRecords());
-    if (stored.records.length > 0) this.#compact();
+    if (stored.records.length + repair.length > 0) this.#compact();
   }
 
   /** Reads the journal in `dataDir` (null: memory only). */
   static async load(dataDir: string | null, log: Logger): Promise<StoredQueue> {
     const path = (name: string): string | null => (dataDir === null ? null : join(dataDir, name));
-    const { journal, records } = await Journal.open(path('ocpp-transactions.jsonl'), isQueueRecord, log);
+    const marker = await OpenTransactionMarker.load(dataDir, log);
+    const { journal, records, lastNumber, damaged } = await Journal.open(path('ocpp-transactions.jsonl'), isQueueRecord, log);
+    // Numbers never go back below what the marker saw on disk, even after the tail was lost.
+    journal.continueAfter(marker.journalNumber);
+    marker.bindJournal(journal);
     const { journal: deadLetters } = await Journal.open(path('ocpp-dead-letter.jsonl'), isJsonObject<Record<string, unknown>>, log);
-    return { journal, records, deadLetters };
+    return { journal, records, deadLetters, marker, lastNumber, readDamaged: damaged };
   }
 
   get length(): number {
@@ -127,6 +150,11 @@ export class TxQueue {
   onDurable(listener: () => void): () => void {
     this.#durableListeners.add(listener);
     return () => this.#durableListeners.delete(listener);
+  }
+
+  /** Issue #18: what the journal had lost at boot (null: nothing), and why the marker could not be read (null: it could). */
+  get journalDamage(): { readonly journal: string | null; readonly marker: string | null } {
+    return { journal: this.#marker.journalDamage, marker: this.#marker.damaged };
   }
 
   /** Messages given up on since this start (they are in the dead-letter file). */
@@ -158,6 +186,7 @@ export class TxQueue {
     const record: QueueRecord = { k: 'meter', tx: localId, wh, at };
     this.#apply(record);
     this.#journal.append(record);
+    this.#marker.meter(localId, wh, at);
   }
 
   /** Queues a message of transaction `localId`; a StopTransaction closes it. */
@@ -165,6 +194,7 @@ export class TxQueue {
     const record: QueueRecord = { k: 'msg', seq: this.#nextSeq++, tx: localId, action, payload };
     this.#apply(record);
     this.#journal.append(record);
+    this.#marker.pushed(action, localId, payload);
     if (this.#messages.length > MAX_QUEUED_MESSAGES) this.#thin();
     void this.drain();
   }
@@ -193,14 +223,14 @@ export class TxQueue {
 
   /** Resolves when the journal has written (or failed to write) everything so far; `durable` tells which. */
   async flush(): Promise<void> {
-    await Promise.all([this.#journal.flush(), this.#deadLetters.flush()]);
+    await Promise.all([this.#journal.flush(), this.#deadLetters.flush(), this.#marker.flush()]);
     if (!this.#journal.healthy) this.#scheduleRetry();
   }
 
   async close(): Promise<void> {
     if (this.#retryTimer !== null) this.#o.clock.clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
-    await Promise.all([this.#journal.close(), this.#deadLetters.close()]);
+    await Promise.all([this.#journal.close(), this.#deadLetters.close(), this.#marker.flush()]);
   }
 
   /** The journal failed: it is rewritten from memory every JOURNAL_RETRY_MS until that works. */
@@ -233,8 +263,12 @@ export class TxQueue {
       }
       try {
         const response = await this.#o.rpc.call(head.action, payload);
-        if (head.action === 'StartTransaction')
+        if (head.action === 'StartTransaction') {
           this.#record({ k: 'txid', tx: head.tx, id: (response as { transactionId: number }).transactionId });
+          this.#marker.started(head.tx, (response as { transactionId: number }).transactionId);
+        }
+        // Issue #18 hook: the marker knows a confirmed stop before the journal does (never sent again).
+        if (head.action === 'StopTransaction') await this.#marker.finished(head.tx);
         this.#record({ k: 'done', seq: head.seq });
         this.onConfirmed(head.action, head.tx, response, payload);
         // The answer is on disk before the next message goes: a crash can repeat only the one in flight.
@@ -262,6 +296,7 @@ export class TxQueue {
   /** Gives up on a message: into the dead-letter file, logged; a StartTransaction takes its transaction's messages along. */
   #deadLetter(message: Queued, reason: string): void {
     const related = message.action === 'StartTransaction' ? this.#messages.filter((m) => m.tx === message.tx) : [message];
+    if (related.some((m) => m.action === 'StopTransaction')) void this.#marker.finished(message.tx);
     for (const m of related) {
       this.#deadLetters.append({
         at: new Date(this.#o.clock.now()).toISOString(),
