@@ -369,6 +369,22 @@ export class ChargePoint {
         safeSide: `at most ${LOST_PROFILES_LIMIT_A} A until a profile is sent`,
         info: `charging profiles lost: ${LOST_PROFILES_LIMIT_A} A until sent again`,
       });
+    // Issue #18 hook: a journal that lost records at boot, an open-transaction marker that could not be read.
+    const { journal: journalDamage, marker: markerDamage } = this.#queue.journalDamage;
+    if (journalDamage !== null)
+      problems.push({
+        file: 'ocpp-transactions.jsonl',
+        problem: journalDamage,
+        safeSide: 'open transactions closed from ocpp-open-transactions.json; confirmed stops never sent again',
+        info: 'transaction journal damaged: closed from marker',
+      });
+    if (markerDamage !== null)
+      problems.push({
+        file: 'ocpp-open-transactions.json',
+        problem: markerDamage,
+        safeSide: 'its previous generation, else the journal alone',
+        info: 'open-transaction marker unreadable',
+      });
     if (!this.#queue.durable)
       problems.push({
         file: 'ocpp-transactions.jsonl',
