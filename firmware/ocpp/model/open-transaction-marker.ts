@@ -121,8 +121,11 @@ export function repairFromMarker(marker: MarkerFile, journal: JournalState): Rep
           msg: 'journal lost a StartTransaction confirmation: restored from the marker, not sent again',
           fields: { localId: tx, transactionId: marked.transactionId },
         });
-    } else if (marked.transactionId === null && gone && !hasTxId && !pending.some((m) => m.action === 'StartTransaction'))
+    } else if (marked.transactionId === null && !hasTxId && !pending.some((m) => m.action === 'StartTransaction')) {
+      // Never confirmed, and its StartTransaction lost with the journal's records: sent first.
       message(tx, 'StartTransaction', marked.start);
+      if (!gone) findings.push({ msg: 'journal lost a StartTransaction: queued again from the marker', fields: { localId: tx } });
+    }
     if (marked.stop !== null && !closing) {
       message(tx, 'StopTransaction', marked.stop);
       if (!gone) findings.push({ msg: 'journal lost a queued StopTransaction: queued again from the marker', fields: { localId: tx } });
