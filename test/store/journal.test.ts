@@ -91,3 +91,42 @@ t.test('a journal that failed is rewritten from the live state by retry(), not r
   await journal.close();
   t.same((await Journal.open(path, isRec, log)).records, [{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }], 'nothing that failed is lost');
 });
+
+t.test(
+  'numbered lines: a record gone from the middle is reported, a tail cut at a line boundary shows in the last number, numbers go on across rewrites',
+  async (t) => {
+    const path = join(t.testdir({}), 'j.jsonl');
+    const { log } = recordingLog();
+    const opened = await Journal.open(path, isRec, log);
+    for (let n = 1; n <= 4; n++) opened.journal.append({ n });
+    await opened.journal.flush();
+    t.equal(opened.journal.durableNumber, 4);
+    opened.journal.rewrite([{ n: 9 }]);
+    opened.journal.append({ n: 10 });
+    await opened.journal.close();
+    t.match(readFileSync(path, 'utf8'), /^5\t{"n":9}\t[0-9a-f]{8}\n6\t{"n":10}\t[0-9a-f]{8}\n$/, 'the compacted file goes on from 5');
+    const whole = await Journal.open(path, isRec, log);
+    t.same([whole.records, whole.lastNumber, whole.damaged], [[{ n: 9 }, { n: 10 }], 6, false]);
+
+    const lines = readFileSync(path, 'utf8').split('\n');
+    writeFileSync(path, `${lines[0]}\n`);
+    const cut = await Journal.open(path, isRec, log);
+    t.same(
+      [cut.lastNumber, cut.damaged],
+      [5, false],
+      'a tail cut at a boundary reads clean: only the number shows it (the marker compares)',
+    );
+    cut.journal.continueAfter(6);
+    cut.journal.append({ n: 11 });
+    await cut.journal.close();
+    t.match(readFileSync(path, 'utf8'), /\n7\t{"n":11}/, 'never a number again that a reader was promised');
+
+    const gap = recordingLog();
+    const reopened = await Journal.open(path, isRec, gap.log);
+    t.equal(reopened.damaged, true, 'number 6 missing between 5 and 7');
+    t.match(
+      gap.lines.find((l) => l['level'] === 'error'),
+      { msg: 'journal: records missing between lines', missing: 1 },
+    );
+  },
+);
