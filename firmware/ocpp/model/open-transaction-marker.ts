@@ -55,6 +55,8 @@ export interface Repair {
   readonly stale: number[];
   /** The journal lost records (damaged lines, numbers missing, or its tail below the marker's number). */
   readonly journalLost: boolean;
+  /** Open transactions the journal no longer knew, closed from the marker. */
+  readonly restored: number;
 }
 
 /**
@@ -70,6 +72,7 @@ export function repairFromMarker(marker: MarkerFile, journal: JournalState): Rep
   const records: QueueRecord[] = [];
   const findings: Repair['findings'] = [];
   const stale: number[] = [];
+  let restored = 0;
   const tailLost = journal.lastNumber < marker.journalNumber;
   const journalLost = journal.readDamaged || tailLost;
   if (tailLost)
@@ -92,6 +95,7 @@ export function repairFromMarker(marker: MarkerFile, journal: JournalState): Rep
       continue;
     }
     if (gone) {
+      restored += 1;
       const { idTag, meterStart, timestamp } = marked.start as { idTag: string; meterStart: number; timestamp: string };
       records.push({ k: 'open', tx, idTag, meterStartWh: meterStart, startedAt: timestamp });
       findings.push({
@@ -139,7 +143,7 @@ export function repairFromMarker(marker: MarkerFile, journal: JournalState): Rep
   const localIds = [...marker.open.map((m) => m.localId), ...marker.finished];
   // Local ids of lost transactions are never given out again.
   if (localIds.length > 0) records.push({ k: 'ids', nextSeq: seq, nextTx: Math.max(...localIds) + 1 });
-  return { records, findings, stale, journalLost };
+  return { records, findings, stale, journalLost, restored };
 }
 
 /**
@@ -191,9 +195,9 @@ export class OpenTransactionMarker {
   repair(journal: JournalState): QueueRecord[] {
     const repair = repairFromMarker(this.#file, journal);
     for (const finding of repair.findings) this.#log.error(finding.msg, finding.fields);
-    const restored = repair.findings.filter((f) => f.msg.startsWith('journal lost an open transaction')).length;
     if (repair.journalLost)
-      this.journalDamage = restored > 0 ? `records lost; ${restored} open transaction(s) closed from the marker` : 'records lost';
+      this.journalDamage =
+        repair.restored > 0 ? `records lost; ${repair.restored} open transaction(s) closed from the marker` : 'records lost';
     if (repair.stale.length > 0) this.#update({ open: this.#file.open.filter((m) => !repair.stale.includes(m.localId)) });
     else if (this.#path !== null) void this.#save();
     return repair.records;
