@@ -7,9 +7,9 @@ import { seal, unseal } from './checksum.js';
  * Writes `data` so that a crash or power loss leaves either the old or the new file, never a torn
  * one: temp file in the same folder, fsync, the current file kept as `<path>.prev` (the previous
  * generation), rename over the target, fsync the folder. A crash between the two renames leaves
- * no `<path>` but its `.prev`, which `readStore` then reads. A state file gets its checksum line
- * first (`checksum.ts`, checked by `readStore`); `raw` files (PEM, the journal's own checksummed
- * lines) are written as given.
+ * no `<path>` but its `.prev`, which `readStore` then reads. A state file's JSON object gets its
+ * checksum member (`checksum.ts`, checked by `readStore`); `raw` files (PEM, the journal's own
+ * checksummed lines) are written as given.
  */
 export async function writeFileAtomic(
   path: string,
@@ -84,10 +84,9 @@ export interface StoreRead<T> {
 
 /** The JSON content of a state file, its checksum checked (`checksum.ts`): the value, or why it cannot be read. */
 export function parseStored(text: string): { readonly value: unknown } | { readonly reason: string } {
-  const checked = unseal(text);
-  if ('mismatch' in checked) return { reason: 'checksum mismatch' };
   try {
-    return { value: JSON.parse(checked.content) as unknown };
+    const checked = unseal(text);
+    return 'mismatch' in checked ? { reason: 'checksum mismatch' } : checked;
   } catch (err) {
     return { reason: text === '' ? 'empty' : (err as Error).message };
   }
@@ -111,10 +110,10 @@ async function readGeneration(
 }
 
 /**
- * A JSON state file with the previous generation as a fallback. Every store's file is its
- * checksum line and one JSON object or array, so a write cut at any byte fails the checksum (or,
- * without one, never parses), as does a file emptied, zero-filled, overwritten with garbage or
- * with a flipped bit; `accept` catches the wrong shape.
+ * A JSON state file with the previous generation as a fallback. Every store's file is one JSON
+ * object (with its checksum member, `checksum.ts`) or array, so a write cut at any byte (a strict
+ * prefix of it) never parses, nor does a file emptied, zero-filled or overwritten with garbage; a
+ * flipped bit that still parses fails an object's checksum; `accept` catches the wrong shape.
  * - `<path>` readable: its value.
  * - `<path>` missing: `<path>.prev` (a crash between the writer's two renames), else `fallback`.
  * - `<path>` unreadable (`damaged` says why): reported, set aside as `<path>.corrupt` unless
