@@ -10,13 +10,22 @@ function checksum(json: string): string {
   return createHash('sha256').update(json).digest('hex').slice(0, CHECKSUM_DIGITS);
 }
 
+/** The key of a line's number inside its record; no record has a key starting with `#`. */
+const NUMBER_KEY = '#';
+
 /**
- * One record as a line: its number, a tab (JSON never holds a raw one), its JSON, a tab, the
- * checksum of both. Numbers run on by one through the file and across rewrites, so a tail cut
- * at a line boundary (media damage, not a crash) or a line gone shows as a number missing.
+ * One record as a line: its JSON with the line's number as a first member (`{"#":12<TAB>,...}`),
+ * a tab, the checksum of the JSON. Numbers run on by one through the file and across rewrites, so
+ * a tail cut at a line boundary (media damage, not a crash) or a line gone shows as a number
+ * missing. Inside the JSON so that a version from before numbers (the updater may roll back to
+ * one) still reads the line as `json<TAB>checksum` and its record guard ignores the extra key.
+ * The tab after the number (JSON whitespace, never written by `JSON.stringify`) marks a number
+ * this version wrote: a record an older version copied into its own lines, key and all, is read
+ * as unnumbered instead of as a number out of turn.
  */
 function line(number: number, record: unknown): string {
-  const numbered = `${number}\t${JSON.stringify(record)}`;
+  const json = JSON.stringify(record);
+  const numbered = json === '{}' ? `{"${NUMBER_KEY}":${number}\t}` : `{"${NUMBER_KEY}":${number}\t,${json.slice(1)}`;
   return `${numbered}\t${checksum(numbered)}\n`;
 }
 
@@ -155,20 +164,23 @@ export class Journal<R> {
 
 /**
  * A line's record and number, checked against its checksum. Lines of older versions are taken
- * when they parse: without a number (`json<TAB>checksum`, number null) or without either (`json`).
+ * when they parse: without a number (`json<TAB>checksum`, number null) or without either (`json`);
+ * a `#` key without this version's tab (copied by an older version) is dropped, the line unnumbered.
  */
 function parseLine(text: string): { ok: true; number: number | null; record: unknown } | { ok: false } {
   const tab = text.lastIndexOf('\t');
   const body = tab === -1 ? text : text.slice(0, tab);
   if (tab !== -1 && checksum(body) !== text.slice(tab + 1)) return { ok: false };
-  const numbered = /^(\d+)\t/.exec(body);
+  let record: unknown;
   try {
-    return numbered
-      ? { ok: true, number: Number(numbered[1]), record: JSON.parse(body.slice(numbered[0].length)) }
-      : { ok: true, number: null, record: JSON.parse(body) };
+    record = JSON.parse(body);
   } catch {
     return { ok: false };
   }
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) return { ok: true, number: null, record };
+  const { [NUMBER_KEY]: _number, ...rest } = record as Record<string, unknown>;
+  const numbered = /^\{"#":(\d+)\t[,}]/.exec(body);
+  return { ok: true, number: numbered ? Number(numbered[1]) : null, record: rest };
 }
 
 async function readRecords<R>(path: string, accept: (record: unknown) => record is R, log: Logger): Promise<JournalRead<R>> {

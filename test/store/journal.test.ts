@@ -64,7 +64,7 @@ t.test('a disk that refuses: logged once per kind of failure, memory goes on, wr
   await journal.close();
   t.equal(journal.healthy, true);
   t.ok(lines.some((l) => l['msg'] === 'journal writable again'));
-  t.match(readFileSync(path, 'utf8'), /^1\t{"n":4}\t[0-9a-f]{8}\n$/);
+  t.match(readFileSync(path, 'utf8'), /^{"#":1\t,"n":4}\t[0-9a-f]{8}\n$/);
   appendFileSync(path, '{"n":5}\n');
   t.same((await Journal.open(path, isRec, log)).records, [{ n: 4 }, { n: 5 }]);
 });
@@ -104,7 +104,11 @@ t.test(
     opened.journal.rewrite([{ n: 9 }]);
     opened.journal.append({ n: 10 });
     await opened.journal.close();
-    t.match(readFileSync(path, 'utf8'), /^5\t{"n":9}\t[0-9a-f]{8}\n6\t{"n":10}\t[0-9a-f]{8}\n$/, 'the compacted file goes on from 5');
+    t.match(
+      readFileSync(path, 'utf8'),
+      /^{"#":5\t,"n":9}\t[0-9a-f]{8}\n{"#":6\t,"n":10}\t[0-9a-f]{8}\n$/,
+      'the compacted file goes on from 5',
+    );
     const whole = await Journal.open(path, isRec, log);
     t.same([whole.records, whole.lastNumber, whole.damaged], [[{ n: 9 }, { n: 10 }], 6, false]);
 
@@ -119,7 +123,7 @@ t.test(
     cut.journal.continueAfter(6);
     cut.journal.append({ n: 11 });
     await cut.journal.close();
-    t.match(readFileSync(path, 'utf8'), /\n7\t{"n":11}/, 'never a number again that a reader was promised');
+    t.match(readFileSync(path, 'utf8'), /\n{"#":7\t,"n":11}/, 'never a number again that a reader was promised');
 
     const gap = recordingLog();
     const reopened = await Journal.open(path, isRec, gap.log);
