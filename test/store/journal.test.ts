@@ -1,4 +1,5 @@
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import t from 'tap';
 import { createLogger } from '../../firmware/log.js';
@@ -134,3 +135,32 @@ t.test(
     );
   },
 );
+
+/** How the version before numbered lines read one (`git show main:firmware/store/journal.ts`, parseLine). */
+function previousVersionParses(text: string): unknown {
+  const tab = text.lastIndexOf('\t');
+  const json = tab === -1 ? text : text.slice(0, tab);
+  if (tab !== -1 && createHash('sha256').update(json).digest('hex').slice(0, 8) !== text.slice(tab + 1)) return 'checksum mismatch';
+  return JSON.parse(json);
+}
+
+t.test('a rollback: the previous version reads every numbered line; what it copies back, key and all, is read as unnumbered', async (t) => {
+  const path = join(t.testdir({}), 'j.jsonl');
+  const { log } = recordingLog();
+  const opened = await Journal.open(path, isRec, log);
+  for (let n = 1; n <= 3; n++) opened.journal.append({ n });
+  await opened.journal.close();
+  const read = readFileSync(path, 'utf8').split('\n').slice(0, -1).map(previousVersionParses);
+  t.same(
+    read,
+    [1, 2, 3].map((n) => ({ '#': n, n })),
+    'each line a record of the right shape, one key more',
+  );
+  // The previous version compacts: its own line format, the records as it read them.
+  writeFileSync(
+    path,
+    read.map((r) => `${JSON.stringify(r)}\t${createHash('sha256').update(JSON.stringify(r)).digest('hex').slice(0, 8)}\n`).join(''),
+  );
+  const again = await Journal.open(path, isRec, log);
+  t.same([again.records, again.lastNumber, again.damaged], [[{ n: 1 }, { n: 2 }, { n: 3 }], 0, false], 'unnumbered, not damaged');
+});
