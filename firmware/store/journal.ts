@@ -35,6 +35,8 @@ export interface JournalRead<R> {
   readonly lastNumber: number;
   /** Lines skipped as damaged or numbers missing between lines (a torn last line is a crash, not damage). */
   readonly damaged: boolean;
+  /** Its last record has no number: written by a version before numbers (the updater rolled back to one) since this version last wrote. */
+  readonly olderWriterLast: boolean;
 }
 
 /**
@@ -70,7 +72,8 @@ export class Journal<R> {
     log: Logger,
   ): Promise<{ journal: Journal<R> } & JournalRead<R>> {
     const journal = new Journal<R>(path, log);
-    const read = path === null ? { records: [], lastNumber: 0, damaged: false } : await readRecords(path, accept, log);
+    const read =
+      path === null ? { records: [], lastNumber: 0, damaged: false, olderWriterLast: false } : await readRecords(path, accept, log);
     journal.#number = read.lastNumber;
     return { journal, ...read };
   }
@@ -190,7 +193,7 @@ async function readRecords<R>(path: string, accept: (record: unknown) => record 
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT') log.error('journal unreadable; starting empty', { path, code });
-    return { records: [], lastNumber: 0, damaged: code !== 'ENOENT' };
+    return { records: [], lastNumber: 0, damaged: code !== 'ENOENT', olderWriterLast: false };
   }
   const lines = text.split('\n');
   // What follows the last newline is a record whose append a crash cut: dropped, and cut off the
@@ -206,6 +209,7 @@ async function readRecords<R>(path: string, accept: (record: unknown) => record 
   const records: R[] = [];
   let lastNumber = 0;
   let missing = 0;
+  let olderWriterLast = false;
   for (const text of lines) {
     if (text === '') continue;
     const parsed = parseLine(text);
@@ -214,6 +218,7 @@ async function readRecords<R>(path: string, accept: (record: unknown) => record 
       continue;
     }
     records.push(parsed.record);
+    olderWriterLast = parsed.number === null;
     if (parsed.number === null) continue;
     // The first numbered line may start anywhere (a compacted file goes on from the old numbers).
     if (lastNumber > 0 && parsed.number !== lastNumber + 1) missing += Math.max(1, parsed.number - lastNumber - 1);
@@ -221,5 +226,5 @@ async function readRecords<R>(path: string, accept: (record: unknown) => record 
   }
   if (skipped > 0) log.error('journal: damaged records skipped', { path, skipped });
   if (missing > 0) log.error('journal: records missing between lines', { path, missing });
-  return { records, lastNumber, damaged: skipped > 0 || missing > 0 };
+  return { records, lastNumber, damaged: skipped > 0 || missing > 0, olderWriterLast };
 }

@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import t from 'tap';
 import { createLogger, silentLogger, type Logger } from '../../firmware/log.js';
@@ -304,3 +305,29 @@ t.test('the marker damaged: its previous generation, else the journal alone; rep
   );
   await queue.close();
 });
+
+t.test(
+  'a rollback to the version before the marker, then this one again: the stale marker closes nothing, the journal is trusted',
+  async (t) => {
+    const life = await transactionLife(t.testdir({}));
+    const dataDir = t.testdir({});
+    // This version wrote the marker while the transaction was open, then the updater rolled back:
+    // the previous version finished the transaction and compacted the journal in its own format
+    // (unnumbered lines, the records as it read them, `#` key and all), never touching the marker.
+    const previousFormat = String(life.at(-1)!.journal)
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => {
+        const json = line.slice(0, line.lastIndexOf('\t'));
+        const copied = JSON.stringify(JSON.parse(json));
+        return `${copied}\t${createHash('sha256').update(copied).digest('hex').slice(0, 8)}\n`;
+      })
+      .join('');
+    put(join(dataDir, JOURNAL), Buffer.from(previousFormat));
+    put(join(dataDir, MARKER), life.find((s) => s.step === '120 Wh kept')!.marker);
+    const { log, errors } = recording();
+    t.same(await restart(dataDir, log), [], 'no StopTransaction sent again');
+    t.same(errors(), [], 'no error: nothing was lost');
+    t.same(await restart(dataDir), [], 'nor at the start after');
+  },
+);

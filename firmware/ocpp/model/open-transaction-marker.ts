@@ -40,6 +40,8 @@ export interface JournalState {
   readonly readDamaged: boolean;
   /** The number of its last record (0: none). */
   readonly lastNumber: number;
+  /** Its last record unnumbered: a version before the marker wrote the journal since (`JournalRead`). */
+  readonly olderWriterLast: boolean;
   readonly records: readonly QueueRecord[];
   readonly open: ReadonlyMap<number, OpenTransaction>;
   readonly txIds: ReadonlyMap<number, number>;
@@ -73,6 +75,11 @@ export function repairFromMarker(marker: MarkerFile, journal: JournalState): Rep
   const findings: Repair['findings'] = [];
   const stale: number[] = [];
   let restored = 0;
+  // After a rollback to a version without the marker (it kept the journal but not the marker),
+  // the marker is stale: the transactions it holds may have been closed since. The journal is
+  // trusted as before the marker existed, the marker's transactions dropped.
+  if (journal.olderWriterLast)
+    return { records, findings, stale: marker.open.map((m) => m.localId), journalLost: journal.readDamaged, restored };
   const tailLost = journal.lastNumber < marker.journalNumber;
   const journalLost = journal.readDamaged || tailLost;
   if (tailLost)

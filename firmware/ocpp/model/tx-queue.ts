@@ -58,6 +58,7 @@ export interface StoredQueue {
   /** Issue #18: the open-transaction marker, and what opening the journal found (`open-transaction-marker.ts`). */
   readonly marker: OpenTransactionMarker;
   readonly lastNumber: number;
+  readonly olderWriterLast: boolean;
   readonly readDamaged: boolean;
 }
 
@@ -105,10 +106,11 @@ export class TxQueue {
     for (const record of stored.records) this.#replay(record);
     // Issue #18 hook: what a damaged journal lost, its open-transaction marker gives back.
     this.#marker = stored.marker;
-    const { records, readDamaged, lastNumber } = stored;
+    const { records, readDamaged, lastNumber, olderWriterLast } = stored;
     const repair = this.#marker.repair({
       readDamaged,
       lastNumber,
+      olderWriterLast,
       records,
       open: this.#open,
       txIds: this.#txIds,
@@ -124,12 +126,16 @@ export class TxQueue {
   static async load(dataDir: string | null, log: Logger): Promise<StoredQueue> {
     const path = (name: string): string | null => (dataDir === null ? null : join(dataDir, name));
     const marker = await OpenTransactionMarker.load(dataDir, log);
-    const { journal, records, lastNumber, damaged } = await Journal.open(path('ocpp-transactions.jsonl'), isQueueRecord, log);
+    const { journal, records, lastNumber, damaged, olderWriterLast } = await Journal.open(
+      path('ocpp-transactions.jsonl'),
+      isQueueRecord,
+      log,
+    );
     // Numbers never go back below what the marker saw on disk, even after the tail was lost.
     journal.continueAfter(marker.journalNumber);
     marker.bindJournal(journal);
     const { journal: deadLetters } = await Journal.open(path('ocpp-dead-letter.jsonl'), isJsonObject<Record<string, unknown>>, log);
-    return { journal, records, deadLetters, marker, lastNumber, readDamaged: damaged };
+    return { journal, records, deadLetters, marker, lastNumber, olderWriterLast, readDamaged: damaged };
   }
 
   get length(): number {
