@@ -134,7 +134,7 @@ t.test(
     const dead = readFileSync(join(dir, 'ocpp-dead-letter.jsonl'), 'utf8')
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l.split('\t')[1] as string));
+      .map((l) => JSON.parse(l.slice(0, l.lastIndexOf('\t'))) as unknown);
     t.match(dead, [{ action: 'MeterValues', reason: /InternalError|backend hiccup/ }]);
     refuse = false;
     await queue.close();
