@@ -409,7 +409,14 @@ export class Firmware {
       const attempts = endpoints(tcp, fileConfig?.modbus.tcp ?? null).map((endpoint) => () => this.modbusSlave.listenTcp(endpoint));
       this.#interfaceRetries.push(keepTrying('Modbus TCP', attempts, clock, log));
     }
-    if (this.#rs485 !== null) this.#interfaceRetries.push(keepTrying('Modbus RTU', [() => this.modbusSlave.openRtu()], clock, log));
+    if (this.#rs485 !== null) {
+      // An overlay device that does not open falls back to the config file's, as the addresses do.
+      const file = fileConfig?.modbus.rtu ?? null;
+      const attempts = [() => this.modbusSlave.openRtu()];
+      if (file !== null && JSON.stringify(file) !== JSON.stringify(this.#rs485.settings))
+        attempts.push(() => this.modbusSlave.openRtu(file));
+      this.#interfaceRetries.push(keepTrying('Modbus RTU', attempts, clock, log));
+    }
     await Promise.all(this.#interfaceRetries.map((retries) => retries.firstRound));
     this.#started = true;
     this.chargePoint = await this.#createChargePoint(recoveryReason);

@@ -137,6 +137,7 @@ async function main(argv: string[]): Promise<number> {
     host,
     rfid: board.hal.rfid,
     rs485: board.hal.rs485,
+    rs485FileSettings: fileConfig.modbus.rtu,
     clock: systemClock,
     log,
     data: {

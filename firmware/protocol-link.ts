@@ -82,7 +82,7 @@ export type FromWorker =
   | { readonly type: 'started' }
   | { readonly type: 'health'; readonly modbus: boolean; readonly ocpp: HealthReport['ocpp'] }
   | { readonly type: 'restart' }
-  | { readonly type: 'rs485Open' }
+  | { readonly type: 'rs485Open'; readonly fileDevice: boolean }
   | { readonly type: 'rs485Write'; readonly bytes: Uint8Array }
   | { readonly type: 'stopped' };
 
@@ -110,6 +110,8 @@ export interface ProtocolWorkerOptions {
    * port was opened in a worker. Bytes cross as messages (at most line speed).
    */
   readonly rs485: Rs485Port | null;
+  /** `modbus.rtu` of the config file when the run-time overlay changed it: the device the RTU slave falls back to. */
+  readonly rs485FileSettings?: Rs485Settings | null;
   readonly clock: Clock;
   readonly log: Logger;
   readonly data: Omit<ProtocolWorkerData, 'port' | 'clockSynced'>;
@@ -263,12 +265,15 @@ export class ProtocolWorker {
   }
 
   /** Opened once and kept across worker restarts (the board closes it at the end). */
-  async #openRs485(): Promise<void> {
+  async #openRs485(fileDevice: boolean): Promise<void> {
     let error: string | null = null;
+    const fallback = this.#o.rs485FileSettings ?? null;
     if (this.#o.rs485 === null) error = 'no RS-485 port on this board';
+    else if (fileDevice && fallback === null) error = 'the config file names no other RS-485 device';
     else if (!this.#rs485Open) {
       try {
-        await this.#o.rs485.open();
+        // The worker chooses only between the two devices the configs name, never a path of its own.
+        await this.#o.rs485.open(fileDevice ? (fallback as Rs485Settings) : undefined);
         this.#rs485Open = true;
       } catch (err) {
         error = (err as Error).message;
@@ -321,7 +326,7 @@ export class ProtocolWorker {
           this.#o.onRestartRequest();
           return;
         case 'rs485Open':
-          void this.#openRs485();
+          void this.#openRs485(message.fileDevice === true);
           return;
         case 'rs485Write':
           this.#o.rs485?.write(Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength));

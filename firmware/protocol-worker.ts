@@ -49,14 +49,18 @@ class ForwardedRs485Port implements Rs485Port {
   #opened: ((error: string | null) => void) | null = null;
 
   constructor(
-    readonly settings: Rs485Settings,
+    public settings: Rs485Settings,
     private readonly post: (message: FromWorker) => void,
   ) {}
 
-  open(): Promise<void> {
+  open(settings: Rs485Settings = this.settings): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#opened = (error) => (error === null ? resolve() : reject(new Error(`${this.settings.path}: ${error}`)));
-      this.post({ type: 'rs485Open' });
+      this.#opened = (error) => {
+        if (error !== null) return reject(new Error(`${settings.path}: ${error}`));
+        this.settings = settings;
+        resolve();
+      };
+      this.post({ type: 'rs485Open', fileDevice: settings !== this.settings });
     });
   }
 

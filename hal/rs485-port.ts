@@ -9,10 +9,12 @@ export interface Rs485Settings {
 
 /** The RS-485 transceiver: bytes in and out; the driver handles the direction of the half-duplex line. */
 export interface Rs485Port {
+  /** The line settings in use (those it was made with until `open` is given others). */
   readonly settings: Rs485Settings;
   /** Called with every chunk of bytes received. */
   onData: ((bytes: Buffer) => void) | null;
-  open(): Promise<void>;
+  /** Opens the line; with `settings`, on those instead (the config file's device when the run-time one fails to open). */
+  open(settings?: Rs485Settings): Promise<void>;
   write(bytes: Buffer): void;
   close(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { storedJson } from './helpers/damage.js';
 
 const tap = t;
 import { readFile } from 'node:fs/promises';
@@ -258,7 +259,7 @@ t.test('overlay: set() applies at once, persists, and a fresh load() applies it'
   t.equal(overlay.config.evse.maxCurrentA, 16, 'config applies it at once');
   t.equal(file.evse.maxCurrentA, 32, 'the file config object is not changed');
 
-  const stored = JSON.parse(await readFile(join(dir, OVERLAY_FILE), 'utf8')) as unknown;
+  const stored = storedJson(join(dir, OVERLAY_FILE)) as unknown;
   t.strictSame(
     stored,
     { 'evse.maxCurrentA': { value: 16, fileValue: 32 } },

@@ -45,7 +45,7 @@ function info(cert: X509Certificate): CertificateInfo {
 export async function storeCaCertificate(dataDir: string, pem: string): Promise<{ path: string; certificates: CertificateInfo[] }> {
   const certificates = parseCertificates(pem, 'pem');
   const path = join(dataDir, CERT_DIR, CA_FILE);
-  await writeFileAtomic(path, certificates.map((c) => c.toString()).join(''));
+  await writeFileAtomic(path, certificates.map((c) => c.toString()).join(''), { raw: true });
   return { path, certificates: certificates.map(info) };
 }
 
@@ -67,7 +67,7 @@ export async function storeClientCertificate(
   if (!leaf.checkPrivateKey(key)) throw new HttpError(400, 'key: does not match the certificate');
   const certFile = join(dataDir, CERT_DIR, CLIENT_CERT_FILE);
   const keyFile = join(dataDir, CERT_DIR, CLIENT_KEY_FILE);
-  await writeFileAtomic(keyFile, key.export({ format: 'pem', type: 'pkcs8' }).toString());
-  await writeFileAtomic(certFile, chain.map((c) => c.toString()).join(''));
+  await writeFileAtomic(keyFile, key.export({ format: 'pem', type: 'pkcs8' }).toString(), { raw: true });
+  await writeFileAtomic(certFile, chain.map((c) => c.toString()).join(''), { raw: true });
   return { certFile, keyFile, certificate: info(leaf) };
 }

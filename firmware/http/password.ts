@@ -1,7 +1,7 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../store/atomic-file.js';
+import { parseStored, writeFileAtomic } from '../store/atomic-file.js';
 
 /**
  * The web password, kept in `dataDir/http-password.json` (mode 0600) as a salted scrypt hash with
@@ -72,12 +72,10 @@ export class PasswordFile {
       if (code === 'ENOENT') return null;
       return { damaged: code ?? (err as Error).message }; // a directory in its place, a bad disk
     }
-    try {
-      const parsed: unknown = JSON.parse(text);
-      return isStoredHash(parsed) ? parsed : { damaged: 'not a password hash' };
-    } catch {
-      return { damaged: text === '' ? 'empty' : 'not JSON' };
-    }
+    const parsed = parseStored(text);
+    if (!('value' in parsed))
+      return { damaged: text === '' ? 'empty' : parsed.reason === 'checksum mismatch' ? parsed.reason : 'not JSON' };
+    return isStoredHash(parsed.value) ? parsed.value : { damaged: 'not a password hash' };
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '../../hal/clock.js';
-import type { Rs485Port } from '../../hal/rs485-port.js';
+import type { Rs485Port, Rs485Settings } from '../../hal/rs485-port.js';
 import type { Logger } from '../log.js';
 import { withCrc } from './crc.js';
 import { interFrameSilenceMs, RtuFramer } from './rtu-framer.js';
@@ -38,7 +38,7 @@ export class ModbusRtuServer {
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #framer = new RtuFramer();
-  readonly #silenceMs: number;
+  #silenceMs: number;
   #silenceTimer: TimerHandle | null = null;
   #lineTimer: TimerHandle | null = null;
   /** A request is being answered or its reply is still on the line. */
@@ -57,8 +57,10 @@ export class ModbusRtuServer {
     options.port.onData = (chunk) => this.#receive(chunk);
   }
 
-  async open(): Promise<void> {
-    await this.#port.open();
+  /** Opens the line (on `settings` instead of the port's own: the config file's device); the silence follows its baud rate. */
+  async open(settings?: Rs485Settings): Promise<void> {
+    await this.#port.open(settings);
+    this.#silenceMs = interFrameSilenceMs(this.#port.settings.baudRate);
     this.#log.info('Modbus RTU listening', { path: this.#port.settings.path, baudRate: this.#port.settings.baudRate });
   }
 

@@ -1,5 +1,5 @@
 import type { Clock } from '../../hal/clock.js';
-import type { Rs485Port } from '../../hal/rs485-port.js';
+import type { Rs485Port, Rs485Settings } from '../../hal/rs485-port.js';
 import type { Logger } from '../log.js';
 import type { ModbusModel } from './model.js';
 import { handlePdu } from './pdu.js';
@@ -59,9 +59,9 @@ export class ModbusSlave {
     if (this.#tcp) this.#tcpPort = await this.#tcp.listen(endpoint.host, endpoint.port);
   }
 
-  /** Modbus RTU on the RS-485 port; no-op without one. */
-  async openRtu(): Promise<void> {
-    await this.#rtu?.open();
+  /** Modbus RTU on the RS-485 port (on `settings` instead: the config file's device); no-op without one. */
+  async openRtu(settings?: Rs485Settings): Promise<void> {
+    await this.#rtu?.open(settings);
   }
 
   async stop(): Promise<void> {

@@ -80,7 +80,7 @@ export interface ConnectorReporterOptions {
   readonly transactions: Pick<TransactionService, 'transaction' | 'finishing' | 'reservation'>;
   readonly availability: Pick<AvailabilityControl, 'available' | 'lost'>;
   readonly profiles: Pick<ProfileStore, 'lost'>;
-  readonly queue: Pick<TxQueue, 'durable'>;
+  readonly queue: Pick<TxQueue, 'durable' | 'journalDamage'>;
   /** Boot Accepted and the link up. */
   readonly online: () => boolean;
 }
@@ -127,6 +127,7 @@ export class ConnectorReporter implements StatusReporter {
       availabilityLost: this.#o.availability.lost,
       profilesLost: this.#o.profiles.lost,
       journalDurable: this.#o.queue.durable,
+      journalDamage: this.#o.queue.journalDamage,
     });
   }
 

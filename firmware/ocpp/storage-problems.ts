@@ -8,6 +8,8 @@ export interface StorageState {
   readonly profilesLost: string | null;
   /** Whether the transaction journal has everything on disk. */
   readonly journalDurable: boolean;
+  /** What the journal lost at boot, and why the open-transaction marker could not be read (null: nothing). */
+  readonly journalDamage: { readonly journal: string | null; readonly marker: string | null };
 }
 
 /**
@@ -29,6 +31,20 @@ export function storageProblems(state: StorageState): StorageProblem[] {
       problem: state.profilesLost,
       safeSide: `at most ${LOST_PROFILES_LIMIT_A} A until a profile is sent`,
       info: `charging profiles lost: ${LOST_PROFILES_LIMIT_A} A until sent again`,
+    });
+  if (state.journalDamage.journal !== null)
+    problems.push({
+      file: 'ocpp-transactions.jsonl',
+      problem: state.journalDamage.journal,
+      safeSide: 'open transactions closed from ocpp-open-transactions.json; confirmed stops never sent again',
+      info: 'transaction journal damaged: closed from marker',
+    });
+  if (state.journalDamage.marker !== null)
+    problems.push({
+      file: 'ocpp-open-transactions.json',
+      problem: state.journalDamage.marker,
+      safeSide: 'its previous generation, else the journal alone',
+      info: 'open-transaction marker unreadable',
     });
   if (!state.journalDurable)
     problems.push({

@@ -1,20 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { seal, unseal } from './checksum.js';
 
 /**
  * Writes `data` so that a crash or power loss leaves either the old or the new file, never a torn
  * one: temp file in the same folder, fsync, the current file kept as `<path>.prev` (the previous
  * generation), rename over the target, fsync the folder. A crash between the two renames leaves
- * no `<path>` but its `.prev`, which `readStore` then reads.
+ * no `<path>` but its `.prev`, which `readStore` then reads. A state file's JSON object gets its
+ * checksum member (`checksum.ts`, checked by `readStore`); `raw` files (PEM, the journal's own
+ * checksummed lines) are written as given.
  */
-export async function writeFileAtomic(path: string, data: string, options: { readonly replaceDamaged?: boolean } = {}): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string,
+  options: { readonly replaceDamaged?: boolean; readonly raw?: boolean } = {},
+): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   const temp = join(dir, `.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const file = await open(temp, 'w', 0o600);
   try {
-    await file.writeFile(data);
+    await file.writeFile(options.raw === true ? data : seal(data));
     await file.sync();
   } finally {
     await file.close();
@@ -75,6 +82,16 @@ export interface StoreRead<T> {
   readonly damaged: string | null;
 }
 
+/** The JSON content of a state file, its checksum checked (`checksum.ts`): the value, or why it cannot be read. */
+export function parseStored(text: string): { readonly value: unknown } | { readonly reason: string } {
+  try {
+    const checked = unseal(text);
+    return 'mismatch' in checked ? { reason: 'checksum mismatch' } : checked;
+  } catch (err) {
+    return { reason: text === '' ? 'empty' : (err as Error).message };
+  }
+}
+
 /** One generation's JSON: `missing` when there is no file, else what it holds or why it cannot be read. */
 async function readGeneration(
   path: string,
@@ -87,18 +104,16 @@ async function readGeneration(
     const code = (err as NodeJS.ErrnoException).code;
     return code === 'ENOENT' ? 'missing' : { reason: code ?? (err as Error).message };
   }
-  try {
-    const value: unknown = JSON.parse(text);
-    return accept(value) ? { value } : { reason: 'unexpected content' };
-  } catch (err) {
-    return { reason: text === '' ? 'empty' : (err as Error).message };
-  }
+  const parsed = parseStored(text);
+  if (!('value' in parsed)) return parsed;
+  return accept(parsed.value) ? { value: parsed.value } : { reason: 'unexpected content' };
 }
 
 /**
  * A JSON state file with the previous generation as a fallback. Every store's file is one JSON
- * object or array, so a write cut at any byte (a strict prefix of it) never parses, nor does a
- * file emptied, zero-filled or overwritten with garbage; `accept` catches the wrong shape.
+ * object (with its checksum member, `checksum.ts`) or array, so a write cut at any byte (a strict
+ * prefix of it) never parses, nor does a file emptied, zero-filled or overwritten with garbage; a
+ * flipped bit that still parses fails an object's checksum; `accept` catches the wrong shape.
  * - `<path>` readable: its value.
  * - `<path>` missing: `<path>.prev` (a crash between the writer's two renames), else `fallback`.
  * - `<path>` unreadable (`damaged` says why): reported, set aside as `<path>.corrupt` unless

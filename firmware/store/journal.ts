@@ -10,10 +10,33 @@ function checksum(json: string): string {
   return createHash('sha256').update(json).digest('hex').slice(0, CHECKSUM_DIGITS);
 }
 
-/** One record as a line: its JSON, a tab (JSON never holds a raw one), its checksum. */
-function line(record: unknown): string {
+/** The key of a line's number inside its record; no record has a key starting with `#`. */
+const NUMBER_KEY = '#';
+
+/**
+ * One record as a line: its JSON with the line's number as a first member (`{"#":12<TAB>,...}`),
+ * a tab, the checksum of the JSON. Numbers run on by one through the file and across rewrites, so
+ * a tail cut at a line boundary (media damage, not a crash) or a line gone shows as a number
+ * missing. Inside the JSON so that a version from before numbers (the updater may roll back to
+ * one) still reads the line as `json<TAB>checksum` and its record guard ignores the extra key.
+ * The tab after the number (JSON whitespace, never written by `JSON.stringify`) marks a number
+ * this version wrote: a record an older version copied into its own lines, key and all, is read
+ * as unnumbered instead of as a number out of turn.
+ */
+function line(number: number, record: unknown): string {
   const json = JSON.stringify(record);
-  return `${json}\t${checksum(json)}\n`;
+  const numbered = json === '{}' ? `{"${NUMBER_KEY}":${number}\t}` : `{"${NUMBER_KEY}":${number}\t,${json.slice(1)}`;
+  return `${numbered}\t${checksum(numbered)}\n`;
+}
+
+/** What opening a journal found: its records, the number of its last one (0: none numbered), whether damage lost any. */
+export interface JournalRead<R> {
+  readonly records: R[];
+  readonly lastNumber: number;
+  /** Lines skipped as damaged or numbers missing between lines (a torn last line is a crash, not damage). */
+  readonly damaged: boolean;
+  /** Its last record has no number: written by a version before numbers (the updater rolled back to one) since this version last wrote. */
+  readonly olderWriterLast: boolean;
 }
 
 /**
@@ -34,6 +57,8 @@ export class Journal<R> {
   #writing: Promise<void> = Promise.resolve();
   #failing: string | null = null;
   #snapshot: (() => readonly R[]) | null = null;
+  /** The number of the last record on disk. */
+  #number = 0;
 
   private constructor(path: string | null, log: Logger) {
     this.#path = path;
@@ -45,9 +70,22 @@ export class Journal<R> {
     path: string | null,
     accept: (record: unknown) => record is R,
     log: Logger,
-  ): Promise<{ journal: Journal<R>; records: R[] }> {
+  ): Promise<{ journal: Journal<R> } & JournalRead<R>> {
     const journal = new Journal<R>(path, log);
-    return { journal, records: path === null ? [] : await readRecords(path, accept, log) };
+    const read =
+      path === null ? { records: [], lastNumber: 0, damaged: false, olderWriterLast: false } : await readRecords(path, accept, log);
+    journal.#number = read.lastNumber;
+    return { journal, ...read };
+  }
+
+  /** The number of the last record on disk: what a reader must find at least, unless the file was damaged. */
+  get durableNumber(): number {
+    return this.#number;
+  }
+
+  /** Numbers go on after `number` (one a reader was promised before the file lost its tail), never back. */
+  continueAfter(number: number): void {
+    this.#number = Math.max(this.#number, number);
   }
 
   /** The live state as records: what rewrites a journal whose writes failed. */
@@ -65,8 +103,9 @@ export class Journal<R> {
     if (this.#failing !== null && this.#snapshot !== null) return;
     this.#enqueue(async () => {
       this.#file ??= await open(this.#path as string, 'a', 0o600);
-      await this.#file.appendFile(line(record));
+      await this.#file.appendFile(line(this.#number + 1, record));
       await this.#file.datasync();
+      this.#number += 1;
     });
   }
 
@@ -97,7 +136,9 @@ export class Journal<R> {
 
   async #rewrite(records: readonly R[]): Promise<void> {
     await this.#closeFile();
-    await writeFileAtomic(this.#path as string, records.map(line).join(''));
+    const first = this.#number + 1;
+    await writeFileAtomic(this.#path as string, records.map((record, i) => line(first + i, record)).join(''), { raw: true });
+    this.#number += records.length;
   }
 
   #enqueue(write: () => Promise<void>): void {
@@ -124,26 +165,35 @@ export class Journal<R> {
   }
 }
 
-/** A line's record: checked against its checksum; a line without one (written before checksums) is taken when it parses. */
-function parseLine(text: string): { ok: true; record: unknown } | { ok: false } {
+/**
+ * A line's record and number, checked against its checksum. Lines of older versions are taken
+ * when they parse: without a number (`json<TAB>checksum`, number null) or without either (`json`);
+ * a `#` key without this version's tab (copied by an older version) is dropped, the line unnumbered.
+ */
+function parseLine(text: string): { ok: true; number: number | null; record: unknown } | { ok: false } {
   const tab = text.lastIndexOf('\t');
-  const json = tab === -1 ? text : text.slice(0, tab);
-  if (tab !== -1 && checksum(json) !== text.slice(tab + 1)) return { ok: false };
+  const body = tab === -1 ? text : text.slice(0, tab);
+  if (tab !== -1 && checksum(body) !== text.slice(tab + 1)) return { ok: false };
+  let record: unknown;
   try {
-    return { ok: true, record: JSON.parse(json) };
+    record = JSON.parse(body);
   } catch {
     return { ok: false };
   }
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) return { ok: true, number: null, record };
+  const { [NUMBER_KEY]: _number, ...rest } = record as Record<string, unknown>;
+  const numbered = /^\{"#":(\d+)\t[,}]/.exec(body);
+  return { ok: true, number: numbered ? Number(numbered[1]) : null, record: rest };
 }
 
-async function readRecords<R>(path: string, accept: (record: unknown) => record is R, log: Logger): Promise<R[]> {
+async function readRecords<R>(path: string, accept: (record: unknown) => record is R, log: Logger): Promise<JournalRead<R>> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
-      log.error('journal unreadable; starting empty', { path, code: (err as NodeJS.ErrnoException).code });
-    return [];
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') log.error('journal unreadable; starting empty', { path, code });
+    return { records: [], lastNumber: 0, damaged: code !== 'ENOENT', olderWriterLast: false };
   }
   const lines = text.split('\n');
   // What follows the last newline is a record whose append a crash cut: dropped, and cut off the
@@ -157,12 +207,24 @@ async function readRecords<R>(path: string, accept: (record: unknown) => record 
     await truncate(path, Buffer.byteLength(text) - Buffer.byteLength(tail)).catch(() => {});
   }
   const records: R[] = [];
+  let lastNumber = 0;
+  let missing = 0;
+  let olderWriterLast = false;
   for (const text of lines) {
     if (text === '') continue;
     const parsed = parseLine(text);
-    if (parsed.ok && accept(parsed.record)) records.push(parsed.record);
-    else skipped += 1;
+    if (!parsed.ok || !accept(parsed.record)) {
+      skipped += 1;
+      continue;
+    }
+    records.push(parsed.record);
+    olderWriterLast = parsed.number === null;
+    if (parsed.number === null) continue;
+    // The first numbered line may start anywhere (a compacted file goes on from the old numbers).
+    if (lastNumber > 0 && parsed.number !== lastNumber + 1) missing += Math.max(1, parsed.number - lastNumber - 1);
+    lastNumber = Math.max(lastNumber, parsed.number);
   }
   if (skipped > 0) log.error('journal: damaged records skipped', { path, skipped });
-  return records;
+  if (missing > 0) log.error('journal: records missing between lines', { path, missing });
+  return { records, lastNumber, damaged: skipped > 0 || missing > 0, olderWriterLast };
 }

@@ -6,20 +6,32 @@ import type { Rs485Port, Rs485Settings } from '../rs485-port.js';
  * the kernel's RS-485 mode (set up by the board's device tree), so this driver only moves bytes.
  */
 export class SerialRs485Port implements Rs485Port {
-  readonly settings: Rs485Settings;
   onData: ((bytes: Buffer) => void) | null = null;
-  readonly #port: SerialPort;
+  #settings: Rs485Settings;
+  #port: SerialPort;
 
   constructor(settings: Rs485Settings) {
-    this.settings = settings;
-    this.#port = new SerialPort({ ...settings, autoOpen: false });
-    this.#port.on('data', (chunk: Buffer) => this.onData?.(chunk));
+    this.#settings = settings;
+    this.#port = this.#portOn(settings);
   }
 
-  open(): Promise<void> {
-    return new Promise((resolve, reject) =>
-      this.#port.open((err) => (err ? reject(new Error(`RS-485: cannot open ${this.settings.path}: ${err.message}`)) : resolve())),
+  get settings(): Rs485Settings {
+    return this.#settings;
+  }
+
+  async open(settings: Rs485Settings = this.#settings): Promise<void> {
+    const port = settings === this.#settings ? this.#port : this.#portOn(settings);
+    await new Promise<void>((resolve, reject) =>
+      port.open((err) => (err ? reject(new Error(`RS-485: cannot open ${settings.path}: ${err.message}`)) : resolve())),
     );
+    this.#settings = settings;
+    this.#port = port;
+  }
+
+  #portOn(settings: Rs485Settings): SerialPort {
+    const port = new SerialPort({ ...settings, autoOpen: false });
+    port.on('data', (chunk: Buffer) => this.onData?.(chunk));
+    return port;
   }
 
   write(bytes: Buffer): void {

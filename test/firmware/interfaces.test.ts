@@ -2,7 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
-import { startFirmware } from '../helpers/firmware-process.js';
+import { startFirmware, startRtuFirmware } from '../helpers/firmware-process.js';
+import { startPtyPair } from '../helpers/socat.js';
 import { tcpClient } from '../helpers/modbus-client.js';
 
 /**
@@ -84,4 +85,25 @@ t.test('a directory in place of http-password.json: the firmware runs, the web A
   }
   await fw.waitForLog((l) => l['msg'] === 'firmware running');
   t.equal(await fw.stop(), 0, 'runs on and stops cleanly');
+});
+
+t.test("an overlay RS-485 device that does not open falls back to the config file's, logged at error", async (t) => {
+  const pty = await startPtyPair();
+  t.teardown(() => pty.close());
+  const dir = t.testdir({});
+  const data = join(dir, 'data');
+  mkdirSync(data, { recursive: true });
+  // A device that was there when it was set (a USB adapter since unplugged), or a version without the check.
+  writeFileSync(
+    join(data, 'config-overlay.json'),
+    JSON.stringify({ 'modbus.rtu.path': { value: '/dev/no-such-rs485', fileValue: pty.slavePath } }),
+  );
+  const fw = startRtuFirmware(dir, pty.slavePath, 19200);
+  t.teardown(() => fw.kill());
+  const fallback = await fw.waitForLog((l) => l['msg'] === "Modbus RTU up on the config file's value: the run-time value failed");
+  t.equal(fallback['level'], 'error');
+  t.match(fallback['reasons'], [/no-such-rs485/], 'the failure of the overlay device is named');
+  const listening = await fw.waitForLog((l) => l['msg'] === 'Modbus RTU listening');
+  t.equal(listening['path'], pty.slavePath, "listening on the config file's device");
+  t.equal(await fw.stop(), 0);
 });

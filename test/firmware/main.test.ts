@@ -1,5 +1,5 @@
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { storedJson } from '../helpers/damage.js';
 import { join } from 'node:path';
 import { pollUntil, runFirmware, runTool, startFirmware } from '../helpers/firmware-process.js';
 
@@ -86,7 +86,7 @@ t.test('on the sim board a car in C gets charged; SIGTERM stops cleanly with exi
   t.ok(later['meter'].energyWh > charging['meter'].energyWh, 'the meter counts');
 
   t.equal(await fw.stop(), 0, 'exit code 0 after SIGTERM');
-  const state = JSON.parse(readFileSync(join(dir, 'data', 'state.json'), 'utf8')) as Record<string, unknown>;
+  const state = storedJson(join(dir, 'data', 'state.json')) as Record<string, unknown>;
   t.equal(state['cleanStop'], true, 'state saved with the clean-stop marker');
   t.ok(
     fw.logs.some((l) => l['msg'] === 'contactor opened'),

@@ -1,6 +1,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
+import { storedJson } from '../helpers/damage.js';
 import type { GridStatus } from '../../firmware/charging/controller.js';
 import { ACTIVATIONS_KEPT, GridActivationLog } from '../../firmware/grid/activation-log.js';
 import { silentLogger } from '../../firmware/log.js';
@@ -8,7 +9,7 @@ import { silentLogger } from '../../firmware/log.js';
 const T0 = Date.UTC(2026, 0, 1, 12);
 const active = (sinceMs: number, limitA: number): GridStatus => ({ active: true, sinceMs, limitW: 4200, limitA });
 const idle: GridStatus = { active: false, sinceMs: null, limitW: 4200, limitA: null };
-const stored = async (dir: string) => JSON.parse(await readFile(join(dir, 'grid-activations.json'), 'utf8')) as { activations: unknown[] };
+const stored = async (dir: string) => storedJson(join(dir, 'grid-activations.json')) as { activations: unknown[] };
 
 t.test('an activation: start, each new limit, end; on disk at every change', async (t) => {
   const dir = t.testdir();

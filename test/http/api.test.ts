@@ -1,7 +1,8 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
+import { storedJson } from '../helpers/damage.js';
 import { pollUntil, startBoxFor, type RunningBox } from '../helpers/firmware-process.js';
 import { HTTP_ON_ANY_PORT, setupCode, WebClient } from '../helpers/web-client.js';
 
@@ -78,7 +79,7 @@ t.test('setup: wrong code, short password, wrong content type, then the password
   t.match(cookie, /^wallbox_session=[\w-]{43}; HttpOnly; SameSite=Strict; Path=\/; Max-Age=\d+$/);
   t.equal((await anon.call('POST', '/api/setup', { setupCode: code, password: 'another one!' })).status, 409, 'only once');
 
-  const stored = JSON.parse(readFileSync(join(dataDir, 'http-password.json'), 'utf8'));
+  const stored = storedJson(join(dataDir, 'http-password.json'));
   t.match(stored, { algorithm: 'scrypt', N: Number, r: Number, p: Number, salt: String, hash: String });
   t.equal(statSync(join(dataDir, 'http-password.json')).mode & 0o777, 0o600);
   t.same((await client.call('GET', '/api/auth')).body, { passwordSet: true, loggedIn: true });
@@ -196,7 +197,7 @@ t.test('past transactions: without OCPP a plug-in to unplug is one session with 
   );
   const readStored = async (): Promise<any[]> => {
     try {
-      return JSON.parse(readFileSync(join(dataDir, 'transaction-history.json'), 'utf8')) as any[];
+      return storedJson(join(dataDir, 'transaction-history.json')) as any[];
     } catch {
       return []; // written just after the answer
     }
@@ -261,7 +262,7 @@ t.test('config: read with the secret masked, bad input names the key and changes
   ]);
   t.same(ok.body.pendingRestart.sort(), ['evse.maxCurrentA', 'modbus.rtu', 'modbus.timeoutS']);
   t.match(ok.body.config.modbus.rtu, { path: '/dev/ptmx', baudRate: 9600, parity: 'none', dataBits: 8, stopBits: 1 });
-  const overlay = JSON.parse(readFileSync(join(dataDir, 'config-overlay.json'), 'utf8'));
+  const overlay = storedJson(join(dataDir, 'config-overlay.json'));
   t.match(overlay, { 'evse.maxCurrentA': { value: 16, fileValue: 32 }, 'modbus.timeoutS': { value: 30 } });
   t.same((await client.call('PATCH', '/api/config', { evse: { maxCurrentA: 16 } })).body.changed, [], 'the same value again is no change');
   t.equal((await client.call('GET', '/api/status')).body.charging.limitA, 32, 'a restart key is not in force yet');

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { storedJson } from '../helpers/damage.js';
 import { join } from 'node:path';
 import { startBox } from '../helpers/firmware-process.js';
 import { tcpClient } from '../helpers/modbus-client.js';
@@ -21,7 +21,7 @@ t.test('8040 and 8081 persist across a restart, 8093/8094 start again from 8081 
   await t.rejects(c1.readHoldingRegisters(8040, 1), 'not unit 7');
   c1.close(() => {});
   t.equal(await first.fw.stop(), 0);
-  const overlay = JSON.parse(readFileSync(join(dir, 'data', 'config-overlay.json'), 'utf8')) as Record<string, { value: unknown }>;
+  const overlay = storedJson(join(dir, 'data', 'config-overlay.json')) as Record<string, { value: unknown }>;
   t.same([overlay['modbus.unitId']?.value, overlay['modbus.bootCurrentA']?.value], [5, 10]);
 
   const second = await startBox(dir);

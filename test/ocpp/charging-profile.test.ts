@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
+import { storedJson } from '../helpers/damage.js';
 import { silentLogger } from '../../firmware/log.js';
 import {
   matchesClear,
@@ -264,7 +265,7 @@ t.test('the store: replaces, clears, keeps profiles across a restart, drops TxPr
     [2, 3],
     'after a restart: the TxProfile is gone with its transaction',
   );
-  t.same(JSON.parse(await readFile(join(dir, 'ocpp-charging-profiles.json'), 'utf8')).profiles.length, 2, 'and the file says so too');
+  t.same(storedJson(join(dir, 'ocpp-charging-profiles.json')).profiles.length, 2, 'and the file says so too');
   t.equal(await restarted.clear({ chargingProfilePurpose: 'ChargePointMaxProfile' }), 1);
   t.equal(await restarted.clear({ id: 42 }), 0);
   t.same(

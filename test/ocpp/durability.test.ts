@@ -1,6 +1,7 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { storedJson } from '../helpers/damage.js';
 import { METER_KEEP_STEP_WH } from '../../firmware/ocpp/transactions.js';
 import { startCentralSystem, type CentralSystem } from '../helpers/central-system.js';
 import { startBox, type RunningBox } from '../helpers/firmware-process.js';
@@ -82,7 +83,7 @@ t.test(
     const atKill = (await box.sim())['meter'].energyWh as number;
     await box.fw.kill();
     const statePath = join(dir, 'data', 'state.json');
-    writeFileSync(statePath, JSON.stringify({ ...JSON.parse(readFileSync(statePath, 'utf8')), bootId: 'a-boot-before-the-power-cut' }));
+    writeFileSync(statePath, JSON.stringify({ ...storedJson(statePath), bootId: 'a-boot-before-the-power-cut' }));
     const again = await boxOnline(cs, dir, 'box-power');
     t.teardown(() => again.fw.kill());
     const stop = await cs.waitForCall('StopTransaction');

@@ -4,6 +4,7 @@ import t from 'tap';
 import { silentLogger } from '../../firmware/log.js';
 import { isJsonObject, readStore, writeFileAtomic } from '../../firmware/store/atomic-file.js';
 import { Journal } from '../../firmware/store/journal.js';
+import { storedJson } from '../helpers/damage.js';
 
 /**
  * A crash (or a power loss on a disk that tears writes) at every byte of a real write: the file is
@@ -21,7 +22,7 @@ t.test('state file: cut at every byte of a write, reopened: the old or the new c
   const next: State = { latched: ['contactorWelded', 'rcd'], limitA: 12.5 };
   await writeFileAtomic(path, JSON.stringify(old, null, 1));
   await writeFileAtomic(path, JSON.stringify(next, null, 1));
-  t.same(JSON.parse(readFileSync(`${path}.prev`, 'utf8')), old, 'the previous generation is kept');
+  t.same(storedJson(`${path}.prev`), old, 'the previous generation is kept');
   const written = readFileSync(path);
   let oldSeen = 0;
   for (let cut = 0; cut <= written.length; cut++) {

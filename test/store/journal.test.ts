@@ -1,4 +1,5 @@
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import t from 'tap';
 import { createLogger } from '../../firmware/log.js';
@@ -64,7 +65,7 @@ t.test('a disk that refuses: logged once per kind of failure, memory goes on, wr
   await journal.close();
   t.equal(journal.healthy, true);
   t.ok(lines.some((l) => l['msg'] === 'journal writable again'));
-  t.match(readFileSync(path, 'utf8'), /^{"n":4}\t[0-9a-f]{8}\n$/);
+  t.match(readFileSync(path, 'utf8'), /^{"#":1\t,"n":4}\t[0-9a-f]{8}\n$/);
   appendFileSync(path, '{"n":5}\n');
   t.same((await Journal.open(path, isRec, log)).records, [{ n: 4 }, { n: 5 }]);
 });
@@ -90,4 +91,76 @@ t.test('a journal that failed is rewritten from the live state by retry(), not r
   journal.append({ n: 4 });
   await journal.close();
   t.same((await Journal.open(path, isRec, log)).records, [{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }], 'nothing that failed is lost');
+});
+
+t.test(
+  'numbered lines: a record gone from the middle is reported, a tail cut at a line boundary shows in the last number, numbers go on across rewrites',
+  async (t) => {
+    const path = join(t.testdir({}), 'j.jsonl');
+    const { log } = recordingLog();
+    const opened = await Journal.open(path, isRec, log);
+    for (let n = 1; n <= 4; n++) opened.journal.append({ n });
+    await opened.journal.flush();
+    t.equal(opened.journal.durableNumber, 4);
+    opened.journal.rewrite([{ n: 9 }]);
+    opened.journal.append({ n: 10 });
+    await opened.journal.close();
+    t.match(
+      readFileSync(path, 'utf8'),
+      /^{"#":5\t,"n":9}\t[0-9a-f]{8}\n{"#":6\t,"n":10}\t[0-9a-f]{8}\n$/,
+      'the compacted file goes on from 5',
+    );
+    const whole = await Journal.open(path, isRec, log);
+    t.same([whole.records, whole.lastNumber, whole.damaged], [[{ n: 9 }, { n: 10 }], 6, false]);
+
+    const lines = readFileSync(path, 'utf8').split('\n');
+    writeFileSync(path, `${lines[0]}\n`);
+    const cut = await Journal.open(path, isRec, log);
+    t.same(
+      [cut.lastNumber, cut.damaged],
+      [5, false],
+      'a tail cut at a boundary reads clean: only the number shows it (the marker compares)',
+    );
+    cut.journal.continueAfter(6);
+    cut.journal.append({ n: 11 });
+    await cut.journal.close();
+    t.match(readFileSync(path, 'utf8'), /\n{"#":7\t,"n":11}/, 'never a number again that a reader was promised');
+
+    const gap = recordingLog();
+    const reopened = await Journal.open(path, isRec, gap.log);
+    t.equal(reopened.damaged, true, 'number 6 missing between 5 and 7');
+    t.match(
+      gap.lines.find((l) => l['level'] === 'error'),
+      { msg: 'journal: records missing between lines', missing: 1 },
+    );
+  },
+);
+
+/** How the version before numbered lines read one (`git show main:firmware/store/journal.ts`, parseLine). */
+function previousVersionParses(text: string): unknown {
+  const tab = text.lastIndexOf('\t');
+  const json = tab === -1 ? text : text.slice(0, tab);
+  if (tab !== -1 && createHash('sha256').update(json).digest('hex').slice(0, 8) !== text.slice(tab + 1)) return 'checksum mismatch';
+  return JSON.parse(json);
+}
+
+t.test('a rollback: the previous version reads every numbered line; what it copies back, key and all, is read as unnumbered', async (t) => {
+  const path = join(t.testdir({}), 'j.jsonl');
+  const { log } = recordingLog();
+  const opened = await Journal.open(path, isRec, log);
+  for (let n = 1; n <= 3; n++) opened.journal.append({ n });
+  await opened.journal.close();
+  const read = readFileSync(path, 'utf8').split('\n').slice(0, -1).map(previousVersionParses);
+  t.same(
+    read,
+    [1, 2, 3].map((n) => ({ '#': n, n })),
+    'each line a record of the right shape, one key more',
+  );
+  // The previous version compacts: its own line format, the records as it read them.
+  writeFileSync(
+    path,
+    read.map((r) => `${JSON.stringify(r)}\t${createHash('sha256').update(JSON.stringify(r)).digest('hex').slice(0, 8)}\n`).join(''),
+  );
+  const again = await Journal.open(path, isRec, log);
+  t.same([again.records, again.lastNumber, again.damaged], [[{ n: 1 }, { n: 2 }, { n: 3 }], 0, false], 'unnumbered, not damaged');
 });

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { parseStored } from '../../firmware/store/atomic-file.js';
 import { startLoggedProcess, type FirmwareProcess } from '../helpers/firmware-process.js';
 import { freePort } from '../helpers/ocpp-scenario.js';
 
@@ -78,7 +79,7 @@ async function rig(
     pointer: (name) => readlink(join(root, name)),
     result: () =>
       readFile(join(root, 'result.json'), 'utf8').then(
-        (text) => JSON.parse(text) as Record<string, unknown>,
+        (text) => (parseStored(text) as { value: Record<string, unknown> }).value,
         () => null,
       ),
   };

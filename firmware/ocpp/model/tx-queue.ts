@@ -18,6 +18,7 @@ import {
   type Queued,
   type TxAction,
 } from './tx-journal.js';
+import { OpenTransactionMarker } from './open-transaction-marker.js';
 
 export type { OpenTransaction, TxAction };
 /** The central system's answer to a transaction message. */
@@ -40,6 +41,11 @@ export interface StoredQueue {
   readonly journal: Journal<QueueRecord>;
   readonly records: readonly QueueRecord[];
   readonly deadLetters: Journal<Record<string, unknown>>;
+  /** Issue #18: the open-transaction marker, and what opening the journal found (`open-transaction-marker.ts`). */
+  readonly marker: OpenTransactionMarker;
+  readonly lastNumber: number;
+  readonly olderWriterLast: boolean;
+  readonly readDamaged: boolean;
 }
 
 /** Bound of the queue. Beyond it, sampled MeterValues are thinned (every second one goes); Start and Stop never are. */
@@ -64,6 +70,7 @@ export class TxQueue {
   readonly #journal: Journal<QueueRecord>;
   readonly #deadLetters: Journal<Record<string, unknown>>;
   readonly #state: JournalState = emptyJournalState();
+  readonly #marker: OpenTransactionMarker;
   #doneSinceCompaction = 0;
   #deadLetterCount = 0;
   #running: Promise<void> | null = null;
@@ -79,16 +86,29 @@ export class TxQueue {
     this.#journal = stored.journal;
     this.#deadLetters = stored.deadLetters;
     for (const record of stored.records) replayRecord(this.#state, record);
+    // Issue #18 hook: what a damaged journal lost, its open-transaction marker gives back.
+    this.#marker = stored.marker;
+    const { records, readDamaged, lastNumber, olderWriterLast } = stored;
+    const repair = this.#marker.repair({ readDamaged, lastNumber, olderWriterLast, records, ...this.#state });
+    for (const record of repair) replayRecord(this.#state, record);
     this.#journal.snapshotWith(() => liveRecords(this.#state));
-    if (stored.records.length > 0) this.#compact();
+    if (stored.records.length + repair.length > 0) this.#compact();
   }
 
   /** Reads the journal in `dataDir` (null: memory only). */
   static async load(dataDir: string | null, log: Logger): Promise<StoredQueue> {
     const path = (name: string): string | null => (dataDir === null ? null : join(dataDir, name));
-    const { journal, records } = await Journal.open(path('ocpp-transactions.jsonl'), isQueueRecord, log);
+    const marker = await OpenTransactionMarker.load(dataDir, log);
+    const { journal, records, lastNumber, damaged, olderWriterLast } = await Journal.open(
+      path('ocpp-transactions.jsonl'),
+      isQueueRecord,
+      log,
+    );
+    // Numbers never go back below what the marker saw on disk, even after the tail was lost.
+    journal.continueAfter(marker.journalNumber);
+    marker.bindJournal(journal);
     const { journal: deadLetters } = await Journal.open(path('ocpp-dead-letter.jsonl'), isJsonObject<Record<string, unknown>>, log);
-    return { journal, records, deadLetters };
+    return { journal, records, deadLetters, marker, lastNumber, olderWriterLast, readDamaged: damaged };
   }
 
   get length(): number {
@@ -109,6 +129,11 @@ export class TxQueue {
   onDurable(listener: () => void): () => void {
     this.#durableListeners.add(listener);
     return () => this.#durableListeners.delete(listener);
+  }
+
+  /** Issue #18: what the journal had lost at boot (null: nothing), and why the marker could not be read (null: it could). */
+  get journalDamage(): { readonly journal: string | null; readonly marker: string | null } {
+    return { journal: this.#marker.journalDamage, marker: this.#marker.damaged };
   }
 
   /** Messages given up on since this start (they are in the dead-letter file). */
@@ -140,6 +165,7 @@ export class TxQueue {
     const record: QueueRecord = { k: 'meter', tx: localId, wh, at };
     applyRecord(this.#state, record);
     this.#journal.append(record);
+    this.#marker.meter(localId, wh, at);
   }
 
   /** Queues a message of transaction `localId`; a StopTransaction closes it. */
@@ -147,6 +173,7 @@ export class TxQueue {
     const record: QueueRecord = { k: 'msg', seq: this.#state.nextSeq++, tx: localId, action, payload };
     applyRecord(this.#state, record);
     this.#journal.append(record);
+    this.#marker.pushed(action, localId, payload);
     if (this.#state.messages.length > MAX_QUEUED_MESSAGES) this.#thin();
     void this.drain();
   }
@@ -175,14 +202,14 @@ export class TxQueue {
 
   /** Resolves when the journal has written (or failed to write) everything so far; `durable` tells which. */
   async flush(): Promise<void> {
-    await Promise.all([this.#journal.flush(), this.#deadLetters.flush()]);
+    await Promise.all([this.#journal.flush(), this.#deadLetters.flush(), this.#marker.flush()]);
     if (!this.#journal.healthy) this.#scheduleRetry();
   }
 
   async close(): Promise<void> {
     if (this.#retryTimer !== null) this.#o.clock.clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
-    await Promise.all([this.#journal.close(), this.#deadLetters.close()]);
+    await Promise.all([this.#journal.close(), this.#deadLetters.close(), this.#marker.flush()]);
   }
 
   /** The journal failed: it is rewritten from memory every JOURNAL_RETRY_MS until that works. */
@@ -216,7 +243,12 @@ export class TxQueue {
       }
       try {
         const response = await this.#send(head.action, payload);
-        if ('transactionId' in response) this.#record({ k: 'txid', tx: head.tx, id: response.transactionId });
+        if ('transactionId' in response) {
+          this.#record({ k: 'txid', tx: head.tx, id: response.transactionId });
+          this.#marker.started(head.tx, response.transactionId);
+        }
+        // Issue #18 hook: the marker knows a confirmed stop before the journal does (never sent again).
+        if (head.action === 'StopTransaction') await this.#marker.finished(head.tx);
         this.#record({ k: 'done', seq: head.seq });
         this.onConfirmed(head.action, head.tx, response, payload);
         // The answer is on disk before the next message goes: a crash can repeat only the one in flight.
@@ -251,6 +283,7 @@ export class TxQueue {
   /** Gives up on a message: into the dead-letter file, logged; a StartTransaction takes its transaction's messages along. */
   #deadLetter(message: Queued, reason: string): void {
     const related = message.action === 'StartTransaction' ? this.#state.messages.filter((m) => m.tx === message.tx) : [message];
+    if (related.some((m) => m.action === 'StopTransaction')) void this.#marker.finished(message.tx);
     for (const m of related) {
       this.#deadLetters.append({
         at: new Date(this.#o.clock.now()).toISOString(),

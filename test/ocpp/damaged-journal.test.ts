@@ -1,0 +1,104 @@
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { createLogger } from '../../firmware/log.js';
+import { storedJson } from '../helpers/damage.js';
+import { ocppRig, type OcppRig } from '../helpers/ocpp-rig.js';
+
+/**
+ * CONTRACT §6, the journal's part, in process on the simulated clock against the strict central
+ * system: the box charges, and the disk as a crash left it is found with the transaction journal
+ * emptied or overwritten with garbage. The open transaction is closed at the central system from
+ * its marker (`ocpp-open-transactions.json`): exactly one StopTransaction, with the last meter
+ * reading kept on disk and the transactionId the central system gave, reported at error, in the
+ * status and to the central system; the next start sends nothing again.
+ */
+
+const OCPP = { fixedIdTag: 'FIXED' };
+
+/** Every file of `dir` (what a crash at this moment leaves on the disk). */
+function diskImage(dir: string): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  for (const name of readdirSync(dir)) if (statSync(join(dir, name)).isFile()) files.set(name, readFileSync(join(dir, name)));
+  return files;
+}
+
+async function rigOn(t: Test, dir: string, lines: Array<Record<string, unknown>> = []): Promise<OcppRig> {
+  const log = createLogger({ level: 'info', write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const rig = await ocppRig(dir, { ocpp: OCPP, log });
+  t.teardown(() => rig.close());
+  return rig;
+}
+
+const JOURNAL_DAMAGES: Record<string, (path: string) => void> = {
+  emptied: (path) => writeFileSync(path, ''),
+  garbage: (path) => writeFileSync(path, '\u0000\u0001\u00ff garbage\n'.repeat(40)),
+};
+
+t.test(
+  'the journal emptied or garbage after a crash during a transaction: exactly one StopTransaction, meterStop the last kept reading',
+  async (t) => {
+    const root = t.testdir({});
+    const first = join(root, 'first');
+    mkdirSync(first);
+    const rig = await rigOn(t, first);
+    let from = rig.cs.calls.length;
+    rig.car('C');
+    await rig.waitStatus('Charging', from);
+    await rig.waitCall('StartTransaction', () => true, from);
+    // A minute at 32 A on three phases: the reading is kept every 10 Wh, the marker follows.
+    await rig.advance(60_000);
+    const markerPath = join(first, 'ocpp-open-transactions.json');
+    await rig.pace(() => {
+      const marker = storedJson(markerPath) as { open: Array<{ lastMeter: { wh: number } | null; transactionId: number | null }> };
+      return (marker.open[0]?.lastMeter?.wh ?? 0) > 300 && marker.open[0]?.transactionId !== null;
+    }, 10_000);
+    const image = diskImage(first);
+    const marked = (storedJson(markerPath) as { open: Array<{ lastMeter: { wh: number }; transactionId: number }> }).open[0]!;
+    t.equal(
+      marked.transactionId,
+      rig.cp.transactions.transaction?.transactionId,
+      'the marker has the transactionId the central system gave',
+    );
+    await rig.close();
+
+    for (const [damage, apply] of Object.entries(JOURNAL_DAMAGES)) {
+      await t.test(`journal ${damage}`, async (t) => {
+        const dir = join(root, damage);
+        mkdirSync(dir);
+        for (const [name, bytes] of image) writeFileSync(join(dir, name), bytes);
+        rmSync(join(dir, 'ocpp-transactions.jsonl.prev'), { force: true });
+        apply(join(dir, 'ocpp-transactions.jsonl'));
+        const lines: Array<Record<string, unknown>> = [];
+        const again = await rigOn(t, dir, lines);
+        const stop = await again.waitCall('StopTransaction');
+        t.match(
+          stop.params,
+          { transactionId: marked.transactionId, meterStop: Math.round(marked.lastMeter.wh), reason: 'Reboot' },
+          `closed with the marker's reading ${Math.round(marked.lastMeter.wh)} Wh and the transactionId the central system gave`,
+        );
+        t.equal(again.since(0, 'StartTransaction').length, 0, 'its StartTransaction was confirmed: not sent again');
+        t.ok(
+          lines.some((l) => l['level'] === 'error' && l['msg'] === 'journal lost an open transaction: closed from its marker'),
+          'logged at error',
+        );
+        t.match(
+          again.firmware.storageProblems(),
+          [{ file: 'ocpp-transactions.jsonl', problem: /records lost; 1 open transaction/ }],
+          'shown in the status',
+        );
+        const reported = await again.waitCall('StatusNotification', (p) => p['info'] === 'transaction journal damaged: closed from marker');
+        t.equal(reported.params['errorCode'], 'InternalError', 'reported to the central system');
+        await again.advance(30_000);
+        t.equal(again.since(0, 'StopTransaction').length, 1, 'exactly one StopTransaction');
+        await again.close();
+
+        const third = await rigOn(t, dir);
+        await third.advance(30_000);
+        t.same(third.since(0, 'StopTransaction'), [], 'the next start sends no StopTransaction again');
+        t.same(third.firmware.storageProblems(), [], 'and finds nothing lost');
+        await third.close();
+      });
+    }
+  },
+);
