@@ -1,5 +1,7 @@
 import { createLogger, type Logger } from '../../firmware/log.js';
 import type { Clock } from '../../hal/clock.js';
+import type { CentralSystem } from './central-system.js';
+import type { OcppRig } from './ocpp-rig.js';
 
 /**
  * Small additions to the in-process rigs (`ocpp-rig.ts`), kept apart from the rig itself.
@@ -45,4 +47,33 @@ export async function everDuring(
     return rig.clock.now() >= endMs;
   }, ms + 1000);
   return ever;
+}
+
+/**
+ * A central system that accepts every StartTransaction with transactionIds counting up from
+ * `afterId + 1`; `last` is the latest it gave. Pass `prepare` as the rig's option of that name.
+ */
+export function numberedStarts(afterId: number): { readonly last: number; prepare(cs: CentralSystem): void } {
+  let last = 0;
+  let next = afterId;
+  return {
+    get last() {
+      return last;
+    },
+    prepare(cs) {
+      cs.handlers.StartTransaction = () => ({ transactionId: (last = ++next), idTagInfo: { status: 'Accepted' } });
+    },
+  };
+}
+
+/** The two waits most rig tests make: for the commanded contactor, and for Available after the car leaves. */
+export function carSteps(rig: OcppRig): { relayIs(closed: boolean): Promise<void>; unplug(): Promise<void> } {
+  return {
+    relayIs: (closed) => rig.pace(() => rig.plant.contactorCommanded === closed, 10_000),
+    unplug: async () => {
+      const from = rig.cs.calls.length;
+      rig.car('A');
+      await rig.waitStatus('Available', from);
+    },
+  };
 }

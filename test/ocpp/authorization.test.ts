@@ -1,7 +1,7 @@
 import t from 'tap';
 import { ocppRigFor } from '../helpers/ocpp-rig.js';
 import { sequence, since, statuses } from '../helpers/ocpp-scenario.js';
-import { everDuring } from '../helpers/rig-extras.js';
+import { carSteps, everDuring, numberedStarts } from '../helpers/rig-extras.js';
 
 /**
  * CONTRACT §5: authorisation by RFID card (no fixed idTag), in process on the simulated board and
@@ -12,19 +12,9 @@ import { everDuring } from '../helpers/rig-extras.js';
  */
 
 t.test('authorisation by card, one box', async (t) => {
-  let lastTransactionId = 0;
-  let next = 300;
-  const rig = await ocppRigFor(t, {
-    ocpp: { chargeBoxId: 'box-auth', fixedIdTag: '' },
-    prepare: (cs) =>
-      (cs.handlers.StartTransaction = () => ({ transactionId: (lastTransactionId = ++next), idTagInfo: { status: 'Accepted' } })),
-  });
-  const relayIs = (closed: boolean): Promise<void> => rig.pace(() => rig.plant.contactorCommanded === closed, 10_000);
-  const unplug = async (): Promise<void> => {
-    const from = rig.cs.calls.length;
-    rig.car('A');
-    await rig.waitStatus('Available', from);
-  };
+  const starts = numberedStarts(300);
+  const rig = await ocppRigFor(t, { ocpp: { chargeBoxId: 'box-auth', fixedIdTag: '' }, prepare: (cs) => starts.prepare(cs) });
+  const { relayIs, unplug } = carSteps(rig);
   let cardTx = 0;
 
   await t.test('without a fixed idTag a plug-in alone starts nothing', async (t) => {
@@ -52,7 +42,7 @@ t.test('authorisation by card, one box', async (t) => {
         order.indexOf('StartTransaction(CARD1)') < order.indexOf('Charging'),
       `sequence: ${order.join(' → ')}`,
     );
-    cardTx = lastTransactionId;
+    cardTx = starts.last;
   });
 
   await t.test('the same card again stops the transaction: StopTransaction reason Local, Finishing, contactor open', async (t) => {

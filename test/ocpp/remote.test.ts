@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 import { ocppRigFor } from '../helpers/ocpp-rig.js';
 import { sequence, since, statuses } from '../helpers/ocpp-scenario.js';
+import { carSteps, numberedStarts } from '../helpers/rig-extras.js';
 
 /**
  * CONTRACT §5: the central system's remote commands, in process on the simulated board and clock
@@ -10,19 +11,9 @@ import { sequence, since, statuses } from '../helpers/ocpp-scenario.js';
  */
 
 t.test('remote commands, one box', async (t) => {
-  let lastTransactionId = 0;
-  let next = 600;
-  const rig = await ocppRigFor(t, {
-    ocpp: { chargeBoxId: 'box-remote', fixedIdTag: '' },
-    prepare: (cs) =>
-      (cs.handlers.StartTransaction = () => ({ transactionId: (lastTransactionId = ++next), idTagInfo: { status: 'Accepted' } })),
-  });
-  const relayIs = (closed: boolean): Promise<void> => rig.pace(() => rig.plant.contactorCommanded === closed, 10_000);
-  const unplug = async (): Promise<void> => {
-    const from = rig.cs.calls.length;
-    rig.car('A');
-    await rig.waitStatus('Available', from);
-  };
+  const starts = numberedStarts(600);
+  const rig = await ocppRigFor(t, { ocpp: { chargeBoxId: 'box-remote', fixedIdTag: '' }, prepare: (cs) => starts.prepare(cs) });
+  const { relayIs, unplug } = carSteps(rig);
 
   /** RemoteStart with the car plugged in; resolves with the StartTransaction's transactionId once it runs. */
   async function remoteStartCharging(t: Test, idTag: string): Promise<number> {
@@ -31,7 +22,7 @@ t.test('remote commands, one box', async (t) => {
     const start = await rig.waitCall('StartTransaction', (p) => p['idTag'] === idTag, from);
     t.match(start.params, { connectorId: 1, idTag });
     await relayIs(true);
-    return lastTransactionId;
+    return starts.last;
   }
 
   let tx1 = 0;
@@ -43,7 +34,7 @@ t.test('remote commands, one box', async (t) => {
     rig.car('C');
     const start = await rig.waitCall('StartTransaction', () => true, from);
     t.match(start.params, { connectorId: 1, idTag: 'REM1' });
-    tx1 = lastTransactionId;
+    tx1 = starts.last;
     await rig.waitStatus('Charging', from);
     await relayIs(true);
     t.same(since(rig.cs, from, 'Authorize'), [], 'no Authorize: AuthorizeRemoteTxRequests is false by default');
