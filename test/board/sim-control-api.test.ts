@@ -112,7 +112,18 @@ t.test('connection 17 is closed at once while 16 are held; the held ones are clo
   const closedAfterMs = (socket: Socket): Promise<number> => closedAtMs.get(socket)!.then((atMs) => atMs - heldSinceMs);
   // Bounded: a server that never closes them fails here, named, instead of at tap's file timeout.
   const notClosed = new Promise<never>((_, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the held connections were not closed within 15 s: open ${held.map((h, i) => (h.destroyed ? '' : i)).filter((x) => x !== '').join(',')}`)), 15_000);
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `the held connections were not closed within 15 s: open ${held
+              .map((h, i) => (h.destroyed ? '' : i))
+              .filter((x) => x !== '')
+              .join(',')}`,
+          ),
+        ),
+      15_000,
+    );
     t.teardown(() => clearTimeout(timer));
   });
   const [halfHeaderMs, ...silentMs] = await Promise.race([Promise.all(held.map(closedAfterMs)), notClosed]);
