@@ -151,9 +151,8 @@ export class SimControlApi {
       (req, res) => void this.#handle(req, res),
     );
     this.#server.maxConnections = SIM_API_MAX_CONNECTIONS;
-    // Each socket's own idle timer, destroying it directly: the http server's `timeout` event path
-    // left a silent connection open now and then on Node 20 (seen in the connection-bound test).
-    this.#server.on('connection', (socket: Socket) => socket.setTimeout(SIM_API_IDLE_TIMEOUT_MS, () => socket.destroy()));
+    this.#server.timeout = SIM_API_IDLE_TIMEOUT_MS;
+    this.#server.on('timeout', (socket: Socket) => socket.destroy());
   }
 
   /** The port it listens on (after listen). */

@@ -89,6 +89,8 @@ t.test('connection 17 is closed at once while 16 are held; the held ones are clo
   const open = async (): Promise<Socket> => {
     const socket = connect(port, '127.0.0.1');
     socket.on('error', () => {});
+    // Flowing, so the server's FIN is read and ends the socket: a paused socket may never see it and never close.
+    socket.resume();
     closedAtMs.set(
       socket,
       once(socket, 'close').then(() => Date.now()),
