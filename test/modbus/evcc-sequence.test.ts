@@ -19,8 +19,11 @@ t.before(async () => {
   evcc = await pymodbusMaster(['tcp', '127.0.0.1', box.modbusPort]);
 });
 t.teardown(async () => {
-  await evcc?.close();
-  await box?.fw.kill();
+  try {
+    await evcc?.close();
+  } finally {
+    await box?.fw.kill();
+  }
 });
 
 const write = async (address: number, value: number) => {
