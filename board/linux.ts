@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { OsClockSync } from '../hal/linux/clock-sync.js';
 import type { GpioBackend } from '../hal/gpio.js';
-import type { Hal } from '../hal/hal.js';
+import { closeHal, type Hal } from '../hal/hal.js';
 import { AdcSampler } from '../hal/linux/adc-sampler.js';
 import { Ads1115, type I2cWordBus } from '../hal/linux/ads1115.js';
 import { LinuxControlPilot, LinuxProximityPilot, PILOT_PERIOD_NS } from '../hal/linux/control-pilot.js';
@@ -103,20 +103,7 @@ export async function createLinuxBoard(file: BoardFile, { config, clock, log }: 
       hal.contactor.setClosed(false);
       hal.pilot.drive({ mode: 'off' });
       await sampler.stop();
-      for (const device of [
-        hal.pilot,
-        hal.contactor,
-        hal.phaseRelay,
-        hal.proximity,
-        hal.lock,
-        hal.meter,
-        hal.rfid,
-        hal.faults,
-        hal.watchdog,
-      ])
-        device.close();
-      hal.gridContact?.close();
-      await hal.rs485?.close();
+      await closeHal(hal);
       await i2c.close();
     },
   };

@@ -1,5 +1,6 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { closeHal } from '../hal/hal.js';
 import { createSimHal } from '../hal/sim/peripherals.js';
 import { SimPlant } from '../hal/sim/plant.js';
 import { SimSigningMeter } from '../hal/sim/signing-meter.js';
@@ -42,20 +43,7 @@ export async function createSimBoard({ config, clock, log }: BoardContext): Prom
     start: () => api.listen('127.0.0.1', config.sim.controlPort),
     async stop() {
       await api.close();
-      for (const device of [
-        hal.pilot,
-        hal.contactor,
-        hal.phaseRelay,
-        hal.proximity,
-        hal.lock,
-        hal.meter,
-        hal.rfid,
-        hal.faults,
-        hal.gridContact,
-        hal.watchdog,
-      ])
-        device.close();
-      await hal.rs485?.close();
+      await closeHal(hal);
       await saveFile(meterFile, JSON.stringify({ energyWh: plant.meterReading().energyWh }), log);
     },
   };

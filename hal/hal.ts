@@ -26,3 +26,21 @@ export interface Hal {
   /** The RS-485 port for the Modbus RTU slave; null when `modbus.rtu` is not configured. */
   readonly rs485: Rs485Port | null;
 }
+
+/** Releases every device of `hal` (a board's stop, a test's end); the watchdog last but the serial port, so it is fed until the outputs are released. */
+export async function closeHal(hal: Hal): Promise<void> {
+  for (const device of [
+    hal.pilot,
+    hal.contactor,
+    hal.phaseRelay,
+    hal.proximity,
+    hal.lock,
+    hal.meter,
+    hal.rfid,
+    hal.faults,
+    hal.gridContact,
+  ])
+    device?.close();
+  hal.watchdog.close();
+  await hal.rs485?.close();
+}

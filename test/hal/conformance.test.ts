@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import type { Hal } from '../../hal/hal.js';
+import { closeHal, type Hal } from '../../hal/hal.js';
 import { systemClock } from '../../hal/clock.js';
 import { createSimHal } from '../../hal/sim/peripherals.js';
 import { SimPlant } from '../../hal/sim/plant.js';
@@ -91,20 +91,7 @@ conformance('sim board', async () => {
     hal,
     setCar: (state) => plant.configureEv({ state }),
     setGridContact: (closed) => (plant.gridContactClosed = closed),
-    close: async () => {
-      for (const device of [
-        hal.pilot,
-        hal.contactor,
-        hal.phaseRelay,
-        hal.proximity,
-        hal.lock,
-        hal.meter,
-        hal.rfid,
-        hal.faults,
-        hal.watchdog,
-      ])
-        device.close();
-    },
+    close: () => closeHal(hal),
   };
 });
 
