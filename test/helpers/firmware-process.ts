@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { spawnReaped } from './child-reaping.js';
 import { WatchedList } from './watched-list.js';
 
 const BUNDLE = new URL('../../dist/firmware.mjs', import.meta.url).pathname;
@@ -37,7 +38,7 @@ export function startLoggedProcess(
   env: Record<string, string> = {},
   nodeFlags: string[] = [],
 ): FirmwareProcess {
-  const child = spawn(process.execPath, [...nodeFlags, script, ...args], {
+  const child = spawnReaped(process.execPath, [...nodeFlags, script, ...args], {
     cwd,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -46,10 +47,6 @@ export function startLoggedProcess(
   const logs = lines.items;
   createInterface({ input: child.stdout! }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
   const exited = once(child, 'exit').then(([code]) => code as number | null);
-  // tap kills a timed-out test file without running its teardowns: take the firmware along.
-  const reap = (): void => void child.kill('SIGKILL');
-  process.once('exit', reap);
-  void exited.then(() => process.off('exit', reap));
   return {
     child,
     logs,
@@ -91,7 +88,7 @@ export interface RunResult {
 }
 
 async function runToExit(script: string, args: string[], cwd: string, stdin?: string): Promise<RunResult> {
-  const child = spawn(process.execPath, [script, ...args], { cwd, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  const child = spawnReaped(process.execPath, [script, ...args], { cwd, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   if (stdin !== undefined) child.stdin!.end(stdin);
   let stdout = '';
   let stderr = '';

@@ -1,4 +1,7 @@
 import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pollUntil, startBox, type RunningBox } from '../helpers/firmware-process.js';
 import { pymodbusMaster, type PyMaster } from '../helpers/pymodbus.js';
 
@@ -14,8 +17,14 @@ const u64 = (w: number[]) => w.reduce((acc, word) => acc * 65536 + word, 0);
 
 let box: RunningBox;
 let evcc: PyMaster;
+/**
+ * Its own folder, removed by the teardown after the firmware is gone: the root test's tap
+ * fixture folder was at times removed before the root teardown had stopped the firmware
+ * (ENOTEMPTY / ENOENT in the teardown, which then never stopped it).
+ */
+const dir = mkdtempSync(join(tmpdir(), 'evcc-sequence-'));
 t.before(async () => {
-  box = await startBox(t.testdir({}), { evse: { minOffS: 1, phaseSwitching: { enabled: true, minIntervalS: 0, pauseS: 1 } } });
+  box = await startBox(dir, { evse: { minOffS: 1, phaseSwitching: { enabled: true, minIntervalS: 0, pauseS: 1 } } });
   evcc = await pymodbusMaster(['tcp', '127.0.0.1', box.modbusPort]);
 });
 t.teardown(async () => {
@@ -23,6 +32,7 @@ t.teardown(async () => {
     await evcc?.close();
   } finally {
     await box?.fw.kill();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
