@@ -10,6 +10,17 @@ import { signedMeterValue } from './signed-meter-values.js';
 import { ReservationHolder, type Reservation } from './reservation.js';
 import type { EndedTransaction, RecoveryReason, StopReason, Transaction, TransactionServiceOptions } from './transaction-types.js';
 import { blocksCharging } from '../safety/faults.js';
+import {
+  INITIAL_TX_STATE,
+  isFinishing,
+  mayStart,
+  runningTransaction,
+  stepTransaction,
+  waitingAt,
+  type TxEffect,
+  type TxEvent,
+  type TxState,
+} from './transaction-state.js';
 
 export type { EndedTransaction, RecoveryReason, StopReason, Transaction, TransactionServiceOptions };
 
@@ -34,15 +45,10 @@ export class TransactionService {
   readonly #o: TransactionServiceOptions;
   /** ReserveNow / CancelReservation. */
   readonly reservations: ReservationHolder;
-  #tx: Transaction | null = null;
-  /** An authorised idTag waiting for the car (card or RemoteStart before plug-in). */
-  #waiting: { idTag: string; untilMs: number; reservationId: number | null; chargingProfile: ChargingProfile | null } | null = null;
-  #finishing = false;
-  #plugged = false;
-  #ready = false;
+  /** The transaction state (`transaction-state.ts`); changed only through `#dispatch`. */
+  #state: TxState = INITIAL_TX_STATE;
   readonly #meter: MeterSampler;
   readonly #auth: Authorizer;
-  #starting = false;
   #stopping: Promise<void> | null = null;
   /** The last idTag authorised and its parentIdTag, for the transaction it starts. */
   #lastAuthorized: { idTag: string; parentIdTag: string | null } | null = null;
@@ -94,7 +100,32 @@ export class TransactionService {
   }
 
   get finishing(): boolean {
-    return this.#finishing;
+    return isFinishing(this.#state);
+  }
+
+  get #tx(): Transaction | null {
+    return runningTransaction(this.#state);
+  }
+
+  /** One step of the transaction state; its effects start in order. Resolves when they are done. */
+  #dispatch(event: TxEvent): Promise<void> {
+    const { state, effects } = stepTransaction(this.#state, event);
+    this.#state = state;
+    return Promise.all(effects.map((effect) => this.#run(effect))).then(() => {});
+  }
+
+  #run(effect: TxEffect): Promise<void> {
+    switch (effect.type) {
+      case 'pluggedIn':
+        return this.#pluggedIn();
+      case 'start':
+        return this.#start(effect.idTag, effect.reservationId, effect.chargingProfile);
+      case 'stop':
+        return this.stop(effect.reason);
+      case 'changed':
+        this.#o.onChange();
+        return Promise.resolve();
+    }
   }
 
   get reservation(): Reservation | null {
@@ -106,9 +137,7 @@ export class TransactionService {
    * transaction (a car already plugged in counts once).
    */
   ready(): void {
-    if (this.#ready) return;
-    this.#ready = true;
-    if (this.#plugged) void this.#pluggedIn();
+    void this.#dispatch({ type: 'ready' });
   }
 
   /** A card at the reader: stops our transaction if it is the same tag or of the same group (parentIdTag), else starts one. */
@@ -173,10 +202,9 @@ export class TransactionService {
 
   async #stop(tx: Transaction, reason: StopReason, stoppedBy?: string): Promise<void> {
     const signedEnd = this.#o.signedMeter ? await this.#o.signedMeter.end() : null;
-    this.#tx = null;
+    void this.#dispatch({ type: 'stopped' });
     this.#releaseHold?.();
     this.#meter.stopped();
-    this.#finishing = this.#plugged;
     const status = this.#o.charging.status();
     const meterStop = Math.round(status.meter?.energyWh ?? tx.meterStartWh);
     const measurands = this.#o.configuration.list('StopTxnSampledData');
@@ -207,7 +235,7 @@ export class TransactionService {
     this.#o.onChange();
     this.#applyPermission();
     this.#o.onTransaction(null);
-    if (this.#plugged && UNLOCK_AT_END.has(reason)) void this.#unlockAtEnd();
+    if (this.#state.plugged && UNLOCK_AT_END.has(reason)) void this.#unlockAtEnd();
   }
 
   /**
@@ -218,7 +246,7 @@ export class TransactionService {
   async #unlockAtEnd(): Promise<void> {
     const { charging, clock, log } = this.#o;
     await waitFor(clock, () => !charging.status().contactorClosed, UNLOCK_WAIT_MS, 50);
-    if (this.#tx !== null || !this.#plugged) return;
+    if (this.#tx !== null || !this.#state.plugged) return;
     const result = await charging.unlockConnector();
     if (result === 'UnlockFailed') log.warn('cable not unlocked at the end of the transaction', { result });
   }
@@ -260,25 +288,16 @@ export class TransactionService {
   #chargingChanged(status: ChargingStatus): void {
     // OCPP 1.6 §5.13: a connector that goes Faulted loses its reservation.
     if (status.faults.some((f) => blocksCharging(f.kind))) this.reservations.end('faulted');
-    const plugged = status.cp === 'B' || status.cp === 'C' || status.cp === 'D';
-    const unplugged = status.cp === 'A';
-    if (plugged && !this.#plugged) {
-      this.#plugged = true;
-      if (this.#ready) void this.#pluggedIn();
-    } else if (unplugged && this.#plugged) {
-      this.#plugged = false;
-      this.#finishing = false;
-      if (this.#tx) void this.stop('EVDisconnected');
-      this.#o.onChange();
-    }
+    if (status.cp === 'B' || status.cp === 'C' || status.cp === 'D') void this.#dispatch({ type: 'plugged' });
+    else if (status.cp === 'A') void this.#dispatch({ type: 'unplugged' });
   }
 
   async #pluggedIn(): Promise<void> {
     await Promise.resolve(); // let the Preparing status go out first
-    if (this.#tx || this.#starting) return;
-    const waiting = this.#waiting;
-    if (waiting && this.#o.clock.now() <= waiting.untilMs) {
-      this.#waiting = null;
+    if (!mayStart(this.#state)) return;
+    const waiting = waitingAt(this.#state, this.#o.clock.now());
+    if (waiting) {
+      void this.#dispatch({ type: 'waitTaken' });
       await this.#start(waiting.idTag, waiting.reservationId, waiting.chargingProfile);
       return;
     }
@@ -289,41 +308,38 @@ export class TransactionService {
     else this.#o.log.warn('fixed idTag not accepted', { status: info.status });
   }
 
-  async #startOrWait(idTag: string, chargingProfile: ChargingProfile | null = null): Promise<void> {
-    const reservationId = this.#reservationFor(idTag);
-    if (this.#plugged) {
-      await this.#start(idTag, reservationId, chargingProfile);
-      return;
-    }
-    this.#waiting = {
+  /** An authorised idTag: the start follows now if the car is there, else when it comes (ConnectionTimeOut). */
+  #startOrWait(idTag: string, chargingProfile: ChargingProfile | null = null): Promise<void> {
+    return this.#dispatch({
+      type: 'authorized',
       idTag,
       untilMs: this.#o.clock.now() + this.#o.configuration.integer('ConnectionTimeOut') * 1000,
-      reservationId,
+      reservationId: this.#reservationFor(idTag),
       chargingProfile,
-    };
+    });
   }
 
   async #start(idTag: string, reservationId: number | null, chargingProfile: ChargingProfile | null = null): Promise<void> {
     // An Inoperative connector starts nothing, whoever asks (OCPP 1.6 §5.2).
-    if (this.#tx || this.#starting || !this.#o.available()) return;
+    if (!mayStart(this.#state) || !this.#o.available()) return;
     if (this.reservations.current !== null && reservationId === null) {
       this.#o.log.info('not started: the connector is reserved for another idTag', { idTag });
       return;
     }
-    this.#starting = true;
+    void this.#dispatch({ type: 'startBegun', idTag });
     // CONTRACT §9: the meter's transaction is begun before any charge is permitted; a meter
     // that does not sign it permits none (the status API and the log say why).
     const signedBegin = this.#o.signedMeter ? await this.#o.signedMeter.begin(idTag) : null;
     if (this.#o.signedMeter && signedBegin === null) {
-      this.#starting = false;
+      void this.#dispatch({ type: 'startAborted' });
       this.#o.log.error('transaction not started: the signing meter did not begin its transaction', { idTag });
       return;
     }
-    if (signedBegin !== null && !this.#plugged) {
+    if (signedBegin !== null && !this.#state.plugged) {
       // The car left while the meter began: no transaction; the meter's is ended unused.
       this.#o.log.warn('car unplugged while the signing meter began its transaction: not started', { idTag });
       await this.#o.signedMeter?.end();
-      this.#starting = false;
+      void this.#dispatch({ type: 'startAborted' });
       return;
     }
     const status = this.#o.charging.status();
@@ -339,9 +355,7 @@ export class TransactionService {
       parentIdTag: this.#lastAuthorized?.idTag === idTag ? this.#lastAuthorized.parentIdTag : null,
       chargingProfile,
     };
-    this.#tx = tx;
-    this.#starting = false;
-    this.#finishing = false;
+    void this.#dispatch({ type: 'started', tx });
     if (reservationId !== null) this.reservations.end('used');
     this.#o.onIdTag(idTag);
     this.#o.log.info('transaction started', { localId: tx.localId, idTag });
