@@ -1,33 +1,51 @@
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
-import { isJsonObject, readStore, writeFileAtomic } from '../../store/atomic-file.js';
+import { Type, type Static } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+import { readStore, writeFileAtomic } from '../../store/atomic-file.js';
 import type { OpenTransaction, QueueRecord, TxAction } from './tx-journal.js';
+
+const Int = Type.Integer();
+/** A StartTransaction as queued: connectorId, idTag, meterStart, timestamp (and reservationId). */
+const MarkedStart = Type.Object({ idTag: Type.String(), meterStart: Type.Number(), timestamp: Type.String() });
+type MarkedStart = Static<typeof MarkedStart> & Record<string, unknown>;
 
 /**
  * A transaction as its marker keeps it, from its StartTransaction being queued until its
  * StopTransaction is confirmed (or given up on): enough to close it honestly at the central
  * system if the journal loses its records.
  */
-export interface MarkedTransaction {
-  readonly localId: number;
-  /** Its StartTransaction as queued: connectorId, idTag, meterStart, timestamp (and reservationId). */
-  readonly start: Record<string, unknown>;
+const MarkedTransaction = Type.Object({
+  localId: Int,
+  start: MarkedStart,
   /** From StartTransaction.conf; null until then. */
-  readonly transactionId: number | null;
+  transactionId: Type.Union([Int, Type.Null()]),
   /** The last meter reading the journal kept for it (every METER_KEEP_STEP_WH); null: none since the start. */
-  readonly lastMeter: { readonly wh: number; readonly at: string } | null;
+  lastMeter: Type.Union([Type.Object({ wh: Type.Number(), at: Type.String() }), Type.Null()]),
   /** Its StopTransaction as queued (the transactionId is added at send time); null while it runs. */
-  readonly stop: Record<string, unknown> | null;
-}
+  stop: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+});
+export type MarkedTransaction = Static<typeof MarkedTransaction> & { readonly start: MarkedStart };
 
 /** `dataDir/ocpp-open-transactions.json`. */
-interface MarkerFile {
+const MarkerFileSchema = Type.Object({
   /** The journal had at least this many records on disk when the marker was written: fewer at boot means its tail was lost. */
+  journalNumber: Int,
+  open: Type.Array(MarkedTransaction),
+  /** Transactions whose StopTransaction was confirmed (or given up on), latest last: never sent again. */
+  finished: Type.Array(Int),
+});
+interface MarkerFile {
   readonly journalNumber: number;
   readonly open: readonly MarkedTransaction[];
-  /** Transactions whose StopTransaction was confirmed (or given up on), latest last: never sent again. */
   readonly finished: readonly number[];
 }
+
+const ajv = new Ajv({ allErrors: false, strict: false });
+const checkMarkerFile = ajv.compile<MarkerFile>(MarkerFileSchema);
+const checkStart = ajv.compile<MarkedStart>(MarkedStart);
+/** The marker file read back from disk, through its schema. */
+const isMarkerFile = (stored: unknown): stored is MarkerFile => checkMarkerFile(stored);
 
 const FILE = 'ocpp-open-transactions.json';
 /** Finished transactions remembered: far more than a journal tail can hold between two marker writes. */
@@ -103,7 +121,7 @@ export function repairFromMarker(marker: MarkerFile, journal: JournalView): Repa
     }
     if (gone) {
       restored += 1;
-      const { idTag, meterStart, timestamp } = marked.start as { idTag: string; meterStart: number; timestamp: string };
+      const { idTag, meterStart, timestamp } = marked.start;
       records.push({ k: 'open', tx, idTag, meterStartWh: meterStart, startedAt: timestamp });
       findings.push({
         msg: 'journal lost an open transaction: closed from its marker',
@@ -212,7 +230,7 @@ export class OpenTransactionMarker {
 
   /** A transaction message was queued: a StartTransaction marks its transaction, a StopTransaction is kept with it. */
   pushed(action: TxAction, localId: number, payload: Record<string, unknown>): void {
-    if (action === 'StartTransaction')
+    if (action === 'StartTransaction' && checkStart(payload))
       this.#update({ open: [...this.#file.open, { localId, start: payload, transactionId: null, lastMeter: null, stop: null }] });
     else if (action === 'StopTransaction') this.#change(localId, { stop: payload });
   }
@@ -258,18 +276,18 @@ export class OpenTransactionMarker {
   #save(): Promise<void> {
     if (this.#path === null) return Promise.resolve();
     this.#dirty = true;
-    this.#writing ??= this.#writeLoop().finally(() => (this.#writing = null));
+    this.#writing ??= this.#writeLoop(this.#path).finally(() => (this.#writing = null));
     return this.#writing;
   }
 
-  async #writeLoop(): Promise<void> {
+  async #writeLoop(path: string): Promise<void> {
     while (this.#dirty) {
       this.#dirty = false;
       // The number counts only records on disk: a crash after this write cannot look like damage.
       await this.#journal?.flush();
       this.#file = { ...this.#file, journalNumber: Math.max(this.#file.journalNumber, this.#journal?.durableNumber ?? 0) };
       try {
-        await writeFileAtomic(this.#path as string, JSON.stringify(this.#file, null, 1));
+        await writeFileAtomic(path, JSON.stringify(this.#file, null, 1));
         if (this.#failing) this.#log.info('open-transaction marker writable again', { path: this.#path });
         this.#failing = false;
       } catch (err) {
@@ -282,36 +300,4 @@ export class OpenTransactionMarker {
       }
     }
   }
-}
-
-function isMarkedTransaction(stored: unknown): stored is MarkedTransaction {
-  if (!isJsonObject<Record<string, unknown>>(stored)) return false;
-  const { localId, start, transactionId, lastMeter, stop } = stored;
-  const startOk =
-    isJsonObject<Record<string, unknown>>(start) &&
-    typeof start['idTag'] === 'string' &&
-    typeof start['meterStart'] === 'number' &&
-    typeof start['timestamp'] === 'string';
-  const meterOk =
-    lastMeter === null ||
-    (isJsonObject<Record<string, unknown>>(lastMeter) && typeof lastMeter['wh'] === 'number' && typeof lastMeter['at'] === 'string');
-  return (
-    Number.isInteger(localId) &&
-    startOk &&
-    (transactionId === null || Number.isInteger(transactionId)) &&
-    meterOk &&
-    (stop === null || isJsonObject(stop))
-  );
-}
-
-function isMarkerFile(stored: unknown): stored is MarkerFile {
-  if (!isJsonObject<Record<string, unknown>>(stored)) return false;
-  const { journalNumber, open, finished } = stored;
-  return (
-    Number.isInteger(journalNumber) &&
-    Array.isArray(open) &&
-    open.every(isMarkedTransaction) &&
-    Array.isArray(finished) &&
-    finished.every((id) => Number.isInteger(id))
-  );
 }
