@@ -2,9 +2,9 @@ import type { ChargingStatus } from '../charging/controller.js';
 import { Authorizer } from './authorize.js';
 import type { ChargingProfile } from './model/charging-profile.js';
 import { METER_KEEP_STEP_WH, MeterSampler } from './meter-sampling.js';
-import type { TxAction, TxResponse } from './model/tx-queue.js';
 import { closeCutTransactions, closeTransaction, endReading, openTransaction, queueStart } from './transaction-records.js';
 import { TransactionCharging } from './transaction-charging.js';
+import { TransactionAuthorization } from './transaction-authorization.js';
 import { ReservationHolder, type Reservation } from './reservation.js';
 import type { EndedTransaction, RecoveryReason, StopReason, Transaction, TransactionServiceOptions } from './transaction-types.js';
 import { blocksCharging } from '../safety/faults.js';
@@ -25,11 +25,12 @@ export type { EndedTransaction, RecoveryReason, StopReason, Transaction, Transac
 export { METER_KEEP_STEP_WH };
 
 /**
- * CONTRACT §5 transactions: who may start one (a fixed idTag at plug-in, a card, RemoteStart),
- * authorisation online and offline, StartTransaction / StopTransaction / MeterValues through the
- * transaction queue, and the permission it gives the charging core. A transaction runs from the
- * authorised start until unplug, RemoteStop, a stop by card, a reset, a de-authorisation or a
- * restart; Modbus pausing only suspends it.
+ * CONTRACT §5 transactions: the connector's transaction state (`transaction-state.ts`) and its
+ * effects, the start (the signing meter, the journal, the hold until it is on disk), the stop,
+ * and the permission it gives the charging core. Who may start and stop one is
+ * `transaction-authorization.ts`'s; what goes into the journal, `transaction-records.ts`'s. A
+ * transaction runs from the authorised start until unplug, RemoteStop, a stop by card, a reset, a
+ * de-authorisation or a restart; Modbus pausing only suspends it.
  */
 export class TransactionService {
   readonly #o: TransactionServiceOptions;
@@ -39,6 +40,7 @@ export class TransactionService {
   #state: TxState = INITIAL_TX_STATE;
   readonly #meter: MeterSampler;
   readonly #auth: Authorizer;
+  readonly #rules: TransactionAuthorization;
   #stopping: Promise<void> | null = null;
   readonly #charging: TransactionCharging;
   readonly #unsubscribe: () => void;
@@ -49,11 +51,22 @@ export class TransactionService {
     this.#auth = new Authorizer(options);
     this.#charging = new TransactionCharging(options);
     this.reservations = new ReservationHolder({ clock: options.clock, log: options.log, changed: () => options.onChange() });
+    this.#rules = new TransactionAuthorization({
+      ...options,
+      auth: this.#auth,
+      reservations: this.reservations,
+      control: {
+        transaction: () => this.#tx,
+        stop: (reason, stoppedBy) => this.stop(reason, stoppedBy),
+        startOrWait: (idTag, chargingProfile) => this.#startOrWait(idTag, chargingProfile),
+        deauthorized: () => this.#applyPermission(),
+      },
+    });
     this.#unsubscribe = options.charging.onChange((status) => this.#chargingChanged(status));
-    options.queue.onConfirmed = (action, localId, response, payload) => this.#confirmed(action, localId, response, payload);
+    options.queue.onConfirmed = (_action, localId, response, payload) => this.#rules.confirmed(localId, response, String(payload['idTag']));
   }
 
-  /** At boot: the transactions a crash or a power loss cut are closed (`transaction-recovery.ts`). */
+  /** At boot: the transactions a crash or a power loss cut are closed (`transaction-records.ts`). */
   recover(reason: RecoveryReason, signedEndRecord: string | null = null): void {
     closeCutTransactions(this.#o, reason, signedEndRecord);
   }
@@ -104,50 +117,17 @@ export class TransactionService {
   }
 
   /** A card at the reader: stops our transaction if it is the same tag or of the same group (parentIdTag), else starts one. */
-  async cardPresented(idTag: string): Promise<void> {
-    const tx = this.#tx;
-    if (tx) {
-      if (tx.idTag === idTag) await this.stop('Local');
-      else if (tx.parentIdTag !== null && (await this.#auth.parentOf(idTag)) === tx.parentIdTag && this.#tx === tx)
-        await this.stop('Local', idTag);
-      else this.#o.log.info('card ignored: another transaction runs', { idTag });
-      return;
-    }
-    if (!this.#o.available()) {
-      this.#o.log.info('card ignored: the connector is Inoperative', { idTag });
-      return;
-    }
-    this.#o.signedMeter?.presented(idTag, 'ISO14443');
-    if (!this.reservations.admits(idTag)) {
-      this.#o.log.info('card ignored: the connector is reserved for another idTag', { idTag });
-      return;
-    }
-    const info = await this.#auth.authorizeStart(idTag);
-    if (info.status !== 'Accepted') {
-      this.#o.log.info('card not accepted', { idTag, status: info.status });
-      return;
-    }
-    await this.#startOrWait(idTag);
+  cardPresented(idTag: string): Promise<void> {
+    return this.#rules.cardPresented(idTag);
   }
 
   /** RemoteStartTransaction: Accepted when a transaction can start; the start follows, with `chargingProfile` as its TxProfile. */
   remoteStart(idTag: string, chargingProfile: ChargingProfile | null = null): 'Accepted' | 'Rejected' {
-    if (this.#tx || !this.#o.available() || !this.reservations.admits(idTag)) return 'Rejected';
-    this.#o.signedMeter?.presented(idTag, 'CENTRAL');
-    void (async () => {
-      if (this.#o.configuration.flag('AuthorizeRemoteTxRequests')) {
-        const info = await this.#auth.authorizeStart(idTag);
-        if (info.status !== 'Accepted') return;
-      }
-      await this.#startOrWait(idTag, chargingProfile);
-    })();
-    return 'Accepted';
+    return this.#rules.remoteStart(idTag, chargingProfile);
   }
 
   remoteStop(transactionId: number): 'Accepted' | 'Rejected' {
-    if (!this.#tx || this.#tx.transactionId !== transactionId) return 'Rejected';
-    void this.stop('Remote');
-    return 'Accepted';
+    return this.#rules.remoteStop(transactionId);
   }
 
   /**
@@ -230,11 +210,8 @@ export class TransactionService {
       await this.#start(waiting.idTag, waiting.reservationId, waiting.chargingProfile);
       return;
     }
-    const fixed = this.#o.fixedIdTag;
-    if (fixed === '' || !this.#o.available() || !this.reservations.admits(fixed)) return;
-    const info = await this.#auth.authorizeStart(fixed);
-    if (info.status === 'Accepted') await this.#start(fixed, this.#reservationFor(fixed));
-    else this.#o.log.warn('fixed idTag not accepted', { status: info.status });
+    const fixed = await this.#rules.fixedAtPlugIn();
+    if (fixed !== null) await this.#start(fixed.idTag, fixed.reservationId);
   }
 
   /** An authorised idTag: the start follows now if the car is there, else when it comes (ConnectionTimeOut). */
@@ -243,7 +220,7 @@ export class TransactionService {
       type: 'authorized',
       idTag,
       untilMs: this.#o.clock.now() + this.#o.configuration.integer('ConnectionTimeOut') * 1000,
-      reservationId: this.#reservationFor(idTag),
+      reservationId: this.#rules.reservationFor(idTag),
       chargingProfile,
     });
   }
@@ -284,28 +261,5 @@ export class TransactionService {
   #held(): void {
     this.#applyPermission();
     this.#o.onChange();
-  }
-
-  /** The central system confirmed a queued message (also one from before a restart). */
-  #confirmed(_action: TxAction, localId: number, response: TxResponse, payload: Record<string, unknown>): void {
-    const info = 'idTagInfo' in response ? response.idTagInfo : undefined;
-    if (info) void this.#auth.remember(String(payload['idTag']), info);
-    const tx = this.#tx;
-    if (!('transactionId' in response) || tx === null || tx.localId !== localId) return;
-    tx.transactionId = response.transactionId;
-    if (info?.parentIdTag !== undefined) tx.parentIdTag = info.parentIdTag;
-    if (info && info.status !== 'Accepted') {
-      this.#o.log.warn('StartTransaction: idTag not accepted', { status: info.status });
-      if (this.#o.configuration.flag('StopTransactionOnInvalidId')) void this.stop('DeAuthorized');
-      else {
-        tx.authorized = false;
-        this.#applyPermission();
-      }
-    }
-  }
-
-  /** The reservation `idTag` may use, its group as its last authorisation gave it. */
-  #reservationFor(idTag: string): number | null {
-    return this.reservations.for(idTag, this.#auth.groupOf(idTag));
   }
 }
