@@ -2,6 +2,7 @@ import type { Clock } from '../../hal/clock.js';
 import type { Logger } from '../log.js';
 import type { AuthorizationStore, IdTagInfo } from './model/authorization.js';
 import type { OcppConfiguration } from './model/configuration.js';
+import { authorize } from './operations/Authorize.js';
 import type { OcppRpc } from './rpc.js';
 
 /** What the offline rules decide by (CONTRACT §5). */
@@ -43,6 +44,8 @@ export interface AuthorizerOptions {
 /** Authorisation of an idTag: the local list and cache first when allowed, the backend when online, the offline rules otherwise. */
 export class Authorizer {
   readonly #o: AuthorizerOptions;
+  /** The last idTag authorised for a start and its group (parentIdTag), for the transaction it starts. */
+  #lastStart: { readonly idTag: string; readonly parentIdTag: string | null } | null = null;
 
   constructor(options: AuthorizerOptions) {
     this.#o = options;
@@ -64,9 +67,9 @@ export class Authorizer {
     if (this.#o.online()) {
       if (configuration.flag('LocalPreAuthorize') && local?.status === 'Accepted') return local;
       try {
-        const response = await this.#o.rpc.call('Authorize', { idTag });
-        await this.remember(idTag, response.idTagInfo);
-        return response.idTagInfo;
+        const info = await authorize(this.#o, idTag);
+        await this.remember(idTag, info);
+        return info;
       } catch (err) {
         this.#o.log.warn('Authorize failed; offline rules apply', { reason: (err as Error).message });
       }
@@ -78,6 +81,28 @@ export class Authorizer {
       localAuthorizeOffline: configuration.flag('LocalAuthorizeOffline'),
       allowOfflineTxForUnknownId: configuration.flag('AllowOfflineTxForUnknownId'),
     });
+  }
+
+  /** Authorisation of an idTag that is to start a transaction: an accepted one's group is remembered for it. */
+  async authorizeStart(idTag: string): Promise<IdTagInfo> {
+    const info = await this.authorize(idTag);
+    if (info.status === 'Accepted') this.#lastStart = { idTag, parentIdTag: info.parentIdTag ?? null };
+    return info;
+  }
+
+  /** The group (parentIdTag) of `idTag` as its last authorisation for a start gave it; null: none known. */
+  groupOf(idTag: string): string | null {
+    return this.#lastStart?.idTag === idTag ? this.#lastStart.parentIdTag : null;
+  }
+
+  /**
+   * The group of a card presented during another card's transaction (OCPP 1.6 §3.5.3): from the
+   * local list or cache when it is known there, else by Authorize; null when not accepted.
+   */
+  async parentOf(idTag: string): Promise<string | null> {
+    const local = this.local(idTag);
+    const info = local?.status === 'Accepted' ? local : await this.authorize(idTag);
+    return info.status === 'Accepted' ? (info.parentIdTag ?? null) : null;
   }
 
   /** Into the authorisation cache; a cache that cannot be written is logged, never fatal. */

@@ -3,6 +3,7 @@ import type { ChargingPort } from '../charging/port.js';
 import type { OcppConfiguration } from './model/configuration.js';
 import { meterValue } from './model/meter-sample.js';
 import type { TxQueue } from './model/tx-queue.js';
+import * as MeterValues from './operations/MeterValues.js';
 import type { OcppRpc } from './rpc.js';
 import type { Transaction } from './transaction-types.js';
 
@@ -127,10 +128,11 @@ export class MeterSampler {
     const tx = this.#o.transaction();
     const value = meterValue(charging.status(), configuration.list(measurandsKey), context, this.#o.timestamp());
     if (value.sampledValue.length === 0) return;
+    const request = MeterValues.request(connectorId, [value]);
     if (!tx) {
-      if (this.#o.online()) void rpc.call('MeterValues', { connectorId, meterValue: [value] }).catch(() => {});
+      if (this.#o.online()) void MeterValues.send({ rpc }, request).catch(() => {});
       return;
     }
-    queue.push('MeterValues', tx.localId, { connectorId, meterValue: [value] });
+    queue.push('MeterValues', tx.localId, request);
   }
 }

@@ -67,6 +67,12 @@ export class ReservationHolder {
     return reservation.parentIdTag !== null && parentIdTag === reservation.parentIdTag ? reservation.reservationId : null;
   }
 
+  /** Whether `idTag` is worth authorising: no reservation, its own, or one of a group it may belong to. */
+  admits(idTag: string): boolean {
+    const reservation = this.#reservation;
+    return reservation === null || reservation.idTag === idTag || reservation.parentIdTag !== null;
+  }
+
   close(): void {
     this.#clearTimer();
   }

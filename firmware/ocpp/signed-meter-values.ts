@@ -1,6 +1,7 @@
 import type { Clock } from '../../hal/clock.js';
 import type { Identification, IdentificationType, SigningMeter, SigningMeterIdentity } from '../../hal/meter.js';
 import type { Logger } from '../log.js';
+import type { MeterValue } from './model/meter-sample.js';
 
 /** How long the firmware waits for the signing meter before it counts as not answering. */
 export const SIGNING_METER_TIMEOUT_MS = 5000;
@@ -15,7 +16,7 @@ export interface SignedMeterStatus {
 }
 
 /** A SampledValue carrying a signed record as the meter made it (OCPP 1.6 ValueFormat SignedData). */
-export function signedMeterValue(record: string, context: 'Transaction.Begin' | 'Transaction.End', timestamp: string) {
+export function signedMeterValue(record: string, context: 'Transaction.Begin' | 'Transaction.End', timestamp: string): MeterValue {
   return {
     timestamp,
     sampledValue: [{ value: record, context, format: 'SignedData', measurand: 'Energy.Active.Import.Register', location: 'Outlet' }],
@@ -81,6 +82,26 @@ export class SignedMeterValues {
       if (stale !== null) this.#log.warn('signing meter: a meter transaction left open was ended', { record: stale });
     }
     return this.#call('beginTransaction', () => this.#meter.beginTransaction({ idTag, type }));
+  }
+
+  /**
+   * The begin record of a transaction about to start (CONTRACT §9: the meter's transaction is
+   * begun before any charge is permitted). 'refused' when the start must not happen: the meter
+   * did not begin (the status API and the log say why), or the car left meanwhile (the meter's
+   * transaction is then ended unused).
+   */
+  async beginForStart(idTag: string, stillPlugged: () => boolean): Promise<string | 'refused'> {
+    const record = await this.begin(idTag);
+    if (record === null) {
+      this.#log.error('transaction not started: the signing meter did not begin its transaction', { idTag });
+      return 'refused';
+    }
+    if (!stillPlugged()) {
+      this.#log.warn('car unplugged while the signing meter began its transaction: not started', { idTag });
+      await this.end();
+      return 'refused';
+    }
+    return record;
   }
 
   /** Ends the meter's transaction; the end record, or null when none was open or the meter failed. */

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
-import { isJsonObject, readStoredJson, saveFile } from '../../store/atomic-file.js';
+import { Type } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+import { readStoredJson, saveFile } from '../../store/atomic-file.js';
 
 export type AuthorizationStatus = 'Accepted' | 'Blocked' | 'Expired' | 'Invalid' | 'ConcurrentTx';
 
@@ -16,6 +18,21 @@ interface Stored {
   list: Record<string, IdTagInfo>;
   cache: Record<string, IdTagInfo>;
 }
+
+const IdTagInfoSchema = Type.Object({
+  status: Type.Union(['Accepted', 'Blocked', 'Expired', 'Invalid', 'ConcurrentTx'].map((s) => Type.Literal(s))),
+  expiryDate: Type.Optional(Type.String()),
+  parentIdTag: Type.Optional(Type.String()),
+});
+/** `dataDir/ocpp-authorization.json`: the local list (with its version) and the cache. */
+const StoredSchema = Type.Object({
+  listVersion: Type.Integer(),
+  list: Type.Record(Type.String(), IdTagInfoSchema),
+  cache: Type.Record(Type.String(), IdTagInfoSchema),
+});
+const checkStored = new Ajv({ allErrors: false, strict: false }).compile<Stored>(StoredSchema);
+/** The file read back from disk, through its schema. */
+const isStored = (stored: unknown): stored is Stored => checkStored(stored);
 
 export interface ListUpdate {
   readonly idTag: string;
@@ -91,8 +108,4 @@ export class AuthorizationStore {
   async #save(): Promise<void> {
     if (this.#path !== null) await saveFile(this.#path, JSON.stringify(this.#data), this.#log);
   }
-}
-
-function isStored(stored: unknown): stored is Stored {
-  return isJsonObject<Stored>(stored) && Number.isInteger(stored.listVersion) && isJsonObject(stored.list) && isJsonObject(stored.cache);
 }

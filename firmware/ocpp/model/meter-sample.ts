@@ -1,21 +1,18 @@
+import { Type } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
 import type { ChargingStatus } from '../../charging/controller.js';
+import type { RequestOf } from '../messages.js';
 import type { Measurand } from './configuration.js';
 
+/** One MeterValue of OCPP 1.6 (MeterValues.req, StopTransaction.req transactionData), as the schema types it. */
+export type MeterValue = RequestOf<'MeterValues'>['meterValue'][number];
+type SampledValue = MeterValue['sampledValue'][number];
 type Context = 'Sample.Periodic' | 'Sample.Clock' | 'Transaction.Begin' | 'Transaction.End' | 'Trigger';
-
-export interface SampledValue {
-  value: string;
-  context: Context;
-  measurand: Measurand;
-  unit: 'Wh' | 'W' | 'A' | 'V';
-  phase?: 'L1' | 'L2' | 'L3';
-  location: 'Outlet';
-}
 
 const PHASES = ['L1', 'L2', 'L3'] as const;
 
 /** One MeterValue of the measurands asked for, from the charging status; a lost meter gives none but the offer. */
-export function meterValue(status: ChargingStatus, measurands: readonly Measurand[], context: Context, timestamp: string) {
+export function meterValue(status: ChargingStatus, measurands: readonly Measurand[], context: Context, timestamp: string): MeterValue {
   const sampledValue: SampledValue[] = [];
   const meter = status.meter;
   const lost = status.faults.some((f) => f.kind === 'meterLost');
@@ -31,27 +28,13 @@ export function meterValue(status: ChargingStatus, measurands: readonly Measuran
       case 'Current.Import':
         if (live)
           meter.currentsA.forEach((a, i) =>
-            sampledValue.push({
-              value: a.toFixed(1),
-              context,
-              measurand,
-              unit: 'A',
-              phase: PHASES[i] as SampledValue['phase'],
-              location: 'Outlet',
-            }),
+            sampledValue.push({ value: a.toFixed(1), context, measurand, unit: 'A', ...phaseOf(i), location: 'Outlet' }),
           );
         break;
       case 'Voltage':
         if (live)
           meter.voltagesV.forEach((v, i) =>
-            sampledValue.push({
-              value: v.toFixed(1),
-              context,
-              measurand,
-              unit: 'V',
-              phase: PHASES[i] as SampledValue['phase'],
-              location: 'Outlet',
-            }),
+            sampledValue.push({ value: v.toFixed(1), context, measurand, unit: 'V', ...phaseOf(i), location: 'Outlet' }),
           );
         break;
       case 'Current.Offered':
@@ -62,15 +45,35 @@ export function meterValue(status: ChargingStatus, measurands: readonly Measuran
   return { timestamp, sampledValue };
 }
 
+/** The phase of the i-th value of a three-phase reading (none beyond L3). */
+function phaseOf(i: number): { phase?: (typeof PHASES)[number] } {
+  const phase = PHASES[i];
+  return phase === undefined ? {} : { phase };
+}
+
+const ajv = new Ajv({ allErrors: false, strict: false });
+/** A MeterValue as a kept payload holds it (read back from the journal: checked, not trusted). */
+const isStoredEntry = ajv.compile<{ timestamp: string; sampledValue: unknown[] }>(
+  Type.Object({ timestamp: Type.String(), sampledValue: Type.Array(Type.Unknown()) }),
+);
+/** A sampled value of the energy register in Wh, not a signed record. */
+const isRegisterValue = ajv.compile<{ value: string | number }>(
+  Type.Object({
+    value: Type.Union([Type.String(), Type.Number()]),
+    measurand: Type.Literal('Energy.Active.Import.Register'),
+    unit: Type.Optional(Type.Literal('Wh')),
+    format: Type.Optional(Type.Literal('Raw')),
+  }),
+);
+
 /** The energy register reading in MeterValue entries (the latest one), or null when they carry none. */
 export function registerReading(meterValues: readonly unknown[]): { wh: number; at: string } | null {
   let reading: { wh: number; at: string } | null = null;
-  for (const entry of meterValues as Array<{ timestamp?: unknown; sampledValue?: Array<Partial<SampledValue> & { format?: string }> }>) {
-    const energy = entry.sampledValue?.find(
-      (s) => s.measurand === 'Energy.Active.Import.Register' && (s.unit ?? 'Wh') === 'Wh' && s.format !== 'SignedData',
-    );
+  for (const entry of meterValues) {
+    if (!isStoredEntry(entry)) continue;
+    const energy = entry.sampledValue.find((s): s is { value: string | number } => isRegisterValue(s));
     const wh = Number(energy?.value);
-    if (energy !== undefined && Number.isFinite(wh) && typeof entry.timestamp === 'string') reading = { wh, at: entry.timestamp };
+    if (energy !== undefined && Number.isFinite(wh)) reading = { wh, at: entry.timestamp };
   }
   return reading;
 }

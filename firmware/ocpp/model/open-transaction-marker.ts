@@ -1,157 +1,57 @@
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
-import { isJsonObject, readStore, writeFileAtomic } from '../../store/atomic-file.js';
-import type { OpenTransaction, QueueRecord, TxAction } from './tx-journal.js';
+import { Type, type Static } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+import { readStore, writeFileAtomic } from '../../store/atomic-file.js';
+import type { QueueRecord, TxAction } from './tx-journal.js';
+import { repairFromMarker, type JournalView } from './marker-repair.js';
+
+const Int = Type.Integer();
+/** A StartTransaction as queued: connectorId, idTag, meterStart, timestamp (and reservationId). */
+const MarkedStart = Type.Object({ idTag: Type.String(), meterStart: Type.Number(), timestamp: Type.String() });
+type MarkedStart = Static<typeof MarkedStart> & Record<string, unknown>;
 
 /**
  * A transaction as its marker keeps it, from its StartTransaction being queued until its
  * StopTransaction is confirmed (or given up on): enough to close it honestly at the central
  * system if the journal loses its records.
  */
-export interface MarkedTransaction {
-  readonly localId: number;
-  /** Its StartTransaction as queued: connectorId, idTag, meterStart, timestamp (and reservationId). */
-  readonly start: Record<string, unknown>;
+const MarkedTransaction = Type.Object({
+  localId: Int,
+  start: MarkedStart,
   /** From StartTransaction.conf; null until then. */
-  readonly transactionId: number | null;
+  transactionId: Type.Union([Int, Type.Null()]),
   /** The last meter reading the journal kept for it (every METER_KEEP_STEP_WH); null: none since the start. */
-  readonly lastMeter: { readonly wh: number; readonly at: string } | null;
+  lastMeter: Type.Union([Type.Object({ wh: Type.Number(), at: Type.String() }), Type.Null()]),
   /** Its StopTransaction as queued (the transactionId is added at send time); null while it runs. */
-  readonly stop: Record<string, unknown> | null;
-}
+  stop: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+});
+export type MarkedTransaction = Static<typeof MarkedTransaction> & { readonly start: MarkedStart };
 
 /** `dataDir/ocpp-open-transactions.json`. */
-interface MarkerFile {
+const MarkerFileSchema = Type.Object({
   /** The journal had at least this many records on disk when the marker was written: fewer at boot means its tail was lost. */
+  journalNumber: Int,
+  open: Type.Array(MarkedTransaction),
+  /** Transactions whose StopTransaction was confirmed (or given up on), latest last: never sent again. */
+  finished: Type.Array(Int),
+});
+export interface MarkerFile {
   readonly journalNumber: number;
   readonly open: readonly MarkedTransaction[];
-  /** Transactions whose StopTransaction was confirmed (or given up on), latest last: never sent again. */
   readonly finished: readonly number[];
 }
+
+const ajv = new Ajv({ allErrors: false, strict: false });
+const checkMarkerFile = ajv.compile<MarkerFile>(MarkerFileSchema);
+const checkStart = ajv.compile<MarkedStart>(MarkedStart);
+/** The marker file read back from disk, through its schema. */
+const isMarkerFile = (stored: unknown): stored is MarkerFile => checkMarkerFile(stored);
 
 const FILE = 'ocpp-open-transactions.json';
 /** Finished transactions remembered: far more than a journal tail can hold between two marker writes. */
 const FINISHED_KEPT = 50;
 const EMPTY: MarkerFile = { journalNumber: 0, open: [], finished: [] };
-
-/** The journal's part as it is for `repair`: the transaction queue after replaying what the journal still had. */
-export interface JournalView {
-  /** Opening the journal skipped damaged lines or found numbers missing. */
-  readonly readDamaged: boolean;
-  /** The number of its last record (0: none). */
-  readonly lastNumber: number;
-  /** Its last record unnumbered: a version before the marker wrote the journal since (`JournalRead`). */
-  readonly olderWriterLast: boolean;
-  readonly records: readonly QueueRecord[];
-  readonly open: ReadonlyMap<number, OpenTransaction>;
-  readonly txIds: ReadonlyMap<number, number>;
-  readonly messages: ReadonlyArray<{ readonly seq: number; readonly tx: number; readonly action: TxAction }>;
-  readonly nextSeq: number;
-}
-
-/** What `repair` found and the records that give back what the journal lost. */
-export interface Repair {
-  readonly records: QueueRecord[];
-  readonly findings: Array<{ readonly msg: string; readonly fields: Record<string, unknown> }>;
-  /** Marked transactions the journal finished normally (their marker was not cleared before a crash). */
-  readonly stale: number[];
-  /** The journal lost records (damaged lines, numbers missing, or its tail below the marker's number). */
-  readonly journalLost: boolean;
-  /** Open transactions the journal no longer knew, closed from the marker. */
-  readonly restored: number;
-}
-
-/**
- * The pure part: compares the marker with what the journal still has. A journal that lost
- * records (CONTRACT §6) gets back, from the marker, each open transaction it no longer knows (its
- * StartTransaction again if it was never confirmed, and its StopTransaction as queued, else the
- * recovery at boot closes it with the marker's last reading), a StartTransaction confirmation,
- * a later meter reading, a queued StopTransaction; a StopTransaction the marker knows was
- * confirmed is never sent again. An intact journal is trusted: a marked transaction it no longer
- * knows was finished (the crash came before its marker was cleared).
- */
-export function repairFromMarker(marker: MarkerFile, journal: JournalView): Repair {
-  const records: QueueRecord[] = [];
-  const findings: Repair['findings'] = [];
-  const stale: number[] = [];
-  let restored = 0;
-  // After a rollback to a version without the marker (it kept the journal but not the marker),
-  // the marker is stale: the transactions it holds may have been closed since. The journal is
-  // trusted as before the marker existed, the marker's transactions dropped.
-  if (journal.olderWriterLast)
-    return { records, findings, stale: marker.open.map((m) => m.localId), journalLost: journal.readDamaged, restored };
-  const tailLost = journal.lastNumber < marker.journalNumber;
-  const journalLost = journal.readDamaged || tailLost;
-  if (tailLost)
-    findings.push({
-      msg: 'journal: its tail is gone (media damage)',
-      fields: { lastRecord: journal.lastNumber, markerSawOnDisk: marker.journalNumber },
-    });
-  let seq = journal.nextSeq;
-  const message = (tx: number, action: TxAction, payload: Record<string, unknown>): void => {
-    records.push({ k: 'msg', seq: seq++, tx, action, payload });
-  };
-  for (const marked of marker.open) {
-    const tx = marked.localId;
-    const pending = journal.messages.filter((m) => m.tx === tx);
-    const running = journal.open.get(tx);
-    const closing = pending.some((m) => m.action === 'StopTransaction');
-    const gone = running === undefined && !closing;
-    if (gone && !journalLost) {
-      stale.push(tx);
-      continue;
-    }
-    if (gone) {
-      restored += 1;
-      const { idTag, meterStart, timestamp } = marked.start as { idTag: string; meterStart: number; timestamp: string };
-      records.push({ k: 'open', tx, idTag, meterStartWh: meterStart, startedAt: timestamp });
-      findings.push({
-        msg: 'journal lost an open transaction: closed from its marker',
-        fields: {
-          localId: tx,
-          transactionId: marked.transactionId,
-          lastMeterWh: marked.lastMeter?.wh ?? meterStart,
-          stopQueued: marked.stop !== null,
-        },
-      });
-    }
-    if (marked.lastMeter !== null && (gone || (running !== undefined && (running.lastMeter?.wh ?? -Infinity) < marked.lastMeter.wh))) {
-      records.push({ k: 'meter', tx, wh: marked.lastMeter.wh, at: marked.lastMeter.at });
-      if (!gone)
-        findings.push({
-          msg: 'journal lost meter readings: the marker’s later one restored',
-          fields: { localId: tx, wh: marked.lastMeter.wh },
-        });
-    }
-    const hasTxId = journal.txIds.has(tx);
-    if (marked.transactionId !== null && !hasTxId) {
-      records.push({ k: 'txid', tx, id: marked.transactionId });
-      for (const start of pending.filter((m) => m.action === 'StartTransaction')) records.push({ k: 'done', seq: start.seq });
-      if (!gone)
-        findings.push({
-          msg: 'journal lost a StartTransaction confirmation: restored from the marker, not sent again',
-          fields: { localId: tx, transactionId: marked.transactionId },
-        });
-    } else if (marked.transactionId === null && !hasTxId && !pending.some((m) => m.action === 'StartTransaction')) {
-      // Never confirmed, and its StartTransaction lost with the journal's records: sent first.
-      message(tx, 'StartTransaction', marked.start);
-      if (!gone) findings.push({ msg: 'journal lost a StartTransaction: queued again from the marker', fields: { localId: tx } });
-    }
-    if (marked.stop !== null && !closing) {
-      message(tx, 'StopTransaction', marked.stop);
-      if (!gone) findings.push({ msg: 'journal lost a queued StopTransaction: queued again from the marker', fields: { localId: tx } });
-    }
-  }
-  const finished = new Set(marker.finished);
-  for (const m of journal.messages.filter((m) => m.action === 'StopTransaction' && finished.has(m.tx))) {
-    records.push({ k: 'done', seq: m.seq });
-    findings.push({ msg: 'a StopTransaction the central system confirmed was pending again: not sent again', fields: { localId: m.tx } });
-  }
-  const localIds = [...marker.open.map((m) => m.localId), ...marker.finished];
-  // Local ids of lost transactions are never given out again.
-  if (localIds.length > 0) records.push({ k: 'ids', nextSeq: seq, nextTx: Math.max(...localIds) + 1 });
-  return { records, findings, stale, journalLost, restored };
-}
 
 /**
  * `dataDir/ocpp-open-transactions.json`, the open-transaction marker: a small state file of its
@@ -212,7 +112,7 @@ export class OpenTransactionMarker {
 
   /** A transaction message was queued: a StartTransaction marks its transaction, a StopTransaction is kept with it. */
   pushed(action: TxAction, localId: number, payload: Record<string, unknown>): void {
-    if (action === 'StartTransaction')
+    if (action === 'StartTransaction' && checkStart(payload))
       this.#update({ open: [...this.#file.open, { localId, start: payload, transactionId: null, lastMeter: null, stop: null }] });
     else if (action === 'StopTransaction') this.#change(localId, { stop: payload });
   }
@@ -258,18 +158,18 @@ export class OpenTransactionMarker {
   #save(): Promise<void> {
     if (this.#path === null) return Promise.resolve();
     this.#dirty = true;
-    this.#writing ??= this.#writeLoop().finally(() => (this.#writing = null));
+    this.#writing ??= this.#writeLoop(this.#path).finally(() => (this.#writing = null));
     return this.#writing;
   }
 
-  async #writeLoop(): Promise<void> {
+  async #writeLoop(path: string): Promise<void> {
     while (this.#dirty) {
       this.#dirty = false;
       // The number counts only records on disk: a crash after this write cannot look like damage.
       await this.#journal?.flush();
       this.#file = { ...this.#file, journalNumber: Math.max(this.#file.journalNumber, this.#journal?.durableNumber ?? 0) };
       try {
-        await writeFileAtomic(this.#path as string, JSON.stringify(this.#file, null, 1));
+        await writeFileAtomic(path, JSON.stringify(this.#file, null, 1));
         if (this.#failing) this.#log.info('open-transaction marker writable again', { path: this.#path });
         this.#failing = false;
       } catch (err) {
@@ -282,36 +182,4 @@ export class OpenTransactionMarker {
       }
     }
   }
-}
-
-function isMarkedTransaction(stored: unknown): stored is MarkedTransaction {
-  if (!isJsonObject<Record<string, unknown>>(stored)) return false;
-  const { localId, start, transactionId, lastMeter, stop } = stored;
-  const startOk =
-    isJsonObject<Record<string, unknown>>(start) &&
-    typeof start['idTag'] === 'string' &&
-    typeof start['meterStart'] === 'number' &&
-    typeof start['timestamp'] === 'string';
-  const meterOk =
-    lastMeter === null ||
-    (isJsonObject<Record<string, unknown>>(lastMeter) && typeof lastMeter['wh'] === 'number' && typeof lastMeter['at'] === 'string');
-  return (
-    Number.isInteger(localId) &&
-    startOk &&
-    (transactionId === null || Number.isInteger(transactionId)) &&
-    meterOk &&
-    (stop === null || isJsonObject(stop))
-  );
-}
-
-function isMarkerFile(stored: unknown): stored is MarkerFile {
-  if (!isJsonObject<Record<string, unknown>>(stored)) return false;
-  const { journalNumber, open, finished } = stored;
-  return (
-    Number.isInteger(journalNumber) &&
-    Array.isArray(open) &&
-    open.every(isMarkedTransaction) &&
-    Array.isArray(finished) &&
-    finished.every((id) => Number.isInteger(id))
-  );
 }

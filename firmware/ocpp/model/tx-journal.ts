@@ -39,6 +39,17 @@ const ajv = new Ajv({ allErrors: false, strict: false });
 /** A record as the journal holds it, read back through its schema. */
 export const isQueueRecord = ajv.compile<QueueRecord>(QueueRecordSchema);
 
+/** A message given up on, as the dead-letter file (`dataDir/ocpp-dead-letter.jsonl`) keeps it. */
+const DeadLetterSchema = Type.Object({
+  at: Type.String(),
+  reason: Type.String(),
+  action: Type.String(),
+  localId: Int,
+  payload: Payload,
+});
+export type DeadLetter = Static<typeof DeadLetterSchema>;
+export const isDeadLetter = ajv.compile<DeadLetter>(DeadLetterSchema);
+
 export interface Queued {
   readonly seq: number;
   readonly tx: number;

@@ -1,28 +1,16 @@
-import { join } from 'node:path';
 import type { Clock } from '../../../hal/clock.js';
 import type { Logger } from '../../log.js';
-import { isJsonObject } from '../../store/atomic-file.js';
-import { Journal } from '../../store/journal.js';
-import { ocpp16, type ResponseOf } from '../messages.js';
+import { ocpp16, type RequestOf } from '../messages.js';
+import * as MeterValues from '../operations/MeterValues.js';
+import * as StartTransaction from '../operations/StartTransaction.js';
+import * as StopTransaction from '../operations/StopTransaction.js';
 import { RpcError, type OcppRpc } from '../rpc.js';
-import {
-  applyRecord,
-  carriesSignedData,
-  emptyJournalState,
-  isQueueRecord,
-  liveRecords,
-  replayRecord,
-  type JournalState,
-  type OpenTransaction,
-  type QueueRecord,
-  type Queued,
-  type TxAction,
-} from './tx-journal.js';
-import { OpenTransactionMarker } from './open-transaction-marker.js';
+import type { OpenTransaction, Queued, TxAction } from './tx-journal.js';
+import { TransactionStore, type StoredQueue, type TxResponse } from './tx-store.js';
+import { TxSender } from './tx-sender.js';
 
-export type { OpenTransaction, TxAction };
-/** The central system's answer to a transaction message. */
-export type TxResponse = ResponseOf<TxAction>;
+export { JOURNAL_RETRY_MS, MAX_QUEUED_MESSAGES } from './tx-store.js';
+export type { OpenTransaction, StoredQueue, TxAction, TxResponse };
 
 export interface TxQueueOptions {
   readonly rpc: OcppRpc;
@@ -36,292 +24,123 @@ export interface TxQueueOptions {
   readonly canSend: () => boolean;
 }
 
-/** The journal and the dead-letter file as read at boot (`TxQueue.load`). */
-export interface StoredQueue {
-  readonly journal: Journal<QueueRecord>;
-  readonly records: readonly QueueRecord[];
-  readonly deadLetters: Journal<Record<string, unknown>>;
-  /** Issue #18: the open-transaction marker, and what opening the journal found (`open-transaction-marker.ts`). */
-  readonly marker: OpenTransactionMarker;
-  readonly lastNumber: number;
-  readonly olderWriterLast: boolean;
-  readonly readDamaged: boolean;
-}
-
-/** Bound of the queue. Beyond it, sampled MeterValues are thinned (every second one goes); Start and Stop never are. */
-export const MAX_QUEUED_MESSAGES = 5000;
-/** Done records after which the journal is compacted. */
-const COMPACT_AFTER = 1000;
-/** While the journal cannot be written, it is tried again this often (and at every new record). */
-export const JOURNAL_RETRY_MS = 5000;
-
 /**
- * The transaction messages (StartTransaction, StopTransaction, transaction MeterValues), kept in
- * a journal in `dataDir` so none is lost to a crash, a power loss or a long outage, and sent in
- * their order while the link is up. StopTransaction and MeterValues get their transactionId at
- * send time, from StartTransaction.conf. A message the central system refuses (CALLERROR or no
- * answer) is tried TransactionMessageAttempts times, waiting TransactionMessageRetryInterval ×
- * the attempts so far; then it goes to the dead-letter file and the queue moves on. Time offline
- * never counts as an attempt. The journal also keeps the open transactions with their last meter
- * reading, so a transaction cut by a crash can be closed at the next boot.
+ * The transaction messages of OCPP 1.6 (StartTransaction, StopTransaction, transaction
+ * MeterValues): the store that keeps them (`tx-store.ts`: journal, open transactions, dead
+ * letters, marker) and the sender that sends them in order (`tx-sender.ts`: drain, retry by
+ * TransactionMessageAttempts / TransactionMessageRetryInterval, dead-letter), joined here with
+ * the 1.6 operations that put them on the wire. StopTransaction and MeterValues get their
+ * transactionId at send time, from StartTransaction.conf.
  */
 export class TxQueue {
-  readonly #o: TxQueueOptions;
-  readonly #journal: Journal<QueueRecord>;
-  readonly #deadLetters: Journal<Record<string, unknown>>;
-  readonly #state: JournalState = emptyJournalState();
-  readonly #marker: OpenTransactionMarker;
-  #doneSinceCompaction = 0;
-  #deadLetterCount = 0;
-  #running: Promise<void> | null = null;
-  #again = false;
-  #retryTimer: ReturnType<Clock['setTimeout']> | null = null;
-  readonly #durableListeners = new Set<() => void>();
+  readonly #store: TransactionStore;
+  readonly #sender: TxSender<Queued, TxResponse>;
   /** Called with the central system's answer to each message sent, and what was sent. */
   onConfirmed: (action: TxAction, localId: number, response: TxResponse, payload: Record<string, unknown>) => void = () => {};
 
   /** The queue as the journal left it: messages not yet confirmed, transactions still open. */
   constructor(options: TxQueueOptions, stored: StoredQueue) {
-    this.#o = options;
-    this.#journal = stored.journal;
-    this.#deadLetters = stored.deadLetters;
-    for (const record of stored.records) replayRecord(this.#state, record);
-    // Issue #18 hook: what a damaged journal lost, its open-transaction marker gives back.
-    this.#marker = stored.marker;
-    const { records, readDamaged, lastNumber, olderWriterLast } = stored;
-    const repair = this.#marker.repair({ readDamaged, lastNumber, olderWriterLast, records, ...this.#state });
-    for (const record of repair) replayRecord(this.#state, record);
-    this.#journal.snapshotWith(() => liveRecords(this.#state));
-    if (stored.records.length + repair.length > 0) this.#compact();
+    const { rpc, clock, log } = options;
+    this.#store = new TransactionStore({ clock, log }, stored);
+    this.#sender = new TxSender({
+      outbox: this.#store,
+      clock,
+      attempts: options.attempts,
+      retryIntervalS: options.retryIntervalS,
+      canSend: options.canSend,
+      connected: () => rpc.connected,
+      send: (message, payload) => sendQueued({ rpc }, message.action, payload),
+      isRefusal: (err) => err instanceof RpcError,
+      onConfirmed: (message, response, payload) => this.onConfirmed(message.action, message.tx, response, payload),
+    });
+    // The journal has everything on disk again: what waited for it goes out.
+    this.#store.onDurable(() => void this.#sender.drain());
   }
 
   /** Reads the journal in `dataDir` (null: memory only). */
-  static async load(dataDir: string | null, log: Logger): Promise<StoredQueue> {
-    const path = (name: string): string | null => (dataDir === null ? null : join(dataDir, name));
-    const marker = await OpenTransactionMarker.load(dataDir, log);
-    const { journal, records, lastNumber, damaged, olderWriterLast } = await Journal.open(
-      path('ocpp-transactions.jsonl'),
-      isQueueRecord,
-      log,
-    );
-    // Numbers never go back below what the marker saw on disk, even after the tail was lost.
-    journal.continueAfter(marker.journalNumber);
-    marker.bindJournal(journal);
-    const { journal: deadLetters } = await Journal.open(path('ocpp-dead-letter.jsonl'), isJsonObject<Record<string, unknown>>, log);
-    return { journal, records, deadLetters, marker, lastNumber, olderWriterLast, readDamaged: damaged };
+  static load(dataDir: string | null, log: Logger): Promise<StoredQueue> {
+    return TransactionStore.load(dataDir, log);
   }
 
   get length(): number {
-    return this.#state.messages.length;
+    return this.#store.length;
   }
 
-  /**
-   * Whether the journal has everything so far on disk. False while `dataDir` cannot be written:
-   * the messages then wait in memory (bounded like the queue) and nothing is sent, so that no
-   * message the central system confirmed can be sent again after a crash (its record was never
-   * kept); the journal is rewritten from memory every JOURNAL_RETRY_MS until it works.
-   */
+  /** Whether the journal has everything so far on disk (`TransactionStore.durable`). */
   get durable(): boolean {
-    return this.#journal.healthy;
+    return this.#store.durable;
   }
 
   /** Calls `listener` when the journal, after failing, has everything on disk again. */
   onDurable(listener: () => void): () => void {
-    this.#durableListeners.add(listener);
-    return () => this.#durableListeners.delete(listener);
+    return this.#store.onDurable(listener);
   }
 
   /** Issue #18: what the journal had lost at boot (null: nothing), and why the marker could not be read (null: it could). */
   get journalDamage(): { readonly journal: string | null; readonly marker: string | null } {
-    return { journal: this.#marker.journalDamage, marker: this.#marker.damaged };
+    return this.#store.journalDamage;
   }
 
   /** Messages given up on since this start (they are in the dead-letter file). */
   get deadLetterCount(): number {
-    return this.#deadLetterCount;
+    return this.#store.deadLetterCount;
   }
 
   /** Transactions opened and not yet closed by a StopTransaction (after a crash: the one it cut). */
   get openTransactions(): readonly OpenTransaction[] {
-    return [...this.#state.open.values()];
+    return this.#store.openTransactions;
   }
 
   /** The central system's transactionId of a local transaction, once StartTransaction.conf came. */
   transactionIdOf(localId: number): number | null {
-    return this.#state.txIds.get(localId) ?? null;
+    return this.#store.transactionIdOf(localId);
   }
 
   /** Keeps a new transaction; returns its local id (unique across restarts). */
   openTransaction(info: Omit<OpenTransaction, 'localId' | 'lastMeter'>): number {
-    const localId = this.#state.nextTx++;
-    this.#state.open.set(localId, { localId, ...info, lastMeter: null });
-    this.#journal.append({ k: 'open', tx: localId, ...info });
-    return localId;
+    return this.#store.openTransaction(info);
   }
 
   /** Keeps the latest meter reading of an open transaction (what a crash would close it with). */
   recordMeter(localId: number, wh: number, at: string): void {
-    if (!this.#state.open.has(localId)) return;
-    const record: QueueRecord = { k: 'meter', tx: localId, wh, at };
-    applyRecord(this.#state, record);
-    this.#journal.append(record);
-    this.#marker.meter(localId, wh, at);
+    this.#store.recordMeter(localId, wh, at);
   }
 
-  /** Queues a message of transaction `localId`; a StopTransaction closes it. */
+  /** Queues a message of transaction `localId` and sends it in its turn; a StopTransaction closes it. */
   push(action: TxAction, localId: number, payload: Record<string, unknown>): void {
-    const record: QueueRecord = { k: 'msg', seq: this.#state.nextSeq++, tx: localId, action, payload };
-    applyRecord(this.#state, record);
-    this.#journal.append(record);
-    this.#marker.pushed(action, localId, payload);
-    if (this.#state.messages.length > MAX_QUEUED_MESSAGES) this.#thin();
-    void this.drain();
+    this.#store.push(action, localId, payload);
+    void this.#sender.drain();
   }
 
   /** Sends what is queued, in order, while the link stays up; resolves when it stops for now. */
   drain(): Promise<void> {
-    if (this.#running !== null) {
-      // The running pass may already have decided to stop: it looks once more before it ends.
-      this.#again = true;
-      return this.#running;
-    }
-    this.#running = this.#run();
-    return this.#running;
-  }
-
-  async #run(): Promise<void> {
-    try {
-      do {
-        this.#again = false;
-        await this.#loop();
-      } while (this.#again);
-    } finally {
-      this.#running = null;
-    }
+    return this.#sender.drain();
   }
 
   /** Resolves when the journal has written (or failed to write) everything so far; `durable` tells which. */
-  async flush(): Promise<void> {
-    await Promise.all([this.#journal.flush(), this.#deadLetters.flush(), this.#marker.flush()]);
-    if (!this.#journal.healthy) this.#scheduleRetry();
+  flush(): Promise<void> {
+    return this.#store.flush();
   }
 
-  async close(): Promise<void> {
-    if (this.#retryTimer !== null) this.#o.clock.clearTimeout(this.#retryTimer);
-    this.#retryTimer = null;
-    await Promise.all([this.#journal.close(), this.#deadLetters.close(), this.#marker.flush()]);
+  close(): Promise<void> {
+    return this.#store.close();
   }
+}
 
-  /** The journal failed: it is rewritten from memory every JOURNAL_RETRY_MS until that works. */
-  #scheduleRetry(): void {
-    if (this.#retryTimer !== null) return;
-    this.#retryTimer = this.#o.clock.setTimeout(() => {
-      this.#retryTimer = null;
-      void this.#journal.retry().then((healthy) => {
-        if (!healthy) return this.#scheduleRetry();
-        for (const listener of this.#durableListeners) listener();
-        void this.drain();
-      });
-    }, JOURNAL_RETRY_MS);
+/** Sends a kept message by its operation, checked against its schema first: the journal is read back from disk. */
+async function sendQueued(cp: { readonly rpc: OcppRpc }, action: TxAction, payload: Record<string, unknown>): Promise<TxResponse> {
+  switch (action) {
+    case 'StartTransaction':
+      return StartTransaction.send(cp, checked(action, payload));
+    case 'StopTransaction':
+      return StopTransaction.send(cp, checked(action, payload));
+    case 'MeterValues':
+      return MeterValues.send(cp, checked(action, payload));
   }
+}
 
-  async #loop(): Promise<void> {
-    while (this.#state.messages.length > 0 && this.#o.canSend()) {
-      // Only what is on disk goes out: a confirmation of a message the journal never kept could
-      // not stop it from being sent again after a crash.
-      await this.#journal.flush();
-      if (!this.#journal.healthy) {
-        this.#scheduleRetry();
-        return;
-      }
-      const head = this.#state.messages[0];
-      if (head === undefined) return;
-      const payload = this.#payloadOf(head);
-      if (payload === null) {
-        this.#deadLetter(head, 'its StartTransaction was given up on: no transactionId');
-        continue;
-      }
-      try {
-        const response = await this.#send(head.action, payload);
-        if ('transactionId' in response) {
-          this.#record({ k: 'txid', tx: head.tx, id: response.transactionId });
-          this.#marker.started(head.tx, response.transactionId);
-        }
-        // Issue #18 hook: the marker knows a confirmed stop before the journal does (never sent again).
-        if (head.action === 'StopTransaction') await this.#marker.finished(head.tx);
-        this.#record({ k: 'done', seq: head.seq });
-        this.onConfirmed(head.action, head.tx, response, payload);
-        // The answer is on disk before the next message goes: a crash can repeat only the one in flight.
-        await this.#journal.flush();
-      } catch (err) {
-        if (!this.#o.rpc.connected) return; // offline: not an attempt
-        head.failures += 1;
-        if (!(err instanceof RpcError) || head.failures >= this.#o.attempts()) {
-          this.#deadLetter(head, (err as Error).message);
-          continue;
-        }
-        this.#journal.append({ k: 'fail', seq: head.seq, failures: head.failures });
-        await new Promise<void>((resolve) => this.#o.clock.setTimeout(resolve, this.#o.retryIntervalS() * 1000 * head.failures));
-      }
-    }
-  }
-
-  /** Sends a kept message, checked against its schema first: the journal is read back from disk. */
-  async #send<A extends TxAction>(action: A, payload: Record<string, unknown>): Promise<ResponseOf<A>> {
-    const request = ocpp16.request(action, payload);
-    if (!request.ok) throw new Error(`refusing to send an invalid ${action}: ${request.violation.description}`);
-    return this.#o.rpc.call(action, request.value);
-  }
-
-  /** What goes on the wire: Stop and MeterValues with the transactionId; null when there never will be one. */
-  #payloadOf(message: Queued): Record<string, unknown> | null {
-    if (message.action === 'StartTransaction') return message.payload;
-    const transactionId = this.#state.txIds.get(message.tx);
-    return transactionId === undefined ? null : { ...message.payload, transactionId };
-  }
-
-  /** Gives up on a message: into the dead-letter file, logged; a StartTransaction takes its transaction's messages along. */
-  #deadLetter(message: Queued, reason: string): void {
-    const related = message.action === 'StartTransaction' ? this.#state.messages.filter((m) => m.tx === message.tx) : [message];
-    if (related.some((m) => m.action === 'StopTransaction')) void this.#marker.finished(message.tx);
-    for (const m of related) {
-      this.#deadLetters.append({
-        at: new Date(this.#o.clock.now()).toISOString(),
-        reason,
-        action: m.action,
-        localId: m.tx,
-        payload: m.payload,
-      });
-      this.#record({ k: 'done', seq: m.seq });
-    }
-    this.#deadLetterCount += related.length;
-    this.#o.log.error('transaction message given up on: kept in the dead-letter file', {
-      action: message.action,
-      reason,
-      alsoGivenUp: related.length - 1,
-    });
-  }
-
-  /** Over the bound: every second queued sampled MeterValues goes, oldest first; Start, Stop and signed records (CONTRACT §9) stay. */
-  #thin(): void {
-    const meterValues = this.#state.messages.slice(1).filter((m) => m.action === 'MeterValues' && !carriesSignedData(m.payload));
-    const dropped = meterValues.filter((_, i) => i % 2 === 1);
-    for (const m of dropped) this.#record({ k: 'done', seq: m.seq });
-    this.#o.log.warn('transaction queue full: sampled meter values thinned', {
-      dropped: dropped.length,
-      queued: this.#state.messages.length,
-    });
-  }
-
-  #record(record: QueueRecord): void {
-    applyRecord(this.#state, record);
-    this.#journal.append(record);
-    if (record.k === 'done' && ++this.#doneSinceCompaction >= COMPACT_AFTER) this.#compact();
-  }
-
-  /** Rewrites the journal as the live state only. */
-  #compact(): void {
-    this.#doneSinceCompaction = 0;
-    this.#journal.rewrite(liveRecords(this.#state));
-  }
+function checked<A extends TxAction>(action: A, payload: Record<string, unknown>): RequestOf<A> {
+  const request = ocpp16.request(action, payload);
+  if (!request.ok) throw new Error(`refusing to send an invalid ${action}: ${request.violation.description}`);
+  return request.value;
 }
