@@ -6,6 +6,7 @@ import type { AuthorizationStore } from './model/authorization.js';
 import type { OcppConfiguration } from './model/configuration.js';
 import type { CertificateStore } from './model/certificate-store.js';
 import type { Availability } from './model/availability-store.js';
+import { BootStatus, ChangeSignal } from './boot-status.js';
 import type { ConnectorView, StorageProblem } from './model/connector-status.js';
 import { AvailabilityControl } from './availability.js';
 import { OcppTime } from './ocpp-clock.js';
@@ -13,10 +14,10 @@ import { OcppSession, type BootState, type ChargePointIdentity } from './session
 import { ConnectorReporter, StatusNotifier } from './status-notifier.js';
 import { TxQueue } from './model/tx-queue.js';
 import { registerOperations } from './operations/index.js';
-import type { LinkSecurity } from './link-security.js';
+import { LinkSecurity } from './link-security.js';
 import { OcppRpc } from './rpc.js';
 import { Notifications } from './notifications.js';
-import type { OcppServices, OcppSettings } from './services.js';
+import type { Availabilities, OcppServices, OcppSettings } from './services.js';
 import { SecurityEvents } from './security-events.js';
 import { SignedMeterValues, type SignedMeterStatus } from './signed-meter-values.js';
 import { OfflineLimit } from './offline-limit.js';
@@ -31,15 +32,13 @@ export type { ChargePointOptions };
 export type { Availability, BootState, ChargePointIdentity };
 
 /**
- * The OCPP 1.6J charge point: the link, BootNotification (nothing else until Accepted),
- * Heartbeat, StatusNotification of connector 0 and the connector, the clock from the central
- * system, and the operations of `operations/` over the models of `model/`.
- */
-/**
  * The OCPP 1.6J charge point: the composition root of the layer. It builds the services in the
- * order they depend on each other (the clock, the RPC, the journal, the session over the link,
- * transactions, smart charging, the status notifier) and registers the operations of
- * `operations/`, each of which uses only the few services it declares.
+ * order they depend on each other, each from services already built: the clock, the boot status
+ * and the RPC; what waits for the central system (the journal, notifications, security events);
+ * the link's security; the charging inputs (offline limit, smart charging, availability); the
+ * transactions; the status; last the session over the link. A service that follows one built
+ * before it subscribes to its changes. Then it registers the operations of `operations/`, each of
+ * which uses only the few services it declares.
  */
 export class ChargePoint implements OcppServices {
   readonly rpc: OcppRpc;
@@ -58,162 +57,187 @@ export class ChargePoint implements OcppServices {
   readonly #o: ChargePointOptions;
   readonly time: OcppTime;
   readonly session: OcppSession;
-  readonly availability: AvailabilityControl;
+  /** ChangeAvailability, Scheduled while a transaction runs. */
+  readonly availability: Availabilities;
+  readonly #availability: AvailabilityControl;
   readonly status: ConnectorReporter;
   readonly notifier: Notifications;
-  readonly #statuses: StatusNotifier;
   readonly #queue: TxQueue;
   readonly #signedMeter: SignedMeterValues | null;
   /** Null without `ocpp.offlineLimitA`. */
   readonly #offlineLimit: OfflineLimit | null;
-  readonly #unsubscribeCharging: () => void;
+  readonly #unsubscribe: Array<() => void>;
 
   constructor(options: ChargePointOptions) {
-    const { clock, configuration, settings } = options;
+    const { clock, configuration, settings, charging, profiles } = options;
     this.#o = options;
     this.settings = settings;
     this.configuration = configuration;
     this.authorization = options.authorization;
     this.certificates = options.certificates;
-    this.link = options.link;
-    this.charging = options.charging;
+    this.charging = charging;
     this.firmwareUpdates = options.firmwareUpdates ?? null;
     this.diagnostics = options.diagnostics ?? null;
     const log = (this.log = options.log.child({ module: 'ocpp' }));
-    this.time = new OcppTime({ clock, log, ...(options.hostClockSynced !== undefined && { hostClockSynced: options.hostClockSynced }) });
-    this.rpc = new OcppRpc({
+
+    // The clock, where Boot stands, and the RPC, which serves nothing while Boot is Rejected.
+    const time = (this.time = new OcppTime({
+      clock,
+      log,
+      ...(options.hostClockSynced !== undefined && { hostClockSynced: options.hostClockSynced }),
+    }));
+    const boot = new BootStatus();
+    const rpc = (this.rpc = new OcppRpc({
       clock,
       log: options.log,
-      serving: () => this.session.state !== 'Rejected',
+      serving: () => boot.serving,
       ...(options.callTimeoutMs !== undefined && { callTimeoutMs: options.callTimeoutMs }),
-    });
-    this.#queue = new TxQueue(
+    }));
+    const online = (): boolean => boot.online(rpc);
+    const timestamp = (): string => time.timestamp();
+
+    // What waits until the central system can be told.
+    const queue = (this.#queue = new TxQueue(
       {
-        rpc: this.rpc,
+        rpc,
         clock,
         log,
         attempts: () => configuration.integer('TransactionMessageAttempts'),
         retryIntervalS: () => configuration.integer('TransactionMessageRetryInterval'),
-        canSend: () => this.online,
+        canSend: online,
       },
       options.queue,
-    );
-    const signingMeter = options.signingMeter ?? null;
-    this.#signedMeter = signingMeter && new SignedMeterValues({ meter: signingMeter, clock, log, fixedIdTag: settings.fixedIdTag });
-    this.notifier = new Notifications({ rpc: this.rpc, log, online: () => this.online });
-    this.securityEvents = new SecurityEvents({
-      rpc: this.rpc,
-      log,
-      timestamp: () => this.time.timestamp(),
-      canSend: () => this.online,
-    });
+    ));
+    const notifier = (this.notifier = new Notifications({ rpc, log, online }));
+    const securityEvents = (this.securityEvents = new SecurityEvents({ rpc, log, timestamp, canSend: online }));
+    const link = (this.link = new LinkSecurity(options.link, {
+      events: securityEvents,
+      configuration,
+      knownTimeMs: () => time.knownTimeMs(),
+    }));
+
+    // The charging inputs: the comm-loss limit, the profiles (which it lowers), the availability.
     const { offlineLimitA = null, offlineAfterS = 300 } = settings;
-    this.#offlineLimit =
+    const offlineLimitChanged = new ChangeSignal();
+    const offlineLimit = (this.#offlineLimit =
       offlineLimitA === null
         ? null
-        : new OfflineLimit({ limitA: offlineLimitA, afterS: offlineAfterS, clock, log, onChange: () => this.smartCharging.apply() });
-    this.availability = new AvailabilityControl({
-      log,
-      transactionRunning: () => this.transactions.transaction !== null,
-      onChange: () => {
-        this.transactions.availabilityChanged();
-        this.status.report();
-      },
-    });
-    this.#statuses = new StatusNotifier({ rpc: this.rpc, log, timestamp: () => this.time.timestamp(), queue: this.#queue });
-    this.transactions = new TransactionService({
-      signedMeter: this.#signedMeter,
-      rpc: this.rpc,
-      queue: this.#queue,
-      charging: options.charging,
-      configuration,
-      authorization: options.authorization,
-      clock,
-      log,
-      connectorId: settings.connectorId,
-      fixedIdTag: settings.fixedIdTag,
-      timestamp: () => this.time.timestamp(),
-      online: () => this.online,
-      available: () => this.available,
-      onChange: () => {
-        if (this.transactions.transaction === null) this.availability.applyScheduled();
-        this.status.report();
-      },
-      onTransaction: (tx) => this.smartCharging.transactionChanged(tx),
-      onIdTag: options.onIdTag,
-      ...(options.onTransactionEnded !== undefined && { onEnded: options.onTransactionEnded }),
-    });
-    this.smartCharging = new SmartCharging({
-      store: options.profiles,
-      charging: options.charging,
+        : new OfflineLimit({ limitA: offlineLimitA, afterS: offlineAfterS, clock, log, onChange: () => offlineLimitChanged.emit() }));
+    const smartCharging = (this.smartCharging = new SmartCharging({
+      store: profiles,
+      charging,
       configuration,
       clock,
       log,
       connectorId: settings.connectorId,
       voltageV: options.evse.voltageV,
       maxCurrentA: options.evse.maxCurrentA,
-      nowMs: () => this.time.nowMs(),
-      transaction: () => this.transactions.transaction,
-      offlineLimitA: () => this.#offlineLimit?.limitA ?? null,
-    });
-    this.status = new ConnectorReporter({
-      notifier: this.#statuses,
+      nowMs: () => time.nowMs(),
+      offlineLimitA: () => offlineLimit?.limitA ?? null,
+    }));
+    const availability = (this.#availability = new AvailabilityControl({ log }));
+
+    // The transactions.
+    const signingMeter = options.signingMeter ?? null;
+    const signedMeter = (this.#signedMeter =
+      signingMeter && new SignedMeterValues({ meter: signingMeter, clock, log, fixedIdTag: settings.fixedIdTag }));
+    const transactionsChanged = new ChangeSignal();
+    const transactions = (this.transactions = new TransactionService({
+      signedMeter,
+      rpc,
+      queue,
+      charging,
+      configuration,
+      authorization: options.authorization,
+      clock,
+      log,
       connectorId: settings.connectorId,
-      charging: options.charging,
-      transactions: this.transactions,
-      availability: this.availability,
-      profiles: options.profiles,
-      queue: this.#queue,
-      online: () => this.online,
-    });
-    this.time.onSet((movedMs) => {
-      // Stamped with the time just set: the one the central system goes by.
-      if (OcppTime.isEvent(movedMs))
-        this.securityEvents.report('SettingSystemTime', `clock set from the central system by ${Math.round(movedMs)} ms`);
-      // Profile boundaries are in the central system's time.
-      this.smartCharging.apply();
-    });
-    this.session = new OcppSession({
-      rpc: this.rpc,
+      fixedIdTag: settings.fixedIdTag,
+      timestamp,
+      online,
+      available: () => availability.available,
+      onChange: () => transactionsChanged.emit(),
+      onTransaction: (tx) => smartCharging.transactionChanged(tx),
+      onIdTag: options.onIdTag,
+      ...(options.onTransactionEnded !== undefined && { onEnded: options.onTransactionEnded }),
+    }));
+    this.availability = { change: (type) => availability.change(type, transactions.transaction !== null) };
+
+    // The connector's status as the central system is told it.
+    const statuses = new StatusNotifier({ rpc, log, timestamp, queue });
+    const status = (this.status = new ConnectorReporter({
+      notifier: statuses,
+      connectorId: settings.connectorId,
+      charging,
+      transactions,
+      availability,
+      profiles,
+      queue,
+      online,
+    }));
+
+    // The session over the link: Boot, Heartbeat, and what follows from the link coming and going.
+    const session = (this.session = new OcppSession({
+      rpc,
+      boot,
       clock,
       log,
       configuration,
       identity: options.identity,
-      time: this.time,
-      offlineLimit: this.#offlineLimit,
-      meterIdentity: async () => (await this.#signedMeter?.identity()) ?? null,
-      connect:
-        options.connector ?? webSocketConnector({ settings, link: options.link, rpc: this.rpc, clock, log: options.log, configuration }),
-      beforeBoot: () => this.link.linkOpened(),
+      time,
+      offlineLimit,
+      meterIdentity: async () => (await signedMeter?.identity()) ?? null,
+      connect: options.connector ?? webSocketConnector({ settings, link, rpc, clock, log: options.log, configuration }),
+      beforeBoot: () => link.linkOpened(),
       onUnreachable: (failure, failedTarget) => {
-        if (failure !== null && failedTarget !== null) options.link.linkFailed(failure, failedTarget);
+        if (failure !== null && failedTarget !== null) link.linkFailed(failure, failedTarget);
         // The backend is unreachable: the offline rules let a plug-in start a transaction.
-        this.transactions.ready();
-        if (failure === null) this.#statuses.forget();
+        transactions.ready();
+        if (failure === null) statuses.forget();
       },
       onAccepted: (firstTime) => {
         if (firstTime) {
-          this.#statuses.forget();
-          this.transactions.ready();
+          statuses.forget();
+          transactions.ready();
         }
-        this.status.report();
-        this.#sendPending();
+        status.report();
+        // The central system can be told again: what waited goes out.
+        notifier.sendWaiting();
+        void queue.drain();
+        void securityEvents.flush();
       },
+    }));
+
+    // Who follows whom, now that all are built.
+    this.#unsubscribe = [
+      offlineLimitChanged.on(() => smartCharging.apply()),
+      transactionsChanged.on(() => {
+        // A scheduled availability change applies before the status that follows from the end.
+        if (transactions.transaction === null) availability.applyScheduled();
+        status.report();
+      }),
+      availability.onChange(() => {
+        transactions.availabilityChanged();
+        status.report();
+      }),
+      link.onRetarget((target, why) => session.link.retarget(target, why)),
+      charging.onChange(() => status.report()),
+      queue.onDurable(() => status.report()),
+    ];
+    time.onSet((movedMs) => {
+      // Stamped with the time just set: the one the central system goes by.
+      if (OcppTime.isEvent(movedMs))
+        securityEvents.report('SettingSystemTime', `clock set from the central system by ${Math.round(movedMs)} ms`);
+      // Profile boundaries are in the central system's time.
+      smartCharging.apply();
     });
-    options.link.attach(this.session.link, this.securityEvents, configuration, () => this.time.knownTimeMs());
-    options.rfid.onCard = (idTag) => void this.transactions.cardPresented(idTag);
-    const unsubscribeCharging = options.charging.onChange(() => this.status.report());
-    const unsubscribeDurable = this.#queue.onDurable(() => this.status.report());
-    this.#unsubscribeCharging = () => {
-      unsubscribeCharging();
-      unsubscribeDurable();
-    };
     configuration.onChange((key) => {
-      if (key === 'HeartbeatInterval') this.session.scheduleHeartbeat();
-      if (key === 'ClockAlignedDataInterval') this.transactions.scheduleAligned();
-      if (key === 'MeterValueSampleInterval') this.transactions.sampleIntervalChanged();
-      if (key === 'WebSocketPingInterval') this.session.link.pingIntervalChanged();
+      if (key === 'HeartbeatInterval') session.scheduleHeartbeat();
+      if (key === 'ClockAlignedDataInterval') transactions.scheduleAligned();
+      if (key === 'MeterValueSampleInterval') transactions.sampleIntervalChanged();
+      if (key === 'WebSocketPingInterval') session.link.pingIntervalChanged();
     });
+    options.rfid.onCard = (idTag) => void transactions.cardPresented(idTag);
     registerOperations(this);
   }
 
@@ -227,7 +251,7 @@ export class ChargePoint implements OcppServices {
   }
 
   get available(): boolean {
-    return this.availability.available;
+    return this.#availability.available;
   }
 
   get bootState(): BootState {
@@ -245,7 +269,7 @@ export class ChargePoint implements OcppServices {
   }
 
   async start(): Promise<void> {
-    await this.availability.load(this.#o.dataDir);
+    await this.#availability.load(this.#o.dataDir);
     await this.#signedMeter?.identity();
     const signedEndRecord = (await this.#signedMeter?.recover(this.#queue.openTransactions.length > 0)) ?? null;
     this.transactions.recover(this.#o.recoveryReason, signedEndRecord);
@@ -264,7 +288,7 @@ export class ChargePoint implements OcppServices {
     await this.#queue.drain();
     this.session.stop();
     this.#offlineLimit?.stop();
-    this.#unsubscribeCharging();
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
     this.transactions.close();
     this.smartCharging.stop();
     await this.session.link.stop();
@@ -286,12 +310,5 @@ export class ChargePoint implements OcppServices {
     this.securityEvents.report('ResetOrReboot', `${type} reset by the central system`);
     this.session.restart();
     this.session.link.reconnect(`${type} reset`);
-  }
-
-  /** The central system can be told again: what waited goes out (notifications, transaction messages, security events). */
-  #sendPending(): void {
-    this.notifier.sendWaiting();
-    void this.#queue.drain();
-    void this.securityEvents.flush();
   }
 }
