@@ -220,8 +220,7 @@ export class Firmware {
       saveAuthorizationKey: async (key) => void (await this.#options.overlay?.set('ocpp.password', key)),
       log,
     });
-    if (link.target.tls?.rejectUnauthorized === false)
-      log.warn('OCPP TLS: the central system certificate is not verified (ocpp.insecureTls)', { url: ocpp.url });
+    if (link.insecureTls) log.warn('OCPP TLS: the central system certificate is not verified (ocpp.insecureTls)', { url: ocpp.url });
     return new ChargePoint({
       settings: ocpp,
       identity: {

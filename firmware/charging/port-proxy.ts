@@ -1,7 +1,8 @@
-import { every, type Clock, type TimerHandle } from '../../hal/clock.js';
+import { every, type Clock } from '../../hal/clock.js';
 import type { Identification, SigningMeterIdentity } from '../../hal/meter.js';
 import type { PhaseCount } from '../../hal/phase-relay.js';
 import type { Logger } from '../log.js';
+import { PendingRequests } from '../request-reply.js';
 import type { FaultHistoryEntry } from '../safety/fault-log.js';
 import type { ChargingStatus, UnlockResult } from './controller.js';
 import {
@@ -24,13 +25,6 @@ const REQUEST_TIMEOUT_MS = 30_000;
 /** Requests in flight at most; more are refused at once rather than queued without end. */
 const MAX_PENDING_REQUESTS = 32;
 
-interface Pending {
-  readonly name: PortRequestName;
-  readonly timer: TimerHandle;
-  resolve(result: unknown): void;
-  reject(err: Error): void;
-}
-
 export interface PortProxyOptions {
   readonly endpoint: PortEndpoint;
   readonly clock: Clock;
@@ -47,7 +41,7 @@ export class ChargingPortProxy implements ChargingPort {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #listeners = new Set<(status: ChargingStatus) => void>();
-  readonly #pending = new Map<number, Pending>();
+  readonly #pending: PendingRequests<number>;
   readonly #stopAlive: () => void;
   readonly #listener = (message: unknown): void => this.#received(message);
   readonly ready: Promise<void>;
@@ -60,13 +54,20 @@ export class ChargingPortProxy implements ChargingPort {
   #lastPassMs: number | null = null;
   #heardAtMs: number;
   #controlSilent = false;
-  #nextId = 0;
 
   constructor(options: PortProxyOptions) {
     this.#endpoint = options.endpoint;
     this.#clock = options.clock;
     this.#log = options.log.child({ module: 'charging-port' });
     this.#heardAtMs = this.#clock.now();
+    let nextId = 0;
+    this.#pending = new PendingRequests({
+      clock: this.#clock,
+      timeoutMs: REQUEST_TIMEOUT_MS,
+      maxPending: MAX_PENDING_REQUESTS,
+      full: (name) => new Error(`${name}: too many requests to the charging core in flight`),
+      nextId: () => nextId++,
+    });
     this.ready = new Promise((resolve) => (this.#ready = resolve));
     this.#endpoint.on('message', this.#listener);
     this.#stopAlive = every(this.#clock, ALIVE_PERIOD_MS, () => this.#alive());
@@ -77,7 +78,7 @@ export class ChargingPortProxy implements ChargingPort {
   close(): void {
     this.#stopAlive();
     this.#endpoint.off('message', this.#listener);
-    for (const [id, pending] of this.#pending) this.#settle(id, pending, () => pending.reject(new Error('the charging port closed')));
+    this.#pending.failAll(new Error('the charging port closed'));
   }
 
   setModbusLimit(limitA: number, enabled: boolean): void {
@@ -178,28 +179,15 @@ export class ChargingPortProxy implements ChargingPort {
   }
 
   #request<K extends PortRequestName>(name: K, args: PortRequestArgs<K>): Promise<PortRequestResult<K>> {
-    if (this.#pending.size >= MAX_PENDING_REQUESTS)
-      return Promise.reject(new Error(`${name}: too many requests to the charging core in flight`));
-    const id = this.#nextId++;
-    return new Promise<PortRequestResult<K>>((resolve, reject) => {
-      const timer = this.#clock.setTimeout(
-        () => this.#settle(id, this.#pending.get(id), () => reject(new Error(`${name}: the charging core did not answer`))),
-        REQUEST_TIMEOUT_MS,
-      );
-      const accept = (result: unknown): void => {
-        if (isRequestResult(name, result)) resolve(result);
-        else reject(new Error(`${name}: the charging core answered with an unexpected result`));
-      };
-      this.#pending.set(id, { name, timer, resolve: accept, reject });
-      this.#send({ type: 'request', id, name, args } as ToControl);
+    return this.#pending.request({
+      label: name,
+      send: (id) => this.#send({ type: 'request', id, name, args } as ToControl),
+      check: (result) =>
+        isRequestResult(name, result)
+          ? { ok: true, value: result }
+          : { ok: false, error: new Error(`${name}: the charging core answered with an unexpected result`) },
+      timedOut: () => new Error(`${name}: the charging core did not answer`),
     });
-  }
-
-  #settle(id: number, pending: Pending | undefined, finish: () => void): void {
-    if (pending === undefined) return;
-    this.#clock.clearTimeout(pending.timer);
-    this.#pending.delete(id);
-    finish();
   }
 
   #send(message: ToControl): void {
@@ -236,13 +224,11 @@ export class ChargingPortProxy implements ChargingPort {
       case 'snapshot':
         this.#snapshotReceived(message.snapshot);
         return;
-      case 'reply': {
-        const pending = this.#pending.get(message.id);
-        if (message.ok) this.#settle(message.id, pending, () => pending?.resolve(message.result));
+      case 'reply':
+        if (message.ok) this.#pending.reply(message.id, message.result);
         // The control side's own reason, as the same call in-process would reject with it.
-        else this.#settle(message.id, pending, () => pending?.reject(new Error(message.error)));
+        else this.#pending.fail(message.id, new Error(message.error));
         return;
-      }
       default: {
         const never: never = message;
         throw new Error(`unknown message ${JSON.stringify(never)}`);

@@ -1,12 +1,9 @@
 import type { Logger } from '../log.js';
+import { ChangeSignal } from './boot-status.js';
 import { AvailabilityStore, type Availability } from './model/availability-store.js';
 
 export interface AvailabilityOptions {
   readonly log: Logger;
-  /** A transaction runs: Inoperative waits for its end (Scheduled). */
-  readonly transactionRunning: () => boolean;
-  /** The availability in force changed. */
-  readonly onChange: () => void;
 }
 
 /**
@@ -18,6 +15,7 @@ export class AvailabilityControl {
   #store: AvailabilityStore | null = null;
   #availability: Availability = 'Operative';
   #scheduled: Availability | null = null;
+  readonly #changed = new ChangeSignal();
 
   constructor(options: AvailabilityOptions) {
     this.#o = options;
@@ -38,8 +36,14 @@ export class AvailabilityControl {
     return this.#store?.lost ?? null;
   }
 
-  async change(type: Availability): Promise<'Accepted' | 'Scheduled'> {
-    if (type === 'Inoperative' && this.#o.transactionRunning()) {
+  /** Calls `listener` each time the availability in force changes. */
+  onChange(listener: () => void): () => void {
+    return this.#changed.on(listener);
+  }
+
+  /** ChangeAvailability; Inoperative while a transaction runs waits for its end (Scheduled). */
+  async change(type: Availability, transactionRunning: boolean): Promise<'Accepted' | 'Scheduled'> {
+    if (type === 'Inoperative' && transactionRunning) {
       this.#scheduled = type;
       return 'Scheduled';
     }
@@ -59,7 +63,7 @@ export class AvailabilityControl {
   async #set(type: Availability): Promise<void> {
     const saved = this.#store?.set(type);
     this.#availability = type;
-    this.#o.onChange();
+    this.#changed.emit();
     await saved;
   }
 }

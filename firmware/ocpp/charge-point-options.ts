@@ -5,7 +5,7 @@ import type { ChargingPort } from '../charging/port.js';
 import type { DiagnosticsUploader } from '../diagnostics/uploader.js';
 import type { Logger } from '../log.js';
 import type { FirmwareUpdater } from '../update/updater.js';
-import type { LinkSecurity } from './link-security.js';
+import type { LoadedLinkSecurity } from './link-security.js';
 import type { AuthorizationStore } from './model/authorization.js';
 import type { CertificateStore } from './model/certificate-store.js';
 import type { OcppConfiguration } from './model/configuration.js';
@@ -25,8 +25,8 @@ export interface ChargePointOptions {
   readonly authorization: AuthorizationStore;
   readonly profiles: ProfileStore;
   readonly certificates: CertificateStore;
-  /** The security profile: what the link connects with, and the keys SecurityProfile and AuthorizationKey. */
-  readonly link: LinkSecurity;
+  /** The security profile as read (`LinkSecurity.load`): what the link connects with, and the keys SecurityProfile and AuthorizationKey. */
+  readonly link: LoadedLinkSecurity;
   /** The transaction journal as read at boot (`TxQueue.load`). */
   readonly queue: StoredQueue;
   /** How transactions the journal still has open were cut: only the process restarted, or the machine. */

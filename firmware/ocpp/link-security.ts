@@ -1,13 +1,12 @@
 import type { X509Certificate } from 'node:crypto';
-import { join } from 'node:path';
 import type { Logger } from '../log.js';
-import { isJsonObject, readStoredJson, saveFile } from '../store/atomic-file.js';
-import type { LinkFailure, LinkTarget, OcppConnection } from './connection.js';
+import type { LinkFailure, LinkTarget } from './connection.js';
+import { caPems, readTlsMaterial, targetOf, type TlsMaterial } from './link-target.js';
 import type { CertificateStore } from './model/certificate-store.js';
 import type { ChangeResult, OcppConfiguration } from './model/configuration.js';
-import { authorizationKeyProblem, profileOf, raiseRefusal, urlFor, type SecurityProfile } from './model/security-profile.js';
+import { authorizationKeyProblem, profileOf, raiseRefusal, type SecurityProfile } from './model/security-profile.js';
+import { readRaisedProfile, saveRaisedProfile } from './model/security-profile-store.js';
 import type { SecurityEvents, SecurityEventType } from './security-events.js';
-import { ocppTlsOptions, verifiedConnection, type OcppTlsOptions } from './tls.js';
 import { parsedCertificates } from './x509.js';
 
 /** The `ocpp` config keys the link is made of. */
@@ -18,12 +17,6 @@ export interface LinkSettings {
   readonly certFile?: string;
   readonly keyFile?: string;
   readonly insecureTls: boolean;
-}
-
-/** A raised profile, kept with the profile the config file gave when it was raised: a changed file wins again. */
-interface StoredProfile {
-  readonly profile: SecurityProfile;
-  readonly fileProfile: SecurityProfile;
 }
 
 /** Failed attempts with a new profile or key before the link goes back to the old one. */
@@ -66,51 +59,77 @@ export interface LinkSecurityOptions {
   readonly hostClockMs?: () => number;
 }
 
+/** The security profile as read before the charge point is built (`LinkSecurity.load`): the files of its first target read too. */
+export interface LoadedLinkSecurity {
+  readonly options: LinkSecurityOptions;
+  readonly fileProfile: SecurityProfile;
+  readonly profile: SecurityProfile;
+  readonly material: TlsMaterial | null;
+  /** The central system certificate is not verified: TLS with ocpp.insecureTls. */
+  readonly insecureTls: boolean;
+}
+
+/** What the link security works with in the charge point, built before it. */
+export interface LinkSecurityServices {
+  /** Where it reports the security events of the link. */
+  readonly events: Pick<SecurityEvents, 'report'>;
+  /** It owns the keys SecurityProfile and AuthorizationKey. */
+  readonly configuration: Pick<OcppConfiguration, 'own'>;
+  /** OCPP time now in ms, null while not known (certificate dates are checked only against a known time). */
+  readonly knownTimeMs: () => number | null;
+}
+
+/** Where the link is told to connect with a new target; `why` null: at the next attempt, without dropping the link. */
+export type RetargetListener = (target: LinkTarget, why: string | null) => void;
+
 /**
  * The security profile of the OCPP link and what it connects with: the URL's scheme, Basic auth,
  * the CA certificates and the client certificate. It owns the SecurityProfile and AuthorizationKey
  * keys: a change is tried on a new connection and kept only once that connection opens; after
- * TRIAL_ATTEMPTS failed attempts the link goes back to what worked.
+ * TRIAL_ATTEMPTS failed attempts the link goes back to what worked. The link follows its target
+ * through `onRetarget`.
  */
 export class LinkSecurity {
   readonly #o: LinkSecurityOptions;
+  readonly #services: LinkSecurityServices;
   readonly #log: Logger;
   readonly #fileProfile: SecurityProfile;
   #profile: SecurityProfile;
   #password: string;
   #target: LinkTarget;
-  #connection: Pick<OcppConnection, 'retarget'> | null = null;
-  #events: SecurityEvents | null = null;
+  readonly #retargetListeners = new Set<RetargetListener>();
   #trial: Trial | null = null;
-  #knownTimeMs: () => number | null = () => null;
   /** Security events already reported for the failures since the link was last up. */
   readonly #reported = new Set<SecurityEventType>();
 
-  private constructor(options: LinkSecurityOptions, fileProfile: SecurityProfile, profile: SecurityProfile, target: LinkTarget) {
+  /** Builds the link security from what `load` read; reports an unverified central system at once. */
+  constructor(loaded: LoadedLinkSecurity, services: LinkSecurityServices) {
+    const options = loaded.options;
     this.#o = options;
+    this.#services = services;
     this.#log = options.log.child({ module: 'ocpp' });
-    this.#fileProfile = fileProfile;
-    this.#profile = profile;
+    this.#fileProfile = loaded.fileProfile;
+    this.#profile = loaded.profile;
     this.#password = options.settings.password;
-    this.#target = target;
+    this.#target = this.#assemble(loaded.profile, this.#password, loaded.material);
+    services.configuration.own('SecurityProfile', { value: () => String(this.profile), change: (value) => this.#raise(value) });
+    // Write-only: GetConfiguration lists the key without a value.
+    services.configuration.own('AuthorizationKey', { value: () => undefined, change: (value) => this.#changeKey(value) });
+    if (loaded.insecureTls)
+      services.events.report('InvalidCentralSystemCertificate', 'ocpp.insecureTls: the central system certificate is not verified');
   }
 
-  /** The profile and target from the config and what the central system raised; a file that cannot be read is a ConfigError. */
-  static async load(options: LinkSecurityOptions): Promise<LinkSecurity> {
-    const { settings, dataDir } = options;
+  /** The profile from the config and what the central system raised, and the files of its target; a file that cannot be read is a ConfigError. */
+  static async load(options: LinkSecurityOptions): Promise<LoadedLinkSecurity> {
+    const { settings } = options;
     const fileProfile = profileOf({
       url: settings.url,
       password: settings.password,
       clientCertificate: settings.certFile !== undefined && settings.keyFile !== undefined,
     });
-    const stored =
-      dataDir === null
-        ? null
-        : await readStoredJson<StoredProfile | null>(join(dataDir, 'ocpp-security.json'), null, isStoredProfile, options.log);
-    const profile = stored !== null && stored.fileProfile === fileProfile && stored.profile > fileProfile ? stored.profile : fileProfile;
-    const link = new LinkSecurity(options, fileProfile, profile, { url: settings.url, password: settings.password });
-    link.#target = await link.#targetFor(profile, settings.password);
-    return link;
+    const profile = (await readRaisedProfile(options.dataDir, fileProfile, options.log)) ?? fileProfile;
+    const material = await readTlsMaterial(options, profile);
+    return { options, fileProfile, profile, material, insecureTls: material?.fromFiles.rejectUnauthorized === false };
   }
 
   get profile(): SecurityProfile {
@@ -122,21 +141,10 @@ export class LinkSecurity {
     return this.#target;
   }
 
-  /** Wires the link it steers, the events it reports, the keys it owns and the OCPP time (null while not known). */
-  attach(
-    connection: Pick<OcppConnection, 'retarget'>,
-    events: SecurityEvents,
-    configuration: OcppConfiguration,
-    knownTimeMs: () => number | null,
-  ): void {
-    this.#connection = connection;
-    this.#events = events;
-    this.#knownTimeMs = knownTimeMs;
-    configuration.own('SecurityProfile', { value: () => String(this.profile), change: (value) => this.#raise(value) });
-    // Write-only: GetConfiguration lists the key without a value.
-    configuration.own('AuthorizationKey', { value: () => undefined, change: (value) => this.#changeKey(value) });
-    if (this.#target.tls?.rejectUnauthorized === false)
-      events.report('InvalidCentralSystemCertificate', 'ocpp.insecureTls: the central system certificate is not verified');
+  /** Calls `listener` each time the link must connect with another target. */
+  onRetarget(listener: RetargetListener): () => void {
+    this.#retargetListeners.add(listener);
+    return () => this.#retargetListeners.delete(listener);
   }
 
   /** The link opened: a change on trial is kept, and failures are reported afresh next time. */
@@ -147,7 +155,7 @@ export class LinkSecurity {
     if (trial === null) return;
     this.#trial = null;
     await trial.commit();
-    this.#events?.report('ReconfigurationOfSecurityParameters', trial.what);
+    this.#services.events.report('ReconfigurationOfSecurityParameters', trial.what);
   }
 
   /** An attempt with `target` failed before the link opened. */
@@ -155,7 +163,7 @@ export class LinkSecurity {
     const event = securityEventOf(failure);
     if (event !== null && !this.#reported.has(event)) {
       this.#reported.add(event);
-      this.#events?.report(event, failure.reason);
+      this.#services.events.report(event, failure.reason);
     }
     const trial = this.#trial;
     // An attempt with the old target still under way when the trial began does not count.
@@ -167,18 +175,18 @@ export class LinkSecurity {
     this.#password = trial.previous.password;
     this.#target = trial.previous.target;
     this.#log.warn('security change failed; back to what worked', { change: trial.what, attempts: trial.failures, reason: failure.reason });
-    this.#connection?.retarget(this.#target, 'security change fell back');
+    this.#retarget(this.#target, 'security change fell back');
   }
 
   /** New certificates (a root, a charge point certificate): the next connection uses them. */
   async certificatesChanged(): Promise<void> {
     this.#target = await this.#targetFor(this.#profile, this.#password);
-    this.#connection?.retarget(this.#target, null);
+    this.#retarget(this.#target, null);
   }
 
   /** The CA certificates a central system certificate may chain to: ocpp.caFile and the installed central system roots. */
   async centralSystemRoots(): Promise<X509Certificate[]> {
-    return parsedCertificates(await this.#caPems());
+    return parsedCertificates(await caPems(this.#o));
   }
 
   /** Whether a central system root may go: not the last one a TLS link depends on. */
@@ -186,6 +194,10 @@ export class LinkSecurity {
     return (
       this.#profile < 2 || this.#o.settings.caFile !== undefined || this.#o.certificates.pems('CentralSystemRootCertificate').length > 1
     );
+  }
+
+  #retarget(target: LinkTarget, why: string | null): void {
+    for (const listener of this.#retargetListeners) listener(target, why);
   }
 
   async #raise(value: string): Promise<ChangeResult> {
@@ -201,7 +213,9 @@ export class LinkSecurity {
     }
     const profile = Number(value) as SecurityProfile;
     const from = this.profile;
-    return this.#try(`SecurityProfile ${from} -> ${profile}`, profile, this.#password, () => this.#saveProfile(profile));
+    return this.#try(`SecurityProfile ${from} -> ${profile}`, profile, this.#password, () =>
+      saveRaisedProfile(this.#o.dataDir, { profile, fileProfile: this.#fileProfile }, this.#log),
+    );
   }
 
   async #changeKey(value: string): Promise<ChangeResult> {
@@ -214,7 +228,7 @@ export class LinkSecurity {
     if (this.#profile === 3) {
       await this.#o.saveAuthorizationKey(value);
       this.#password = value;
-      this.#events?.report('ReconfigurationOfSecurityParameters', 'AuthorizationKey');
+      this.#services.events.report('ReconfigurationOfSecurityParameters', 'AuthorizationKey');
       return 'Accepted';
     }
     return this.#try('AuthorizationKey', this.#profile, value, () => this.#o.saveAuthorizationKey(value));
@@ -238,61 +252,16 @@ export class LinkSecurity {
     this.#password = password;
     this.#target = target;
     this.#log.info('security change on trial', { change: what });
-    setImmediate(() => this.#connection?.retarget(target, what));
+    setImmediate(() => this.#retarget(target, what));
     return 'Accepted';
   }
 
-  async #saveProfile(profile: SecurityProfile): Promise<void> {
-    if (this.#o.dataDir === null) return;
-    const stored: StoredProfile = { profile, fileProfile: this.#fileProfile };
-    await saveFile(join(this.#o.dataDir, 'ocpp-security.json'), JSON.stringify(stored), this.#log);
-  }
-
   async #targetFor(profile: SecurityProfile, password: string): Promise<LinkTarget> {
-    const url = urlFor(this.#o.settings.url, profile);
-    // Profile 3 authenticates with the certificate alone.
-    const basic = profile === 3 ? '' : password;
-    if (profile < 2) return { url, password: basic };
-    return { url, password: basic, tls: await this.#tlsFor(profile) };
+    return this.#assemble(profile, password, await readTlsMaterial(this.#o, profile));
   }
 
-  /** ocpp.caFile's certificates and the installed central system roots, as PEM. */
-  async #caPems(): Promise<string[]> {
-    const { settings, certificates } = this.#o;
-    const { ca } = await ocppTlsOptions({
-      insecureTls: settings.insecureTls,
-      ...(settings.caFile !== undefined && { caFile: settings.caFile }),
-    });
-    return [...(typeof ca === 'string' ? [ca] : []), ...certificates.pems('CentralSystemRootCertificate')];
+  #assemble(profile: SecurityProfile, password: string, material: TlsMaterial | null): LinkTarget {
+    const clock = { hostMs: this.#o.hostClockMs ?? Date.now, knownTimeMs: () => this.#services.knownTimeMs() };
+    return targetOf(this.#o, profile, password, material, clock, this.#log);
   }
-
-  async #tlsFor(profile: SecurityProfile): Promise<OcppTlsOptions> {
-    const { settings, certificates } = this.#o;
-    const clientFiles = profile === 3 && certificates.chargePoint === null;
-    const [fromFiles, ca] = await Promise.all([
-      ocppTlsOptions({
-        insecureTls: settings.insecureTls,
-        ...(clientFiles && settings.certFile !== undefined && { certFile: settings.certFile }),
-        ...(clientFiles && settings.keyFile !== undefined && { keyFile: settings.keyFile }),
-      }),
-      this.#caPems(),
-    ]);
-    const installed = profile === 3 ? certificates.chargePoint : null;
-    const clock = { hostMs: this.#o.hostClockMs ?? Date.now, knownTimeMs: () => this.#knownTimeMs() };
-    const datesUnchecked = (): void =>
-      this.#log.warn('central system certificate accepted without checking its dates: the clock is not set yet');
-    return {
-      ...fromFiles,
-      ...(ca.length > 0 && { ca }),
-      ...(installed !== null && { cert: installed.chainPem, key: installed.keyPem }),
-      ...(fromFiles.rejectUnauthorized && { createConnection: verifiedConnection(ca.length > 0 ? ca : undefined, clock, datesUnchecked) }),
-    };
-  }
-}
-
-function isStoredProfile(stored: unknown): stored is StoredProfile | null {
-  if (stored === null) return true;
-  if (!isJsonObject<Partial<StoredProfile>>(stored)) return false;
-  const level = (value: unknown): boolean => value === 0 || value === 1 || value === 2 || value === 3;
-  return level(stored.profile) && level(stored.fileProfile);
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock, TimerHandle } from '../../hal/clock.js';
+import type { Clock } from '../../hal/clock.js';
 import type { Logger } from '../log.js';
 import { RateLimitedLog } from '../log-rate.js';
+import { PendingRequests } from '../request-reply.js';
 import { ocpp16, type ActionOf, type MessageMap, type MessageModel, type Ocpp16Messages } from './messages.js';
 import type { RpcErrorCode, SchemaViolation } from './schemas.js';
 
@@ -59,15 +60,6 @@ const CALL = 2;
 const CALLRESULT = 3;
 const CALLERROR = 4;
 
-interface Pending {
-  readonly id: string;
-  readonly action: string;
-  /** Checks the CALLRESULT payload against the action's response; resolves with it or fails the call. */
-  answer(payload: unknown): SchemaViolation | null;
-  reject(error: Error): void;
-  timer: TimerHandle;
-}
-
 const ERROR_CODES: ReadonlySet<string> = new Set<RpcErrorCode>([
   'NotImplemented',
   'NotSupported',
@@ -93,13 +85,12 @@ function isRpcErrorCode(code: unknown): code is RpcErrorCode {
  */
 export class RpcEndpoint<M extends MessageMap<M>> {
   readonly #model: MessageModel<M>;
-  readonly #clock: Clock;
   readonly #log: Logger;
-  readonly #callTimeoutMs: number;
   readonly #serving: () => boolean;
   readonly #handlers = new Map<string, Served>();
   #transport: RpcTransport | null = null;
-  #pending: Pending | null = null;
+  /** The outstanding CALL (one at a time). */
+  readonly #pending: PendingRequests<string>;
   #queue: Promise<unknown> = Promise.resolve();
   /** Outgoing CALLs queued or outstanding. */
   #waitingCalls = 0;
@@ -110,9 +101,14 @@ export class RpcEndpoint<M extends MessageMap<M>> {
 
   constructor(model: MessageModel<M>, options: OcppRpcOptions) {
     this.#model = model;
-    this.#clock = options.clock;
     this.#log = options.log.child({ module: 'ocpp' });
-    this.#callTimeoutMs = options.callTimeoutMs ?? 30_000;
+    this.#pending = new PendingRequests({
+      clock: options.clock,
+      timeoutMs: options.callTimeoutMs ?? 30_000,
+      maxPending: 1,
+      full: (action) => new RpcError('GenericError', `${action} not sent: another CALL is outstanding`),
+      nextId: randomUUID,
+    });
     this.#peerLog = new RateLimitedLog({ log: this.#log, clock: options.clock, about: 'OCPP central system' });
     this.#serving = options.serving ?? (() => true);
   }
@@ -129,7 +125,7 @@ export class RpcEndpoint<M extends MessageMap<M>> {
   /** The link is down: the outstanding call fails, later calls fail until the next attach. */
   detach(): void {
     this.#transport = null;
-    this.#settle(null, new RpcError('GenericError', 'connection lost'));
+    this.#pending.failAll(new RpcError('GenericError', 'connection lost'));
   }
 
   /** Serves `action` from the central system. */
@@ -180,56 +176,40 @@ export class RpcEndpoint<M extends MessageMap<M>> {
   #send<A extends ActionOf<M>>(action: A, payload: M[A]['request']): Promise<M[A]['response']> {
     const transport = this.#transport;
     if (!transport) return Promise.reject(new RpcError('GenericError', 'not connected'));
-    const id = randomUUID();
-    return new Promise((resolve, reject) => {
-      const timer = this.#clock.setTimeout(
-        () => this.#settle(id, new RpcError('GenericError', `${action} timed out`)),
-        this.#callTimeoutMs,
-      );
-      const answer = (response: unknown): SchemaViolation | null => {
+    return this.#pending.request({
+      label: action,
+      send: (id) => transport.send(JSON.stringify([CALL, id, action, payload])),
+      check: (response) => {
         const checked = this.#model.response(action, response);
-        if (!checked.ok) return checked.violation;
-        resolve(checked.value);
-        return null;
-      };
-      this.#pending = { id, action, answer, reject, timer };
-      transport.send(JSON.stringify([CALL, id, action, payload]));
+        return checked.ok ? { ok: true, value: checked.value } : { ok: false, error: this.#invalidResult(action, checked.violation) };
+      },
+      timedOut: () => new RpcError('GenericError', `${action} timed out`),
     });
   }
 
   #result(id: string, frame: unknown[]): void {
-    const pending = this.#pending;
-    if (!pending || pending.id !== id) {
+    const action = this.#pending.label(id);
+    if (action === undefined) {
       this.#peerLog.warn('CALLRESULT for no outstanding call; ignored', { id });
       return;
     }
-    const violation: SchemaViolation | null =
-      frame.length === 3 ? pending.answer(frame[2]) : { code: 'ProtocolError', description: 'CALLRESULT must have 3 elements' };
-    if (violation === null) return this.#clear(pending);
-    this.#peerLog.warn('invalid CALLRESULT: the call failed', { action: pending.action, violation: violation.description });
-    this.#settle(id, new RpcError(violation.code, `invalid ${pending.action} response: ${violation.description}`));
+    if (frame.length === 3) this.#pending.reply(id, frame[2]);
+    else this.#pending.fail(id, this.#invalidResult(action, { code: 'ProtocolError', description: 'CALLRESULT must have 3 elements' }));
+  }
+
+  /** A CALLRESULT that breaks the schema or the framing fails its call. */
+  #invalidResult(action: string, violation: SchemaViolation): RpcError {
+    this.#peerLog.warn('invalid CALLRESULT: the call failed', { action, violation: violation.description });
+    return new RpcError(violation.code, `invalid ${action} response: ${violation.description}`);
   }
 
   #error(id: string, frame: unknown[]): void {
-    if (!this.#pending || this.#pending.id !== id) return;
+    const action = this.#pending.label(id);
+    if (action === undefined) return;
     const code = isRpcErrorCode(frame[2]) ? frame[2] : 'GenericError';
     const description = typeof frame[3] === 'string' ? frame[3] : '';
     const details: Record<string, unknown> = frame[4] !== null && typeof frame[4] === 'object' ? { ...frame[4] } : {};
-    this.#settle(id, new RpcError(code, `${this.#pending.action}: ${code} ${description}`.trim(), details));
-  }
-
-  /** Ends the outstanding call with an error (`id` null: whichever it is). */
-  #settle(id: string | null, error: Error): void {
-    const pending = this.#pending;
-    if (!pending || (id !== null && pending.id !== id)) return;
-    this.#clear(pending);
-    pending.reject(error);
-  }
-
-  /** The outstanding call is over (answered or failed). */
-  #clear(pending: Pending): void {
-    this.#pending = null;
-    this.#clock.clearTimeout(pending.timer);
+    this.#pending.fail(id, new RpcError(code, `${action}: ${code} ${description}`.trim(), details));
   }
 
   /** A binary frame: OCPP-J frames are JSON text. */

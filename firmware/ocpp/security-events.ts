@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import * as SecurityEventNotification from './operations/SecurityEventNotification.js';
 import type { OcppRpc } from './rpc.js';
 
 /** The security events of the OCPP 1.6 security whitepaper (Appendix 1) this charge point reports. */
@@ -21,12 +22,6 @@ export type SecurityEventType =
   | 'InvalidChargePointCertificate'
   | 'InvalidTLSVersion'
   | 'InvalidTLSCipherSuite';
-
-interface PendingEvent {
-  readonly type: SecurityEventType;
-  readonly timestamp: string;
-  readonly techInfo?: string;
-}
 
 /** Events that record what the box or its operator did, not an attack or a failure: logged at info. */
 const ROUTINE: ReadonlySet<SecurityEventType> = new Set([
@@ -55,7 +50,7 @@ export interface SecurityEventsOptions {
  */
 export class SecurityEvents {
   readonly #o: SecurityEventsOptions;
-  #pending: PendingEvent[] = [];
+  #pending: SecurityEventNotification.SecurityEvent[] = [];
   #dropped = 0;
   #sending = false;
 
@@ -86,9 +81,8 @@ export class SecurityEvents {
         this.#o.log.warn('security events dropped while the central system could not be told', { dropped: this.#dropped });
         this.#dropped = 0;
       }
-      while (this.#pending.length > 0 && this.#o.canSend()) {
-        const event = this.#pending[0] as PendingEvent;
-        await this.#o.rpc.call('SecurityEventNotification', event);
+      for (let event = this.#pending[0]; event !== undefined && this.#o.canSend(); event = this.#pending[0]) {
+        await SecurityEventNotification.send(this.#o, event);
         this.#pending.shift();
       }
     } catch (err) {

@@ -1,12 +1,15 @@
 import type { Clock, TimerHandle } from '../../hal/clock.js';
+import type { BootState, BootStatus } from './boot-status.js';
 import type { LinkFailure, LinkTarget, OcppConnection } from './connection.js';
 import type { Logger } from '../log.js';
 import type { OcppConfiguration } from './model/configuration.js';
 import type { OfflineLimit } from './offline-limit.js';
 import type { OcppTime } from './ocpp-clock.js';
+import * as BootNotification from './operations/BootNotification.js';
+import * as Heartbeat from './operations/Heartbeat.js';
 import type { OcppRpc } from './rpc.js';
 
-export type BootState = 'none' | 'Pending' | 'Rejected' | 'Accepted';
+export type { BootState };
 
 export interface ChargePointIdentity {
   readonly vendor: string;
@@ -38,6 +41,8 @@ const BOOT_RETRY_MS = 30_000;
 
 export interface SessionOptions {
   readonly rpc: OcppRpc;
+  /** Where BootNotification stands: this session writes it. */
+  readonly boot: BootStatus;
   readonly clock: Clock;
   readonly log: Logger;
   readonly configuration: OcppConfiguration;
@@ -46,7 +51,7 @@ export interface SessionOptions {
   /** Null without `ocpp.offlineLimitA`. */
   readonly offlineLimit: OfflineLimit | null;
   /** The signing meter's type and serial number for BootNotification; null when the meter does not sign. */
-  readonly meterIdentity: () => Promise<{ meterType: string; meterSerialNumber: string } | null>;
+  readonly meterIdentity: () => Promise<BootNotification.MeterIdentity | null>;
   /** Makes the link. */
   readonly connect: Connector;
   /** The link opened: what must happen before the BootNotification (the security profile's checks). */
@@ -66,7 +71,6 @@ export class OcppSession {
   readonly #o: SessionOptions;
   /** The transport, made by the connector with this session's events. */
   readonly link: Link;
-  #boot: BootState = 'none';
   #bootTimer: TimerHandle | null = null;
   #heartbeatTimer: TimerHandle | null = null;
   #stopped = false;
@@ -84,17 +88,17 @@ export class OcppSession {
   }
 
   get state(): BootState {
-    return this.#boot;
+    return this.#o.boot.state;
   }
 
   /** Boot Accepted and the link up: the central system can be told. */
   get online(): boolean {
-    return this.#boot === 'Accepted' && this.#o.rpc.connected;
+    return this.#o.boot.online(this.#o.rpc);
   }
 
   /** The link opened: boot once per start (and after a reset); a reconnect after that resumes at once. */
   async linkUp(): Promise<void> {
-    if (this.#boot !== 'Accepted') {
+    if (this.#o.boot.state !== 'Accepted') {
       await this.bootNotification();
       return;
     }
@@ -110,13 +114,13 @@ export class OcppSession {
 
   linkDown(): void {
     this.#o.offlineLimit?.unreachable();
-    if (this.#boot !== 'Accepted') this.#boot = 'none';
+    if (this.#o.boot.state !== 'Accepted') this.#o.boot.state = 'none';
     this.#clearTimers();
   }
 
   /** A reset: the next link boots anew. */
   restart(): void {
-    this.#boot = 'none';
+    this.#o.boot.state = 'none';
   }
 
   stop(): void {
@@ -125,27 +129,21 @@ export class OcppSession {
   }
 
   async heartbeat(): Promise<void> {
-    const response = await this.#o.rpc.call('Heartbeat', {});
+    const currentTime = await Heartbeat.send(this.#o);
     this.#o.offlineLimit?.reached();
-    this.#o.time.take(response.currentTime);
+    this.#o.time.take(currentTime);
   }
 
   async bootNotification(): Promise<void> {
-    const { clock, identity, rpc, log } = this.#o;
+    const { clock, identity, log } = this.#o;
     if (this.#bootTimer !== null) clock.clearTimeout(this.#bootTimer);
     this.#bootTimer = null;
     const meter = await this.#o.meterIdentity();
     try {
-      const response = await rpc.call('BootNotification', {
-        chargePointVendor: identity.vendor,
-        chargePointModel: identity.model,
-        chargePointSerialNumber: identity.serialNumber,
-        firmwareVersion: identity.firmwareVersion,
-        ...(meter && { meterType: meter.meterType.slice(0, 25), meterSerialNumber: meter.meterSerialNumber.slice(0, 25) }),
-      });
+      const response = await BootNotification.send(this.#o, identity, meter);
       this.link.linkProven();
       this.#o.time.take(response.currentTime);
-      this.#boot = response.status;
+      this.#o.boot.state = response.status;
       log.info('BootNotification', { status: response.status, interval: response.interval });
       if (response.status === 'Accepted') {
         this.#o.offlineLimit?.reached();

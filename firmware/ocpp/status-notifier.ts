@@ -8,6 +8,7 @@ import type { StatusReporter } from './services.js';
 import { storageProblems } from './storage-problems.js';
 import type { TransactionService } from './transactions.js';
 import type { OcppRpc } from './rpc.js';
+import * as StatusNotification from './operations/StatusNotification.js';
 
 export interface StatusNotifierOptions {
   readonly rpc: OcppRpc;
@@ -43,15 +44,9 @@ export class StatusNotifier {
     const key = `${view.status}/${view.errorCode}/${view.info ?? ''}`;
     if (this.#sent.get(connectorId) === key) return;
     this.#sent.set(connectorId, key);
-    const payload = {
-      connectorId,
-      status: view.status,
-      errorCode: view.errorCode,
-      ...(view.info !== undefined && { info: view.info }),
-      timestamp: this.#o.timestamp(),
-    };
+    const timestamp = this.#o.timestamp();
     const send = (): Promise<void> =>
-      this.#o.rpc.call('StatusNotification', payload).then(
+      StatusNotification.send(this.#o, connectorId, view, timestamp).then(
         () => {},
         (err: unknown) => {
           this.#sent.delete(connectorId);

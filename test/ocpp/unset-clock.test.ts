@@ -78,7 +78,7 @@ async function attempt(
   const warnings: string[] = [];
   const log = createLogger({ level: 'warn', write: (line) => warnings.push(String(JSON.parse(line).msg)) });
   const certificates = await CertificateStore.load(null, silentLogger);
-  const link = await LinkSecurity.load({
+  const loaded = await LinkSecurity.load({
     settings: { url: cs.url.replace('ws://', 'wss://'), password: 'pw', caFile: ca, insecureTls: false },
     certificates,
     dataDir: null,
@@ -87,6 +87,9 @@ async function attempt(
     hostClockMs: () => hostMs,
   });
   const rpc = new OcppRpc({ clock: systemClock, log: silentLogger });
+  const events = new SecurityEvents({ rpc, log: silentLogger, timestamp: () => new Date().toISOString(), canSend: () => false });
+  const configuration = await OcppConfiguration.load(null, silentLogger);
+  const link = new LinkSecurity(loaded, { events, configuration, knownTimeMs: () => knownMs });
   return new Promise<Outcome>((resolve) => {
     const connection = new OcppConnection({
       url: link.target.url,
@@ -101,11 +104,8 @@ async function attempt(
       onClose: () => {},
       onUnreachable: (failure) => void connection.stop().then(() => resolve({ opened: false, failure, warnings })),
     });
-    const events = new SecurityEvents({ rpc, log: silentLogger, timestamp: () => new Date().toISOString(), canSend: () => false });
-    void OcppConfiguration.load(null, silentLogger).then((configuration) => {
-      link.attach(connection, events, configuration, () => knownMs);
-      connection.start();
-    });
+    link.onRetarget((target, why) => connection.retarget(target, why));
+    connection.start();
   });
 }
 

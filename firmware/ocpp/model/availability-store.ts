@@ -1,14 +1,17 @@
+import { Type, type Static } from '@sinclair/typebox';
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
-import { isJsonObject, readStore, saveFile } from '../../store/atomic-file.js';
+import { readStore, saveFile } from '../../store/atomic-file.js';
+import { storedCheck } from './stored-check.js';
 
-export type Availability = 'Operative' | 'Inoperative';
+const AvailabilitySchema = Type.Union([Type.Literal('Operative'), Type.Literal('Inoperative')]);
+export type Availability = Static<typeof AvailabilitySchema>;
 
 /** `dataDir/ocpp-availability.json`; `lost` while Inoperative stands in for an availability that could not be read. */
-interface AvailabilityFile {
-  readonly availability?: Availability;
-  readonly lost?: string;
-}
+const AvailabilityFileSchema = Type.Object({ availability: Type.Optional(AvailabilitySchema), lost: Type.Optional(Type.String()) });
+type AvailabilityFile = Static<typeof AvailabilityFileSchema>;
+
+const isAvailabilityFile = storedCheck(AvailabilityFileSchema);
 
 const FILE = 'ocpp-availability.json';
 
@@ -62,13 +65,4 @@ export class AvailabilityStore {
     const file: AvailabilityFile = { availability: this.#availability, ...(this.#lost !== null && { lost: this.#lost }) };
     await saveFile(this.#path, JSON.stringify(file), this.#log);
   }
-}
-
-function isAvailabilityFile(stored: unknown): stored is AvailabilityFile {
-  if (!isJsonObject<Record<string, unknown>>(stored)) return false;
-  const { availability, lost } = stored;
-  return (
-    (availability === undefined || availability === 'Operative' || availability === 'Inoperative') &&
-    (lost === undefined || typeof lost === 'string')
-  );
 }

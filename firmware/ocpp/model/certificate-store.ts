@@ -1,7 +1,8 @@
+import { Type, type Static } from '@sinclair/typebox';
 import type { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
-import { isJsonObject, readStoredJson, writeFileAtomic } from '../../store/atomic-file.js';
+import { readStoredJson, writeFileAtomic } from '../../store/atomic-file.js';
 import {
   certificateHashData,
   certificateRequest,
@@ -12,23 +13,34 @@ import {
   splitPems,
   type CertificateHashData,
 } from '../x509.js';
+import { storedCheck } from './stored-check.js';
 
 /** OCPP 1.6 security CertificateUseEnumType: the roots the central system may install. */
-export type RootCertificateType = 'CentralSystemRootCertificate' | 'ManufacturerRootCertificate';
+const RootTypeSchema = Type.Union([Type.Literal('CentralSystemRootCertificate'), Type.Literal('ManufacturerRootCertificate')]);
+export type RootCertificateType = Static<typeof RootTypeSchema>;
 
-interface StoredRoot {
-  readonly type: RootCertificateType;
-  readonly pem: string;
+const StoredRootSchema = Type.Object({
+  type: RootTypeSchema,
+  pem: Type.String(),
   /** The central system root this one replaced under AdditionalRootCertificateCheck: kept until the new one has carried a connection. */
-  readonly fallback?: boolean;
-}
+  fallback: Type.Optional(Type.Boolean()),
+});
 
-interface StoredCertificates {
-  readonly roots: readonly StoredRoot[];
+/** `dataDir/ocpp-certificates.json`. */
+const StoredCertificatesSchema = Type.Object({
+  roots: Type.Array(StoredRootSchema),
   /** The charge point certificate (leaf first, then intermediates) and its key, made here. */
-  readonly chargePoint: { readonly chainPem: string; readonly keyPem: string } | null;
+  chargePoint: Type.Union([Type.Null(), Type.Object({ chainPem: Type.String(), keyPem: Type.String() })]),
   /** The key of the last SignCertificate request, waiting for CertificateSigned. */
-  readonly pendingKeyPem: string | null;
+  pendingKeyPem: Type.Union([Type.Null(), Type.String()]),
+});
+type StoredCertificates = Static<typeof StoredCertificatesSchema>;
+
+const isStoredShape = storedCheck(StoredCertificatesSchema);
+
+/** The file, of its schema, with every root a certificate that parses. */
+function isStoredCertificates(stored: unknown): stored is StoredCertificates {
+  return isStoredShape(stored) && stored.roots.every((root) => parseCertificate(root.pem) !== null);
 }
 
 const EMPTY: StoredCertificates = { roots: [], chargePoint: null, pendingKeyPem: null };
@@ -182,19 +194,4 @@ export class CertificateStore {
     this.#stored = next;
     return true;
   }
-}
-
-function isStoredCertificates(stored: unknown): stored is StoredCertificates {
-  if (!isJsonObject<Partial<StoredCertificates>>(stored)) return false;
-  return (
-    Array.isArray(stored.roots) &&
-    stored.roots.every(
-      (root) =>
-        (root?.type === 'CentralSystemRootCertificate' || root?.type === 'ManufacturerRootCertificate') &&
-        typeof root.pem === 'string' &&
-        parseCertificate(root.pem) !== null,
-    ) &&
-    stored.chargePoint !== undefined &&
-    stored.pendingKeyPem !== undefined
-  );
 }

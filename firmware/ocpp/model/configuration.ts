@@ -1,6 +1,8 @@
+import { Type } from '@sinclair/typebox';
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
-import { isJsonObject, readStoredJson, saveFile } from '../../store/atomic-file.js';
+import { readStoredJson, saveFile } from '../../store/atomic-file.js';
+import { storedCheck } from './stored-check.js';
 
 type KeyType = 'boolean' | 'integer' | 'measurands' | 'units' | 'text';
 
@@ -78,6 +80,12 @@ const KEYS: Readonly<Record<string, KeyDef>> = {
   AdditionalRootCertificateCheck: { type: 'boolean', readonly: false, value: 'false' },
 };
 
+/**
+ * `dataDir/ocpp-configuration.json`: the values the central system changed, by key. Each is taken
+ * only when it is valid for its key now (a value a later version refuses falls back to the default).
+ */
+const isStoredValues = storedCheck(Type.Record(Type.String(), Type.Unknown()));
+
 /** A key whose value and changes belong to a service (the link owns SecurityProfile and AuthorizationKey). */
 export interface OwnedKey {
   /** The value GetConfiguration shows; undefined = write-only (listed without a value). */
@@ -104,7 +112,7 @@ export class OcppConfiguration {
   /** The keys with the central system's stored changes; `facts` are the read-only values this box's build decides. */
   static async load(dataDir: string | null, log: Logger, facts: Readonly<Record<string, string>> = {}): Promise<OcppConfiguration> {
     const path = dataDir === null ? null : join(dataDir, 'ocpp-configuration.json');
-    const stored = path === null ? {} : await readStoredJson(path, {}, isJsonObject<Record<string, unknown>>, log);
+    const stored = path === null ? {} : await readStoredJson(path, {}, isStoredValues, log);
     const values: Record<string, string> = {};
     for (const [key, def] of Object.entries(KEYS)) {
       const candidate = stored[key];

@@ -1,9 +1,11 @@
+import { Type, type Static } from '@sinclair/typebox';
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
-import { isJsonObject, readStore, removeStore, saveFile } from '../../store/atomic-file.js';
+import { readStore, removeStore, saveFile } from '../../store/atomic-file.js';
 import { MIN_CURRENT_A } from '../../charging/duty.js';
 import { checkPayload } from '../schemas.js';
-import { matchesClear, replacedBy, type ClearCriteria, type InstalledProfile } from './charging-profile.js';
+import { matchesClear, replacedBy, type ChargingProfile, type ClearCriteria, type InstalledProfile } from './charging-profile.js';
+import { storedCheck } from './stored-check.js';
 
 const FILE = 'ocpp-charging-profiles.json';
 
@@ -14,12 +16,25 @@ const FILE = 'ocpp-charging-profiles.json';
  */
 export const LOST_PROFILES_LIMIT_A = MIN_CURRENT_A;
 
-/** The file: an object, so that a bare `[]` (a damage that looks like "no profiles") is the wrong type. */
-interface ProfileFile {
-  readonly profiles: readonly InstalledProfile[];
-  /** Set while the profiles count as lost (kept, so the cap survives a restart). */
-  readonly lost?: string;
-}
+/** An installed profile; the profile itself is checked by the official schema of SetChargingProfile (`isProfileFile`). */
+const EntrySchema = Type.Object({ connectorId: Type.Integer(), profile: Type.Unsafe<ChargingProfile>({ type: 'object' }) });
+
+/**
+ * The file: an object, so that a bare `[]` (a damage that looks like "no profiles") is the wrong
+ * type; a bare list holding a profile is what versions before the `{ profiles }` file wrote.
+ */
+const ProfileFileSchema = Type.Union([
+  Type.Object({
+    profiles: Type.Array(EntrySchema),
+    /** Set while the profiles count as lost (kept, so the cap survives a restart). */
+    lost: Type.Optional(Type.String()),
+  }),
+  Type.Array(EntrySchema, { minItems: 1 }),
+]);
+type StoredProfiles = Static<typeof ProfileFileSchema>;
+type ProfileFile = Exclude<StoredProfiles, unknown[]>;
+
+const isProfileFileShape = storedCheck(ProfileFileSchema);
 
 /**
  * The installed charging profiles, kept in `dataDir` so they survive a restart. Only
@@ -48,7 +63,7 @@ export class ProfileStore {
   static async load(dataDir: string | null, log: Logger): Promise<ProfileStore> {
     const path = dataDir === null ? null : join(dataDir, FILE);
     if (path === null) return new ProfileStore(null, [], null, log);
-    const { value, damaged } = await readStore<ProfileFile | InstalledProfile[]>(path, { profiles: [] }, isProfileFile, log);
+    const { value, damaged } = await readStore<StoredProfiles>(path, { profiles: [] }, isProfileFile, log);
     if (damaged !== null)
       log.error('charging profiles unreadable: the offer is capped until the central system sends profiles again', {
         path,
@@ -107,7 +122,7 @@ export class ProfileStore {
   /** In force at once (the limit must follow without waiting for the disk), then written. */
   async #save(profiles: readonly InstalledProfile[]): Promise<void> {
     this.#profiles = profiles;
-    const file: ProfileFile = { profiles, ...(this.#lost !== null && { lost: this.#lost }) };
+    const file: ProfileFile = { profiles: [...profiles], ...(this.#lost !== null && { lost: this.#lost }) };
     if (this.#path !== null) await saveFile(this.#path, JSON.stringify(file), this.#log);
   }
 }
@@ -116,24 +131,11 @@ function isTxProfile(entry: InstalledProfile): boolean {
   return entry.profile.chargingProfilePurpose === 'TxProfile';
 }
 
-/**
- * The stored file; a bare list is what versions before the `{ profiles }` file wrote, taken when it
- * holds a profile (a bare `[]` cannot be told from a damage and counts as one).
- */
-function isProfileFile(stored: unknown): stored is ProfileFile | InstalledProfile[] {
-  if (Array.isArray(stored)) return stored.length > 0 && isProfileList(stored);
-  return (
-    isJsonObject<ProfileFile>(stored) && isProfileList(stored.profiles) && (stored.lost === undefined || typeof stored.lost === 'string')
-  );
-}
-
-/** Stored entries are checked with the same official schema as the SetChargingProfile that brought them. */
-function isProfileList(stored: unknown): stored is InstalledProfile[] {
-  return (
-    Array.isArray(stored) &&
-    stored.every(
-      (e: Partial<InstalledProfile> | null) =>
-        checkPayload('SetChargingProfile', 'Request', { connectorId: e?.connectorId, csChargingProfiles: e?.profile }) === null,
-    )
+/** The stored file, each entry checked with the same official schema as the SetChargingProfile that brought it. */
+function isProfileFile(stored: unknown): stored is StoredProfiles {
+  if (!isProfileFileShape(stored)) return false;
+  const entries = Array.isArray(stored) ? stored : stored.profiles;
+  return entries.every(
+    (e) => checkPayload('SetChargingProfile', 'Request', { connectorId: e.connectorId, csChargingProfiles: e.profile }) === null,
   );
 }

@@ -1,6 +1,7 @@
 import type { OcppServices } from '../services.js';
-import { uploadLogStatus } from './GetLog.js';
+import * as LogStatusNotification from './LogStatusNotification.js';
 import * as SignCertificate from './SignCertificate.js';
+import * as SignedFirmwareStatusNotification from './SignedFirmwareStatusNotification.js';
 import { trigger, type TriggerDeps } from './TriggerMessage.js';
 
 /** What this operation uses of the charge point. */
@@ -21,10 +22,8 @@ export function register(cp: Deps): void {
       SignChargePointCertificate: () =>
         void SignCertificate.send(cp).catch((err: unknown) => cp.log.warn('SignCertificate failed', { reason: (err as Error).message })),
       // The security extension's own status messages (Idle when nothing is under way).
-      FirmwareStatusNotification: () =>
-        void cp.notifier.notify('SignedFirmwareStatusNotification', { status: cp.firmwareUpdates?.status ?? 'Idle' }),
-      LogStatusNotification: () =>
-        void cp.notifier.notify('LogStatusNotification', { status: uploadLogStatus(cp.diagnostics?.status ?? 'Idle') }),
+      FirmwareStatusNotification: () => void SignedFirmwareStatusNotification.send(cp, cp.firmwareUpdates?.status ?? 'Idle'),
+      LogStatusNotification: () => void LogStatusNotification.send(cp, cp.diagnostics?.status ?? 'Idle'),
     });
   });
 }

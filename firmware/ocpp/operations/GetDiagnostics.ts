@@ -1,4 +1,5 @@
 import type { OcppServices } from '../services.js';
+import * as DiagnosticsStatusNotification from './DiagnosticsStatusNotification.js';
 
 /** What this operation uses of the charge point. */
 type Deps = Pick<OcppServices, 'diagnostics' | 'notifier' | 'rpc' | 'time'>;
@@ -34,7 +35,7 @@ export function register(cp: Deps): void {
         fromMs: boundMs(cp, startTime),
         toMs: boundMs(cp, stopTime),
       },
-      (status) => cp.notifier.notify('DiagnosticsStatusNotification', { status }),
+      (status) => DiagnosticsStatusNotification.send(cp, status),
     );
     return { fileName };
   });

@@ -1,14 +1,9 @@
-import type { DiagnosticsStatus } from '../../diagnostics/uploader.js';
 import type { OcppServices } from '../services.js';
 import { boundMs, retryPolicy } from './GetDiagnostics.js';
+import * as LogStatusNotification from './LogStatusNotification.js';
 
 /** What this operation uses of the charge point. */
 type Deps = Pick<OcppServices, 'diagnostics' | 'notifier' | 'rpc' | 'time'>;
-
-/** The security extension's UploadLogStatus for the uploader's state. */
-export function uploadLogStatus(status: DiagnosticsStatus): 'Idle' | 'Uploading' | 'Uploaded' | 'UploadFailure' {
-  return status === 'UploadFailed' ? 'UploadFailure' : status;
-}
 
 /**
  * GetLog (security extension): GetDiagnostics' path for the whole log or only its security events,
@@ -28,7 +23,7 @@ export function register(cp: Deps): void {
         toMs: boundMs(cp, log.latestTimestamp),
         log: logType === 'SecurityLog' ? 'security' : 'diagnostics',
       },
-      (status) => cp.notifier.notify('LogStatusNotification', { status: uploadLogStatus(status), requestId }),
+      (status) => LogStatusNotification.send(cp, status, requestId),
     );
     return { status: 'Accepted', filename };
   });

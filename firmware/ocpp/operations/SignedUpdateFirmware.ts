@@ -5,6 +5,7 @@ import type { FirmwareUpdateStatus } from '../../update/updater.js';
 import type { OcppServices } from '../services.js';
 import { chainProblem, parseCertificate, parsedCertificates } from '../x509.js';
 import { retryPolicy } from './GetDiagnostics.js';
+import * as SignedFirmwareStatusNotification from './SignedFirmwareStatusNotification.js';
 
 /** What this operation uses of the charge point. */
 type Deps = Pick<OcppServices, 'certificates' | 'firmwareUpdates' | 'notifier' | 'rpc' | 'securityEvents' | 'time'>;
@@ -17,7 +18,7 @@ function reporter(cp: Deps, requestId?: number) {
     if (status === 'InvalidSignature') cp.securityEvents.report('InvalidFirmwareSignature', detail);
     if (status === 'Installed') cp.securityEvents.report('FirmwareUpdated', detail);
     const id = requestId ?? resultRequestId;
-    await cp.notifier.notify('SignedFirmwareStatusNotification', { status, ...(id !== undefined && { requestId: id }) });
+    await SignedFirmwareStatusNotification.send(cp, status, id);
   };
 }
 

@@ -1,5 +1,7 @@
 import type { RequestOf } from '../messages.js';
 import type { OcppServices } from '../services.js';
+import * as DiagnosticsStatusNotification from './DiagnosticsStatusNotification.js';
+import * as FirmwareStatusNotification from './FirmwareStatusNotification.js';
 import { firmwareState16 } from './UpdateFirmware.js';
 
 /** What this operation uses of the charge point. */
@@ -24,11 +26,9 @@ export function trigger(
     Heartbeat: () => void cp.session.heartbeat().catch(() => {}),
     StatusNotification: () => cp.status.resendStatus(connectorId),
     MeterValues: () => cp.transactions.sampleNow(),
-    DiagnosticsStatusNotification: () =>
-      void cp.notifier.notify('DiagnosticsStatusNotification', { status: cp.diagnostics?.status ?? 'Idle' }),
+    DiagnosticsStatusNotification: () => void DiagnosticsStatusNotification.send(cp, cp.diagnostics?.status ?? 'Idle'),
     // Idle unless an update is downloading or installing (1.6 §5.17).
-    FirmwareStatusNotification: () =>
-      void cp.notifier.notify('FirmwareStatusNotification', { status: firmwareState16(cp.firmwareUpdates?.status ?? 'Idle') }),
+    FirmwareStatusNotification: () => void FirmwareStatusNotification.send(cp, firmwareState16(cp.firmwareUpdates?.status ?? 'Idle')),
     ...more,
   };
   const action = send[requestedMessage];

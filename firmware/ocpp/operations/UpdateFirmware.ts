@@ -1,13 +1,11 @@
 import type { FirmwareUpdateStatus } from '../../update/updater.js';
-import type { RequestOf } from '../messages.js';
 import type { OcppServices } from '../services.js';
+import * as FirmwareStatusNotification from './FirmwareStatusNotification.js';
+import type { FirmwareStatus16 } from './FirmwareStatusNotification.js';
 import { retryPolicy } from './GetDiagnostics.js';
 
 /** What this operation uses of the charge point. */
 type Deps = Pick<OcppServices, 'firmwareUpdates' | 'notifier' | 'rpc' | 'securityEvents' | 'time'>;
-
-/** FirmwareStatusNotification's status. */
-type FirmwareStatus16 = RequestOf<'FirmwareStatusNotification'>['status'];
 
 /** The 1.6 FirmwareStatus for an updater status; null: nothing to send (no 1.6 equivalent). */
 export function firmwareStatus16(status: FirmwareUpdateStatus): FirmwareStatus16 | null {
@@ -54,7 +52,7 @@ export function register(cp: Deps): void {
     if (status === 'InvalidSignature') cp.securityEvents.report('InvalidFirmwareSignature', detail);
     if (status === 'Installed') cp.securityEvents.report('FirmwareUpdated', detail);
     const status16 = firmwareStatus16(status);
-    if (status16 !== null) await cp.notifier.notify('FirmwareStatusNotification', { status: status16 });
+    if (status16 !== null) await FirmwareStatusNotification.send(cp, status16);
   };
   updater.deliverResults('UpdateFirmware', report);
   cp.rpc.handle('UpdateFirmware', (payload) => {
