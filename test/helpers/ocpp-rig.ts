@@ -63,10 +63,11 @@ export async function ocppRig(dataDir: string, options: OcppRigOptions = {}): Pr
   const { writeFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
   for (const [name, text] of Object.entries(options.files ?? {})) await writeFile(join(dataDir, name), text);
-  const cs = await startCentralSystem({ strict: options.strict ?? true });
-  options.prepare?.(cs);
   const simulated = options.realTime === true ? null : new SimulatedClock({ startMs: options.startMs ?? Date.now() });
   const clock: Clock = simulated ?? systemClock;
+  // The calls are stamped with the rig's clock: gaps between them are simulated time.
+  const cs = await startCentralSystem({ strict: options.strict ?? true, now: () => clock.now() });
+  options.prepare?.(cs);
   const plant = new SimPlant({ clock, wiredPhases: 3, voltageV: 230 });
   const hal = createSimHal(plant);
   const config = parseConfig({
