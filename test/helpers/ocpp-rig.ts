@@ -5,6 +5,7 @@ import type { ChargePoint } from '../../firmware/ocpp/charge-point.js';
 import { systemClock, type Clock } from '../../hal/clock.js';
 import { createSimHal, type SimHal } from '../../hal/sim/peripherals.js';
 import { SimPlant } from '../../hal/sim/plant.js';
+import { SimSigningMeter } from '../../hal/sim/signing-meter.js';
 import { SimulatedClock } from '../../hal/sim/simulated-clock.js';
 import { startCentralSystem, type CentralSystem, type RecordedCall } from './central-system.js';
 
@@ -68,8 +69,6 @@ export async function ocppRig(dataDir: string, options: OcppRigOptions = {}): Pr
   // The calls are stamped with the rig's clock: gaps between them are simulated time.
   const cs = await startCentralSystem({ strict: options.strict ?? true, now: () => clock.now() });
   options.prepare?.(cs);
-  const plant = new SimPlant({ clock, wiredPhases: 3, voltageV: 230 });
-  const hal = createSimHal(plant);
   const config = parseConfig({
     dataDir,
     modbus: { tcp: null },
@@ -77,6 +76,10 @@ export async function ocppRig(dataDir: string, options: OcppRigOptions = {}): Pr
     ...options.config,
     ocpp: { url: cs.url, chargeBoxId: 'conformance', password: '', ...options.ocpp },
   });
+  // Wired as the sim board wires it (board/sim.ts): the config's phases and voltage, a signing meter with `sim.signedMeter`.
+  const plant = new SimPlant({ clock, wiredPhases: config.evse.phases, voltageV: config.evse.voltageV });
+  const signing = config.sim.signedMeter ? await SimSigningMeter.open(plant, dataDir) : undefined;
+  const hal = createSimHal(plant, null, signing);
   // As the sim board does: `sim.clockSynced` says whether the host clock counts as NTP-synchronised.
   const firmware = new Firmware({
     config,

@@ -77,3 +77,15 @@ export function carSteps(rig: OcppRig): { relayIs(closed: boolean): Promise<void
     },
   };
 }
+
+/** Paces the rig's time until `promise` settles (an answer from a real peer: a Modbus client, an HTTP request), and returns it. */
+export async function settled<T>(
+  rig: { pace(done: () => boolean, limitMs?: number): Promise<void> },
+  promise: Promise<T>,
+  limitMs = 10_000,
+): Promise<T> {
+  let done = false;
+  const tracked = promise.finally(() => (done = true));
+  await rig.pace(() => done, limitMs).catch(() => {});
+  return tracked;
+}

@@ -97,8 +97,9 @@ t.test('StartTransaction answered with a CALLERROR: retried up to TransactionMes
   };
   const from = cs.calls.length;
   rig.car('C');
-  await rig.waitCall('StartTransaction', () => true, from);
-  await rig.advance(1000 * (1 + 2) + 1500); // retries after 1 s and 2 s (interval × preceding attempts), then some more
+  // Retries after 1 s and 2 s (interval × preceding attempts) from each CALLERROR, then none: a fourth would come 3 s after the third.
+  await rig.pace(() => since(cs, from, 'StartTransaction').length >= attempts, 30_000);
+  await rig.advance(1000 * attempts + 1500);
   const tries = since(cs, from, 'StartTransaction');
   t.equal(tries.length, attempts, `StartTransaction sent ${attempts} times (saw ${tries.length})`);
   const gaps = tries.slice(1).map((c, i) => c.atMs - tries[i]!.atMs);
