@@ -88,6 +88,7 @@ export async function ocppRig(dataDir: string, options: OcppRigOptions = {}): Pr
     log: options.log ?? silentLogger,
     tickMs: 50,
     bootId: 'boot-1',
+    serialNumber: 'SIM-000001', // the sim board's
     clockSynced: () => config.sim.clockSynced,
   });
   await firmware.start();
