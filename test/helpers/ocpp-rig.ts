@@ -1,4 +1,5 @@
 import { parseConfig } from '../../firmware/config.js';
+import { ConfigOverlay } from '../../firmware/config-overlay.js';
 import { Firmware } from '../../firmware/firmware.js';
 import { silentLogger, type Logger } from '../../firmware/log.js';
 import type { ChargePoint } from '../../firmware/ocpp/charge-point.js';
@@ -58,6 +59,8 @@ export interface OcppRigOptions {
   readonly realTime?: boolean;
   /** false: the central system accepts and sends payloads outside the schemas (a misbehaving backend). */
   readonly strict?: boolean;
+  /** Keeps run-time values (AuthorizationKey, Modbus 8040...) in dataDir's config overlay, as the firmware process does. */
+  readonly overlay?: boolean;
 }
 
 export async function ocppRig(dataDir: string, options: OcppRigOptions = {}): Promise<OcppRig> {
@@ -69,13 +72,16 @@ export async function ocppRig(dataDir: string, options: OcppRigOptions = {}): Pr
   // The calls are stamped with the rig's clock: gaps between them are simulated time.
   const cs = await startCentralSystem({ strict: options.strict ?? true, now: () => clock.now() });
   options.prepare?.(cs);
-  const config = parseConfig({
+  const fileConfig = parseConfig({
     dataDir,
     modbus: { tcp: null },
     http: null,
     ...options.config,
     ocpp: { url: cs.url, chargeBoxId: 'conformance', password: '', ...options.ocpp },
   });
+  const log = options.log ?? silentLogger;
+  const overlay = options.overlay === true ? await ConfigOverlay.load(fileConfig, log) : null;
+  const config = overlay?.config ?? fileConfig;
   // Wired as the sim board wires it (board/sim.ts): the config's phases and voltage, a signing meter with `sim.signedMeter`.
   const plant = new SimPlant({ clock, wiredPhases: config.evse.phases, voltageV: config.evse.voltageV });
   const signing = config.sim.signedMeter ? await SimSigningMeter.open(plant, dataDir) : undefined;
@@ -85,7 +91,8 @@ export async function ocppRig(dataDir: string, options: OcppRigOptions = {}): Pr
     config,
     hal,
     clock,
-    log: options.log ?? silentLogger,
+    log,
+    ...(overlay !== null && { overlay, fileConfig }),
     tickMs: 50,
     bootId: 'boot-1',
     serialNumber: 'SIM-000001', // the sim board's
