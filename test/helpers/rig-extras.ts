@@ -86,6 +86,7 @@ export async function settled<T>(
 ): Promise<T> {
   let done = false;
   const tracked = promise.finally(() => (done = true));
-  await rig.pace(() => done, limitMs).catch(() => {});
+  tracked.catch(() => {}); // awaited below: a rejection while time is paced is not unhandled
+  await rig.pace(() => done, limitMs);
   return tracked;
 }
