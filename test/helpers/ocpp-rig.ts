@@ -61,6 +61,8 @@ export interface OcppRigOptions {
   readonly strict?: boolean;
   /** Keeps run-time values (AuthorizationKey, Modbus 8040...) in dataDir's config overlay, as the firmware process does. */
   readonly overlay?: boolean;
+  /** The simulated meter's register at the start, Wh (a meter keeps it across a restart; the sim board in sim-meter.json). */
+  readonly meterWh?: number;
 }
 
 export async function ocppRig(dataDir: string, options: OcppRigOptions = {}): Promise<OcppRig> {
@@ -83,7 +85,7 @@ export async function ocppRig(dataDir: string, options: OcppRigOptions = {}): Pr
   const overlay = options.overlay === true ? await ConfigOverlay.load(fileConfig, log) : null;
   const config = overlay?.config ?? fileConfig;
   // Wired as the sim board wires it (board/sim.ts): the config's phases and voltage, a signing meter with `sim.signedMeter`.
-  const plant = new SimPlant({ clock, wiredPhases: config.evse.phases, voltageV: config.evse.voltageV });
+  const plant = new SimPlant({ clock, wiredPhases: config.evse.phases, voltageV: config.evse.voltageV, energyWh: options.meterWh ?? 0 });
   const signing = config.sim.signedMeter ? await SimSigningMeter.open(plant, dataDir) : undefined;
   const hal = createSimHal(plant, null, signing);
   // As the sim board does: `sim.clockSynced` says whether the host clock counts as NTP-synchronised.
