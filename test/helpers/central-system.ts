@@ -15,6 +15,7 @@ import { WatchedList } from './watched-list.js';
 export interface RecordedCall {
   readonly action: string;
   readonly params: Record<string, any>;
+  /** When it arrived: the host clock, or the `now` the central system was started with (a rig's simulated clock). */
   readonly atMs: number;
 }
 
@@ -114,8 +115,9 @@ async function listen(server: RPCServer, port: number, tls: CentralSystemTls | u
 }
 
 export async function startCentralSystem(
-  options: { strict?: boolean; port?: number; tls?: CentralSystemTls } = {},
+  options: { strict?: boolean; port?: number; tls?: CentralSystemTls; now?: () => number } = {},
 ): Promise<CentralSystem> {
+  const stamp = options.now ?? Date.now;
   const server = new RPCServer({ protocols: ['ocpp1.6'], strictMode: options.strict ?? true });
   const recorded = new WatchedList<RecordedCall>();
   const calls = recorded.items;
@@ -182,7 +184,7 @@ export async function startCentralSystem(
   server.on('client', (client: any) => {
     current = client;
     client.handle(async ({ method, params }: { method: string; params: Record<string, any> }) => {
-      recorded.push({ action: method, params, atMs: Date.now() });
+      recorded.push({ action: method, params, atMs: stamp() });
       const handler = cs.handlers[method];
       if (!handler) throw new Error(`no handler for ${method}`);
       return handler(params);

@@ -1,10 +1,12 @@
 import { parseConfig } from '../../firmware/config.js';
+import { ConfigOverlay } from '../../firmware/config-overlay.js';
 import { Firmware } from '../../firmware/firmware.js';
 import { silentLogger, type Logger } from '../../firmware/log.js';
 import type { ChargePoint } from '../../firmware/ocpp/charge-point.js';
 import { systemClock, type Clock } from '../../hal/clock.js';
 import { createSimHal, type SimHal } from '../../hal/sim/peripherals.js';
 import { SimPlant } from '../../hal/sim/plant.js';
+import { SimSigningMeter } from '../../hal/sim/signing-meter.js';
 import { SimulatedClock } from '../../hal/sim/simulated-clock.js';
 import { startCentralSystem, type CentralSystem, type RecordedCall } from './central-system.js';
 
@@ -57,33 +59,45 @@ export interface OcppRigOptions {
   readonly realTime?: boolean;
   /** false: the central system accepts and sends payloads outside the schemas (a misbehaving backend). */
   readonly strict?: boolean;
+  /** Keeps run-time values (AuthorizationKey, Modbus 8040...) in dataDir's config overlay, as the firmware process does. */
+  readonly overlay?: boolean;
+  /** The simulated meter's register at the start, Wh (a meter keeps it across a restart; the sim board in sim-meter.json). */
+  readonly meterWh?: number;
 }
 
 export async function ocppRig(dataDir: string, options: OcppRigOptions = {}): Promise<OcppRig> {
   const { writeFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
   for (const [name, text] of Object.entries(options.files ?? {})) await writeFile(join(dataDir, name), text);
-  const cs = await startCentralSystem({ strict: options.strict ?? true });
-  options.prepare?.(cs);
   const simulated = options.realTime === true ? null : new SimulatedClock({ startMs: options.startMs ?? Date.now() });
   const clock: Clock = simulated ?? systemClock;
-  const plant = new SimPlant({ clock, wiredPhases: 3, voltageV: 230 });
-  const hal = createSimHal(plant);
-  const config = parseConfig({
+  // The calls are stamped with the rig's clock: gaps between them are simulated time.
+  const cs = await startCentralSystem({ strict: options.strict ?? true, now: () => clock.now() });
+  options.prepare?.(cs);
+  const fileConfig = parseConfig({
     dataDir,
     modbus: { tcp: null },
     http: null,
     ...options.config,
     ocpp: { url: cs.url, chargeBoxId: 'conformance', password: '', ...options.ocpp },
   });
+  const log = options.log ?? silentLogger;
+  const overlay = options.overlay === true ? await ConfigOverlay.load(fileConfig, log) : null;
+  const config = overlay?.config ?? fileConfig;
+  // Wired as the sim board wires it (board/sim.ts): the config's phases and voltage, a signing meter with `sim.signedMeter`.
+  const plant = new SimPlant({ clock, wiredPhases: config.evse.phases, voltageV: config.evse.voltageV, energyWh: options.meterWh ?? 0 });
+  const signing = config.sim.signedMeter ? await SimSigningMeter.open(plant, dataDir) : undefined;
+  const hal = createSimHal(plant, null, signing);
   // As the sim board does: `sim.clockSynced` says whether the host clock counts as NTP-synchronised.
   const firmware = new Firmware({
     config,
     hal,
     clock,
-    log: options.log ?? silentLogger,
+    log,
+    ...(overlay !== null && { overlay, fileConfig }),
     tickMs: 50,
     bootId: 'boot-1',
+    serialNumber: 'SIM-000001', // the sim board's
     clockSynced: () => config.sim.clockSynced,
   });
   await firmware.start();

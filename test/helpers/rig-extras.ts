@@ -77,3 +77,16 @@ export function carSteps(rig: OcppRig): { relayIs(closed: boolean): Promise<void
     },
   };
 }
+
+/** Paces the rig's time until `promise` settles (an answer from a real peer: a Modbus client, an HTTP request), and returns it. */
+export async function settled<T>(
+  rig: { pace(done: () => boolean, limitMs?: number): Promise<void> },
+  promise: Promise<T>,
+  limitMs = 10_000,
+): Promise<T> {
+  let done = false;
+  const tracked = promise.finally(() => (done = true));
+  tracked.catch(() => {}); // awaited below: a rejection while time is paced is not unhandled
+  await rig.pace(() => done, limitMs);
+  return tracked;
+}

@@ -6,14 +6,15 @@ import { METER_KEEP_STEP_WH } from '../../firmware/ocpp/transactions.js';
 import { startCentralSystem, type CentralSystem } from '../helpers/central-system.js';
 import { startBox, type RunningBox } from '../helpers/firmware-process.js';
 import { audit, keepLedger, type LedgerEntry } from '../helpers/ledger.js';
-import { ocppRigFor } from '../helpers/ocpp-rig.js';
-import { plugIn, relayEverClosed, sleep, waitStatus } from '../helpers/ocpp-scenario.js';
+import { ocppRig, ocppRigFor } from '../helpers/ocpp-rig.js';
+import { plugIn, relayEverClosed, waitStatus } from '../helpers/ocpp-scenario.js';
 import { prng } from '../helpers/prng.js';
 
 /**
  * Durability of billing against ocpp-rpc's strict central system: a link that drops every few
- * seconds (in process, on the simulated clock), and on the built firmware as a child process a
- * power loss (a new kernel boot id), damaged state files. The central system's
+ * seconds and a power loss (a new kernel boot id) in process on the simulated clock, and on the
+ * built firmware as a child process damaged state files (the whole boot reads them: the board's
+ * meter and fault store included). The central system's
  * ledger is audited: no StartTransaction or StopTransaction lost, order, transactionIds, meter
  * readings never backwards, duplicates only in the window between sending and keeping the answer.
  * SIGKILL in a row: durability-kill.test.ts.
@@ -74,32 +75,43 @@ t.test(
 t.test(
   'a power loss (the machine booted anew): StopTransaction PowerLoss with the last kept meter reading, then a new transaction',
   async (t) => {
-    const dir = t.testdir({ data: SAMPLE_EVERY_SECOND });
-    const { cs, ledger } = await centralSystem(t);
-    const box = await boxOnline(cs, dir, 'box-power');
-    await plugIn(box);
-    await waitStatus(cs, 'Charging', 0);
-    await sleep(4000);
-    const atKill = (await box.sim())['meter'].energyWh as number;
-    await box.fw.kill();
-    const statePath = join(dir, 'data', 'state.json');
+    // In process: the power cut freezes the firmware where it is (its simulated clock never moves
+    // again, nothing is stopped or saved); the next run comes up under another kernel boot id.
+    const dir = t.testdir({});
+    let ledger: LedgerEntry[] = [];
+    const ocpp = { chargeBoxId: 'box-power', fixedIdTag: 'FIXED' };
+    const first = await ocppRig(dir, { files: SAMPLE_EVERY_SECOND, ocpp, prepare: (cs) => (ledger = keepLedger(cs)) });
+    const { cs } = first;
+    t.teardown(() => cs.close());
+    first.car('C');
+    await first.waitStatus('Charging', 0);
+    await first.advance(4000);
+    const atKill = first.plant.meterReading().energyWh;
+    await cs.client().close({ force: true });
+    const statePath = join(dir, 'state.json');
     writeFileSync(statePath, JSON.stringify({ ...storedJson(statePath), bootId: 'a-boot-before-the-power-cut' }));
-    const again = await boxOnline(cs, dir, 'box-power');
-    t.teardown(() => again.fw.kill());
-    const stop = await cs.waitForCall('StopTransaction');
+    // The meter kept its register (the sim board keeps it at every whole Wh); the box comes back to the same central system.
+    const from0 = cs.calls.length;
+    const again = await ocppRig(dir, { ocpp: { ...ocpp, url: cs.url }, meterWh: Math.floor(atKill), noWait: true });
+    t.teardown(() => again.close());
+    const call = (action: string, from: number) => cs.calls.slice(from).find((c) => c.action === action);
+    await again.pace(() => call('StopTransaction', from0) !== undefined, 30_000);
+    const stop = call('StopTransaction', from0)!;
     t.equal(stop.params['reason'], 'PowerLoss');
     const meterStop = stop.params['meterStop'] as number;
     const boundWh = METER_KEEP_STEP_WH + 22_080 / 3600 + 1;
     t.ok(
       meterStop <= atKill + 0.5 && atKill - meterStop <= boundWh,
-      `meterStop ${meterStop} Wh, meter at the kill ${atKill.toFixed(1)} Wh: ${(atKill - meterStop).toFixed(1)} Wh unaccounted (bound ${boundWh.toFixed(1)})`,
+      `meterStop ${meterStop} Wh, meter at the power cut ${atKill.toFixed(1)} Wh: ${(atKill - meterStop).toFixed(1)} Wh unaccounted (bound ${boundWh.toFixed(1)})`,
     );
+    await again.pace(() => cs.calls.slice(from0).some((c) => c.action === 'StatusNotification' && c.params['connectorId'] === 1), 30_000);
     const from = cs.calls.length;
-    await plugIn(again);
-    const start = await cs.waitForCall('StartTransaction', () => true, { from });
+    again.car('C');
+    await again.pace(() => call('StartTransaction', from) !== undefined, 30_000);
+    const start = call('StartTransaction', from)!;
     t.ok((start.params['meterStart'] as number) >= meterStop, 'ready for a new transaction; its meterStart is not below');
     t.same(audit(ledger).violations, []);
-    await again.fw.kill();
+    await again.close();
   },
 );
 

@@ -5,10 +5,14 @@ import t, { type Test } from 'tap';
 import { startCentralSystem, type CentralSystem, type CentralSystemTls } from '../helpers/central-system.js';
 import { pollUntil, startBox, type RunningBox } from '../helpers/firmware-process.js';
 import { makeCertificates, type Certificates } from '../helpers/tls-fixtures.js';
+import { ocppRig, ocppRigFor, type OcppRig, type OcppRigOptions } from '../helpers/ocpp-rig.js';
+import { rigLogs, type RigLogs } from '../helpers/rig-extras.js';
 
 /**
- * The OCPP 1.6 security extension end to end: the built firmware against ocpp-rpc's strict
- * central system serving ws:// and wss:// on one port, certificates made by openssl.
+ * The OCPP 1.6 security extension end to end against ocpp-rpc's strict central system: where TLS
+ * is the point the built firmware and a central system serving ws:// and wss:// on one port,
+ * certificates made by openssl; the AuthorizationKey and the box's own security events (plain
+ * ws://) in process on the simulated board and clock.
  */
 
 let certs: Certificates;
@@ -145,77 +149,6 @@ t.test('SecurityProfile 2 that cannot connect (the server does not chain to the 
 });
 
 t.test(
-  'AuthorizationKey: write-only, never in a log or a GetConfiguration answer; a refused key falls back; 401s are retried with backoff and reported once',
-  async (t) => {
-    const cs = await centralSystem(t);
-    const dir = t.testdir();
-    let running = await box(t, dir, cs);
-    await cs.waitForCall('BootNotification');
-    const all = await cs.call('GetConfiguration', {});
-    t.same(
-      all.configurationKey.find((e: { key: string }) => e.key === 'AuthorizationKey'),
-      { key: 'AuthorizationKey', readonly: false },
-      'listed, without a value',
-    );
-    t.same(await configurationValue(cs, 'AuthorizationKey'), { key: 'AuthorizationKey', readonly: false });
-    t.same(await cs.call('ChangeConfiguration', { key: 'AuthorizationKey', value: 'too-short' }), { status: 'Rejected' });
-
-    const NEW = 'second-password-456789';
-    t.same(await cs.call('ChangeConfiguration', { key: 'AuthorizationKey', value: NEW }), { status: 'Accepted' });
-    t.equal((await connected(cs, 2)).password, NEW, 'the next connection uses the new key');
-    t.same(await configurationValue(cs, 'AuthorizationKey'), { key: 'AuthorizationKey', readonly: false });
-
-    // A key the central system then refuses: three tries, then back to the key that worked.
-    cs.acceptPassword = (password) => password === NEW;
-    t.same(await cs.call('ChangeConfiguration', { key: 'AuthorizationKey', value: 'third-password-never-ok' }), { status: 'Accepted' });
-    await running.fw.waitForLog((l) => l['msg'] === 'security change failed; back to what worked', 30_000);
-    const last = await pollUntil(
-      async () => cs.connections.at(-1)!,
-      (c) => c.password === NEW,
-      10_000,
-    );
-    t.equal(last.password, NEW);
-    const refused = running.fw.logs.filter((l) => l['msg'] === 'OCPP connection failed');
-    t.equal(refused.length, 3);
-    t.ok(
-      refused.every((l) => l['httpStatus'] === 401),
-      'HTTP 401 each time',
-    );
-    await securityEvent(cs, 'FailedToAuthenticateAtCentralSystem');
-
-    // The backend stops taking the key: attempts back off, one log line each, no tight loop.
-    cs.acceptPassword = () => false;
-    const before = running.fw.logs.filter((l) => l['msg'] === 'OCPP connection failed').length;
-    cs.client().close({ force: true });
-    await pollUntil(
-      async () => running.fw.logs.filter((l) => l['msg'] === 'OCPP connection failed').length - before,
-      (n) => n >= 3,
-      20_000,
-    );
-    const failed = running.fw.logs.filter((l) => l['msg'] === 'OCPP connection failed').slice(before, before + 3);
-    const attempts = failed.map((l) => Number(l['attempt']));
-    t.same(attempts, [attempts[0], attempts[0]! + 1, attempts[0]! + 2], 'one line per attempt');
-    const gaps = failed.slice(1).map((l, i) => Date.parse(String(l['time'])) - Date.parse(String(failed[i]!['time'])));
-    t.ok(
-      gaps.every((ms, i) => ms >= 500 * 2 ** i),
-      `growing pauses between attempts: ${gaps.join(', ')} ms`,
-    );
-    cs.acceptPassword = (password) => password === NEW;
-
-    const logs = JSON.stringify(running.fw.logs);
-    for (const secret of [PASSWORD, NEW, 'third-password-never-ok']) t.notOk(logs.includes(secret), 'no log line shows a key');
-    t.equal(await running.fw.stop(), 0);
-    const overlay = join(dir, 'data', 'config-overlay.json');
-    t.equal(statSync(overlay).mode & 0o777, 0o600, 'the kept key is readable by the firmware only');
-    running = await box(t, dir, cs);
-    const count = cs.connections.length;
-    t.equal((await connected(cs, count + 1)).password, NEW, 'after a restart the new key is used');
-    t.notOk(JSON.stringify(running.fw.logs).includes(NEW));
-    await running.fw.kill();
-  },
-);
-
-t.test(
   'SignCertificate -> CertificateSigned: a key made on the box, a CSR openssl accepts, a certificate the next connection (profile 3) presents',
   async (t) => {
     const cs = await centralSystem(t, { clientCa: certs.ca });
@@ -303,15 +236,115 @@ t.test(
   },
 );
 
+/** The box in process on the simulated clock (plain ws://), its log lines kept; `dir` for a restart, else the test's folder. */
+async function rigBox(t: Test, options: OcppRigOptions = {}, dir?: string): Promise<{ rig: OcppRig; logs: RigLogs }> {
+  const logs = rigLogs('info');
+  const withDefaults: OcppRigOptions = {
+    ...options,
+    log: logs.logger,
+    overlay: true,
+    prepare: (cs) => {
+      cs.handlers['SecurityEventNotification'] = () => ({});
+      options.prepare?.(cs);
+    },
+    ocpp: { chargeBoxId: 'box-sec', password: PASSWORD, ...options.ocpp },
+  };
+  const rig = dir === undefined ? await ocppRigFor(t, withDefaults) : await ocppRig(dir, withDefaults);
+  if (dir !== undefined) t.teardown(() => rig.close());
+  logs.useClock(rig.clock);
+  return { rig, logs };
+}
+
+/** Paces until the central system has seen `count` connections; the last of them. */
+async function rigConnected(rig: OcppRig, count: number) {
+  await rig.pace(() => rig.cs.connections.length >= count, 60_000);
+  return rig.cs.connections[count - 1]!;
+}
+
+const rigSecurityEvent = (rig: OcppRig, type: string, from = 0) =>
+  rig.waitCall('SecurityEventNotification', (p) => p['type'] === type, from);
+
+async function rigConfigurationValue(rig: OcppRig, key: string): Promise<Record<string, unknown> | undefined> {
+  const answer = await rig.call('GetConfiguration', { key: [key] });
+  return (answer.configurationKey as Array<Record<string, unknown>>).find((entry) => entry['key'] === key);
+}
+
+t.test(
+  'AuthorizationKey: write-only, never in a log or a GetConfiguration answer; a refused key falls back; 401s are retried with backoff and reported once',
+  async (t) => {
+    let { rig, logs } = await rigBox(t);
+    const dir = t.testdirName;
+    const { cs } = rig;
+    await rig.waitCall('BootNotification');
+    const all = await rig.call('GetConfiguration', {});
+    t.same(
+      all.configurationKey.find((e: { key: string }) => e.key === 'AuthorizationKey'),
+      { key: 'AuthorizationKey', readonly: false },
+      'listed, without a value',
+    );
+    t.same(await rigConfigurationValue(rig, 'AuthorizationKey'), { key: 'AuthorizationKey', readonly: false });
+    t.same(await rig.call('ChangeConfiguration', { key: 'AuthorizationKey', value: 'too-short' }), { status: 'Rejected' });
+
+    const NEW = 'second-password-456789';
+    t.same(await rig.call('ChangeConfiguration', { key: 'AuthorizationKey', value: NEW }), { status: 'Accepted' });
+    t.equal((await rigConnected(rig, 2)).password, NEW, 'the next connection uses the new key');
+    t.same(await rigConfigurationValue(rig, 'AuthorizationKey'), { key: 'AuthorizationKey', readonly: false });
+
+    // A key the central system then refuses: three tries, then back to the key that worked.
+    cs.acceptPassword = (password) => password === NEW;
+    t.same(await rig.call('ChangeConfiguration', { key: 'AuthorizationKey', value: 'third-password-never-ok' }), {
+      status: 'Accepted',
+    });
+    await rig.pace(() => logs.find((l) => l['msg'] === 'security change failed; back to what worked') !== undefined, 30_000);
+    await rig.pace(() => cs.connections.at(-1)!.password === NEW, 10_000);
+    t.equal(cs.connections.at(-1)!.password, NEW);
+    const failedLines = () => logs.lines.filter((l) => l['msg'] === 'OCPP connection failed');
+    const refused = failedLines();
+    t.equal(refused.length, 3);
+    t.ok(
+      refused.every((l) => l['httpStatus'] === 401),
+      'HTTP 401 each time',
+    );
+    await rigSecurityEvent(rig, 'FailedToAuthenticateAtCentralSystem');
+
+    // The backend stops taking the key: attempts back off, one log line each, no tight loop.
+    cs.acceptPassword = () => false;
+    const before = failedLines().length;
+    cs.client().close({ force: true });
+    await rig.pace(() => failedLines().length - before >= 3, 20_000);
+    const failed = failedLines().slice(before, before + 3);
+    const attempts = failed.map((l) => Number(l['attempt']));
+    t.same(attempts, [attempts[0], attempts[0]! + 1, attempts[0]! + 2], 'one line per attempt');
+    // On the simulated clock: the pauses between the lines are the backoff itself.
+    const gaps = failed.slice(1).map((l, i) => Date.parse(String(l['time'])) - Date.parse(String(failed[i]!['time'])));
+    t.ok(
+      gaps.every((ms, i) => ms >= 500 * 2 ** i),
+      `growing pauses between attempts: ${gaps.join(', ')} ms`,
+    );
+    cs.acceptPassword = (password) => password === NEW;
+
+    const logged = JSON.stringify(logs.lines);
+    for (const secret of [PASSWORD, NEW, 'third-password-never-ok']) t.notOk(logged.includes(secret), 'no log line shows a key');
+    await rig.close();
+    const overlay = join(dir, 'config-overlay.json');
+    t.equal(statSync(overlay).mode & 0o777, 0o600, 'the kept key is readable by the firmware only');
+    ({ rig, logs } = await rigBox(t, { noWait: true }, dir));
+    t.equal((await rigConnected(rig, 1)).password, NEW, 'after a restart the new key is used');
+    t.notOk(JSON.stringify(logs.lines).includes(NEW));
+  },
+);
+
 t.test(
   'security events of the box itself: StartupOfTheDevice, SettingSystemTime when the central system moves the clock, ResetOrReboot; sent in order once Boot is Accepted',
   async (t) => {
-    const cs = await centralSystem(t);
     const hourAhead = () => new Date(Date.now() + 3_600_000).toISOString();
-    cs.handlers['BootNotification'] = () => ({ status: 'Accepted', interval: 300, currentTime: hourAhead() });
     // A host clock without NTP: the central system's time is taken (CONTRACT §5).
-    const running = await box(t, t.testdir(), cs, {}, { sim: { controlPort: 0, clockSynced: false } });
-    const time = await securityEvent(cs, 'SettingSystemTime');
+    const { rig } = await rigBox(t, {
+      config: { sim: { clockSynced: false } },
+      prepare: (cs) => (cs.handlers['BootNotification'] = () => ({ status: 'Accepted', interval: 300, currentTime: hourAhead() })),
+    });
+    const { cs } = rig;
+    const time = await rigSecurityEvent(rig, 'SettingSystemTime');
     t.match(time.params['techInfo'], /clock set from the central system by 3[56]\d{5} ms/);
     const boot = cs.calls.findIndex((c) => c.action === 'BootNotification');
     const firstEvent = cs.calls.findIndex((c) => c.action === 'SecurityEventNotification');
@@ -319,12 +352,11 @@ t.test(
     t.equal(cs.calls[firstEvent]?.params['type'], 'StartupOfTheDevice', 'in the order they happened');
     t.ok(Math.abs(Date.parse(time.params['timestamp']) - Date.parse(hourAhead())) < 60_000, 'timestamps on the central system clock');
     const from = cs.calls.length;
-    t.same(await cs.call('Reset', { type: 'Soft' }), { status: 'Accepted' });
-    const reset = await securityEvent(cs, 'ResetOrReboot', from);
+    t.same(await rig.call('Reset', { type: 'Soft' }), { status: 'Accepted' });
+    const reset = await rigSecurityEvent(rig, 'ResetOrReboot', from);
     t.ok(
       cs.calls.slice(from).findIndex((c) => c.action === 'BootNotification') < cs.calls.slice(from).indexOf(reset),
       'reported after the new BootNotification',
     );
-    await running.fw.kill();
   },
 );

@@ -2,16 +2,21 @@ import { createPublicKey } from 'node:crypto';
 import ocmf from '@road-labs/ocmf';
 import ocmfNoble from '@road-labs/ocmf-crypto-noble';
 import t, { type Test } from 'tap';
+import { simSnapshot } from '../../board/sim-control-api.js';
+import { statusView } from '../../firmware/http/status-view.js';
 import { startCentralSystem, type CentralSystem, type RecordedCall } from '../helpers/central-system.js';
 import { pollUntil, startBox, type RunningBox } from '../helpers/firmware-process.js';
-import { plugIn, since, sleep, waitStatus } from '../helpers/ocpp-scenario.js';
-import { HTTP_ON_ANY_PORT, setUpAndLogIn } from '../helpers/web-client.js';
+import { ocppRigFor, type OcppRig } from '../helpers/ocpp-rig.js';
+import { plugIn, since, sleep } from '../helpers/ocpp-scenario.js';
+import { carSteps, rigLogs, type RigLogs } from '../helpers/rig-extras.js';
 
 /**
- * CONTRACT §9 on the built firmware (sim board, `sim.signedMeter`) against the strict central
- * system: the meter's signed OCMF records travel through OCPP 1.6 unchanged and verify, with an
- * OCMF implementation that is not ours (@road-labs/ocmf with the noble crypto backend), against
- * the public key `GET /sim` shows.
+ * CONTRACT §9 on the sim board with `sim.signedMeter` against the strict central system: the
+ * meter's signed OCMF records travel through OCPP 1.6 unchanged and verify, with an OCMF
+ * implementation that is not ours (@road-labs/ocmf with the noble crypto backend), against the
+ * public key `GET /sim` shows. In process on the simulated clock (`GET /sim` and `GET /api/status`
+ * as their views `simSnapshot` and `statusView` build them); the built firmware only where a
+ * SIGKILL is the point.
  */
 
 interface SignedValue {
@@ -28,11 +33,33 @@ const { Crypto } = ocmfNoble;
 const verifier = new Verifier(new Crypto());
 
 /** The public key as the OCMF library takes it: SubjectPublicKeyInfo DER from the PEM `GET /sim` shows. */
-async function meterKey(box: RunningBox) {
-  const pem = (await box.sim())['meter'].publicKey as string;
+async function meterKey(pem: string) {
   const der = createPublicKey(pem).export({ type: 'spki', format: 'der' });
   return new Crypto().decodeEcPublicKey(new Uint8Array(der), 'spki-der');
 }
+
+/** The meter's public key as `GET /sim` shows it, of a spawned box. */
+const publicKeyOf = async (box: RunningBox): Promise<string> => (await box.sim())['meter'].publicKey as string;
+
+/** The same on the in-process rig: what the sim board hands `GET /sim`. */
+async function rigPublicKey(rig: OcppRig): Promise<string> {
+  const identity = await rig.hal.meter.signing!.identity();
+  return (simSnapshot(rig.plant, identity.publicKeyPem)['meter'] as { publicKey: string }).publicKey;
+}
+
+/** The signing meter's box in process, online (connector 1 reported), its log lines kept. */
+async function signingRig(t: Test): Promise<{ rig: OcppRig; logs: RigLogs }> {
+  const logs = rigLogs('info');
+  const rig = await ocppRigFor(t, {
+    log: logs.logger,
+    config: { sim: { signedMeter: true } },
+    ocpp: { chargeBoxId: 'box-ocmf', fixedIdTag: 'FIXED01' },
+  });
+  logs.useClock(rig.clock);
+  return { rig, logs };
+}
+
+const signedMeterStatus = (rig: OcppRig) => statusView(rig.firmware, false, rig.clock.now()).signedMeter;
 
 async function verify(record: string, key: Awaited<ReturnType<typeof meterKey>>): Promise<boolean> {
   return (await verifier.parseAndVerify(record, key)).verified;
@@ -107,24 +134,27 @@ function checkOnce(t: Test, signed: readonly SignedValue[], transactionIds: read
 t.test(
   'a whole transaction: the begin record right after StartTransaction.conf, the end record in StopTransaction, both verify with the key of GET /sim',
   async (t) => {
-    const cs = await centralSystem(t);
-    const box = await signingBox(t, cs, t.testdir({}), HTTP_ON_ANY_PORT);
-    const boot = await cs.waitForCall('BootNotification');
+    const { rig } = await signingRig(t);
+    const { cs } = rig;
+    const boot = await rig.waitCall('BootNotification');
     t.match(boot.params, { meterType: 'SmartWallbox SIM-OCMF-1', meterSerialNumber: 'SIMMTR000001' }, 'BootNotification names the meter');
-    const key = await meterKey(box);
+    const publicKey = await rigPublicKey(rig);
+    const key = await meterKey(publicKey);
 
     const from = cs.calls.length;
-    await plugIn(box);
-    const start = await cs.waitForCall('StartTransaction', () => true, { from });
-    const begin = await cs.waitForCall('MeterValues', (p) => p['meterValue'][0].sampledValue[0].context === 'Transaction.Begin', { from });
+    rig.car('C');
+    const start = await rig.waitCall('StartTransaction', () => true, from);
+    const begin = await rig.waitCall('MeterValues', (p) => p['meterValue'][0].sampledValue[0].context === 'Transaction.Begin', from);
     const afterStart = since(cs, from).filter((c) => c.action === 'StartTransaction' || c.action === 'MeterValues');
     t.equal(afterStart[1], begin, 'the begin record is the first MeterValues after StartTransaction');
-    await waitStatus(cs, 'Charging', from);
-    const closedAtMs = (await pollUntil(box.sim, (s) => s['relayClosed'] === true))['changedAtMs'].contactor as number;
-    await sleep(2500);
+    await rig.waitStatus('Charging', from);
+    // GET /sim's changedAtMs is host time; on the simulated clock the close is seen by sampling every step (50 ms).
+    let openSeenAtMs = rig.clock.now();
+    await rig.pace(() => rig.plant.contactorCommanded || ((openSeenAtMs = rig.clock.now()), false), 10_000);
+    await rig.advance(2500);
     const stopFrom = cs.calls.length;
-    await box.simPost('/sim/ev', { state: 'A' });
-    const stop = await cs.waitForCall('StopTransaction', () => true, { from: stopFrom });
+    rig.car('A');
+    const stop = await rig.waitCall('StopTransaction', () => true, stopFrom);
 
     const signed = signedValues(since(cs, from));
     const transactionId = begin.params['transactionId'] as number;
@@ -151,8 +181,8 @@ t.test(
     t.ok(e['RD'][0].RV > b['RD'][0].RV, 'energy was charged between them');
     const beganAtMs = Date.parse(String(b['RD'][0].TM).replace(',', '.').replace('+0000 S', 'Z'));
     t.ok(
-      beganAtMs <= closedAtMs,
-      `the meter's transaction began (${b['RD'][0].TM}) before the contactor closed (${new Date(closedAtMs).toISOString()})`,
+      beganAtMs <= openSeenAtMs,
+      `the meter's transaction began (${b['RD'][0].TM}) before the contactor closed (still open at ${new Date(openSeenAtMs).toISOString()})`,
     );
 
     // One byte altered: a digit of the reading, then a byte of the signature.
@@ -163,10 +193,9 @@ t.test(
     const flipped = beginRecord.slice(0, sdAt) + (beginRecord[sdAt] === 'A' ? 'B' : 'A') + beginRecord.slice(sdAt + 1);
     t.notOk(await verify(flipped, key).catch(() => false), 'a signature altered by one byte fails verification');
 
-    const web = await setUpAndLogIn(box, 'a-good-password-1');
-    const status = (await web.call('GET', '/api/status')).body;
-    t.equal(status.signedMeter.publicKey, (await box.sim())['meter'].publicKey, 'the status API shows the public key of GET /sim');
-    t.match(status.signedMeter, { meterType: 'SmartWallbox SIM-OCMF-1', meterSerialNumber: 'SIMMTR000001', error: null });
+    const status = signedMeterStatus(rig);
+    t.equal(status?.publicKey, publicKey, 'the status API shows the public key of GET /sim');
+    t.match(status, { meterType: 'SmartWallbox SIM-OCMF-1', meterSerialNumber: 'SIMMTR000001', error: null });
     t.comment(`begin record as sent: ${beginRecord}`);
     t.comment(`end record as sent: ${endRecord}`);
     t.comment(
@@ -176,22 +205,25 @@ t.test(
 );
 
 t.test('a transaction across a central-system outage: both records queued, delivered once the link is back, exactly once', async (t) => {
-  const cs = await centralSystem(t);
-  const box = await signingBox(t, cs, t.testdir({}));
-  const key = await meterKey(box);
+  const { rig } = await signingRig(t);
+  const { cs } = rig;
+  const key = await meterKey(await rigPublicKey(rig));
+  const { relayIs } = carSteps(rig);
   // The outage: connections refused, the current one cut.
   cs.acceptPassword = () => false;
   await cs.client().close({ force: true });
   const from = cs.calls.length;
-  await plugIn(box);
-  await pollUntil(box.sim, (s) => s['relayClosed'] === true, 15_000);
-  await sleep(2000);
-  await box.simPost('/sim/ev', { state: 'A' });
-  await pollUntil(box.sim, (s) => s['relayClosed'] === false);
+  rig.car('C');
+  await relayIs(true);
+  await rig.advance(2000);
+  rig.car('A');
+  await relayIs(false);
   t.equal(since(cs, from, 'StartTransaction').length, 0, 'nothing reached the central system during the outage');
   cs.acceptPassword = () => true;
-  const stop = await cs.waitForCall('StopTransaction', () => true, { from, timeoutMs: 60_000 });
-  await sleep(1000);
+  await rig.waitCall('StopTransaction', () => true, from, 60_000);
+  // A record sent twice would come with the next messages: a second more of them.
+  await rig.advance(1000);
+  const stop = since(cs, from, 'StopTransaction')[0]!;
   const signed = signedValues(since(cs, from));
   checkOnce(t, signed, [stop.params['transactionId'] as number]);
   for (const s of signed) t.ok(await verify(s.record, key), `${s.context} verifies after the outage`);
@@ -203,8 +235,8 @@ t.test(
     const cs = await centralSystem(t);
     const dir = t.testdir({});
     const first = await signingBox(t, cs, dir);
-    const key = await meterKey(first);
-    const publicKey = (await first.sim())['meter'].publicKey as string;
+    const publicKey = await publicKeyOf(first);
+    const key = await meterKey(publicKey);
     await plugIn(first);
     await cs.waitForCall('MeterValues', (p) => p['meterValue'][0].sampledValue[0].context === 'Transaction.Begin');
     await pollUntil(first.sim, (s) => s['relayClosed'] === true);
@@ -217,7 +249,7 @@ t.test(
     t.equal(await second.fw.stop(), 0, 'a clean stop');
 
     const third = await signingBox(t, cs, dir);
-    t.equal((await third.sim())['meter'].publicKey, publicKey, 'the meter keeps its key pair across restarts');
+    t.equal(await publicKeyOf(third), publicKey, 'the meter keeps its key pair across restarts');
     const from = cs.calls.length;
     await plugIn(third);
     await cs.waitForCall('MeterValues', (p) => p['meterValue'][0].sampledValue[0].context === 'Transaction.Begin', { from });
@@ -239,15 +271,15 @@ t.test(
 );
 
 t.test('a signing meter that does not answer: no transaction, no charge, the status API and the log say why', async (t) => {
-  const cs = await centralSystem(t);
-  const box = await signingBox(t, cs, t.testdir({}), HTTP_ON_ANY_PORT);
-  const web = await setUpAndLogIn(box, 'a-good-password-1');
-  await box.simPost('/sim/fault', { kind: 'meterLost' });
-  const from = cs.calls.length;
-  await plugIn(box);
-  await box.fw.waitForLog((l) => l['msg'] === 'transaction not started: the signing meter did not begin its transaction', 15_000);
-  t.equal(since(cs, from, 'StartTransaction').length, 0, 'no StartTransaction');
-  t.equal((await box.sim())['relayClosed'], false, 'the contactor stays open');
-  const status = (await web.call('GET', '/api/status')).body;
-  t.match(status.signedMeter.error, /beginTransaction: meter does not answer/, 'the status API names the failure');
+  const { rig, logs } = await signingRig(t);
+  rig.plant.setFault('meterLost');
+  const from = rig.cs.calls.length;
+  rig.car('C');
+  await rig.pace(
+    () => logs.find((l) => l['msg'] === 'transaction not started: the signing meter did not begin its transaction') !== undefined,
+    15_000,
+  );
+  t.equal(since(rig.cs, from, 'StartTransaction').length, 0, 'no StartTransaction');
+  t.equal(rig.plant.contactorCommanded, false, 'the contactor stays open');
+  t.match(signedMeterStatus(rig)?.error, /beginTransaction: meter does not answer/, 'the status API names the failure');
 });

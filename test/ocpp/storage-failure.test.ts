@@ -3,17 +3,20 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { startCentralSystem, type CentralSystem } from '../helpers/central-system.js';
-import { startBox, type RunningBox } from '../helpers/firmware-process.js';
-import { audit, keepLedger } from '../helpers/ledger.js';
-import { plugIn, relayEverClosed, since, sleep, waitStatus } from '../helpers/ocpp-scenario.js';
+import { simSnapshot } from '../../board/sim-control-api.js';
+import { audit, keepLedger, type LedgerEntry } from '../helpers/ledger.js';
+import { ocppRig, type OcppRig } from '../helpers/ocpp-rig.js';
+import { since } from '../helpers/ocpp-scenario.js';
+import { everDuring, rigLogs, settled, type RigLogs } from '../helpers/rig-extras.js';
 
 /**
  * A data folder that is full (ENOSPC) or read-only (EROFS), as a small tmpfs: the box boots,
  * logs the storage trouble once per kind and stops cleanly; a transaction whose start cannot be
  * written gets no energy until it is (CONTRACT §6), a running one goes on with its messages
- * waiting in memory, and nothing the central system confirmed is sent twice.
- * Mounting needs root (CI runs as root); elsewhere the tests say they were skipped and why.
+ * waiting in memory, and nothing the central system confirmed is sent twice. The firmware core
+ * runs in process on the simulated board and clock with its dataDir on the tmpfs: the disk is the
+ * point, not the process. Mounting needs root (CI runs as root); elsewhere the tests say they
+ * were skipped and why.
  */
 
 /** A 1 MB tmpfs as `<tmp>/data` (outside tap's fixtures: it is unmounted before it is removed). */
@@ -36,12 +39,28 @@ function mountTmpfs(t: Test): string | null {
   return data;
 }
 
-async function online(t: Test, cs: CentralSystem, dir: string): Promise<RunningBox> {
-  const from = cs.calls.length;
-  const box = await startBox(dir, { ocpp: { url: cs.url, chargeBoxId: 'box-disk', password: '', fixedIdTag: 'FIXED' } });
-  t.teardown(() => box.fw.kill());
-  await cs.waitForCall('StatusNotification', (p) => p['connectorId'] === 1, { from, timeoutMs: 15_000 });
-  return box;
+interface Box {
+  rig: OcppRig;
+  logs: RigLogs;
+  ledger: LedgerEntry[];
+  /** Stops the rig once (the test's end, or its teardown on the way out). */
+  close(): Promise<void>;
+}
+
+/** The box on `data`, online (connector 1 reported), its log lines and the central system's ledger kept. */
+async function online(t: Test, data: string): Promise<Box> {
+  const logs = rigLogs('info');
+  let ledger: LedgerEntry[] = [];
+  const rig = await ocppRig(data, {
+    log: logs.logger,
+    ocpp: { chargeBoxId: 'box-disk', fixedIdTag: 'FIXED' },
+    prepare: (cs) => (ledger = keepLedger(cs)),
+  });
+  let closing: Promise<void> | null = null;
+  const close = () => (closing ??= rig.close());
+  t.teardown(close);
+  logs.useClock(rig.clock);
+  return { rig, logs, ledger, close };
 }
 
 /** Fills the tmpfs until it reports ENOSPC. */
@@ -53,16 +72,13 @@ function fill(data: string): void {
   }
 }
 
+const journalFailures = (logs: RigLogs) =>
+  logs.lines.filter((l) => l['msg'] === 'journal write failed; kept in memory only').map((l) => l['code']);
+
 /** Unplugs, waits for the StopTransaction and audits the central system's ledger. */
-async function unplugAndAudit(
-  t: Test,
-  cs: CentralSystem,
-  box: RunningBox,
-  ledger: ReturnType<typeof keepLedger>,
-  from: number,
-): Promise<void> {
-  await box.simPost('/sim/ev', { state: 'A' });
-  await cs.waitForCall('StopTransaction', () => true, { from, timeoutMs: 20_000 });
+async function unplugAndAudit(t: Test, { rig, ledger }: Box, from: number): Promise<void> {
+  rig.car('A');
+  await rig.waitCall('StopTransaction', () => true, from, 20_000);
   const result = audit(ledger);
   t.same(result.violations, [], 'no violation');
   t.equal(result.transactions, 1);
@@ -71,31 +87,31 @@ async function unplugAndAudit(
   t.ok(result.meterValues >= 2, `${result.meterValues} meter values billed`);
 }
 
+/** Stops the firmware as SIGTERM does; what the process's exit code 0 says: the stop completes without an error. */
+async function stopsCleanly(t: Test, { rig }: Box, message = 'a clean stop'): Promise<void> {
+  await t.resolves(settled(rig, rig.firmware.stop(), 60_000), message);
+}
+
 t.test('a full data folder at the plug-in: the transaction is authorised but held without PWM until its start is on disk', async (t) => {
   const data = mountTmpfs(t);
   if (data === null) return;
-  const cs = await startCentralSystem();
-  t.teardown(() => cs.close());
-  const ledger = keepLedger(cs);
-  const box = await online(t, cs, join(data, '..'));
+  const box = await online(t, data);
+  const { rig, logs } = box;
   fill(data);
-  const from = cs.calls.length;
-  await plugIn(box);
-  await box.fw.waitForLog((l) => l['msg'] === 'transaction start not on disk: charging held until it is');
-  t.equal(await relayEverClosed(box, 3000), false, 'no energy without a record');
-  t.equal((await box.sim())['pilot'], 'x1', 'no PWM');
-  t.same(since(cs, from, 'StartTransaction'), [], 'nothing sent that is not on disk');
-  t.same(
-    box.fw.logs.filter((l) => l['msg'] === 'journal write failed; kept in memory only').map((l) => l['code']),
-    ['ENOSPC'],
-    'ENOSPC reported once, not per record',
-  );
+  const from = rig.cs.calls.length;
+  rig.car('C');
+  await rig.pace(() => logs.find((l) => l['msg'] === 'transaction start not on disk: charging held until it is') !== undefined, 10_000);
+  t.equal(await everDuring(rig, 3000, () => rig.plant.contactorCommanded), false, 'no energy without a record');
+  t.equal(simSnapshot(rig.plant)['pilot'], 'x1', 'no PWM');
+  t.same(since(rig.cs, from, 'StartTransaction'), [], 'nothing sent that is not on disk');
+  t.same(journalFailures(logs), ['ENOSPC'], 'ENOSPC reported once, not per record');
   rmSync(join(data, 'filler'));
-  await waitStatus(cs, 'Charging', from, 1, 15_000);
+  await rig.waitStatus('Charging', from, 15_000);
   t.pass('once the disk takes it, the start is written, sent and charging begins');
-  await sleep(2500);
-  await unplugAndAudit(t, cs, box, ledger, from);
-  t.equal(await box.fw.stop(), 0);
+  await rig.advance(2500);
+  await unplugAndAudit(t, box, from);
+  await stopsCleanly(t, box);
+  await box.close();
 });
 
 t.test(
@@ -103,24 +119,23 @@ t.test(
   async (t) => {
     const data = mountTmpfs(t);
     if (data === null) return;
-    const cs = await startCentralSystem();
-    t.teardown(() => cs.close());
-    const ledger = keepLedger(cs);
-    const box = await online(t, cs, join(data, '..'));
-    const from = cs.calls.length;
-    await plugIn(box);
-    await waitStatus(cs, 'Charging', from);
-    await sleep(1500);
+    const box = await online(t, data);
+    const { rig, logs } = box;
+    const from = rig.cs.calls.length;
+    rig.car('C');
+    await rig.waitStatus('Charging', from);
+    await rig.advance(1500);
     fill(data);
-    await box.fw.waitForLog((l) => l['msg'] === 'journal write failed; kept in memory only');
-    const held = cs.calls.length;
-    await sleep(3000);
-    t.equal((await box.sim())['relayClosed'], true, 'the running transaction goes on');
-    t.ok(since(cs, held, 'MeterValues').length <= 1, 'its meter values wait (at most the one in flight went)');
+    await rig.pace(() => journalFailures(logs).length > 0, 10_000);
+    const held = rig.cs.calls.length;
+    await rig.advance(3000);
+    t.equal(rig.plant.contactorCommanded, true, 'the running transaction goes on');
+    t.ok(since(rig.cs, held, 'MeterValues').length <= 1, 'its meter values wait (at most the one in flight went)');
     rmSync(join(data, 'filler'));
-    await cs.waitForCall('MeterValues', () => true, { from: held + 2, timeoutMs: 15_000 });
-    await unplugAndAudit(t, cs, box, ledger, from);
-    t.equal(await box.fw.stop(), 0, 'a clean stop');
+    await rig.waitCall('MeterValues', () => true, held + 2, 15_000);
+    await unplugAndAudit(t, box, from);
+    await stopsCleanly(t, box);
+    await box.close();
   },
 );
 
@@ -129,25 +144,21 @@ t.test(
   async (t) => {
     const data = mountTmpfs(t);
     if (data === null) return;
-    const cs = await startCentralSystem();
-    t.teardown(() => cs.close());
-    const ledger = keepLedger(cs);
-    const first = await online(t, cs, join(data, '..'));
-    t.equal(await first.fw.stop(), 0);
+    const first = await online(t, data);
+    await stopsCleanly(t, first, 'the first run stops cleanly');
+    await first.close();
     execFileSync('mount', ['-o', 'remount,ro', data]);
-    const box = await online(t, cs, join(data, '..'));
-    const from = cs.calls.length;
-    await plugIn(box);
-    t.equal(await relayEverClosed(box, 3000), false, 'no energy without a record');
-    t.same(
-      box.fw.logs.filter((l) => l['msg'] === 'journal write failed; kept in memory only').map((l) => l['code']),
-      ['EROFS'],
-      'the journal reports EROFS once',
-    );
+    const box = await online(t, data);
+    const { rig, logs } = box;
+    const from = rig.cs.calls.length;
+    rig.car('C');
+    t.equal(await everDuring(rig, 3000, () => rig.plant.contactorCommanded), false, 'no energy without a record');
+    t.same(journalFailures(logs), ['EROFS'], 'the journal reports EROFS once');
     execFileSync('mount', ['-o', 'remount,rw', data]);
-    await waitStatus(cs, 'Charging', from, 1, 15_000);
-    await sleep(2500);
-    await unplugAndAudit(t, cs, box, ledger, from);
-    t.equal(await box.fw.stop(), 0);
+    await rig.waitStatus('Charging', from, 15_000);
+    await rig.advance(2500);
+    await unplugAndAudit(t, box, from);
+    await stopsCleanly(t, box);
+    await box.close();
   },
 );

@@ -1,12 +1,13 @@
 import { execFile } from 'node:child_process';
 import { sign } from 'node:crypto';
-import { access, readFile, readlink, writeFile } from 'node:fs/promises';
+import { access, readFile, readlink, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { list } from 'tar';
 import { Readable } from 'node:stream';
 import { parseConfig } from '../../firmware/config.js';
+import { MANIFEST_FILE } from '../../firmware/update/signed-image.js';
 import { issueCertificate } from '../../firmware/ocpp/x509.js';
 import { packImage } from '../../tools/image-pack.js';
 import { startCentralSystem, type CentralSystem } from '../helpers/central-system.js';
@@ -48,15 +49,19 @@ let brokenUpdate = '';
 t.before(async () => {
   const key = await makeSigningKey(dir);
 
+  // The images a user makes with the tool (each one a build: the costly part of this file).
   [v020, v030, v050] = await Promise.all([
     buildImage(join(dir, 'images'), key, '0.2.0'),
     buildImage(join(dir, 'images'), key, '0.3.0'),
     buildImage(join(dir, 'images'), key, '0.5.0'),
   ]);
-  // A 0.4.0 that is signed and newer but never comes up healthy: its firmware starts and idles.
-  const v040 = await buildImage(join(dir, 'broken'), key, '0.4.0');
-  await run('tar', ['-xzf', v040.image, '-C', join(dir, 'broken')]);
+  // A 0.4.0 that is signed and newer but never comes up healthy: 0.3.0's image with its manifest
+  // saying 0.4.0 and a firmware that starts and idles, packed and signed as the tool packs.
+  await run('tar', ['-xzf', v030.image, '-C', join(dir, 'broken')]);
   const brokenFolder = join(dir, 'broken', 'wallbox-firmware-0.4.0');
+  await rename(join(dir, 'broken', 'wallbox-firmware-0.3.0'), brokenFolder);
+  const manifestFile = join(brokenFolder, MANIFEST_FILE);
+  await writeFile(manifestFile, JSON.stringify({ ...JSON.parse(await readFile(manifestFile, 'utf8')), version: '0.4.0' }));
   await writeFile(
     join(brokenFolder, 'firmware.mjs'),
     `console.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'broken firmware idling' })); setInterval(() => {}, 1000);\n`,
@@ -233,7 +238,9 @@ t.test(
     t.same(await updateFirmware('/fw/0.3.0.update.tar', await readFile(v030.update)), {}, 'UpdateFirmware answered');
     await waitFirmwareStatus('Downloaded', from);
     t.same(files.requests.filter((r) => r.endsWith('/fw/0.3.0.update.tar')).length, 2, 'the first download failed (503) and was retried');
-    await sleep(1500);
+    // Staged and waiting for the car to go; a switch that did not wait would say Installing within a moment.
+    await box.waitForLog((l) => l['msg'] === 'firmware update' && l['status'] === 'InstallScheduled', 20_000);
+    await sleep(500);
     t.same(firmwareStatuses(from), ['Downloading', 'Downloaded'], 'no install while the car is connected');
     t.same(since(cs, from, 'StopTransaction'), [], 'the transaction goes on');
 
