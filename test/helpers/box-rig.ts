@@ -31,6 +31,8 @@ export interface BoxRig {
   readonly configFile: string;
   /** The firmware's log lines (all levels), stamped with simulated time. */
   readonly logs: RigLogs;
+  /** The port of Modbus TCP (from its log line); null while it is not listening. */
+  readonly modbusPort: number | null;
   /** The port of the HTTP API; null without `http` in the config (or before it could listen). */
   readonly httpPort: number | null;
   /** What `startBox`'s `fw` offers that applies here (web-client.ts's setup reads the setup code through it). */
@@ -45,6 +47,8 @@ export interface BoxRig {
   pace(done: () => boolean, limitMs?: number, stepMs?: number): Promise<number>;
   /** Lets `ms` of simulated time pass. */
   advance(ms: number): Promise<void>;
+  /** Probes (over I/O: HTTP, files) every `stepMs` of simulated time until `accept` takes the value; throws after `limitMs`. */
+  poll<T>(probe: () => Promise<T>, accept: (value: T) => boolean, limitMs?: number, stepMs?: number): Promise<T>;
   /** Paces until `promise` settles (a request whose answer needs the firmware's timers). */
   settle<T>(promise: Promise<T>, limitMs?: number): Promise<T>;
   /** Stops it as SIGTERM does: the firmware (clean-stop marker), then the web interface and the simulator API. Once; later calls wait for it. */
@@ -120,6 +124,8 @@ export async function boxRig(dir: string, config: Record<string, any> = {}, opti
     return tracked;
   };
   const snapshot = (): Record<string, any> => simSnapshot(plant, null, gridActiveWhen);
+  // A box up for a moment: the pilot reading has settled (a box's status has no CP state before).
+  await pace(() => firmware.charging.status().cp !== null, 1_000);
   const listening = logs.find((l) => l['msg'] === 'HTTP API listening');
   const simBase = `http://127.0.0.1:${api.port}`;
   let closing: Promise<void> | null = null;
@@ -131,6 +137,10 @@ export async function boxRig(dir: string, config: Record<string, any> = {}, opti
     fileConfig,
     configFile,
     logs,
+    get modbusPort() {
+      const line = logs.find((l) => l['msg'] === 'Modbus TCP listening');
+      return line === undefined ? null : Number(line['port']);
+    },
     httpPort: listening === undefined ? null : Number(listening['port']),
     fw: {
       async waitForLog(match, limitMs = 10_000) {
@@ -147,6 +157,17 @@ export async function boxRig(dir: string, config: Record<string, any> = {}, opti
       await pace(() => clock.now() >= endMs, ms + 5);
     },
     settle,
+    async poll(probe, accept, limitMs = 60_000, stepMs = 50) {
+      const startMs = clock.now();
+      for (;;) {
+        const value = await probe();
+        if (accept(value)) return value;
+        if (clock.now() - startMs > limitMs)
+          throw new Error(`not met within ${limitMs} ms of simulated time; last value ${JSON.stringify(value)}`);
+        const nextMs = clock.now() + stepMs;
+        await pace(() => clock.now() >= nextMs);
+      }
+    },
     close() {
       closing ??= (async () => {
         await settle(firmware.stop());
