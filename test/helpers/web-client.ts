@@ -1,4 +1,7 @@
-import type { RunningBox } from './firmware-process.js';
+import type { FirmwareProcess, RunningBox } from './firmware-process.js';
+
+/** A spawned box (`startBox`) or the in-process one (`boxRig`): its HTTP port and its log. */
+export type WebBox = Pick<RunningBox, 'httpPort'> & { readonly fw: Pick<FirmwareProcess, 'waitForLog'> };
 
 /** A browser-like client of the box's HTTP API: keeps the session cookie, sends JSON. */
 export interface WebReply {
@@ -38,13 +41,13 @@ export class WebClient {
 }
 
 /** The first-start setup code the firmware printed. */
-export async function setupCode(box: RunningBox): Promise<string> {
+export async function setupCode(box: WebBox): Promise<string> {
   const line = await box.fw.waitForLog((l) => typeof l['setupCode'] === 'string');
   return String(line['setupCode']);
 }
 
 /** A client of `box`'s API logged in with `password`, set through the setup code at first start. */
-export async function setUpAndLogIn(box: RunningBox, password: string): Promise<WebClient> {
+export async function setUpAndLogIn(box: WebBox, password: string): Promise<WebClient> {
   if (box.httpPort === null) throw new Error('the box was started without http');
   const client = new WebClient(`http://127.0.0.1:${box.httpPort}`);
   const reply = await client.call('POST', '/api/setup', { setupCode: await setupCode(box), password });

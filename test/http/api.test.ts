@@ -3,13 +3,14 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { storedJson } from '../helpers/damage.js';
-import { pollUntil, startBoxFor, type RunningBox } from '../helpers/firmware-process.js';
+import { boxRigFor, type BoxRig } from '../helpers/box-rig.js';
 import { HTTP_ON_ANY_PORT, setupCode, WebClient } from '../helpers/web-client.js';
 
 /**
- * The HTTP API of the built firmware over real HTTP: access (first-start setup, login, session
- * cookie, CSRF, rate limit), then every route with good and bad input and without a session.
- * One box, no OCPP (the OCPP routes have their own file); subtests run in order.
+ * The HTTP API over real HTTP: access (first-start setup, login, session cookie, CSRF, rate
+ * limit), then every route with good and bad input and without a session. One box, in-process on
+ * the simulated clock (box-rig.ts: the page from dist/web, so build first), no OCPP (the OCPP
+ * routes have their own file); subtests run in order.
  */
 
 const PASSWORD = 'correct horse battery';
@@ -28,13 +29,13 @@ const ROUTES: Array<[string, string]> = [
   ['POST', '/api/password'],
 ];
 
-let box: RunningBox;
+let box: BoxRig;
 let anon: WebClient;
 let client: WebClient;
 let dataDir: string;
 
 t.before(async () => {
-  box = await startBoxFor(t, { ...HTTP_ON_ANY_PORT, evse: { minOffS: 1 } });
+  box = await boxRigFor(t, { ...HTTP_ON_ANY_PORT, evse: { minOffS: 1 } });
   dataDir = join(t.testdirName, 'data');
   anon = new WebClient(`http://127.0.0.1:${box.httpPort}`);
 });
@@ -161,9 +162,9 @@ t.test('live stream: the car starts charging, seen as it happens; pause and resu
   const res = await fetch(`${anon.base}/api/live`, { headers: { cookie: client.cookie! } });
   t.equal(res.headers.get('content-type'), 'text/event-stream; charset=utf-8');
   t.teardown(() => res.body?.cancel());
-  await nextLive(res, 'status', (s) => s.charging.cp === 'A');
+  await box.settle(nextLive(res, 'status', (s) => s.charging.cp === 'A'));
   await box.simPost('/sim/ev', { state: 'C' });
-  const charging = await nextLive(res, 'status', (s) => s.charging.contactorClosed && s.meter.powerW > 0);
+  const charging = await box.settle(nextLive(res, 'status', (s) => s.charging.contactorClosed && s.meter.powerW > 0));
   t.match(charging, { connector: { status: 'Charging' }, charging: { cp: 'C', offeredA: 32 } });
   t.ok(charging.sample.currentA > 30, 'the chart point carries the current');
 
@@ -174,19 +175,20 @@ t.test('live stream: the car starts charging, seen as it happens; pause and resu
 
   const paused = await client.call('POST', '/api/charging', { paused: true });
   t.match(paused.body.charging, { userPaused: true, pausedBy: 'userPaused', offeredA: 0 });
-  await pollUntil(box.sim, (s) => s['relayClosed'] === false && s['pilot'] === 'x1');
-  await nextLive(res, 'status', (s) => s.connector.status === 'SuspendedEVSE');
+  await box.pace(() => box.snapshot()['relayClosed'] === false && box.snapshot()['pilot'] === 'x1');
+  await box.settle(nextLive(res, 'status', (s) => s.connector.status === 'SuspendedEVSE'));
   await client.call('POST', '/api/charging', { paused: false });
-  await pollUntil(box.sim, (s) => s['pilot'] === 'pwm');
+  await box.pace(() => box.snapshot()['pilot'] === 'pwm');
   t.equal((await client.call('GET', '/api/status')).body.charging.pausedBy, null);
 });
 
 t.test('past transactions: without OCPP a plug-in to unplug is one session with its energy', async (t) => {
   // Charging again after the resume, for some Wh more.
-  const resumed = await pollUntil(box.sim, (s) => s['relayClosed'] === true && s['meter']['powerW'] > 0);
-  await pollUntil(box.sim, (s) => s['meter']['energyWh'] >= resumed['meter']['energyWh'] + 5);
+  await box.pace(() => box.snapshot()['relayClosed'] === true && box.snapshot()['meter']['powerW'] > 0);
+  const resumedWh = box.snapshot()['meter']['energyWh'];
+  await box.pace(() => box.snapshot()['meter']['energyWh'] >= resumedWh + 5);
   await box.simPost('/sim/ev', { state: 'A' });
-  const history = await pollUntil(
+  const history = await box.poll(
     async () => (await client.call('GET', '/api/transactions')).body,
     (h: any[]) => h.length === 1,
   );
@@ -202,7 +204,7 @@ t.test('past transactions: without OCPP a plug-in to unplug is one session with 
       return []; // written just after the answer
     }
   };
-  const stored = await pollUntil(readStored, (h) => h.length === 1);
+  const stored = await box.poll(readStored, (h) => h.length === 1);
   t.same(stored, history, 'kept in dataDir');
 });
 
@@ -235,7 +237,7 @@ t.test('config: read with the secret masked, bad input names the key and changes
     // Settings that would brick the next start: tried now (bound, opened), refused naming the key.
     [{ http: { host: 'no-such-host.invalid', port: 8080 } }, /^http\.host: no-such-host\.invalid is not an address of this box/],
     [{ http: { host: '192.0.2.1', port: 8080 } }, /^http\.host: 192\.0\.2\.1 is not an address of this box/],
-    [{ http: { host: '127.0.0.1', port: box.modbusPort } }, new RegExp(`^http\\.port: ${box.modbusPort} is in use`)],
+    [{ http: { host: '127.0.0.1', port: box.modbusPort } }, new RegExp(`^http\\.port: ${String(box.modbusPort)} is in use`)],
     [{ http: { host: '127.0.0.1', port: busyPort } }, new RegExp(`^http\\.port: ${busyPort} is in use`)],
     [
       { http: { host: '127.0.0.1', port: 4800 }, modbus: { tcp: { host: '0.0.0.0', port: 4800 } } },
@@ -338,12 +340,12 @@ t.test('failed logins are rate limited per client with a growing wait (429, Retr
   t.match(blocked.headers.get('retry-after'), /^\d+$/);
   t.match(blocked.body.error, /too many failed attempts/);
   const waitS = Number(blocked.headers.get('retry-after'));
-  await new Promise((resolve) => setTimeout(resolve, waitS * 1000 + 50));
+  await box.advance(waitS * 1000 + 50);
   t.equal((await guesser.call('POST', '/api/login', { password: PASSWORD })).status, 200, 'after the wait the right password works');
 });
 
 t.test('no secret in any log line', async (t) => {
-  const logs = JSON.stringify(box.fw.logs);
+  const logs = JSON.stringify(box.logs.lines);
   t.notOk(logs.includes(PASSWORD));
   t.notOk(logs.includes('guess 1'));
   t.notOk(logs.includes('a new password'));

@@ -2,14 +2,16 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { startCentralSystem, type CentralSystem } from '../helpers/central-system.js';
-import { pollUntil, runTool, startBoxFor } from '../helpers/firmware-process.js';
+import { boxRigFor } from '../helpers/box-rig.js';
+import { runTool } from '../helpers/firmware-process.js';
 import { makeCertificates, type Certificates } from '../helpers/tls-fixtures.js';
 import { HTTP_ON_ANY_PORT, setUpAndLogIn, WebClient } from '../helpers/web-client.js';
 
 /**
- * The OCPP side of the web API on the built firmware against real central systems: new settings
- * make the box reconnect (a running transaction is closed with Reboot, never lost, and a new one
- * starts at the new backend), the password is write-only, certificates are uploaded and used.
+ * The OCPP side of the web API against real central systems, the box in-process on the simulated
+ * clock (box-rig.ts): new settings make the box reconnect (a running transaction is closed with
+ * Reboot, never lost, and a new one starts at the new backend), the password is write-only,
+ * certificates are uploaded and used. The installer's password tool runs as a process.
  */
 
 const PASSWORD = 'installer secret 1';
@@ -29,15 +31,15 @@ async function centralSystem(t: Test): Promise<CentralSystem> {
 t.test('a new OCPP URL: the box stops the transaction with Reboot, reconnects and charges on at the new backend', async (t) => {
   const first = await centralSystem(t);
   const second = await centralSystem(t);
-  const box = await startBoxFor(t, {
+  const box = await boxRigFor(t, {
     ...HTTP_ON_ANY_PORT,
     ocpp: { url: first.url, chargeBoxId: 'box-web', password: 'ocpp-key-123', fixedIdTag: 'OWNER01' },
   });
   const client = await setUpAndLogIn(box, PASSWORD);
-  await first.waitForCall('BootNotification');
+  await box.settle(first.waitForCall('BootNotification'));
   await box.simPost('/sim/ev', { state: 'C' });
-  const started = await first.waitForCall('StartTransaction');
-  await pollUntil(box.sim, (s) => s['relayClosed'] === true);
+  const started = await box.settle(first.waitForCall('StartTransaction'));
+  await box.pace(() => box.snapshot()['relayClosed'] === true);
   const status = (await client.call('GET', '/api/status')).body;
   t.match(status.ocpp, {
     url: first.url,
@@ -61,20 +63,20 @@ t.test('a new OCPP URL: the box stops the transaction with Reboot, reconnects an
   const reply = await client.call('PATCH', '/api/config', { ocpp: { url: second.url } });
   t.equal(reply.status, 200);
   t.same(reply.body.changed, [{ key: 'ocpp', apply: 'now' }]);
-  const stop = await first.waitForCall('StopTransaction');
+  const stop = await box.settle(first.waitForCall('StopTransaction'));
   t.match(stop.params, { transactionId: Number, reason: 'Reboot', idTag: started.params['idTag'] });
-  await second.waitForCall('BootNotification');
+  await box.settle(second.waitForCall('BootNotification'));
   t.match(second.connections[0], { identity: 'box-web', password: 'ocpp-key-123', protocol: 'ocpp1.6' }, 'the stored password is kept');
-  const restarted = await second.waitForCall('StartTransaction');
+  const restarted = await box.settle(second.waitForCall('StartTransaction'));
   t.match(restarted.params, { idTag: 'OWNER01', connectorId: 1 });
-  await pollUntil(
+  await box.poll(
     async () => (await client.call('GET', '/api/status')).body,
     (s: any) => s.ocpp.url === second.url && s.ocpp.online && s.ocpp.transaction?.transactionId !== null,
   );
   const history = (await client.call('GET', '/api/transactions')).body;
   t.match(history, [{ source: 'ocpp', idTag: 'OWNER01', reason: 'Reboot', energyWh: Number }]);
   // The link is looked at once a second for the events.
-  const events = await pollUntil(
+  const events = await box.poll(
     async () => (await client.call('GET', '/api/events')).body.map((e: { text: string }) => e.text) as string[],
     (texts) => texts.includes(`OCPP connected to ${second.url}`),
   );
@@ -83,12 +85,12 @@ t.test('a new OCPP URL: the box stops the transaction with Reboot, reconnects an
   // The password can be replaced but not read; "" clears it.
   await client.call('PATCH', '/api/config', { ocpp: { password: '' } });
   t.equal((await client.call('GET', '/api/config')).body.config.ocpp.passwordSet, false);
-  t.notOk(JSON.stringify(box.fw.logs).includes('ocpp-key-123'), 'the OCPP password is in no log line');
-  t.notOk(JSON.stringify(box.fw.logs).includes(PASSWORD), 'nor the web password');
+  t.notOk(JSON.stringify(box.logs.lines).includes('ocpp-key-123'), 'the OCPP password is in no log line');
+  t.notOk(JSON.stringify(box.logs.lines).includes(PASSWORD), 'nor the web password');
 
   // OCPP switched off from the web: no charge point, charging no longer waits for a transaction.
   await client.call('PATCH', '/api/config', { ocpp: null });
-  await pollUntil(
+  await box.poll(
     async () => (await client.call('GET', '/api/status')).body,
     (s: any) => s.ocpp === null && s.charging.pausedBy === null,
   );
@@ -99,7 +101,7 @@ t.test('CA certificate upload: stored 0600 in dataDir, ocpp.caFile set, the box 
   t.teardown(() => tls.close());
   const connected = () => tls.connections.map((c) => c.identity);
   const dir = t.testdir({});
-  const box = await startBoxFor(t, { ...HTTP_ON_ANY_PORT, ocpp: { url: tls.url.replace('ws://', 'wss://'), chargeBoxId: 'box-ca' } });
+  const box = await boxRigFor(t, { ...HTTP_ON_ANY_PORT, ocpp: { url: tls.url.replace('ws://', 'wss://'), chargeBoxId: 'box-ca' } });
   const client = await setUpAndLogIn(box, PASSWORD);
   await box.fw.waitForLog((l) => l['msg'] === 'OCPP connection failed' && /certificate/i.test(String(l['reason'])));
   t.same(connected(), [], 'not without the CA: the server is not trusted');
@@ -118,10 +120,7 @@ t.test('CA certificate upload: stored 0600 in dataDir, ocpp.caFile set, the box 
   t.equal(ok.body.caFile, caFile);
   t.equal(statSync(caFile).mode & 0o777, 0o600);
   t.equal((await client.call('GET', '/api/config')).body.config.ocpp.caFile, caFile);
-  await pollUntil(
-    async () => connected().length,
-    (n) => n > 0,
-  );
+  await box.pace(() => connected().length > 0);
   t.same(connected(), ['box-ca']);
 });
 
@@ -129,7 +128,7 @@ t.test('client certificate upload: the key must match; it is stored 0600 and nev
   const tls = await startCentralSystem({ tls: { ...certs.server, clientCa: certs.ca, requireClientCertificate: true } });
   t.teardown(() => tls.close());
   const connected = () => tls.connections.map((c) => c.identity);
-  const box = await startBoxFor(t, {
+  const box = await boxRigFor(t, {
     ...HTTP_ON_ANY_PORT,
     ocpp: { url: tls.url.replace('ws://', 'wss://'), chargeBoxId: 'box-tls', caFile: certs.ca },
   });
@@ -147,18 +146,15 @@ t.test('client certificate upload: the key must match; it is stored 0600 and nev
   t.equal(ok.status, 200);
   t.match(ok.body.certificate, { subject: /CN=box-tls/ });
   t.equal(statSync(ok.body.keyFile).mode & 0o777, 0o600);
-  await pollUntil(
-    async () => connected().length,
-    (n) => n > 0,
-  );
+  await box.pace(() => connected().length > 0);
   const keyBody = key.split('\n')[1] ?? '';
   t.ok(keyBody.length > 20);
-  t.notOk(JSON.stringify(box.fw.logs).includes(keyBody), 'the key is in no log line');
+  t.notOk(JSON.stringify(box.logs.lines).includes(keyBody), 'the key is in no log line');
   t.notOk(JSON.stringify((await client.call('GET', '/api/config')).body).includes(keyBody));
 });
 
 t.test('npm run http-password: the installer sets the password while the firmware runs', async (t) => {
-  const box = await startBoxFor(t, HTTP_ON_ANY_PORT);
+  const box = await boxRigFor(t, HTTP_ON_ANY_PORT);
   const dir = t.testdirName;
   const result = await runTool(['--config', 'config.json'], dir, { tool: 'http-password', stdin: 'set by the installer\n' });
   t.equal(result.code, 0, result.stderr);

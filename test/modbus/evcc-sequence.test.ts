@@ -1,13 +1,11 @@
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pollUntil, startBox, type RunningBox } from '../helpers/firmware-process.js';
+import { boxRig, type BoxRig } from '../helpers/box-rig.js';
 import { pymodbusMaster, type PyMaster } from '../helpers/pymodbus.js';
 
 /**
  * The exact register traffic of evcc's `cfos` charger driver, replayed by an independent master
- * (pymodbus, a separate process) against the built firmware on the sim board: the start-up
+ * (pymodbus, a separate process) against the box in-process on the sim board and the simulated
+ * clock (box-rig.ts): the start-up
  * reads, the poll, and the commands, all FC06. The simulated car must see every new current, and
  * what is read back must match the simulated meter.
  */
@@ -15,24 +13,17 @@ import { pymodbusMaster, type PyMaster } from '../helpers/pymodbus.js';
 const u32 = (w: number[]) => (((w[0] ?? 0) << 16) >>> 0) + (w[1] ?? 0);
 const u64 = (w: number[]) => w.reduce((acc, word) => acc * 65536 + word, 0);
 
-let box: RunningBox;
+let box: BoxRig;
 let evcc: PyMaster;
-/**
- * Its own folder, removed by the teardown after the firmware is gone: the root test's tap
- * fixture folder was at times removed before the root teardown had stopped the firmware
- * (ENOTEMPTY / ENOENT in the teardown, which then never stopped it).
- */
-const dir = mkdtempSync(join(tmpdir(), 'evcc-sequence-'));
 t.before(async () => {
-  box = await startBox(dir, { evse: { minOffS: 1, phaseSwitching: { enabled: true, minIntervalS: 0, pauseS: 1 } } });
-  evcc = await pymodbusMaster(['tcp', '127.0.0.1', box.modbusPort]);
+  box = await boxRig(t.testdir({}), { evse: { minOffS: 1, phaseSwitching: { enabled: true, minIntervalS: 0, pauseS: 1 } } });
+  evcc = await pymodbusMaster(['tcp', '127.0.0.1', Number(box.modbusPort)]);
 });
 t.teardown(async () => {
   try {
     await evcc?.close();
   } finally {
-    await box?.fw.kill();
-    rmSync(dir, { recursive: true, force: true });
+    await box?.close();
   }
 });
 
@@ -63,10 +54,11 @@ t.test('start-up reads: a meter with per-phase currents, and phase switching', a
 
 t.test('the poll while charging matches the simulated meter', async (t) => {
   await box.simPost('/sim/ev', { state: 'C', maxCurrentA: 32 });
-  await pollUntil(box.sim, (s) => s['relayClosed'] === true && s['meter'].powerW > 0);
-  const before = await box.sim();
+  await box.pace(() => box.snapshot()['relayClosed'] === true && box.snapshot()['meter'].powerW > 0);
+  await box.advance(1000); // some energy on the meter
+  const before = box.snapshot();
   const p = await poll();
-  const after = await box.sim();
+  const after = box.snapshot();
   t.equal(p.status, 2, 'C');
   t.equal(p.enabled, true);
   t.equal(p.powerW, before['meter'].powerW, 'power');
@@ -81,7 +73,8 @@ t.test('the poll while charging matches the simulated meter', async (t) => {
 t.test('8093 = A × 10 reaches the car, 7.5 A included', async (t) => {
   for (const amps of [16, 7.5, 6, 13.2, 32]) {
     await write(8093, Math.round(amps * 10));
-    const sim = await pollUntil(box.sim, (s) => s['offeredCurrentA'] === amps, 2000);
+    await box.pace(() => box.snapshot()['offeredCurrentA'] === amps, 2000);
+    const sim = box.snapshot();
     t.same(sim['meter'].currentsA, [amps, amps, amps], `the car draws ${amps} A`);
     const p = await poll();
     t.same(p.currentsA, [amps, amps, amps]);
@@ -91,37 +84,40 @@ t.test('8093 = A × 10 reaches the car, 7.5 A included', async (t) => {
 
 t.test('8094 = 0 pauses, 8094 = 1 resumes', async (t) => {
   await write(8094, 0);
-  const paused = await pollUntil(box.sim, (s) => s['offeredCurrentA'] === 0 && s['relayClosed'] === false, 5000);
+  await box.pace(() => box.snapshot()['offeredCurrentA'] === 0 && box.snapshot()['relayClosed'] === false, 5000);
+  const paused = box.snapshot();
   t.equal(paused['pilot'], 'x1');
   const p = await poll();
   t.same([p.status, p.enabled, p.powerW], [1, false, 0], 'B, disabled, no power');
   t.same(await evcc.read(8093, 1), [320], '8093 reads what was written');
   await write(8094, 1);
-  await pollUntil(box.sim, (s) => s['relayClosed'] === true, 10_000);
+  await box.pace(() => box.snapshot()['relayClosed'] === true, 10_000);
   t.equal((await poll()).status, 2);
 });
 
 t.test('8087 switches to one phase and back, never under load', async (t) => {
   await write(8087, 1);
   t.same(await evcc.read(8087, 1), [1]);
-  const one = await pollUntil(box.sim, (s) => s['phaseRelay'] === 1 && s['relayClosed'] === true, 20_000);
+  await box.pace(() => box.snapshot()['phaseRelay'] === 1 && box.snapshot()['relayClosed'] === true, 20_000);
+  const one = box.snapshot();
   t.same(one['meter'].currentsA, [32, 0, 0]);
   t.same((await poll()).currentsA, [32, 0, 0]);
   await write(8087, 0);
-  const three = await pollUntil(box.sim, (s) => s['phaseRelay'] === 3 && s['relayClosed'] === true, 20_000);
+  await box.pace(() => box.snapshot()['phaseRelay'] === 3 && box.snapshot()['relayClosed'] === true, 20_000);
+  const three = box.snapshot();
   t.same(three['meter'].currentsA, [32, 32, 32]);
 });
 
 t.test('8086 = 5: a CP disconnect, 8092 frozen meanwhile, then charging again', async (t) => {
   await write(8094, 0);
-  await pollUntil(box.sim, (s) => s['relayClosed'] === false, 5000);
+  await box.pace(() => box.snapshot()['relayClosed'] === false, 5000);
   const frozen = (await poll()).status;
   await write(8086, 5);
-  await pollUntil(box.sim, (s) => s['pilot'] === 'E', 2000);
+  await box.pace(() => box.snapshot()['pilot'] === 'E', 2000);
   t.equal((await poll()).status, frozen, '8092 holds its value');
   t.same(await evcc.read(8095, 1), [0]);
   await write(8094, 1);
-  await pollUntil(box.sim, (s) => s['pilot'] === 'pwm', 8000);
-  await pollUntil(box.sim, (s) => s['relayClosed'] === true, 10_000);
+  await box.pace(() => box.snapshot()['pilot'] === 'pwm', 8000);
+  await box.pace(() => box.snapshot()['relayClosed'] === true, 10_000);
   t.equal((await poll()).status, 2);
 });

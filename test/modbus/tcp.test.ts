@@ -4,10 +4,13 @@ import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { exceptionOf, tcpClient } from '../helpers/modbus-client.js';
-import { pollUntil, startBox, type RunningBox } from '../helpers/firmware-process.js';
+import { boxRig, type BoxRig } from '../helpers/box-rig.js';
 import { pymodbusMaster } from '../helpers/pymodbus.js';
 
-/** The slave on Modbus TCP against independent masters: mbpoll, pymodbus and the modbus-serial client. */
+/**
+ * The slave on Modbus TCP against independent masters: mbpoll, pymodbus and the modbus-serial
+ * client; the box in-process on the simulated clock (box-rig.ts).
+ */
 
 const run = promisify(execFile);
 
@@ -36,23 +39,25 @@ async function raw(port: number, bytes: Buffer, ms = 300): Promise<{ data: Buffe
 
 const mbap = (tid: number, unit: number, pdu: number[]) => Buffer.from([tid >> 8, tid & 0xff, 0, 0, 0, pdu.length + 1, unit, ...pdu]);
 
-let box: RunningBox;
+let box: BoxRig;
+let port: number;
 t.before(async () => {
-  box = await startBox(t.testdir({}));
+  box = await boxRig(t.testdir({}));
+  port = Number(box.modbusPort);
 });
-t.teardown(() => box.fw.kill());
+t.teardown(() => box.close());
 
 t.test('mbpoll reads 8092..8095 with the boot values; the sim car charging shows in them', async (t) => {
-  t.same(await mbpollRead(box.modbusPort, 8092, 4), [0, 320, 1, 0], '8092 A, 8093 = 8081 = 320, 8094 = 1, 8095 = 0');
+  t.same(await mbpollRead(port, 8092, 4), [0, 320, 1, 0], '8092 A, 8093 = 8081 = 320, 8094 = 1, 8095 = 0');
   await box.simPost('/sim/ev', { state: 'C' });
-  await pollUntil(box.sim, (s) => s['relayClosed'] === true);
-  t.same(await mbpollRead(box.modbusPort, 8092, 4), [2, 320, 1, 320]);
+  await box.pace(() => box.snapshot()['relayClosed'] === true);
+  t.same(await mbpollRead(port, 8092, 4), [2, 320, 1, 320]);
   await box.simPost('/sim/ev', { state: 'A' });
-  await pollUntil(box.sim, (s) => s['cp'] === 'A');
+  await box.pace(() => box.snapshot()['cp'] === 'A');
 });
 
 t.test('pymodbus reads identity and map version; unit ids 1, 0 and 255 answer, 2 does not', async (t) => {
-  const py = await pymodbusMaster(['tcp', '127.0.0.1', box.modbusPort]);
+  const py = await pymodbusMaster(['tcp', '127.0.0.1', port]);
   t.teardown(() => py.close());
   const [vendorHi, vendorLo, productId, , versionHi, versionLo, mapVersion] = await py.read(8000, 7);
   t.equal(((vendorHi ?? 0) << 16) | (vendorLo ?? 0), 0x534e);
@@ -69,7 +74,7 @@ t.test('pymodbus reads identity and map version; unit ids 1, 0 and 255 answer, 2
 });
 
 t.test('modbus-serial: exceptions 01, 02 and 03 as the contract says; FC16 writes and reads back', async (t) => {
-  const c = await tcpClient(box.modbusPort);
+  const c = await tcpClient(port);
   t.teardown(() => c.close(() => {}));
   t.equal(await exceptionOf(c.readInputRegisters(8092, 1)), 1, 'FC04: illegal function');
   t.equal(await exceptionOf(c.readCoils(8092, 1)), 1, 'FC01');
@@ -90,17 +95,17 @@ t.test('modbus-serial: exceptions 01, 02 and 03 as the contract says; FC16 write
 
 t.test('malformed TCP frames: a lying or oversized length and a wrong protocol id close the link; a split frame is answered', async (t) => {
   const read8094 = [0x03, 0x1f, 0x9e, 0x00, 0x01];
-  const good = await raw(box.modbusPort, mbap(7, 1, read8094));
+  const good = await raw(port, mbap(7, 1, read8094));
   t.same([...good.data], [0, 7, 0, 0, 0, 5, 1, 3, 2, 0, 1], 'a correct frame');
   const wrongProtocol = mbap(8, 1, read8094);
   wrongProtocol[3] = 1;
-  t.match(await raw(box.modbusPort, wrongProtocol), { closed: true, data: Buffer.alloc(0) }, 'protocol id 1');
+  t.match(await raw(port, wrongProtocol), { closed: true, data: Buffer.alloc(0) }, 'protocol id 1');
   const oversized = Buffer.concat([Buffer.from([0, 9, 0, 0, 0x01, 0x2c, 1]), Buffer.alloc(300)]);
-  t.match(await raw(box.modbusPort, oversized), { closed: true, data: Buffer.alloc(0) }, 'length 300');
+  t.match(await raw(port, oversized), { closed: true, data: Buffer.alloc(0) }, 'length 300');
   const zeroLength = Buffer.from([0, 10, 0, 0, 0, 0, 1, 3]);
-  t.match(await raw(box.modbusPort, zeroLength), { closed: true }, 'length 0');
+  t.match(await raw(port, zeroLength), { closed: true }, 'length 0');
 
-  const socket = connect(box.modbusPort, '127.0.0.1');
+  const socket = connect(port, '127.0.0.1');
   await once(socket, 'connect');
   t.teardown(() => socket.destroy());
   const frame = mbap(11, 1, read8094);
@@ -110,11 +115,7 @@ t.test('malformed TCP frames: a lying or oversized length and a wrong protocol i
   await new Promise((r) => setTimeout(r, 50));
   socket.write(frame.subarray(4));
   socket.write(Buffer.concat([mbap(12, 1, read8094), mbap(13, 255, read8094)])); // pipelined
-  await pollUntil(
-    async () => Buffer.concat(answers).length,
-    (n) => n >= 33,
-    2000,
-  );
+  await box.pace(() => Buffer.concat(answers).length >= 33, 2000);
   const all = Buffer.concat(answers);
   t.same([all.readUInt16BE(0), all.readUInt16BE(11), all.readUInt16BE(22)], [11, 12, 13], 'answered in order with their transaction ids');
   t.equal(all[28], 255, 'unit 255 echoed');

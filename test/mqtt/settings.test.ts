@@ -2,16 +2,19 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { ConfigError, parseConfig } from '../../firmware/config.js';
+import { boxRigFor } from '../helpers/box-rig.js';
 import { runFirmware, startBoxFor } from '../helpers/firmware-process.js';
 import { discoveryProblems } from '../helpers/home-assistant.js';
-import { brokerFor, subscriberFor } from '../helpers/mosquitto.js';
+import { brokerFor, subscriberFor, type Received, type Subscriber } from '../helpers/mosquitto.js';
 import { makeCertificates, type Certificates } from '../helpers/tls-fixtures.js';
 import { HTTP_ON_ANY_PORT, setUpAndLogIn } from '../helpers/web-client.js';
 
 /**
  * The `mqtt` settings (CONTRACT §2): checked naming the key, changed from the web API without a
  * restart (password write-only), Home Assistant discovery on a real broker and its removal, and
- * mqtts:// with a client certificate against mosquitto requiring one.
+ * mqtts:// with a client certificate against mosquitto requiring one. The box in-process on the
+ * simulated clock (box-rig.ts) but where the process is the point: exit 2 on a bad certificate
+ * file, and the broker's will when the box is killed.
  */
 
 const P = 'wallbox/SIM-000001';
@@ -73,7 +76,9 @@ t.test('a certificate file that cannot be read, or one with mqtt://: exit 2 nami
 t.test('the web API: mqtt applied without a restart, password write-only, discovery published and removed', async (t) => {
   const b = await brokerFor(t);
   const discovery = await subscriberFor(t, b, 'homeassistant/#');
-  const box = await startBoxFor(t, { ...HTTP_ON_ANY_PORT });
+  const box = await boxRigFor(t, { ...HTTP_ON_ANY_PORT });
+  // The box's time passes while a subscriber waits (its MQTT timers are on the simulated clock).
+  const waitOn = (sub: Subscriber, match: (m: Received) => boolean): Promise<Received> => box.settle(sub.waitFor(match));
   const client = await setUpAndLogIn(box, 'installer secret 1');
   t.equal((await client.call('GET', '/api/status')).body.mqtt, null, 'no mqtt section: off');
 
@@ -93,13 +98,13 @@ t.test('the web API: mqtt applied without a restart, password write-only, discov
   t.same(reply.body.changed, [{ key: 'mqtt', apply: 'now' }]);
   t.match(reply.body.config.mqtt, { url: b.url, username: 'box', passwordSet: true, homeAssistant: true });
   t.notOk(JSON.stringify(reply.body).includes('broker-secret-9'), 'the password is never sent back');
-  t.notOk(JSON.stringify(box.fw.logs).includes('broker-secret-9'), 'nor logged');
-  await live.waitFor((m) => m.topic === `${P}/status`);
+  t.notOk(JSON.stringify(box.logs.lines).includes('broker-secret-9'), 'nor logged');
+  await waitOn(live, (m) => m.topic === `${P}/status`);
   t.match((await client.call('GET', '/api/status')).body.mqtt, { connected: true, topicPrefix: P });
 
   // Home Assistant discovery: retained, one device, documented keys only, P/availability for all.
   const configs = new Map<string, Record<string, any>>();
-  await discovery.waitFor((m) => {
+  await waitOn(discovery, (m) => {
     if (m.payload !== '') configs.set(m.topic, JSON.parse(m.payload) as Record<string, any>);
     return configs.size === 9;
   });
@@ -136,12 +141,12 @@ t.test('the web API: mqtt applied without a restart, password write-only, discov
   t.equal(off.status, 200);
   t.match(off.body.config.mqtt, { username: 'box', passwordSet: true, homeAssistant: false }, 'the stored password is kept');
   const removed = new Set<string>();
-  await discovery.waitFor((m) => {
+  await waitOn(discovery, (m) => {
     if (discovery.messages.indexOf(m) >= seen && m.payload === '') removed.add(m.topic);
     return [...configs.keys()].every((topic) => removed.has(topic));
   });
   const late = await subscriberFor(t, b, 'homeassistant/#');
-  await live.waitFor((m) => m.topic === `${P}/availability` && live.messages.indexOf(m) > 0 && m.payload === 'online');
+  await waitOn(live, (m) => m.topic === `${P}/availability` && live.messages.indexOf(m) > 0 && m.payload === 'online');
   t.same(
     late.messages.filter((m) => m.payload !== ''),
     [],
@@ -151,15 +156,15 @@ t.test('the web API: mqtt applied without a restart, password write-only, discov
   // A new prefix: the status moves there at once.
   const moved = await subscriberFor(t, b, 'garage/box/#');
   t.equal((await client.call('PATCH', '/api/config', { mqtt: { topicPrefix: 'garage/box' } })).status, 200);
-  t.match(await moved.waitFor((m) => m.topic === 'garage/box/status'), { retained: false });
+  t.match(await waitOn(moved, (m) => m.topic === 'garage/box/status'), { retained: false });
   t.match(
-    await live.waitFor((m) => m.topic === `${P}/availability` && m.payload === 'offline'),
+    await waitOn(live, (m) => m.topic === `${P}/availability` && m.payload === 'offline'),
     { payload: 'offline' },
     'the old prefix says offline',
   );
 
   t.equal((await client.call('PATCH', '/api/config', { mqtt: null })).status, 200);
-  await moved.waitFor((m) => m.topic === 'garage/box/availability' && m.payload === 'offline');
+  await waitOn(moved, (m) => m.topic === 'garage/box/availability' && m.payload === 'offline');
   t.equal((await client.call('GET', '/api/status')).body.mqtt, null);
 });
 
@@ -178,10 +183,11 @@ t.test('mqtts:// with the CA and a client certificate, against mosquitto requiri
   );
 
   // Without a client certificate the broker refuses the box; it keeps trying and says why, once.
-  const refused = await startBoxFor(t, { mqtt: { url, caFile: certs.ca } });
+  // (In-process from here: only the will needed a process to kill.)
+  const refused = await boxRigFor(t, { mqtt: { url, caFile: certs.ca } });
   const line = await refused.fw.waitForLog((l) => l['msg'] === 'MQTT connection failed; retrying with backoff');
   t.type(line['err'], 'string');
   // Nor does it accept a broker whose certificate does not chain to caFile.
-  const otherCa = await startBoxFor(t, { mqtt: { url, caFile: certs.otherCa, certFile: certs.client.cert, keyFile: certs.client.key } });
+  const otherCa = await boxRigFor(t, { mqtt: { url, caFile: certs.otherCa, certFile: certs.client.cert, keyFile: certs.client.key } });
   t.match(await otherCa.fw.waitForLog((l) => l['msg'] === 'MQTT connection failed; retrying with backoff'), { err: /certificate/ });
 });
