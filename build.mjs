@@ -90,6 +90,29 @@ const COMMON = {
   logLevel: 'warning',
 };
 
+/**
+ * esbuild writes a chunk for every dynamic import() it saw, also for one in code it then left out
+ * (x509.ts's certificate issuing, which only the tools use): such a chunk no entry can load. It
+ * goes, with its map, so that an image does not carry it; the metafile lists what is left.
+ */
+function withoutOrphans(metafile) {
+  const reachable = new Set();
+  const visit = (file) => {
+    if (reachable.has(file)) return;
+    reachable.add(file);
+    for (const { path, external } of metafile.outputs[file]?.imports ?? []) if (!external) visit(path);
+  };
+  Object.keys(metafile.outputs)
+    .filter((file) => Object.values(IMAGE_ENTRIES).includes(metafile.outputs[file].entryPoint))
+    .forEach(visit);
+  for (const file of Object.keys(metafile.outputs)) {
+    if (reachable.has(file) || reachable.has(file.replace(/\.map$/, ''))) continue;
+    rmSync(file, { force: true });
+    delete metafile.outputs[file];
+  }
+  return metafile;
+}
+
 // The firmware minified and split (issue #21): what both threads share, and what a box loads only
 // on first use (a dynamic import()), go into chunks/ beside the entry bundles; an image carries the
 // whole folder. The chunks of a previous build go first.
@@ -103,7 +126,7 @@ await build({
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   metafile: true,
-}).then(({ metafile }) => writeFileSync(join(outdir, 'firmware-meta.json'), JSON.stringify(metafile)));
+}).then(({ metafile }) => writeFileSync(join(outdir, 'firmware-meta.json'), JSON.stringify(withoutOrphans(metafile))));
 
 if (imageDir === undefined)
   await build({
