@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 const OUTFILE = 'dist/firmware.mjs';
 const SOURCE_DIRS = ['firmware', 'hal', 'board', 'tools', 'bench', 'web', 'vendor', 'build'];
 const REQUIRE_BANNER = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
-const NATIVE = ['serialport', '@serialport/*', 'onoff', 'epoll', 'i2c-bus'];
+const NATIVE = ['@serialport/bindings-cpp', 'onoff', 'epoll', 'i2c-bus'];
 
 function newestSourceMs(dir) {
   let newest = 0;
@@ -75,6 +75,28 @@ const prebuiltChecks = {
   },
 };
 
+/**
+ * MQTT.js's dependencies a box has no use for (issue #21: half of the MQTT chunk). readable-stream
+ * is Node's own stream module copied for browsers: Node's is used (what readable-stream itself does
+ * with READABLE_STREAM=disable). socks (with ip-address and smart-buffer) serves MQTT.js's own
+ * connect() through a SOCKS proxy, and worker-timers its browser timers: the MQTT client hands
+ * MQTT.js its socket itself (firmware/mqtt/client.ts) and Node's timers are its default, so
+ * neither is reached; each is replaced by a module that says so if it ever is.
+ */
+const UNUSED_IN_NODE = {
+  socks: 'exports.SocksClient = { createConnection() { throw new Error("SOCKS proxies are not in this build"); } };',
+  'worker-timers':
+    'const none = () => { throw new Error("worker-timers are not in this build (MQTT.js uses them in browsers)"); }; exports.setInterval = none; exports.clearInterval = none; exports.setTimeout = none; exports.clearTimeout = none;',
+};
+const nodeOnlyMqtt = {
+  name: 'node-only-mqtt',
+  setup(build) {
+    build.onResolve({ filter: /^readable-stream$/ }, () => ({ path: 'node:stream', external: true }));
+    build.onResolve({ filter: /^(socks|worker-timers)$/ }, ({ path }) => ({ path, namespace: 'unused-in-node' }));
+    build.onLoad({ filter: /.*/, namespace: 'unused-in-node' }, ({ path }) => ({ contents: UNUSED_IN_NODE[path], loader: 'js' }));
+  },
+};
+
 const COMMON = {
   outExtension: { '.js': '.mjs' },
   bundle: true,
@@ -86,7 +108,7 @@ const COMMON = {
   define: version === undefined ? {} : { __FIRMWARE_VERSION__: JSON.stringify(version) },
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
   banner: { js: REQUIRE_BANNER },
-  plugins: [prebuiltChecks],
+  plugins: [prebuiltChecks, nodeOnlyMqtt],
   logLevel: 'warning',
 };
 
