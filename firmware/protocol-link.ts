@@ -142,7 +142,8 @@ export class ProtocolWorker {
   /** Resolves once the board and the control loop run (start()); a worker waits for it before it gets the port. */
   #coreRunning: Promise<void> = Promise.resolve();
   #stallCheck: (() => void) | null = null;
-  #spawnedAtMs = 0;
+  /** When the current worker got the charging port; +Infinity before (it waits for the core: not silent). */
+  #attachedAtMs = 0;
   /** The worker ended for a stall: terminated, its exit not seen yet. */
   #ending: Worker | null = null;
 
@@ -187,7 +188,7 @@ export class ProtocolWorker {
   #checkStall(): void {
     const worker = this.#worker;
     if (worker === null || this.#stopping || this.#ending === worker) return;
-    const silentMs = this.#o.clock.now() - Math.max(this.#o.host.lastHeardMs, this.#spawnedAtMs);
+    const silentMs = this.#o.clock.now() - Math.max(this.#o.host.lastHeardMs, this.#attachedAtMs);
     if (silentMs < STALL_RESTART_MS) return;
     this.#log.error('protocol side stalled: ending it', { silentMs, staleAfterMs: STALE_AFTER_MS });
     this.#ending = worker;
@@ -346,7 +347,8 @@ export class ProtocolWorker {
       resourceLimits: { maxOldGenerationSizeMb: PROTOCOL_HEAP_MB, maxYoungGenerationSizeMb: PROTOCOL_YOUNG_HEAP_MB },
     });
     const startedAtMs = this.#o.clock.now();
-    this.#spawnedAtMs = startedAtMs;
+    // A board that takes long to start does not make its worker look stalled (STALL_RESTART_MS).
+    this.#attachedAtMs = Number.POSITIVE_INFINITY;
     this.#worker = worker;
     // The port's messages wait in it until the host listens; the worker's own wait in `coreRunning`
     // (its callbacks run in order: the port is attached before the first of them is handled).
@@ -355,6 +357,7 @@ export class ProtocolWorker {
       if (this.#worker !== worker) return;
       // The board may know its clock's state only now that it runs (the Linux board asks timedatectl).
       this.#pollClockSync();
+      this.#attachedAtMs = this.#o.clock.now();
       this.#o.host.attach(channel.port1);
     });
     let failure: Error | null = null;
