@@ -14,6 +14,8 @@ import { join, resolve } from 'node:path';
 const OUTFILE = 'dist/firmware.mjs';
 const SOURCE_DIRS = ['firmware', 'hal', 'board', 'tools', 'bench', 'web', 'vendor', 'build'];
 const REQUIRE_BANNER = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+// serialport's JavaScript is bundled; only its native binding is loaded from node_modules (issue #21:
+// resolving serialport's dozen packages at run time was most of the RS-485 port's first use).
 const NATIVE = ['@serialport/bindings-cpp', 'onoff', 'epoll', 'i2c-bus'];
 
 function newestSourceMs(dir) {
