@@ -14,7 +14,9 @@ import { join, resolve } from 'node:path';
 const OUTFILE = 'dist/firmware.mjs';
 const SOURCE_DIRS = ['firmware', 'hal', 'board', 'tools', 'bench', 'web', 'vendor', 'build'];
 const REQUIRE_BANNER = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
-const NATIVE = ['serialport', '@serialport/*', 'onoff', 'epoll', 'i2c-bus'];
+// serialport's JavaScript is bundled; only its native binding is loaded from node_modules (issue #21:
+// resolving serialport's dozen packages at run time was most of the RS-485 port's first use).
+const NATIVE = ['@serialport/bindings-cpp', 'onoff', 'epoll', 'i2c-bus'];
 
 function newestSourceMs(dir) {
   let newest = 0;
@@ -75,6 +77,28 @@ const prebuiltChecks = {
   },
 };
 
+/**
+ * MQTT.js's dependencies a box has no use for (issue #21: half of the MQTT chunk). readable-stream
+ * is Node's own stream module copied for browsers: Node's is used (what readable-stream itself does
+ * with READABLE_STREAM=disable). socks (with ip-address and smart-buffer) serves MQTT.js's own
+ * connect() through a SOCKS proxy, and worker-timers its browser timers: the MQTT client hands
+ * MQTT.js its socket itself (firmware/mqtt/client.ts) and Node's timers are its default, so
+ * neither is reached; each is replaced by a module that says so if it ever is.
+ */
+const UNUSED_IN_NODE = {
+  socks: 'exports.SocksClient = { createConnection() { throw new Error("SOCKS proxies are not in this build"); } };',
+  'worker-timers':
+    'const none = () => { throw new Error("worker-timers are not in this build (MQTT.js uses them in browsers)"); }; exports.setInterval = none; exports.clearInterval = none; exports.setTimeout = none; exports.clearTimeout = none;',
+};
+const nodeOnlyMqtt = {
+  name: 'node-only-mqtt',
+  setup(build) {
+    build.onResolve({ filter: /^readable-stream$/ }, () => ({ path: 'node:stream', external: true }));
+    build.onResolve({ filter: /^(socks|worker-timers)$/ }, ({ path }) => ({ path, namespace: 'unused-in-node' }));
+    build.onLoad({ filter: /.*/, namespace: 'unused-in-node' }, ({ path }) => ({ contents: UNUSED_IN_NODE[path], loader: 'js' }));
+  },
+};
+
 const COMMON = {
   outExtension: { '.js': '.mjs' },
   bundle: true,
@@ -86,9 +110,32 @@ const COMMON = {
   define: version === undefined ? {} : { __FIRMWARE_VERSION__: JSON.stringify(version) },
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
   banner: { js: REQUIRE_BANNER },
-  plugins: [prebuiltChecks],
+  plugins: [prebuiltChecks, nodeOnlyMqtt],
   logLevel: 'warning',
 };
+
+/**
+ * esbuild writes a chunk for every dynamic import() it saw, also for one in code it then left out
+ * (x509.ts's certificate issuing, which only the tools use): such a chunk no entry can load. It
+ * goes, with its map, so that an image does not carry it; the metafile lists what is left.
+ */
+function withoutOrphans(metafile) {
+  const reachable = new Set();
+  const visit = (file) => {
+    if (reachable.has(file)) return;
+    reachable.add(file);
+    for (const { path, external } of metafile.outputs[file]?.imports ?? []) if (!external) visit(path);
+  };
+  Object.keys(metafile.outputs)
+    .filter((file) => Object.values(IMAGE_ENTRIES).includes(metafile.outputs[file].entryPoint))
+    .forEach(visit);
+  for (const file of Object.keys(metafile.outputs)) {
+    if (reachable.has(file) || reachable.has(file.replace(/\.map$/, ''))) continue;
+    rmSync(file, { force: true });
+    delete metafile.outputs[file];
+  }
+  return metafile;
+}
 
 // The firmware minified and split (issue #21): what both threads share, and what a box loads only
 // on first use (a dynamic import()), go into chunks/ beside the entry bundles; an image carries the
@@ -103,7 +150,7 @@ await build({
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   metafile: true,
-}).then(({ metafile }) => writeFileSync(join(outdir, 'firmware-meta.json'), JSON.stringify(metafile)));
+}).then(({ metafile }) => writeFileSync(join(outdir, 'firmware-meta.json'), JSON.stringify(withoutOrphans(metafile))));
 
 if (imageDir === undefined)
   await build({

@@ -158,10 +158,17 @@ async function main(argv: string[]): Promise<number> {
       if (next !== undefined) worker.testHook(next);
     });
   }
+  // The worker is created before the board starts (issue #21: its modules load meanwhile, on the
+  // other core) and gets the charging port once the control loop runs (protocol-link.ts).
+  let coreRunning = (): void => {};
+  const protocolStarted = worker.start(new Promise<void>((resolve) => (coreRunning = resolve)));
+  // A failure of its first start rejects it (a config error, exit 2): awaited below, not unhandled meanwhile.
+  protocolStarted.catch(() => {});
   await board.start();
   controller.start();
   const unwatch = watchControlLoop({ clock: systemClock, controller, hal: board.hal, log, exit: (code) => process.exit(code) });
-  await worker.start();
+  coreRunning();
+  await protocolStarted;
   const unlink = linkToLauncher({
     health: () => ({
       type: 'health',

@@ -139,8 +139,11 @@ export class ProtocolWorker {
   #directLog: LogFile | null = null;
   #clockSynced = false;
   #clockPoll: (() => void) | null = null;
+  /** Resolves once the board and the control loop run (start()); a worker waits for it before it gets the port. */
+  #coreRunning: Promise<void> = Promise.resolve();
   #stallCheck: (() => void) | null = null;
-  #spawnedAtMs = 0;
+  /** When the current worker got the charging port; +Infinity before (it waits for the core: not silent). */
+  #attachedAtMs = 0;
   /** The worker ended for a stall: terminated, its exit not seen yet. */
   #ending: Worker | null = null;
 
@@ -162,23 +165,30 @@ export class ProtocolWorker {
   /**
    * Starts the worker; resolves once the protocol side runs. A failure of this first start
    * rejects (the firmware exits, as a config error would); later ends restart the worker.
+   * `coreRunning` (issue #21, start-up time): the worker is created at once, so that its modules
+   * load and its config is read while the board and the control loop start, but it gets the
+   * charging port and its requests (the RS-485 port) are served only once that resolves: the
+   * protocol side never acts on a core that does not run yet.
    */
-  start(): Promise<void> {
-    this.#clockPoll ??= every(this.#o.clock, CLOCK_SYNC_POLL_MS, () => {
-      const synced = this.#o.clockSynced();
-      if (synced === this.#clockSynced) return;
-      this.#clockSynced = synced;
-      this.#post({ type: 'clockSynced', synced });
-    });
+  start(coreRunning: Promise<void> = Promise.resolve()): Promise<void> {
+    this.#coreRunning = coreRunning;
+    this.#clockPoll ??= every(this.#o.clock, CLOCK_SYNC_POLL_MS, () => this.#pollClockSync());
     this.#stallCheck ??= every(this.#o.clock, STALL_CHECK_MS, () => this.#checkStall());
     return new Promise((resolve, reject) => this.#spawn(resolve, reject));
+  }
+
+  #pollClockSync(): void {
+    const synced = this.#o.clockSynced();
+    if (synced === this.#clockSynced) return;
+    this.#clockSynced = synced;
+    this.#post({ type: 'clockSynced', synced });
   }
 
   /** Ends a worker silent for STALL_RESTART_MS; its exit restarts it (with the backoff). */
   #checkStall(): void {
     const worker = this.#worker;
     if (worker === null || this.#stopping || this.#ending === worker) return;
-    const silentMs = this.#o.clock.now() - Math.max(this.#o.host.lastHeardMs, this.#spawnedAtMs);
+    const silentMs = this.#o.clock.now() - Math.max(this.#o.host.lastHeardMs, this.#attachedAtMs);
     if (silentMs < STALL_RESTART_MS) return;
     this.#log.error('protocol side stalled: ending it', { silentMs, staleAfterMs: STALE_AFTER_MS });
     this.#ending = worker;
@@ -294,6 +304,37 @@ export class ProtocolWorker {
     await this.closeLog();
   }
 
+  /** A message of `worker` (the current one or one that just ended), once the core runs. */
+  #handle(worker: Worker, message: unknown, resolve?: () => void): void {
+    if (!isFromWorker(message)) return;
+    switch (message.type) {
+      case 'started':
+        this.#startedOnce = true;
+        this.#log.info('protocol side running', { threadId: worker.threadId });
+        for (const line of this.#backlog.splice(0)) this.#post({ type: 'log', line });
+        resolve?.();
+        return;
+      case 'health':
+        this.#health = { modbus: message.modbus, ocpp: message.ocpp };
+        return;
+      case 'restart':
+        this.#o.onRestartRequest();
+        return;
+      case 'rs485Open':
+        void this.#openRs485(message.fileDevice === true);
+        return;
+      case 'rs485Write':
+        this.#o.rs485?.write(Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength));
+        return;
+      case 'stopped':
+        return;
+      default: {
+        const never: never = message;
+        throw new Error(`unknown message ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
   #spawn(resolve?: () => void, reject?: (err: Error) => void): void {
     this.#restartTimer = null;
     if (this.#stopping) return;
@@ -306,39 +347,21 @@ export class ProtocolWorker {
       resourceLimits: { maxOldGenerationSizeMb: PROTOCOL_HEAP_MB, maxYoungGenerationSizeMb: PROTOCOL_YOUNG_HEAP_MB },
     });
     const startedAtMs = this.#o.clock.now();
-    this.#spawnedAtMs = startedAtMs;
+    // A board that takes long to start does not make its worker look stalled (STALL_RESTART_MS).
+    this.#attachedAtMs = Number.POSITIVE_INFINITY;
     this.#worker = worker;
-    this.#o.host.attach(channel.port1);
-    let failure: Error | null = null;
-    worker.on('message', (message: unknown) => {
-      if (!isFromWorker(message)) return;
-      switch (message.type) {
-        case 'started':
-          this.#startedOnce = true;
-          this.#log.info('protocol side running', { threadId: worker.threadId });
-          for (const line of this.#backlog.splice(0)) this.#post({ type: 'log', line });
-          resolve?.();
-          return;
-        case 'health':
-          this.#health = { modbus: message.modbus, ocpp: message.ocpp };
-          return;
-        case 'restart':
-          this.#o.onRestartRequest();
-          return;
-        case 'rs485Open':
-          void this.#openRs485(message.fileDevice === true);
-          return;
-        case 'rs485Write':
-          this.#o.rs485?.write(Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength));
-          return;
-        case 'stopped':
-          return;
-        default: {
-          const never: never = message;
-          throw new Error(`unknown message ${JSON.stringify(never)}`);
-        }
-      }
+    // The port's messages wait in it until the host listens; the worker's own wait in `coreRunning`
+    // (its callbacks run in order: the port is attached before the first of them is handled).
+    const coreRunning = this.#coreRunning;
+    void coreRunning.then(() => {
+      if (this.#worker !== worker) return;
+      // The board may know its clock's state only now that it runs (the Linux board asks timedatectl).
+      this.#pollClockSync();
+      this.#attachedAtMs = this.#o.clock.now();
+      this.#o.host.attach(channel.port1);
     });
+    let failure: Error | null = null;
+    worker.on('message', (message: unknown) => void coreRunning.then(() => this.#handle(worker, message, resolve)));
     worker.on('error', (err) => {
       failure = err;
       this.#log.error('protocol side failed', { err, code: (err as NodeJS.ErrnoException).code ?? null });

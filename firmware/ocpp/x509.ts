@@ -1,12 +1,13 @@
 import type { Extension } from '@peculiar/x509';
-import { createHash, createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, KeyObject, sign, webcrypto, X509Certificate } from 'node:crypto';
 
 /**
- * X.509 for the OCPP security extension: what `node:crypto` cannot do (make a CSR or a
- * certificate) comes from @peculiar/x509, loaded on first use: most boxes never issue one, and it
- * is a third of the protocol side's code with reflect-metadata and tsyringe (issue #21). Signatures
- * and chains are checked with Node's own X509Certificate; the two DER fields a certificate hash
- * needs are read below.
+ * X.509 for the OCPP security extension. Signatures and chains are checked with Node's own
+ * X509Certificate; the two DER fields a certificate hash needs are read below, and the one thing a
+ * box makes, SignCertificate's PKCS#10 request, is written below with `node:crypto` signing it.
+ * Making certificates (the installer's certificate tool, the tests' central system) comes from
+ * @peculiar/x509, loaded on first use: the firmware never loads it (issue #21: with asn1js,
+ * reflect-metadata and tsyringe it weighed 350 kB, a third of the protocol side's code).
  */
 let peculiar: Promise<typeof import('@peculiar/x509')> | null = null;
 
@@ -119,8 +120,12 @@ function publicKeyBits(spki: Buffer): Buffer {
 async function newKeyPair(): Promise<{ keys: webcrypto.CryptoKeyPair; keyPem: string }> {
   const keys = (await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-  const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`;
-  return { keys, keyPem };
+  return { keys, keyPem: pem('PRIVATE KEY', pkcs8) };
+}
+
+/** `der` in the PEM form (RFC 7468): base64 in lines of 64 between the labels. */
+function pem(label: string, der: Buffer): string {
+  return `-----BEGIN ${label}-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END ${label}-----\n`;
 }
 
 /** A distinguished name from its parts, each value escaped for the RFC 4514 string form. */
@@ -132,19 +137,54 @@ function distinguishedName(parts: ReadonlyArray<readonly [string, string]>): str
     .join(', ');
 }
 
-/** SignCertificate: a key pair made on the box and a PKCS#10 request for it (CN and O as the whitepaper asks). */
+/** A DER element (X.690 §8.1): `tag`, its length in the short or long form, then `contents`. */
+function der(tag: number, ...contents: Buffer[]): Buffer {
+  const body = Buffer.concat(contents);
+  const length = body.length;
+  const lengthOctets: number[] = [];
+  for (let rest = length; rest > 0; rest = Math.floor(rest / 256)) lengthOctets.unshift(rest % 256);
+  const header = length < 0x80 ? [tag, length] : [tag, 0x80 | lengthOctets.length, ...lengthOctets];
+  return Buffer.concat([Buffer.from(header), body]);
+}
+
+const SEQUENCE = 0x30;
+const SET = 0x31;
+/** The DER of the object identifiers below (X.690 §8.19): id-at-commonName and id-at-organizationName (RFC 5280 App. A), ecdsa-with-SHA256 (RFC 5758 §3.2). */
+const OID_COMMON_NAME = Buffer.from('0603550403', 'hex');
+const OID_ORGANIZATION = Buffer.from('060355040a', 'hex');
+const ECDSA_WITH_SHA256 = der(SEQUENCE, Buffer.from('06082a8648ce3d040302', 'hex'));
+
+/** An X.501 Name of one attribute per RDN, in the order given, each value a UTF8String (RFC 5280 §4.1.2.4). */
+function nameDer(attributes: ReadonlyArray<readonly [Buffer, string]>): Buffer {
+  const rdns = attributes
+    .filter(([, value]) => value !== '')
+    .map(([oid, value]) => der(SET, der(SEQUENCE, oid, der(0x0c, Buffer.from(value, 'utf8')))));
+  return der(SEQUENCE, ...rdns);
+}
+
+/**
+ * SignCertificate: a key pair made on the box and a PKCS#10 request for it (RFC 2986 §4), CN and O
+ * as the whitepaper asks, no attributes, signed with the new key (ECDSA P-256, SHA-256).
+ */
 export async function certificateRequest(subject: {
   commonName: string;
   organization: string;
 }): Promise<{ csrPem: string; keyPem: string }> {
   const { keys, keyPem } = await newKeyPair();
-  const name = distinguishedName([
-    ['CN', subject.commonName],
-    ['O', subject.organization],
-  ]);
-  const pkix = await pkixLibrary();
-  const csr = await pkix.Pkcs10CertificateRequestGenerator.create({ name, keys, signingAlgorithm: KEY_ALGORITHM });
-  return { csrPem: csr.toString('pem'), keyPem };
+  const spki = Buffer.from(await webcrypto.subtle.exportKey('spki', keys.publicKey));
+  const info = der(
+    SEQUENCE,
+    der(0x02, Buffer.from([0])), // version 0
+    nameDer([
+      [OID_COMMON_NAME, subject.commonName],
+      [OID_ORGANIZATION, subject.organization],
+    ]),
+    spki,
+    der(0xa0), // attributes [0]: none
+  );
+  const signature = sign('sha256', info, KeyObject.from(keys.privateKey)); // DER ECDSA-Sig-Value
+  const csr = der(SEQUENCE, info, ECDSA_WITH_SHA256, der(0x03, Buffer.from([0]), signature));
+  return { csrPem: pem('CERTIFICATE REQUEST', csr), keyPem };
 }
 
 /** Whether `keyPem` is the private key of `cert`. */

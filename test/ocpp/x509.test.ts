@@ -94,6 +94,24 @@ t.test('a CSR with the charge box id as CN and the CPO name as O, signed by its 
   );
 });
 
+t.test('a CSR written here (no library): lengths past 255 bytes, UTF-8 kept, an empty O left out', async (t) => {
+  const dir = t.testdir();
+  const organization = `Stadtwerke Müller ${'x'.repeat(300)}`;
+  const subjects: Array<[string, { commonName: string; organization: string }]> = [
+    ['long.csr', { commonName: 'box-8', organization }],
+    ['no-o.csr', { commonName: 'box-9', organization: '' }],
+  ];
+  for (const [file, subject] of subjects) writeFileSync(join(dir, file), (await certificateRequest(subject)).csrPem);
+  const subjectOf = (file: string): string =>
+    execFileSync('openssl', ['req', '-in', file, '-noout', '-verify', '-subject', '-nameopt', 'utf8,sep_comma_plus_space'], {
+      cwd: dir,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).trim();
+  t.equal(subjectOf('long.csr'), `subject=CN=box-8, O=${organization}`, 'openssl verifies it and reads the subject back');
+  t.equal(subjectOf('no-o.csr'), 'subject=CN=box-9');
+});
+
 t.test('chainProblem: signatures up to an installed root, validity only when the time is known', async (t) => {
   const root = await issueCertificate({ role: 'ca', commonName: 'Root', days: 30 });
   const other = await issueCertificate({ role: 'ca', commonName: 'Other', days: 30 });
