@@ -39,7 +39,7 @@ function memoryOutbox(count: number) {
       return messages[0];
     },
     persist: async () => writable,
-    flush: async () => {},
+    written: async () => {},
     wireForm: (m) => (m.unsendable !== undefined ? { unsendable: m.unsendable } : { payload: m.payload }),
     confirmed: async (m, response) => {
       outcomes.push({ kind: 'confirmed', seq: m.seq, response });

@@ -16,8 +16,8 @@ export interface Outbox<M extends OutgoingMessage, R> {
   readonly head: M | undefined;
   /** Writes what is pending; false while the store cannot be written (it then retries by itself and calls `drain` again). */
   persist(): Promise<boolean>;
-  /** Resolves when what is pending is written (or failed to be). */
-  flush(): Promise<void>;
+  /** Resolves when the messages' records so far are written (or failed to be). */
+  written(): Promise<void>;
   /** The wire form of `message`, or why it can never be sent. */
   wireForm(message: M): { readonly payload: Record<string, unknown> } | { readonly unsendable: string };
   /** The peer confirmed `message` with `response`; resolves when that is kept. */
@@ -102,7 +102,7 @@ export class TxSender<M extends OutgoingMessage, R> {
         await outbox.confirmed(head, response);
         this.#o.onConfirmed(head, response, wire.payload);
         // The answer is on disk before the next message goes: a crash can repeat only the one in flight.
-        await outbox.flush();
+        await outbox.written();
       } catch (err) {
         if (!this.#o.connected()) return; // offline: not an attempt
         const failures = head.failures + 1;

@@ -170,6 +170,10 @@ export class TransactionStore implements Outbox<Queued, TxResponse> {
     return this.#journal.healthy;
   }
 
+  written(): Promise<void> {
+    return this.#journal.flush();
+  }
+
   /** Resolves when the journal has written (or failed to write) everything so far; `durable` tells which. */
   async flush(): Promise<void> {
     await Promise.all([this.#journal.flush(), this.#deadLetters.flush(), this.#marker.flush()]);
