@@ -156,7 +156,7 @@ export function composeChargePoint(options: ChargePointOptions): ChargePointServ
     time,
     offlineLimit,
     meterIdentity: async () => (await signedMeter?.identity()) ?? null,
-    connect: options.connector ?? webSocketConnector({ settings, link, rpc, clock, log: options.log, configuration }),
+    connect: options.connector ?? webSocketConnector({ settings, link, clock, log: options.log, configuration }),
     beforeBoot: () => link.linkOpened(),
     onUnreachable: (failure, failedTarget) => {
       if (failure !== null && failedTarget !== null) link.linkFailed(failure, failedTarget);

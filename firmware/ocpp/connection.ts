@@ -5,13 +5,16 @@ import type { Logger } from '../log.js';
 import type { OcppRpc } from './rpc.js';
 import type { OcppTlsOptions } from './tls.js';
 
+/** The RPC endpoint as a transport drives it: frames out once attached, frames in, its peer log flushed at the end. */
+export type RpcPort = Pick<OcppRpc, 'attach' | 'detach' | 'receive' | 'connected' | 'ignoreBinary' | 'flushLog'>;
+
 export interface OcppConnectionOptions {
   /** `ocpp.url`; the charge box id is appended as the last path segment. */
   readonly url: string;
   readonly chargeBoxId: string;
   /** AuthorizationKey for Basic auth; "" = none. */
   readonly password: string;
-  readonly rpc: OcppRpc;
+  readonly rpc: RpcPort;
   readonly clock: Clock;
   readonly log: Logger;
   /** WebSocket ping period, s (the WebSocketPingInterval key, read at every ping); 0 = no pings. */

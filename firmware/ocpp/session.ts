@@ -1,6 +1,6 @@
 import type { Clock, TimerHandle } from '../../hal/clock.js';
 import type { BootState, BootStatus } from './boot-status.js';
-import type { LinkFailure, LinkTarget, OcppConnection } from './connection.js';
+import type { LinkFailure, LinkTarget, OcppConnection, RpcPort } from './connection.js';
 import type { Logger } from '../log.js';
 import type { OcppConfiguration } from './model/configuration.js';
 import type { OfflineLimit } from './offline-limit.js';
@@ -9,7 +9,7 @@ import * as BootNotification from './operations/BootNotification.js';
 import * as Heartbeat from './operations/Heartbeat.js';
 import type { OcppRpc } from './rpc.js';
 
-export type { BootState };
+export type { BootState, RpcPort };
 
 export interface ChargePointIdentity {
   readonly vendor: string;
@@ -33,8 +33,11 @@ export type Link = Pick<
   'start' | 'stop' | 'reconnect' | 'linkProven' | 'pingIntervalChanged' | 'retarget' | 'target' | 'open'
 >;
 
-/** Makes the link that tells `events`: the seam where production puts its WebSocket and a test a loopback. */
-export type Connector = (events: LinkEvents) => Link;
+/**
+ * Makes the link that tells `events` and carries the frames of `rpc`: the seam where production
+ * puts its WebSocket and a test an in-memory loopback to an in-process central system.
+ */
+export type Connector = (events: LinkEvents, rpc: RpcPort) => Link;
 
 /** Retry after a failed or unanswered BootNotification when the backend gave no interval. */
 const BOOT_RETRY_MS = 30_000;
@@ -77,14 +80,17 @@ export class OcppSession {
 
   constructor(options: SessionOptions) {
     this.#o = options;
-    this.link = options.connect({
-      onOpen: () => void options.beforeBoot().then(() => this.linkUp()),
-      onClose: () => {
-        this.linkDown();
-        options.onUnreachable(null, null);
+    this.link = options.connect(
+      {
+        onOpen: () => void options.beforeBoot().then(() => this.linkUp()),
+        onClose: () => {
+          this.linkDown();
+          options.onUnreachable(null, null);
+        },
+        onUnreachable: (failure, target) => options.onUnreachable(failure, target),
       },
-      onUnreachable: (failure, target) => options.onUnreachable(failure, target),
-    });
+      options.rpc,
+    );
   }
 
   get state(): BootState {
