@@ -157,7 +157,11 @@ export async function boxRig(dir: string, config: Record<string, any> = {}, opti
     httpPort: listening === undefined ? null : Number(listening['port']),
     fw: {
       async waitForLog(match, limitMs = 10_000) {
-        await pace(() => logs.find(match) !== undefined, limitMs);
+        await pace(() => logs.find(match) !== undefined, limitMs).catch(() => {
+          throw new Error(
+            `no matching log line within ${limitMs} ms of simulated time; saw: ${logs.lines.map((l) => String(l['msg'])).join(' | ')}`,
+          );
+        });
         return logs.find(match) as Record<string, unknown>;
       },
     },
