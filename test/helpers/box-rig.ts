@@ -55,6 +55,9 @@ export interface BoxRig {
   close(): Promise<void>;
 }
 
+/** Simulated time between two real waits of `pace` (ocpp-rig's step). */
+const REAL_WAIT_EVERY_MS = 50;
+
 export interface BoxRigOptions {
   /** Control loop period, ms (the firmware's default when not given). */
   readonly tickMs?: number;
@@ -107,13 +110,23 @@ export async function boxRig(dir: string, config: Record<string, any> = {}, opti
   await firmware.start();
   if (cfg.http !== null) await web?.start(endpoints(cfg.http, fileConfig.http));
 
+  // `done` is looked at every step (a control pass: exact reaction times), with the I/O that is
+  // ready run in between; at most REAL_WAIT_EVERY_MS of simulated time passes per real
+  // millisecond, as in ocpp-rig, so that a peer in another process keeps up. (A real wait at every
+  // step made a loaded machine's scheduling latency, not the test, set the pace.)
   const pace = async (done: () => boolean, limitMs = 60_000, stepMs = 5): Promise<number> => {
     const startMs = clock.now();
+    let sinceWaitMs = 0;
     while (!done()) {
       if (clock.now() - startMs > limitMs)
         throw new Error(`not reached within ${limitMs} ms of simulated time; last /sim ${JSON.stringify(snapshot())}`);
       clock.advance(stepMs);
-      await new Promise((resolve) => setTimeout(resolve, 1));
+      sinceWaitMs += stepMs;
+      if (sinceWaitMs < REAL_WAIT_EVERY_MS) await new Promise((resolve) => setImmediate(resolve));
+      else {
+        sinceWaitMs = 0;
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
     }
     return clock.now() - startMs;
   };
@@ -144,7 +157,11 @@ export async function boxRig(dir: string, config: Record<string, any> = {}, opti
     httpPort: listening === undefined ? null : Number(listening['port']),
     fw: {
       async waitForLog(match, limitMs = 10_000) {
-        await pace(() => logs.find(match) !== undefined, limitMs);
+        await pace(() => logs.find(match) !== undefined, limitMs).catch(() => {
+          throw new Error(
+            `no matching log line within ${limitMs} ms of simulated time; saw: ${logs.lines.map((l) => String(l['msg'])).join(' | ')}`,
+          );
+        });
         return logs.find(match) as Record<string, unknown>;
       },
     },

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
 import t from 'tap';
-import { pollUntil, startBoxFor } from '../helpers/firmware-process.js';
+import { boxRigFor } from '../helpers/box-rig.js';
 import { WatchedList } from '../helpers/watched-list.js';
 
 /**
@@ -9,6 +9,7 @@ import { WatchedList } from '../helpers/watched-list.js';
  * answers the box's MQTT 5 CONNECT as the 3.1.1 specification says (CONNACK return code 1,
  * "unacceptable protocol level", 3.1.1 §3.1.2.2) gets a 3.1.1 CONNECT next, and the box then
  * publishes over it; a hostile one that announces a huge packet is cut off before it is sent.
+ * The box in-process on the simulated clock (box-rig.ts).
  */
 
 /** The protocol level byte of an MQTT CONNECT: after the fixed header and the name "MQTT". */
@@ -45,17 +46,21 @@ t.test('a broker that refuses MQTT 5: the box speaks 3.1.1 and publishes', async
     server.close();
   });
   const { port } = server.address() as { port: number };
-  const box = await startBoxFor(t, { mqtt: { url: `mqtt://127.0.0.1:${port}` } });
-  await levels.waitFor(
-    (items) => (items.includes(4) ? 4 : undefined),
-    10_000,
-    () => `CONNECT levels: ${JSON.stringify(levels.items)}`,
+  const box = await boxRigFor(t, { mqtt: { url: `mqtt://127.0.0.1:${port}` } });
+  await box.settle(
+    levels.waitFor(
+      (items) => (items.includes(4) ? 4 : undefined),
+      10_000,
+      () => `CONNECT levels: ${JSON.stringify(levels.items)}`,
+    ),
   );
   t.same(levels.items.slice(0, 2), [5, 4], 'MQTT 5 first, then 3.1.1');
-  await after311.waitFor(
-    (items) => (items.join('').includes('online') ? 'yes' : undefined),
-    10_000,
-    () => `after the 3.1.1 CONNACK: ${JSON.stringify(after311.items)}`,
+  await box.settle(
+    after311.waitFor(
+      (items) => (items.join('').includes('online') ? 'yes' : undefined),
+      10_000,
+      () => `after the 3.1.1 CONNACK: ${JSON.stringify(after311.items)}`,
+    ),
   );
   t.match(after311.items.join(''), /wallbox\/SIM-000001\/availability/);
   t.match(await box.fw.waitForLog((l) => l['msg'] === 'MQTT connected'), { protocolVersion: 4 });
@@ -83,15 +88,18 @@ t.test('a broker announcing a 200 MB packet: the link is cut at its header, the 
     server.close();
   });
   const { port } = server.address() as { port: number };
-  const box = await startBoxFor(t, { mqtt: { url: `mqtt://127.0.0.1:${port}` } });
+  const box = await boxRigFor(t, { mqtt: { url: `mqtt://127.0.0.1:${port}` } });
   await box.simPost('/sim/ev', { state: 'C' });
   const line = await box.fw.waitForLog((l) => l['msg'] === 'MQTT connection failed; retrying with backoff');
   t.match(line['err'], /the broker sent a packet over 2097152 bytes/);
-  await connects.waitFor(
-    (items) => (items.length >= 2 ? 2 : undefined),
-    10_000,
-    () => `connects: ${JSON.stringify(connects.items)}`,
+  await box.settle(
+    connects.waitFor(
+      (items) => (items.length >= 2 ? 2 : undefined),
+      10_000,
+      () => `connects: ${JSON.stringify(connects.items)}`,
+    ),
   );
   t.pass('reconnected with backoff');
-  t.equal((await pollUntil(box.sim, (s) => s['relayClosed'] === true))['pilot'], 'pwm', 'charging is not affected');
+  await box.pace(() => box.snapshot()['relayClosed'] === true);
+  t.equal(box.snapshot()['pilot'], 'pwm', 'charging is not affected');
 });
