@@ -23,15 +23,15 @@ export class BootStatus {
  * A change that services built later follow: the source emits it, the followers subscribe once they
  * exist, so the source never holds a callback into a service not built yet.
  */
-export class ChangeSignal {
-  readonly #listeners = new Set<() => void>();
+export class ChangeSignal<T = void> {
+  readonly #listeners = new Set<(value: T) => void>();
 
-  on(listener: () => void): () => void {
+  on(listener: (value: T) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
-  emit(): void {
-    for (const listener of this.#listeners) listener();
+  emit(value: T): void {
+    for (const listener of this.#listeners) listener(value);
   }
 }

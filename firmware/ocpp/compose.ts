@@ -14,7 +14,7 @@ import { OcppSession } from './session.js';
 import { SignedMeterValues } from './signed-meter-values.js';
 import { SmartCharging } from './smart-charging.js';
 import { ConnectorReporter, StatusNotifier } from './status-notifier.js';
-import { TransactionService } from './transactions.js';
+import { TransactionService, type Transaction } from './transactions.js';
 import type { Logger } from '../log.js';
 
 /** The services of the charge point, built. */
@@ -43,10 +43,11 @@ export interface ChargePointServices {
 /**
  * Builds the charge point's services in the order they depend on each other, each from services
  * already built: the clock, where Boot stands and the RPC; what waits for the central system (the
- * journal, notifications, security events); the link's security; the charging inputs (the offline
- * limit, smart charging, availability); the transactions; the status; last the session over the
- * link. No service is handed a callback into one not built yet: where one follows a later one, it
- * subscribes to its changes (a `ChangeSignal`, or the service's own `on…`) once both exist.
+ * journal, notifications, security events); the link's security; the offline limit and the
+ * availability; the transactions; smart charging (which reads the running transaction, as a
+ * TxProfile may come before the transaction's start is on disk); the status; last the session
+ * over the link. No service is handed a callback into one not built yet: where one follows a later
+ * one, it subscribes to its changes (a `ChangeSignal`, or the service's own `on…`) once both exist.
  */
 export function composeChargePoint(options: ChargePointOptions): ChargePointServices {
   const { clock, configuration, settings, charging, profiles } = options;
@@ -87,31 +88,20 @@ export function composeChargePoint(options: ChargePointOptions): ChargePointServ
     knownTimeMs: () => time.knownTimeMs(),
   });
 
-  // The charging inputs: the comm-loss limit, the profiles (which it lowers), the availability.
+  // The charging inputs: the comm-loss limit (which lowers the profiles' limit), the availability.
   const { offlineLimitA = null, offlineAfterS = 300 } = settings;
   const offlineLimitChanged = new ChangeSignal();
   const offlineLimit =
     offlineLimitA === null
       ? null
       : new OfflineLimit({ limitA: offlineLimitA, afterS: offlineAfterS, clock, log, onChange: () => offlineLimitChanged.emit() });
-  const smartCharging = new SmartCharging({
-    store: profiles,
-    charging,
-    configuration,
-    clock,
-    log,
-    connectorId: settings.connectorId,
-    voltageV: options.evse.voltageV,
-    maxCurrentA: options.evse.maxCurrentA,
-    nowMs: () => time.nowMs(),
-    offlineLimitA: () => offlineLimit?.limitA ?? null,
-  });
   const availability = new AvailabilityControl({ log });
 
   // The transactions.
   const signingMeter = options.signingMeter ?? null;
   const signedMeter = signingMeter && new SignedMeterValues({ meter: signingMeter, clock, log, fixedIdTag: settings.fixedIdTag });
   const transactionsChanged = new ChangeSignal();
+  const transactionChanged = new ChangeSignal<Transaction | null>();
   const transactions = new TransactionService({
     signedMeter,
     rpc,
@@ -127,9 +117,23 @@ export function composeChargePoint(options: ChargePointOptions): ChargePointServ
     online,
     available: () => availability.available,
     onChange: () => transactionsChanged.emit(),
-    onTransaction: (tx) => smartCharging.transactionChanged(tx),
+    onTransaction: (tx) => transactionChanged.emit(tx),
     onIdTag: options.onIdTag,
     ...(options.onTransactionEnded !== undefined && { onEnded: options.onTransactionEnded }),
+  });
+  // Smart charging reads the transaction; it follows the transaction's start and end.
+  const smartCharging = new SmartCharging({
+    store: profiles,
+    charging,
+    configuration,
+    clock,
+    log,
+    connectorId: settings.connectorId,
+    voltageV: options.evse.voltageV,
+    maxCurrentA: options.evse.maxCurrentA,
+    nowMs: () => time.nowMs(),
+    transaction: () => transactions.transaction,
+    offlineLimitA: () => offlineLimit?.limitA ?? null,
   });
 
   // The connector's status as the central system is told it.
@@ -180,6 +184,7 @@ export function composeChargePoint(options: ChargePointOptions): ChargePointServ
   // Who follows whom, now that all are built.
   const unsubscribe = [
     offlineLimitChanged.on(() => smartCharging.apply()),
+    transactionChanged.on((tx) => smartCharging.transactionChanged(tx)),
     transactionsChanged.on(() => {
       // A scheduled availability change applies before the status that follows from the end.
       if (transactions.transaction === null) availability.applyScheduled();

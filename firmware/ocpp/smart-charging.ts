@@ -27,6 +27,8 @@ export interface SmartChargingOptions {
   readonly maxCurrentA: number;
   /** OCPP time now, ms (the clock the central system's profiles are written in). */
   readonly nowMs: () => number;
+  /** The running transaction, null when none. */
+  readonly transaction: () => Transaction | null;
   /** `ocpp.offlineLimitA` while it applies (null: not now); it only ever lowers the profiles' limit. */
   readonly offlineLimitA?: () => number | null;
 }
@@ -55,8 +57,6 @@ export class SmartCharging {
   #phasesUsed = 0;
   #askedOnePhase = false;
   #stopped = false;
-  /** The running transaction as `transactionChanged` last told it (its transactionId fills in later). */
-  #transaction: Transaction | null = null;
 
   constructor(options: SmartChargingOptions) {
     this.#o = options;
@@ -85,7 +85,7 @@ export class SmartCharging {
   }
 
   /** Why `entry` cannot be installed now; null when it can. */
-  problem(entry: InstalledProfile, tx: { transactionId: number | null } | null = this.#transaction): string | null {
+  problem(entry: InstalledProfile, tx: { transactionId: number | null } | null = this.#o.transaction()): string | null {
     const { configuration } = this.#o;
     const rules = {
       connectorId: this.#o.connectorId,
@@ -134,7 +134,6 @@ export class SmartCharging {
    * already carries the profile's limit.
    */
   transactionChanged(tx: Transaction | null): void {
-    this.#transaction = tx;
     const update =
       tx === null
         ? this.#o.store.transactionEnded()
@@ -187,7 +186,7 @@ export class SmartCharging {
   }
 
   #scheduleTransaction(): ScheduleTransaction | null {
-    const tx = this.#transaction;
+    const tx = this.#o.transaction();
     return tx === null ? null : { startMs: Date.parse(tx.startedAt) };
   }
 

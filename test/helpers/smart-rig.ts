@@ -40,6 +40,7 @@ export async function smartRig(evse: Partial<EvseSettings> = {}, tickMs?: number
     voltageV: 230,
     maxCurrentA: 32,
     nowMs,
+    transaction: () => tx,
   });
   smart.apply();
   return Object.assign(rig, {
