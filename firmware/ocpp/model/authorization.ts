@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
 import { Type } from '@sinclair/typebox';
-import { Ajv } from 'ajv';
 import { readStoredJson, saveFile } from '../../store/atomic-file.js';
+import { storedCheck } from './stored-check.js';
 
 export type AuthorizationStatus = 'Accepted' | 'Blocked' | 'Expired' | 'Invalid' | 'ConcurrentTx';
 
@@ -20,7 +20,13 @@ interface Stored {
 }
 
 const IdTagInfoSchema = Type.Object({
-  status: Type.Union(['Accepted', 'Blocked', 'Expired', 'Invalid', 'ConcurrentTx'].map((s) => Type.Literal(s))),
+  status: Type.Union([
+    Type.Literal('Accepted'),
+    Type.Literal('Blocked'),
+    Type.Literal('Expired'),
+    Type.Literal('Invalid'),
+    Type.Literal('ConcurrentTx'),
+  ]),
   expiryDate: Type.Optional(Type.String()),
   parentIdTag: Type.Optional(Type.String()),
 });
@@ -30,9 +36,8 @@ const StoredSchema = Type.Object({
   list: Type.Record(Type.String(), IdTagInfoSchema),
   cache: Type.Record(Type.String(), IdTagInfoSchema),
 });
-const checkStored = new Ajv({ allErrors: false, strict: false }).compile<Stored>(StoredSchema);
 /** The file read back from disk, through its schema. */
-const isStored = (stored: unknown): stored is Stored => checkStored(stored);
+const isStored = storedCheck(StoredSchema);
 
 export interface ListUpdate {
   readonly idTag: string;

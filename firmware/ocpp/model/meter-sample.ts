@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
-import { Ajv } from 'ajv';
 import type { ChargingStatus } from '../../charging/controller.js';
 import type { RequestOf } from '../messages.js';
 import type { Measurand } from './configuration.js';
+import { storedCheck } from './stored-check.js';
 
 /** One MeterValue of OCPP 1.6 (MeterValues.req, StopTransaction.req transactionData), as the schema types it. */
 export type MeterValue = RequestOf<'MeterValues'>['meterValue'][number];
@@ -51,13 +51,10 @@ function phaseOf(i: number): { phase?: (typeof PHASES)[number] } {
   return phase === undefined ? {} : { phase };
 }
 
-const ajv = new Ajv({ allErrors: false, strict: false });
 /** A MeterValue as a kept payload holds it (read back from the journal: checked, not trusted). */
-const isStoredEntry = ajv.compile<{ timestamp: string; sampledValue: unknown[] }>(
-  Type.Object({ timestamp: Type.String(), sampledValue: Type.Array(Type.Unknown()) }),
-);
+const isStoredEntry = storedCheck(Type.Object({ timestamp: Type.String(), sampledValue: Type.Array(Type.Unknown()) }));
 /** A sampled value of the energy register in Wh, not a signed record. */
-const isRegisterValue = ajv.compile<{ value: string | number }>(
+const isRegisterValue = storedCheck(
   Type.Object({
     value: Type.Union([Type.String(), Type.Number()]),
     measurand: Type.Literal('Energy.Active.Import.Register'),

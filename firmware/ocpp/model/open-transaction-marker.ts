@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
 import { Type, type Static } from '@sinclair/typebox';
-import { Ajv } from 'ajv';
 import { readStore, writeFileAtomic } from '../../store/atomic-file.js';
 import type { QueueRecord, TxAction } from './tx-journal.js';
 import { repairFromMarker, type JournalView } from './marker-repair.js';
+import { storedCheck } from './stored-check.js';
 
 const Int = Type.Integer();
 /** A StartTransaction as queued: connectorId, idTag, meterStart, timestamp (and reservationId). */
@@ -42,11 +42,9 @@ export interface MarkerFile {
   readonly finished: readonly number[];
 }
 
-const ajv = new Ajv({ allErrors: false, strict: false });
-const checkMarkerFile = ajv.compile<MarkerFile>(MarkerFileSchema);
-const checkStart = ajv.compile<MarkedStart>(MarkedStart);
+const checkStart = storedCheck(MarkedStart);
 /** The marker file read back from disk, through its schema. */
-const isMarkerFile = (stored: unknown): stored is MarkerFile => checkMarkerFile(stored);
+const isMarkerFile = storedCheck(MarkerFileSchema);
 
 const FILE = 'ocpp-open-transactions.json';
 /** Finished transactions remembered: far more than a journal tail can hold between two marker writes. */

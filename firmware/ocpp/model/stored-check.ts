@@ -1,7 +1,8 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Ajv, type ValidateFunction } from 'ajv';
 
-const ajv = new Ajv({ allErrors: false, strict: false });
+/** Made on the first check: building an Ajv compiles its meta-schema, work a start need not do. */
+let ajv: Ajv | null = null;
 
 /**
  * The accept function of a stored file (`readStore`) from its TypeBox schema: the file is of the
@@ -12,6 +13,7 @@ const ajv = new Ajv({ allErrors: false, strict: false });
 export function storedCheck<S extends TSchema>(schema: S): (stored: unknown) => stored is Static<S> {
   let check: ValidateFunction<Static<S>> | null = null;
   return (stored: unknown): stored is Static<S> => {
+    ajv ??= new Ajv({ allErrors: false, strict: false });
     check ??= ajv.compile<Static<S>>(schema);
     return check(stored);
   };

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Ajv } from 'ajv';
 import { registerReading } from './meter-sample.js';
+import { storedCheck } from './stored-check.js';
 
 export type TxAction = 'StartTransaction' | 'StopTransaction' | 'MeterValues';
 
@@ -35,9 +35,8 @@ const QueueRecordSchema = Type.Union([
 ]);
 export type QueueRecord = Static<typeof QueueRecordSchema>;
 
-const ajv = new Ajv({ allErrors: false, strict: false });
 /** A record as the journal holds it, read back through its schema. */
-export const isQueueRecord = ajv.compile<QueueRecord>(QueueRecordSchema);
+export const isQueueRecord = storedCheck(QueueRecordSchema);
 
 /** A message given up on, as the dead-letter file (`dataDir/ocpp-dead-letter.jsonl`) keeps it. */
 const DeadLetterSchema = Type.Object({
@@ -48,7 +47,7 @@ const DeadLetterSchema = Type.Object({
   payload: Payload,
 });
 export type DeadLetter = Static<typeof DeadLetterSchema>;
-export const isDeadLetter = ajv.compile<DeadLetter>(DeadLetterSchema);
+export const isDeadLetter = storedCheck(DeadLetterSchema);
 
 export interface Queued {
   readonly seq: number;
