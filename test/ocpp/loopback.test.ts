@@ -1,13 +1,7 @@
 import t, { type Test } from 'tap';
-import { silentLogger } from '../../firmware/log.js';
-import { ChargePoint } from '../../firmware/ocpp/charge-point.js';
-import { LinkSecurity } from '../../firmware/ocpp/link-security.js';
-import { AuthorizationStore } from '../../firmware/ocpp/model/authorization.js';
-import { CertificateStore } from '../../firmware/ocpp/model/certificate-store.js';
-import { OcppConfiguration } from '../../firmware/ocpp/model/configuration.js';
-import { ProfileStore } from '../../firmware/ocpp/model/profile-store.js';
-import { TxQueue } from '../../firmware/ocpp/model/tx-queue.js';
+import type { ChargePoint } from '../../firmware/ocpp/charge-point.js';
 import { LoopbackCentralSystem, loopbackConnector } from '../helpers/loopback.js';
+import { memoryChargePoint } from '../helpers/memory-charge-point.js';
 import { simRig, type Rig } from '../helpers/sim-rig.js';
 
 /**
@@ -18,33 +12,7 @@ import { simRig, type Rig } from '../helpers/sim-rig.js';
 async function loopbackRig(t: Test): Promise<{ rig: Rig; cs: LoopbackCentralSystem; cp: ChargePoint }> {
   const rig = simRig({ ocpp: true });
   const cs = new LoopbackCentralSystem(() => new Date(rig.clock.now()).toISOString(), 60);
-  const certificates = await CertificateStore.load(null, silentLogger);
-  const settings = { url: 'ws://loopback', chargeBoxId: 'box', password: '', connectorId: 1, fixedIdTag: '' };
-  const cp = new ChargePoint({
-    settings,
-    identity: { vendor: 'v', model: 'm', serialNumber: 's', firmwareVersion: '1.0.0' },
-    charging: rig.controller,
-    rfid: rig.hal.rfid,
-    configuration: await OcppConfiguration.load(null, silentLogger),
-    authorization: await AuthorizationStore.load(null, silentLogger),
-    profiles: await ProfileStore.load(null, silentLogger),
-    queue: await TxQueue.load(null, silentLogger),
-    certificates,
-    link: await LinkSecurity.load({
-      settings: { ...settings, insecureTls: false },
-      certificates,
-      dataDir: null,
-      saveAuthorizationKey: async () => {},
-      log: silentLogger,
-    }),
-    recoveryReason: 'Reboot',
-    evse: { voltageV: 230, maxCurrentA: 32 },
-    clock: rig.clock,
-    log: silentLogger,
-    dataDir: null,
-    onIdTag: () => {},
-    connector: loopbackConnector(cs),
-  });
+  const cp = await memoryChargePoint(rig, { url: 'ws://loopback', connector: loopbackConnector(cs) });
   t.teardown(() => cp.stop());
   await cp.start();
   return { rig, cs, cp };

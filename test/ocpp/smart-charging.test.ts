@@ -1,15 +1,8 @@
 import t from 'tap';
 import { codeableCurrentA, dutyPctForCurrent } from '../../firmware/charging/duty.js';
-import { silentLogger } from '../../firmware/log.js';
 import type { ChargingProfile, InstalledProfile } from '../../firmware/ocpp/model/charging-profile.js';
-import { CertificateStore } from '../../firmware/ocpp/model/certificate-store.js';
-import { LinkSecurity } from '../../firmware/ocpp/link-security.js';
-import { ChargePoint } from '../../firmware/ocpp/charge-point.js';
-import { AuthorizationStore } from '../../firmware/ocpp/model/authorization.js';
-import { OcppConfiguration } from '../../firmware/ocpp/model/configuration.js';
 import { connectorStatus } from '../../firmware/ocpp/model/connector-status.js';
-import { ProfileStore } from '../../firmware/ocpp/model/profile-store.js';
-import { TxQueue } from '../../firmware/ocpp/model/tx-queue.js';
+import { memoryChargePoint } from '../helpers/memory-charge-point.js';
 import { charging, simRig, type Rig } from '../helpers/sim-rig.js';
 import { smartRig, txDefault } from '../helpers/smart-rig.js';
 
@@ -184,31 +177,7 @@ t.test(
   'RemoteStartTransaction with a TxProfile: in force before the transaction permits charging, so the first PWM already carries it',
   async (t) => {
     const rig = simRig({ ocpp: true });
-    const certificates = await CertificateStore.load(null, silentLogger);
-    const cp = new ChargePoint({
-      settings: { url: 'ws://127.0.0.1:9', chargeBoxId: 'box', password: '', connectorId: 1, fixedIdTag: '' },
-      identity: { vendor: 'v', model: 'm', serialNumber: 's', firmwareVersion: '0' },
-      charging: rig.controller,
-      rfid: rig.hal.rfid,
-      configuration: await OcppConfiguration.load(null, silentLogger),
-      authorization: await AuthorizationStore.load(null, silentLogger),
-      profiles: await ProfileStore.load(null, silentLogger),
-      queue: await TxQueue.load(null, silentLogger),
-      certificates,
-      link: await LinkSecurity.load({
-        settings: { url: 'ws://127.0.0.1:9', password: '', insecureTls: false },
-        certificates,
-        dataDir: null,
-        saveAuthorizationKey: async () => {},
-        log: silentLogger,
-      }),
-      recoveryReason: 'Reboot',
-      evse: { voltageV: 230, maxCurrentA: 32 },
-      clock: rig.clock,
-      log: silentLogger,
-      dataDir: null,
-      onIdTag: () => {},
-    });
+    const cp = await memoryChargePoint(rig, { url: 'ws://127.0.0.1:9' });
     rig.plant.configureEv({ state: 'C' });
     rig.clock.advance(1000);
     const offers: number[] = [];
