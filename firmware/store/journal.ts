@@ -40,10 +40,12 @@ export interface JournalRead<R> {
 }
 
 /**
- * An append-only file of JSON lines, for state that changes too often to rewrite whole: each
- * record is written with its checksum and synced (fdatasync) before the next, in the order given,
- * so a crash or power loss leaves every record but at most a torn last line, which opening drops
- * (and cuts off, so the next record starts on a line of its own). `rewrite` compacts it atomically.
+ * An append-only file of JSON lines, for state that changes too often to rewrite whole: records
+ * are written with their checksums in the order given and synced (fdatasync) before the next
+ * write, so a crash or power loss leaves every record but at most a torn last line, which opening
+ * drops (and cuts off, so the next record starts on a line of its own). Records given while a
+ * write is under way go out together in the next one, with one sync (a group commit: a burst of
+ * records costs the flash one sync, not one each). `rewrite` compacts it atomically.
  *
  * A write that fails (full or read-only disk) is logged once per kind; from then on the file is
  * stale: appends stop and `retry()` rewrites it whole from `snapshot` (the live state, so the
@@ -57,6 +59,8 @@ export class Journal<R> {
   #writing: Promise<void> = Promise.resolve();
   #failing: string | null = null;
   #snapshot: (() => readonly R[]) | null = null;
+  /** Records of the append queued and not started yet: later records join it, until a rewrite is queued after it. */
+  #batch: R[] | null = null;
   /** The number of the last record on disk. */
   #number = 0;
 
@@ -100,17 +104,26 @@ export class Journal<R> {
 
   append(record: R): void {
     // A stale journal is rewritten whole by `retry()`; the record is in the live state meanwhile.
-    if (this.#failing !== null && this.#snapshot !== null) return;
+    if (this.#path === null || (this.#failing !== null && this.#snapshot !== null)) return;
+    if (this.#batch !== null) {
+      this.#batch.push(record);
+      return;
+    }
+    const batch = [record];
+    this.#batch = batch;
     this.#enqueue(async () => {
+      if (this.#batch === batch) this.#batch = null;
       this.#file ??= await open(this.#path as string, 'a', 0o600);
-      await this.#file.appendFile(line(this.#number + 1, record));
+      await this.#file.appendFile(batch.map((record, i) => line(this.#number + 1 + i, record)).join(''));
       await this.#file.datasync();
-      this.#number += 1;
+      this.#number += batch.length;
     });
   }
 
   /** Replaces the whole journal with `records` (compaction), atomically. */
   rewrite(records: readonly R[]): void {
+    // A record appended from now on is not in `records`: it goes after the rewrite, not before.
+    this.#batch = null;
     this.#enqueue(() => this.#rewrite(records));
   }
 
@@ -118,6 +131,7 @@ export class Journal<R> {
   async retry(): Promise<boolean> {
     if (this.#failing !== null && this.#snapshot !== null) {
       const snapshot = this.#snapshot;
+      this.#batch = null;
       this.#enqueue(() => this.#rewrite(snapshot()));
     }
     await this.flush();

@@ -147,6 +147,8 @@ t.test('upload a CA certificate', async (t) => {
   await page.setInputFiles('#ca-upload', certs.ca);
   await page.click('#ca-form button[type=submit]');
   await page.locator('#ca-message', { hasText: 'Installed: CN=Test ca' }).waitFor();
+  // The page says "Installed" first, then reloads the configuration that names the file.
+  await page.locator('#ca-file', { hasText: /data\/certs\/ocpp-ca\.pem$/ }).waitFor();
   t.match(await page.textContent('#ca-file'), /data\/certs\/ocpp-ca\.pem$/);
   await page.setInputFiles('#ca-upload', {
     name: 'junk.pem',

@@ -6,6 +6,7 @@ import { MAX_QUEUED_MESSAGES, TxQueue } from '../../firmware/ocpp/model/tx-queue
 import { RpcError, type OcppRpc } from '../../firmware/ocpp/rpc.js';
 import { signedMeterValue } from '../../firmware/ocpp/signed-meter-values.js';
 import { SimulatedClock } from '../../hal/sim/simulated-clock.js';
+import { ramDir } from '../helpers/ram-dir.js';
 
 /**
  * The transaction queue on its journal, with a scripted central system: order across a restart,
@@ -164,7 +165,7 @@ t.test('a StartTransaction given up on takes its transaction along; a later Stop
 t.test(`beyond ${MAX_QUEUED_MESSAGES} messages, sampled MeterValues are thinned; Start and Stop never`, async (t) => {
   const { rpc, sent } = scriptedRpc(accept);
   rpc.connected = false;
-  const queue = await openQueue(t.testdir({}), rpc);
+  const queue = await openQueue(ramDir(t), rpc);
   queueTransaction(queue, MAX_QUEUED_MESSAGES + 10);
   t.ok(queue.length <= MAX_QUEUED_MESSAGES, `${queue.length} queued`);
   rpc.connected = true;
@@ -244,7 +245,7 @@ t.test('a duplicate only when the process dies between sending and keeping the c
 t.test('a MeterValues carrying a signed record (CONTRACT §9) is never thinned, and its value is sent as it was queued', async (t) => {
   const { rpc, sent } = scriptedRpc(accept);
   rpc.connected = false;
-  const queue = await openQueue(t.testdir({}), rpc);
+  const queue = await openQueue(ramDir(t), rpc);
   const record = 'OCMF|{"PG":"T7","RD":[{"TX":"B","RV":0.1}]}|{"SD":"3006020101020101"}';
   const tx = queue.openTransaction({ idTag: 'TAG', meterStartWh: 100, startedAt: '2026-03-02T10:00:00.000Z' });
   queue.push('StartTransaction', tx, { connectorId: 1, idTag: 'TAG', meterStart: 100, timestamp: '2026-03-02T10:00:00.000Z' });

@@ -31,6 +31,28 @@ t.test('records come back in the order written; rewrite compacts', async (t) => 
   t.same((await Journal.open(path, isRec, log)).records, [{ n: 9 }, { n: 10 }]);
 });
 
+t.test('records given while a write is under way go out together, in order; a rewrite queued among them keeps its place', async (t) => {
+  const path = join(t.testdir({}), 'j.jsonl');
+  const { log } = recordingLog();
+  const { journal } = await Journal.open(path, isRec, log);
+  for (let n = 1; n <= 100; n++) journal.append({ n });
+  await journal.flush();
+  t.equal(journal.durableNumber, 100, 'numbered 1..100');
+  const reopened = await Journal.open(path, isRec, log);
+  t.same(
+    reopened.records,
+    Array.from({ length: 100 }, (_, i) => ({ n: i + 1 })),
+  );
+  t.equal(reopened.damaged, false, 'no number missing');
+  // The append of 101 is queued and not started when the rewrite is given: 102 must follow the
+  // rewrite, not join 101's write and then be compacted away.
+  journal.append({ n: 101 });
+  journal.rewrite([{ n: 7 }]);
+  journal.append({ n: 102 });
+  await journal.close();
+  t.same((await Journal.open(path, isRec, log)).records, [{ n: 7 }, { n: 102 }]);
+});
+
 t.test('a torn last line (a crash during an append) is skipped quietly; a damaged line inside is skipped and reported', async (t) => {
   const path = join(t.testdir({}), 'j.jsonl');
   writeFileSync(path, '{"n":1}\n{"n":2}\n{"n":');
