@@ -2,6 +2,7 @@ import t from 'tap';
 import { Exception } from '../../firmware/modbus/codec.js';
 import { ModbusModel, type ModbusModelOptions } from '../../firmware/modbus/model.js';
 import { silentLogger } from '../../firmware/log.js';
+import type { Clock } from '../../hal/clock.js';
 import type { EvseSettings } from '../../firmware/charging/controller.js';
 import { charging, simRig, type Rig } from '../helpers/sim-rig.js';
 
@@ -11,14 +12,22 @@ interface Fixture {
   saved: Array<[string, number]>;
   write: (name: Parameters<ModbusModel['write']>[0][number]['name'], raw: number) => Promise<number | null>;
   read: () => ReturnType<ModbusModel['values']>;
+  /** Delays of the timers the model set: only its watchdog sets any. */
+  timersSetMs: number[];
 }
 
 function fixture(options: Partial<ModbusModelOptions> & { evse?: Partial<EvseSettings> } = {}): Fixture {
   const rig = simRig({ ...(options.evse && { evse: options.evse }) });
   const saved: Array<[string, number]> = [];
+  const timersSetMs: number[] = [];
+  const clock: Clock = {
+    now: () => rig.clock.now(),
+    setTimeout: (fn, delayMs) => (timersSetMs.push(delayMs), rig.clock.setTimeout(fn, delayMs)),
+    clearTimeout: (handle) => rig.clock.clearTimeout(handle),
+  };
   const model = new ModbusModel({
     charging: rig.controller,
-    clock: rig.clock,
+    clock,
     log: silentLogger,
     identity: { vendorId: 0x534e, productId: 1, firmwareVersion: '1.2.3', serialNumber: 'SN1', productName: 'Box' },
     persistence: {
@@ -33,7 +42,7 @@ function fixture(options: Partial<ModbusModelOptions> & { evse?: Partial<EvseSet
     failsafeCurrentA: 6,
     ...options,
   });
-  return { rig, model, saved, write: (name, raw) => model.write([{ name, raw }]), read: () => model.values() };
+  return { rig, model, saved, write: (name, raw) => model.write([{ name, raw }]), read: () => model.values(), timersSetMs };
 }
 
 t.test('after boot: 8093 = 8081, 8094 = 1, identity and limits as configured', async (t) => {
@@ -93,10 +102,10 @@ t.test('energy, power and currents follow the meter; 8058 is never 0 once read; 
   const { rig, read } = fixture();
   t.equal(read().energyWh, 1, 'a brand-new meter at 0 Wh reads 1');
   charging(rig);
-  rig.clock.advance(3_600_000);
+  rig.clock.advance(360_000);
   const v = read();
   t.equal(v.energyWh, Math.round(rig.plant.meterReading().energyWh));
-  t.ok(Math.abs(Number(v.energyWh) - 22080) <= 2);
+  t.ok(Math.abs(Number(v.energyWh) - 2208) <= 2, `${v.energyWh} Wh after 6 min at 3 × 32 A`);
   t.same([v.currentL1, v.currentL2, v.currentL3], [320, 320, 320]);
   rig.plant.setFault('meterLost');
   rig.clock.advance(10_010);
@@ -196,6 +205,10 @@ t.test('failsafe 0 pauses; with the watchdog off nothing ever fires', async (t) 
   t.equal(paused.rig.plant.pilot.mode, 'x1');
   const off = fixture({ timeoutS: 0 });
   charging(off.rig);
-  off.rig.clock.advance(3_600_000);
+  await off.write('currentLimit', 320);
+  off.model.requestSeen();
+  off.rig.clock.advance(600_000);
   t.equal(off.rig.controller.status().offeredA, 32);
+  t.same(off.timersSetMs, [], 'no timer armed, before or after a request: it cannot fire at any time');
+  t.ok(paused.timersSetMs.length > 0, 'where it is on, its timer is seen');
 });
