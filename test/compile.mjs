@@ -6,6 +6,11 @@
 // the README) still resolve in the source tree. Types are checked by `tsc` in `npm test`, not
 // here (esbuild strips them, as tsx did). A single `.ts` test still runs directly:
 // `npx tap test/some.test.ts` loads tsx for it (test/tsx-for-ts.mjs).
+//
+// tap runs its files in the order of their paths, two at a time: the slowest (test/update/, the
+// image) came last and ran alone at the end. `.test-js/order/` holds one entry per test that
+// imports it, named so that the slowest sort first (test/durations.json, seconds of the last
+// measured run; `node test/compile.mjs --durations` refreshes it from tap's last results).
 import { transform } from 'esbuild';
 import { mkdir, readdir, readFile, rm, stat, writeFile, copyFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
@@ -57,6 +62,49 @@ async function prune(kept) {
   for await (const built of files(OUT, () => true)) if (!kept.has(built)) await rm(built);
 }
 
-const sources = [];
-for (const folder of FOLDERS) for await (const source of files(join(ROOT, folder), isSource)) sources.push(source);
-await prune(new Set(await Promise.all(sources.map(compile))));
+const DURATIONS = join(ROOT, 'test/durations.json');
+const ORDER = join(OUT, 'order');
+/** An entry's name without its rank: the test's path under test/, `/` as `__`. */
+const entryName = (test) => relative(join(ROOT, 'test'), test).replaceAll('/', '__').replace(/\.ts$/, '.js');
+
+/** Seconds each test took in tap's last run (its results under `.tap/test-results/.test-js/order/`). */
+async function lastDurations() {
+  const results = join(ROOT, '.tap/test-results/.test-js/order');
+  const seconds = {};
+  for await (const path of files(results, (name) => name.endsWith('.tap'))) {
+    const time = /^# time=([\d.]+)ms$/m.exec(await readFile(path, 'utf8'));
+    const name = relative(results, path)
+      .replace(/^\d+-/, '')
+      .replace(/\.tap$/, '');
+    if (time) seconds[`test/${name.replaceAll('__', '/').replace(/\.js$/, '.ts')}`] = Math.round(Number(time[1]) / 100) / 10;
+  }
+  return Object.fromEntries(Object.entries(seconds).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** Writes one entry per test, ranked slowest first; returns their paths. */
+async function orderedEntries(tests) {
+  const seconds = JSON.parse(await readFile(DURATIONS, 'utf8').catch(() => '{}'));
+  const ranked = tests
+    .map((test) => ({ test, s: seconds[relative(ROOT, test)] ?? 0 }))
+    .sort((a, b) => b.s - a.s || a.test.localeCompare(b.test));
+  await mkdir(ORDER, { recursive: true });
+  return Promise.all(
+    ranked.map(async ({ test }, rank) => {
+      const entry = join(ORDER, `${String(rank).padStart(3, '0')}-${entryName(test)}`);
+      const target = relative(ORDER, join(OUT, relative(ROOT, test))).replace(/\.ts$/, '.js');
+      const text = `import '${target}';\n`;
+      if ((await readFile(entry, 'utf8').catch(() => null)) !== text) await writeFile(entry, text);
+      return entry;
+    }),
+  );
+}
+
+if (process.argv.includes('--durations')) {
+  await writeFile(DURATIONS, `${JSON.stringify(await lastDurations(), null, 2)}\n`);
+} else {
+  const sources = [];
+  for (const folder of FOLDERS) for await (const source of files(join(ROOT, folder), isSource)) sources.push(source);
+  const compiled = await Promise.all(sources.map(compile));
+  const entries = await orderedEntries(sources.filter((source) => source.endsWith('.test.ts')));
+  await prune(new Set([...compiled, ...entries]));
+}
