@@ -7,6 +7,7 @@ import { TxQueue } from '../../firmware/ocpp/model/tx-queue.js';
 import type { OcppRpc } from '../../firmware/ocpp/rpc.js';
 import { parseStored } from '../../firmware/store/atomic-file.js';
 import { SimulatedClock } from '../../hal/sim/simulated-clock.js';
+import type { RequestOf } from '../../firmware/ocpp/messages.js';
 
 /**
  * The open-transaction marker (`ocpp-open-transactions.json`) beside the journal: a journal that
@@ -19,7 +20,12 @@ import { SimulatedClock } from '../../hal/sim/simulated-clock.js';
 const JOURNAL = 'ocpp-transactions.jsonl';
 const MARKER = 'ocpp-open-transactions.json';
 const START = { connectorId: 1, idTag: 'TAG', meterStart: 100, timestamp: '2026-03-02T10:00:00.000Z' };
-const STOP = { idTag: 'TAG', meterStop: 125, timestamp: '2026-03-02T11:00:00.000Z', reason: 'EVDisconnected' };
+const STOP: Omit<RequestOf<'StopTransaction'>, 'transactionId'> = {
+  idTag: 'TAG',
+  meterStop: 125,
+  timestamp: '2026-03-02T11:00:00.000Z',
+  reason: 'EVDisconnected',
+};
 const TRANSACTION_ID = 4711;
 
 interface Sent {

@@ -5,6 +5,7 @@ import { silentLogger } from '../../firmware/log.js';
 import { MAX_QUEUED_MESSAGES, TxQueue } from '../../firmware/ocpp/model/tx-queue.js';
 import { RpcError, type OcppRpc } from '../../firmware/ocpp/rpc.js';
 import { signedMeterValue } from '../../firmware/ocpp/signed-meter-values.js';
+import type { RequestOf } from '../../firmware/ocpp/messages.js';
 import { SimulatedClock } from '../../hal/sim/simulated-clock.js';
 import { ramDir } from '../helpers/ram-dir.js';
 
@@ -249,7 +250,7 @@ t.test('a MeterValues carrying a signed record (CONTRACT §9) is never thinned, 
   const record = 'OCMF|{"PG":"T7","RD":[{"TX":"B","RV":0.1}]}|{"SD":"3006020101020101"}';
   const tx = queue.openTransaction({ idTag: 'TAG', meterStartWh: 100, startedAt: '2026-03-02T10:00:00.000Z' });
   queue.push('StartTransaction', tx, { connectorId: 1, idTag: 'TAG', meterStart: 100, timestamp: '2026-03-02T10:00:00.000Z' });
-  const sampled = (i: number) => ({
+  const sampled = (i: number): Omit<RequestOf<'MeterValues'>, 'transactionId'> => ({
     connectorId: 1,
     meterValue: [
       {
@@ -264,16 +265,7 @@ t.test('a MeterValues carrying a signed record (CONTRACT §9) is never thinned, 
     connectorId: 1,
     meterValue: [signedMeterValue(record, 'Transaction.Begin', '2026-03-02T10:00:00.000Z')],
   });
-  for (let i = 1; i <= MAX_QUEUED_MESSAGES + 10; i++)
-    queue.push('MeterValues', tx, {
-      connectorId: 1,
-      meterValue: [
-        {
-          timestamp: '2026-03-02T10:00:01.000Z',
-          sampledValue: [{ value: String(100 + i), measurand: 'Energy.Active.Import.Register', unit: 'Wh' }],
-        },
-      ],
-    });
+  for (let i = 1; i <= MAX_QUEUED_MESSAGES + 10; i++) queue.push('MeterValues', tx, sampled(i));
   t.ok(queue.length <= MAX_QUEUED_MESSAGES, `thinned to ${queue.length}`);
   rpc.connected = true;
   await queue.drain();

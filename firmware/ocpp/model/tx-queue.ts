@@ -106,8 +106,12 @@ export class TxQueue {
     this.#store.recordMeter(localId, wh, at);
   }
 
-  /** Queues a message of transaction `localId` and sends it in its turn; a StopTransaction closes it. */
-  push(action: TxAction, localId: number, payload: Record<string, unknown>): void {
+  /**
+   * Queues a message of transaction `localId` and sends it in its turn; a StopTransaction closes
+   * it. Its request as the schema has it, but for the transactionId, which the StartTransaction.conf
+   * gives and which is added when it is sent (it may not exist yet when the message is queued).
+   */
+  push<A extends TxAction>(action: A, localId: number, payload: Omit<RequestOf<A>, 'transactionId'>): void {
     this.#store.push(action, localId, payload);
     void this.#sender.drain();
   }
