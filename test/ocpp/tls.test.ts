@@ -14,6 +14,10 @@ import { makeCertificates, type Certificates } from '../helpers/tls-fixtures.js'
  * certificate. The firmware runs as a child process.
  */
 
+// The cases run side by side (after the certificates): each starts its own central system or TLS
+// server and box, and most of their time is a box connecting or backing off.
+t.jobs = 4;
+
 let certs: Certificates;
 t.before(() => {
   const dir = join(t.testdirName, 'certs');
