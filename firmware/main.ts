@@ -33,16 +33,16 @@ function logLevel(value: string | undefined): LogLevel {
 }
 
 /**
- * WALLBOX_TEST_HOOK (tests only): a comma-separated list of `block:MS`, `crash`, `oom`; each
+ * WALLBOX_TEST_HOOK (tests only): a comma-separated list of `block:MS`, `hang:MS`, `crash`, `oom`; each
  * SIGUSR2 does the next one to the protocol side (the last one repeats). Unset on a real box.
  */
 function testHooks(value: string | undefined): TestHook[] {
   if (value === undefined || value === '') return [];
   return value.split(',').map((item): TestHook => {
     if (item === 'crash' || item === 'oom') return { hook: item };
-    const block = /^block:(\d+)$/.exec(item);
-    if (block !== null) return { hook: 'block', ms: Number(block[1]) };
-    throw new UsageError('WALLBOX_TEST_HOOK: a comma-separated list of block:MS, crash, oom');
+    const block = /^(block|hang):(\d+)$/.exec(item);
+    if (block !== null) return { hook: block[1] === 'hang' ? 'hang' : 'block', ms: Number(block[2]) };
+    throw new UsageError('WALLBOX_TEST_HOOK: a comma-separated list of block:MS, hang:MS, crash, oom');
   });
 }
 

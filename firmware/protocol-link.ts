@@ -63,8 +63,11 @@ export interface ProtocolWorkerData {
   readonly port: MessagePort;
 }
 
-/** Test-only faults of the protocol side (WALLBOX_TEST_HOOK, main.ts): block its event loop, crash it, run it out of memory. */
-export type TestHook = { readonly hook: 'block'; readonly ms: number } | { readonly hook: 'crash' } | { readonly hook: 'oom' };
+/**
+ * Test-only faults of the protocol side (WALLBOX_TEST_HOOK, main.ts): block its event loop busy
+ * (`block`) or asleep (`hang`), crash it, run it out of memory.
+ */
+export type TestHook = { readonly hook: 'block' | 'hang'; readonly ms: number } | { readonly hook: 'crash' } | { readonly hook: 'oom' };
 
 /** Main thread → worker. */
 export type ToWorker =

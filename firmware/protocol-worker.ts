@@ -94,15 +94,21 @@ function runTestHook(hook: TestHook, log: Logger): void {
       }
       return;
     }
+    case 'hang':
+      // blocked without using the CPU, as in a synchronous read that never returns
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, hook.ms);
+      return;
     case 'crash':
       setImmediate(() => {
         throw new Error('test hook: the protocol side crashes');
       });
       return;
     case 'oom': {
-      const hoard: string[][] = [];
+      // 8 MB arrays of numbers, which the GC marks without looking inside: the heap cap is reached
+      // in under a second (small strings took 4 s of GC near the cap for the same end).
+      const hoard: number[][] = [];
       const grow = (): void => {
-        hoard.push(Array.from({ length: 100_000 }, (_, i) => `leak ${i} ${hoard.length}`));
+        hoard.push(new Array<number>(1_000_000).fill(hoard.length + 0.5));
         setImmediate(grow);
       };
       grow();

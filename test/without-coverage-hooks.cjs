@@ -10,3 +10,27 @@ nodeModule.register = function registerUnlessCoverage(specifier, ...rest) {
   if (String(specifier).includes('/@tapjs/processinfo/')) return;
   return register.call(this, specifier, ...rest);
 };
+
+// The same for the processes a test starts (the firmware, the launcher, the tools): processinfo
+// puts its --import into the NODE_OPTIONS of every child (through process-on-spawn), where this
+// file does not run, so each child registered the hooks, ran the loader thread and read the
+// source maps of every module it loaded: ~1.2 s of CPU of a firmware boot's ~1.9 s (main thread,
+// loader thread and the protocol worker). Its listener still runs; its --import is taken out after.
+const processinfoRequire = nodeModule.createRequire(require.resolve('@tapjs/processinfo'));
+const processOnSpawn = processinfoRequire('process-on-spawn');
+/** processinfo's preload in NODE_OPTIONS, quoted or not: `"--import=file:///…/@tapjs/processinfo/dist/esm/import.mjs"`. */
+const PROCESSINFO_IMPORT = /"?--(?:import|loader|experimental-loader)[= ]"?[^\s"]*\/@tapjs\/processinfo\/[^\s"]*"?/g;
+const addListener = processOnSpawn.addListener;
+processOnSpawn.addListener = function withoutProcessinfoHooks(listener) {
+  return addListener.call(this, (child) => {
+    listener(child);
+    const options = (child.env.NODE_OPTIONS ?? '').replace(PROCESSINFO_IMPORT, '').trim();
+    const { NODE_OPTIONS: _dropped, ...env } = child.env;
+    child.env = options === '' ? env : { ...env, NODE_OPTIONS: options };
+  });
+};
+if (process.env.NODE_OPTIONS !== undefined) {
+  const options = process.env.NODE_OPTIONS.replace(PROCESSINFO_IMPORT, '').trim();
+  if (options === '') delete process.env.NODE_OPTIONS;
+  else process.env.NODE_OPTIONS = options;
+}

@@ -5,6 +5,9 @@ import { pollUntil, runFirmware, runTool, startFirmware } from '../helpers/firmw
 
 /** The built bundle as an installer runs it: config errors, the simulator API, a clean stop. */
 
+// The cases run side by side: each runs its own firmware in its own folder, mostly waiting for it.
+t.jobs = 4;
+
 const badConfigs: Array<[string, unknown, string]> = [
   ['an unknown key', { evse: { maxCurrentA: 16, colour: 'red' } }, 'evse.colour'],
   ['an unknown top-level key', { modbsu: {} }, 'modbsu'],

@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { MANIFEST_FILE } from '../../firmware/update/signed-image.js';
+import { packImage } from '../../tools/image-pack.js';
 import { startLoggedProcess, type FirmwareProcess } from './firmware-process.js';
 
 const run = promisify(execFile);
@@ -30,6 +32,53 @@ export async function buildImage(outDir: string, keyPath: string, version: strin
     timeout: 60_000,
   });
   return JSON.parse(stdout) as BuiltImage;
+}
+
+/**
+ * `from` as another `version` without another build (a build is most of an image's cost): unpacked,
+ * the version put in place of `from`'s in the bundle (the one string literal build.mjs defines for
+ * it) and in the manifest, the folder renamed, `change` applied to it, then packed and signed into
+ * `outDir` as the image tool does (packImage). The firmware then reports `version` as a built one.
+ */
+export async function rebrandImage(
+  from: BuiltImage,
+  keyPath: string,
+  outDir: string,
+  version: string,
+  change: (folder: string) => Promise<void> = async () => {},
+): Promise<BuiltImage> {
+  const unpack = await mkdtemp(join(outDir, 'rebrand-'));
+  try {
+    await run('tar', ['-xzf', from.image, '-C', unpack]);
+    const folder = join(unpack, `wallbox-firmware-${version}`);
+    await rename(join(unpack, `wallbox-firmware-${from.version}`), folder);
+    const literal = JSON.stringify(from.version);
+    let replaced = 0;
+    for (const entry of await readdir(folder, { recursive: true, withFileTypes: true })) {
+      const path = join(entry.parentPath, entry.name);
+      if (!entry.isFile() || !entry.name.endsWith('.mjs') || path.includes('/node_modules/')) continue;
+      const code = await readFile(path, 'utf8');
+      const parts = code.split(literal);
+      if (parts.length === 1) continue;
+      replaced += parts.length - 1;
+      await writeFile(path, parts.join(JSON.stringify(version)));
+    }
+    if (replaced !== 1)
+      throw new Error(`the bundle of ${from.version} holds ${literal} ${replaced} times, not once: its version cannot be changed`);
+    const manifestFile = join(folder, MANIFEST_FILE);
+    await writeFile(manifestFile, JSON.stringify({ ...JSON.parse(await readFile(manifestFile, 'utf8')), version }, null, 2) + '\n');
+    await change(folder);
+    const packed = await packImage(folder, outDir, await readFile(keyPath, 'utf8'));
+    return {
+      version,
+      image: packed.imageFile,
+      signature: packed.signatureFile,
+      update: packed.updateFile,
+      bytes: (await stat(packed.updateFile)).size,
+    };
+  } finally {
+    await rm(unpack, { recursive: true, force: true });
+  }
 }
 
 /** Unpacks an image with the system's tar (as on the SoM) and runs its install.sh into `root`. */

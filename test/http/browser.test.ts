@@ -105,7 +105,8 @@ t.test('the simulated car starts charging, seen live; screenshot of the status p
   const phoneShot = join(t.testdirName, 'status-charging-phone.png');
   await page.screenshot({ path: phoneShot, fullPage: false });
   await page.setViewportSize({ width: 1280, height: 900 });
-  await page.waitForTimeout(1500);
+  // The chart follows its card's width (a ResizeObserver): redrawn for the desktop once wider than the phone.
+  await page.waitForFunction(`(document.querySelector('#chart canvas')?.clientWidth ?? 0) > ${PHONE.width}`);
   const desktopShot = join(t.testdirName, 'status-charging.png');
   await page.screenshot({ path: desktopShot, fullPage: false });
   await page.setViewportSize(PHONE);

@@ -15,6 +15,10 @@ import { HTTP_ON_ANY_PORT, setUpAndLogIn, WebClient } from '../helpers/web-clien
  */
 
 const PASSWORD = 'installer secret 1';
+// The cases run side by side (after the certificates): each has its own folder, box and peers,
+// and most of their time is waiting for them.
+t.jobs = 4;
+
 let certs: Certificates;
 t.before(() => {
   const dir = join(t.testdirName, 'certs');

@@ -18,6 +18,10 @@ import { HTTP_ON_ANY_PORT, setUpAndLogIn } from '../helpers/web-client.js';
  */
 
 const P = 'wallbox/SIM-000001';
+// The cases run side by side (after the certificates): each has its own folder, box and peers,
+// and most of their time is waiting for them.
+t.jobs = 4;
+
 let certs: Certificates;
 t.before(() => {
   const dir = join(t.testdirName, 'certs');

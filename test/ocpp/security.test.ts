@@ -15,6 +15,10 @@ import { rigLogs, type RigLogs } from '../helpers/rig-extras.js';
  * ws://) in process on the simulated board and clock.
  */
 
+// The cases run side by side (after the certificates): each has its own folder, box and peers,
+// and most of their time is waiting for them.
+t.jobs = 4;
+
 let certs: Certificates;
 t.before(() => {
   const dir = join(t.testdirName, 'certs');

@@ -1,20 +1,19 @@
 import { execFile } from 'node:child_process';
 import { sign } from 'node:crypto';
-import { access, readFile, readlink, rename, writeFile } from 'node:fs/promises';
+import { access, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { list } from 'tar';
 import { Readable } from 'node:stream';
 import { parseConfig } from '../../firmware/config.js';
-import { MANIFEST_FILE } from '../../firmware/update/signed-image.js';
 import { issueCertificate } from '../../firmware/ocpp/x509.js';
-import { packImage } from '../../tools/image-pack.js';
 import { startCentralSystem, type CentralSystem } from '../helpers/central-system.js';
 import {
   buildImage,
   installImage,
   makeSigningKey,
+  rebrandImage,
   startFileServer,
   startInstalled,
   type BuiltImage,
@@ -49,24 +48,23 @@ let brokenUpdate = '';
 t.before(async () => {
   const key = await makeSigningKey(dir);
 
-  // The images a user makes with the tool (each one a build: the costly part of this file).
-  [v020, v030, v050] = await Promise.all([
-    buildImage(join(dir, 'images'), key, '0.2.0'),
-    buildImage(join(dir, 'images'), key, '0.3.0'),
-    buildImage(join(dir, 'images'), key, '0.5.0'),
+  // The image a user makes with the tool (a build: the costly part of this file), and the newer
+  // versions the updates bring: the same image with another version in its bundle and manifest,
+  // packed and signed as the tool packs. A 0.4.0 that is signed and newer but never comes up
+  // healthy: its firmware starts and idles.
+  v020 = await buildImage(join(dir, 'images'), key, '0.2.0');
+  const idle = (folder: string) =>
+    writeFile(
+      join(folder, 'firmware.mjs'),
+      `console.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'broken firmware idling' })); setInterval(() => {}, 1000);\n`,
+    );
+  let broken: BuiltImage;
+  [v030, v050, broken] = await Promise.all([
+    rebrandImage(v020, key, join(dir, 'images'), '0.3.0'),
+    rebrandImage(v020, key, join(dir, 'images'), '0.5.0'),
+    rebrandImage(v020, key, join(dir, 'broken'), '0.4.0', idle),
   ]);
-  // A 0.4.0 that is signed and newer but never comes up healthy: 0.3.0's image with its manifest
-  // saying 0.4.0 and a firmware that starts and idles, packed and signed as the tool packs.
-  await run('tar', ['-xzf', v030.image, '-C', join(dir, 'broken')]);
-  const brokenFolder = join(dir, 'broken', 'wallbox-firmware-0.4.0');
-  await rename(join(dir, 'broken', 'wallbox-firmware-0.3.0'), brokenFolder);
-  const manifestFile = join(brokenFolder, MANIFEST_FILE);
-  await writeFile(manifestFile, JSON.stringify({ ...JSON.parse(await readFile(manifestFile, 'utf8')), version: '0.4.0' }));
-  await writeFile(
-    join(brokenFolder, 'firmware.mjs'),
-    `console.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'broken firmware idling' })); setInterval(() => {}, 1000);\n`,
-  );
-  brokenUpdate = (await packImage(brokenFolder, join(dir, 'broken', 'out'), await readFile(key, 'utf8'))).updateFile;
+  brokenUpdate = broken.update;
 
   cs = await startCentralSystem();
   cs.handlers.FirmwareStatusNotification = () => ({});

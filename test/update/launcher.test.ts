@@ -16,6 +16,10 @@ import { freePort } from '../helpers/ocpp-scenario.js';
 
 const LAUNCHER = new URL('../../dist/launcher.mjs', import.meta.url).pathname;
 
+// The cases run side by side: each has its own install folder and launcher, and most of their
+// time is a launcher waiting (three of them for the 3 s health timeout).
+t.jobs = 4;
+
 /**
  * A stand-in firmware: logs its slot and what the launcher sends, reports `health` (or nothing),
  * exits on SIGTERM; with `exitCode` it exits at once (only on its first start with `firstRunOnly`).
