@@ -198,12 +198,10 @@ async function runWorker(share: Share): Promise<void> {
     const group = Array.from({ length: Math.min(share.group, last - first) }, (_, k) => createBox(first + k));
     boxes.push(...group);
     await Promise.all(group.map((box) => box.firmware.start()));
+    for (const box of group) setTimeout(() => box.plant.configureEv({ state: 'C' }), 1000 + Math.random() * 10_000).unref();
     await new Promise((resolve) => setTimeout(resolve, START_PAUSE_MS));
   }
   const post = (message: WorkerMessage): void => port.postMessage(message);
-  // The cars come once every box of the thread runs: a box charging while the others still start
-  // (its transaction, its journal and marker writes) would slow their start down.
-  for (const box of boxes) setTimeout(() => box.plant.configureEv({ state: 'C' }), 1000 + Math.random() * 10_000).unref();
   post({ kind: 'started' });
   const counting = setInterval(() => {
     const online = boxes.filter((b) => b.firmware.chargePoint?.online).length;
