@@ -17,9 +17,15 @@ export async function writeFileAtomic(
   options: { readonly replaceDamaged?: boolean; readonly raw?: boolean } = {},
 ): Promise<void> {
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
   const temp = join(dir, `.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const file = await open(temp, 'w', 0o600);
+  // The folder is made only when it is missing: a state file is rewritten far more often than
+  // its folder is new (the open-transaction marker every 10 Wh), and each call is a file-system
+  // round trip.
+  const file = await open(temp, 'w', 0o600).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+    await mkdir(dir, { recursive: true });
+    return open(temp, 'w', 0o600);
+  });
   try {
     await file.writeFile(options.raw === true ? data : seal(data));
     await file.sync();

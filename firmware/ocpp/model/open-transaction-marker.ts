@@ -103,8 +103,11 @@ export class OpenTransactionMarker {
     if (repair.journalLost)
       this.journalDamage =
         repair.restored > 0 ? `records lost; ${repair.restored} open transaction(s) closed from the marker` : 'records lost';
+    // A box's first start (no marker, an empty journal) has nothing to record: the empty marker
+    // it would write reads back as the missing one.
+    const firstStart = this.#file === EMPTY && this.damaged === null && journal.lastNumber === 0 && journal.records.length === 0;
     if (repair.stale.length > 0) this.#update({ open: this.#file.open.filter((m) => !repair.stale.includes(m.localId)) });
-    else if (this.#path !== null) void this.#save();
+    else if (this.#path !== null && !firstStart) void this.#save();
     return repair.records;
   }
 
