@@ -7,7 +7,7 @@
 // here (esbuild strips them, as tsx did). A single `.ts` test still runs directly:
 // `npx tap test/some.test.ts` loads tsx for it (test/tsx-for-ts.mjs).
 //
-// tap runs its files in the order of their paths, two at a time: the slowest (test/update/, the
+// tap runs its files in the order of their paths, a few at a time: the slowest (test/update/, the
 // image) came last and ran alone at the end. `.test-js/order/` holds one entry per test that
 // imports it, named so that the slowest sort first (test/durations.json, seconds of the last
 // measured run; `node test/compile.mjs --durations` refreshes it from tap's last results).

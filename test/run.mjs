@@ -1,8 +1,8 @@
-// `npm test`: the static checks and the tap suite, side by side. Each check runs on one core and
-// the suite runs two test files at a time, so one after the other left a core idle for the
-// checks' ~40 s. The suite starts once what it runs is built (the bundles of `dist/`, tap's Test
-// class, the tests' JavaScript); the checks' output is shown after the suite's, each with its
-// verdict. Arguments go to tap (`npm test -- --reporter=tap`). Exits non-zero if anything failed.
+// `npm test`: the static checks and the tap suite, side by side. Each check runs on one core;
+// one after the other before the suite they left the second core idle for about 40 s. The suite
+// starts once what it runs is built (the bundles of `dist/`, tap's Test class, the tests'
+// JavaScript); the checks' output is shown after the suite's, each with its verdict. Arguments
+// go to tap (`npm test -- --reporter=tap`). Exits non-zero if anything failed.
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
