@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import t from 'tap';
@@ -8,6 +8,7 @@ import type { OcppRpc } from '../../firmware/ocpp/rpc.js';
 import { parseStored } from '../../firmware/store/atomic-file.js';
 import { SimulatedClock } from '../../hal/sim/simulated-clock.js';
 import type { RequestOf } from '../../firmware/ocpp/messages.js';
+import { ramDir } from '../helpers/ram-dir.js';
 
 /**
  * The open-transaction marker (`ocpp-open-transactions.json`) beside the journal: a journal that
@@ -165,8 +166,7 @@ t.test(
       'after the confirmed stop the marker holds the transaction as finished only',
     );
     // Thousands of starts: on a RAM disk where there is one (fsync costs nothing there, the logic is the same).
-    const dataDir = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/wallbox-marker-') : t.testdir({});
-    t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+    const dataDir = ramDir(t);
     let images = 0;
     let duplicates = 0;
     for (let k = 1; k < life.length; k++) {
