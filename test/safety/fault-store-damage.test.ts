@@ -93,6 +93,8 @@ t.test('the previous generation still shows the weld: both are latched', async (
     reloaded.latched.map((f) => f.kind),
     ['contactorWelded', 'storage'],
   );
+  // Its storage latch is being written: done before the test's folder is removed (ENOTEMPTY otherwise).
+  await reloaded.flush();
 });
 
 t.test('a disk that cannot take the replacement leaves the damaged file in place: latched again at the next start', async (t) => {
@@ -103,8 +105,10 @@ t.test('a disk that cannot take the replacement leaves the damaged file in place
   writeFileSync(join(path, 'x'), ''); // a directory that is not empty: the rename over it fails
   const first = await FaultLog.load(dataDir, silentLogger);
   await first.flush();
+  const second = await FaultLog.load(dataDir, silentLogger);
   t.same(
-    (await FaultLog.load(dataDir, silentLogger)).latched.map((f) => f.kind),
+    second.latched.map((f) => f.kind),
     ['storage'],
   );
+  await second.flush();
 });
