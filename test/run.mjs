@@ -4,6 +4,7 @@
 // JavaScript); the checks' output is shown after the suite's, each with its verdict. Arguments
 // go to tap (`npm test -- --reporter=tap`). Exits non-zero if anything failed.
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,12 +31,23 @@ const CHECKS = [
 ];
 const checks = CHECKS.map(([name, command, args]) => run(command, args).then((result) => ({ name, ...result })));
 
+// The tests' folders (t.testdir()) stay when a test ends ("save-fixture" in package.json's tap
+// settings): tap removes a folder at the end of its test, and where a test's teardown runs after
+// that removal (a folder made before the teardown that stops a firmware was registered, or in a
+// root-level t.before) a state file the stopping firmware writes recreated it under the removal:
+// ENOTEMPTY, a failed teardown in a run whose every assertion passed. They go here instead,
+// before and after the suite.
+const FIXTURES = join(ROOT, '.tap/fixtures');
+const removeFixtures = () => rmSync(FIXTURES, { recursive: true, force: true, maxRetries: 5 });
+removeFixtures();
+
 let built = { code: 0 };
 for (const step of ['build.mjs', 'test/tap-build.mjs', 'test/compile.mjs']) {
   built = await run(process.execPath, [join(ROOT, step)], { inherit: true });
   if (built.code !== 0) break;
 }
 const suite = built.code === 0 ? await run(bin('tap'), process.argv.slice(2), { inherit: true }) : built;
+removeFixtures();
 
 let failed = suite.code !== 0;
 for (const check of await Promise.all(checks)) {
