@@ -246,7 +246,17 @@ async function bareNodeRssMb(): Promise<number> {
 const SAMPLE_S = 5;
 const HEARTBEAT_S = 10;
 
-async function fleetRun(count: number): Promise<{ onTime: boolean; perBoxKb: number; worstLateMs: number; charging: number }> {
+interface FleetRun {
+  readonly onTime: boolean;
+  readonly perBoxKb: number;
+  readonly worstLateMs: number;
+  readonly charging: number;
+  /** The workers' JavaScript heaps as V8 holds them, and what of them is in use (the fleet's status line). */
+  readonly heapMb: number;
+  readonly heapUsedMb: number;
+}
+
+async function fleetRun(count: number): Promise<FleetRun> {
   const server = new RPCServer({ protocols: ['ocpp1.6'], strictMode: false });
   const arrivals = new Map<string, number[]>();
   const heartbeats = new Map<string, number[]>();
@@ -319,12 +329,14 @@ async function fleetRun(count: number): Promise<{ onTime: boolean; perBoxKb: num
   if (worstLateMs > 1000) onTime = false;
   const perBoxKb = Number(last['perBoxKb'] ?? 0);
   const charging = Number(last['charging'] ?? 0);
+  const heapMb = Number(last['heapMb'] ?? 0);
+  const heapUsedMb = Number(last['heapUsedMb'] ?? 0);
   fleet.kill('SIGTERM');
   await Promise.race([once(fleet, 'exit'), sleep(20_000)]);
   fleet.kill('SIGKILL');
   await server.close({ force: true, awaitPending: false });
   rmSync(data, { recursive: true, force: true });
-  return { onTime, perBoxKb, worstLateMs, charging };
+  return { onTime, perBoxKb, worstLateMs, charging, heapMb, heapUsedMb };
 }
 
 async function benchFleet(): Promise<void> {
@@ -333,7 +345,8 @@ async function benchFleet(): Promise<void> {
   const steps = [250, 500, 1000, 2000];
   for (const count of steps) {
     const run = await fleetRun(count);
-    emit(`fleet_${count}_worst_late_ms`, run.worstLateMs, 'ms', { onTime: run.onTime, charging: run.charging, perBoxKb: run.perBoxKb });
+    const { onTime, charging, perBoxKb: kb, heapMb, heapUsedMb } = run;
+    emit(`fleet_${count}_worst_late_ms`, run.worstLateMs, 'ms', { onTime, charging, perBoxKb: kb, heapMb, heapUsedMb });
     if (!run.onTime) break;
     largest = count;
     perBoxKb = run.perBoxKb;
