@@ -42,11 +42,16 @@ interface Share {
   readonly group: number;
 }
 
+/** A worker's share of the status line: its boxes, and its JavaScript heap as V8 holds it and in use. */
+interface WorkerStatus {
+  readonly online: number;
+  readonly charging: number;
+  readonly heapMb: number;
+  readonly heapUsedMb: number;
+}
+
 /** What a worker tells the main thread. */
-type WorkerMessage =
-  | { readonly kind: 'started' }
-  | { readonly kind: 'status'; readonly online: number; readonly charging: number; readonly heapMb: number; readonly heapUsedMb: number }
-  | { readonly kind: 'stopped' };
+type WorkerMessage = { readonly kind: 'started' } | ({ readonly kind: 'status' } & WorkerStatus) | { readonly kind: 'stopped' };
 
 /** Handshakes a backend sees at once at most (every worker's group together), then a pause. */
 const START_GROUP = 20;
@@ -98,7 +103,7 @@ async function runMain(): Promise<void> {
   /** Memory the boxes added (their threads with them), per box. */
   const perBoxKb = (): number => (count > 0 ? Math.round(((rssMb() - baselineMb) * 1024) / count) : 0);
   const startCpu = process.cpuUsage();
-  const counts = new Map<Worker, { online: number; charging: number; heapMb: number; heapUsedMb: number }>();
+  const counts = new Map<Worker, WorkerStatus>();
   const workers: Worker[] = [];
   const started: Array<Promise<void>> = [];
   const group = Math.max(1, Math.floor(START_GROUP / threads));
