@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { createLogger } from '../../firmware/log.js';
-import { storedJson } from '../helpers/damage.js';
+import { parseStored } from '../../firmware/store/atomic-file.js';
 import { ocppRig, type OcppRig } from '../helpers/ocpp-rig.js';
 
 /**
@@ -17,10 +17,33 @@ import { ocppRig, type OcppRig } from '../helpers/ocpp-rig.js';
 const OCPP = { fixedIdTag: 'FIXED' };
 
 /** Every file of `dir` (what a crash at this moment leaves on the disk). */
+/** The files of `dir` as a crash would leave them; one renamed away while it is read (a write's temp file) is left out. */
 function diskImage(dir: string): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
-  for (const name of readdirSync(dir)) if (statSync(join(dir, name)).isFile()) files.set(name, readFileSync(join(dir, name)));
+  for (const name of readdirSync(dir)) {
+    try {
+      if (statSync(join(dir, name)).isFile()) files.set(name, readFileSync(join(dir, name)));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
   return files;
+}
+
+interface MarkedTransaction {
+  readonly lastMeter: { readonly wh: number } | null;
+  readonly transactionId: number | null;
+}
+
+/**
+ * The open transaction in an image's marker; none before the first write, or where the image
+ * caught a rewrite between its two renames (store/atomic-file.ts: the file is briefly absent, and
+ * a restart reads its previous generation).
+ */
+function markedIn(image: Map<string, Buffer>): MarkedTransaction | undefined {
+  const bytes = image.get('ocpp-open-transactions.json');
+  const parsed = bytes === undefined ? null : parseStored(bytes.toString('utf8'));
+  return parsed !== null && 'value' in parsed ? (parsed.value as { open: MarkedTransaction[] }).open[0] : undefined;
 }
 
 async function rigOn(t: Test, dir: string, lines: Array<Record<string, unknown>> = []): Promise<OcppRig> {
@@ -48,13 +71,16 @@ t.test(
     await rig.waitCall('StartTransaction', () => true, from);
     // A minute at 32 A on three phases: the reading is kept every 10 Wh, the marker follows.
     await rig.advance(60_000);
-    const markerPath = join(first, 'ocpp-open-transactions.json');
+    // The image is taken while the box still writes (a crash): the one whose marker has the
+    // reading and the transactionId.
+    let image = new Map<string, Buffer>();
+    let marking: MarkedTransaction | undefined;
     await rig.pace(() => {
-      const marker = storedJson(markerPath) as { open: Array<{ lastMeter: { wh: number } | null; transactionId: number | null }> };
-      return (marker.open[0]?.lastMeter?.wh ?? 0) > 300 && marker.open[0]?.transactionId !== null;
+      image = diskImage(first);
+      marking = markedIn(image);
+      return (marking?.lastMeter?.wh ?? 0) > 300 && marking?.transactionId != null;
     }, 10_000);
-    const image = diskImage(first);
-    const marked = (storedJson(markerPath) as { open: Array<{ lastMeter: { wh: number }; transactionId: number }> }).open[0]!;
+    const marked = { transactionId: marking?.transactionId, lastMeter: { wh: marking?.lastMeter?.wh ?? 0 } };
     t.equal(
       marked.transactionId,
       rig.cp.transactions.transaction?.transactionId,
