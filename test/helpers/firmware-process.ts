@@ -7,7 +7,8 @@ import { spawnReaped } from './child-reaping.js';
 import { WatchedList } from './watched-list.js';
 
 const BUNDLE = new URL('../../dist/firmware.mjs', import.meta.url).pathname;
-const toolBundle = (name: string): string => new URL(`../../dist/tools/${name}.mjs`, import.meta.url).pathname;
+/** The built installer tool `dist/tools/<name>.mjs`. */
+export const toolBundle = (name: string): string => new URL(`../../dist/tools/${name}.mjs`, import.meta.url).pathname;
 
 export interface FirmwareProcess {
   readonly child: ChildProcess;

@@ -16,7 +16,6 @@ import { ocppRig, type OcppRig } from '../helpers/ocpp-rig.js';
 
 const OCPP = { fixedIdTag: 'FIXED' };
 
-/** Every file of `dir` (what a crash at this moment leaves on the disk). */
 /** The files of `dir` as a crash would leave them; one renamed away while it is read (a write's temp file) is left out. */
 function diskImage(dir: string): Map<string, Buffer> {
   const files = new Map<string, Buffer>();

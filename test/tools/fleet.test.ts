@@ -1,14 +1,13 @@
 import { join } from 'node:path';
 import t from 'tap';
 import { startCentralSystem } from '../helpers/central-system.js';
-import { startLoggedProcess } from '../helpers/firmware-process.js';
+import { startLoggedProcess, toolBundle } from '../helpers/firmware-process.js';
 
 /**
  * The fleet simulator (`dist/tools/fleet.mjs`) against the strict central system: its boxes are
  * the firmware core, so what a backend sees of them must be valid OCPP and the boxes must stop
  * cleanly; a process, because the tool is one (its worker threads, its status lines, SIGTERM).
  */
-const FLEET = new URL('../../dist/tools/fleet.mjs', import.meta.url).pathname;
 
 t.test(
   'three boxes on two threads boot, charge with FLEET and report; SIGTERM ends each transaction (Reboot)',
@@ -18,7 +17,7 @@ t.test(
     t.teardown(() => cs.close());
     const dir = t.testdir();
     const args = ['--url', cs.url, '--count', '3', '--threads', '2', '--sample-s', '1', '--data', join(dir, 'data')];
-    const fleet = startLoggedProcess(FLEET, args, dir);
+    const fleet = startLoggedProcess(toolBundle('fleet'), args, dir);
     t.teardown(() => fleet.kill());
 
     // Each car plugs in 1 to 11 s after its box started; a status line comes every 5 s.
