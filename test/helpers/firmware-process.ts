@@ -96,7 +96,8 @@ async function runToExit(script: string, args: string[], cwd: string, stdin?: st
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  const [code] = (await once(child, 'exit')) as [number | null];
+  // 'close' waits for stdout and stderr to end; on 'exit' a config error's one stderr line was once still unread.
+  const [code] = (await once(child, 'close')) as [number | null];
   clearTimeout(timer);
   return { code, stdout, stderr };
 }
