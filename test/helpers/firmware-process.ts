@@ -48,6 +48,10 @@ export function startLoggedProcess(
   const logs = lines.items;
   createInterface({ input: child.stdout! }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
   const exited = once(child, 'exit').then(([code]) => code as number | null);
+  // 'close' comes once the child's stdout and stderr have ended, so every line it wrote is in `logs`;
+  // 'exit' can come before the last of them has been read (Node's child_process docs). Bounded:
+  // the firmware a launcher starts holds the same pipes and may outlive the launcher.
+  const closed = once(child, 'close').catch(() => undefined);
   return {
     child,
     logs,
@@ -60,7 +64,9 @@ export function startLoggedProcess(
     },
     async stop() {
       child.kill('SIGTERM');
-      return exited;
+      const code = await exited;
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+      return code;
     },
     async kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
