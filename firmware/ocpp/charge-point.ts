@@ -133,7 +133,7 @@ export class ChargePoint implements OcppServices {
 
   /** Clean stop: a running transaction ends with reason Reboot (sent if the link is up). */
   async stop(): Promise<void> {
-    await this.transactions.stop('Reboot');
+    await this.transactions.shutDown('Reboot');
     await this.#queue.drain();
     this.session.stop();
     this.#offlineLimit?.stop();

@@ -42,6 +42,10 @@ export class TransactionService {
   readonly #auth: Authorizer;
   readonly #rules: TransactionAuthorization;
   #stopping: Promise<void> | null = null;
+  /** The start under way, until its transaction runs (or the start is given up). */
+  #beginning: Promise<Transaction | null> | null = null;
+  /** The charge point stops: no transaction starts any more. */
+  #closing = false;
   readonly #charging: TransactionCharging;
   readonly #unsubscribe: () => void;
 
@@ -63,6 +67,10 @@ export class TransactionService {
       },
     });
     this.#unsubscribe = options.charging.onChange((status) => this.#chargingChanged(status));
+    // The charging core reports changes only: a car plugged in before this service began (new OCPP
+    // settings at run time, a restarted protocol side) is taken from its status now, or no
+    // transaction would start for it until something else changed.
+    this.#chargingChanged(options.charging.status());
     options.queue.onConfirmed = (_action, localId, response, payload) => this.#rules.confirmed(localId, response, String(payload['idTag']));
   }
 
@@ -137,6 +145,9 @@ export class TransactionService {
    */
   stop(reason: StopReason, stoppedBy?: string): Promise<void> {
     if (this.#stopping !== null) return this.#stopping;
+    // A start under way (the signing meter begins; bounded by its timeout) is let run and then stopped.
+    const again = (): Promise<void> => this.stop(reason, stoppedBy);
+    if (this.#beginning !== null) return this.#beginning.then(again, again);
     const tx = this.#tx;
     if (!tx) return Promise.resolve();
     this.#stopping = this.#stop(tx, reason, stoppedBy).finally(() => (this.#stopping = null));
@@ -158,6 +169,15 @@ export class TransactionService {
     this.#applyPermission();
     this.#o.onTransaction(null);
     if (this.#state.plugged) void this.#charging.unlockAtEnd(reason, () => this.#tx === null && this.#state.plugged);
+  }
+
+  /**
+   * The charge point stops (new settings, a restart): from now on no transaction starts, and the
+   * running one, or the one whose start is under way, ends with `reason`.
+   */
+  shutDown(reason: StopReason): Promise<void> {
+    this.#closing = true;
+    return this.stop(reason);
   }
 
   /** Sends a MeterValues now (TriggerMessage). */
@@ -227,23 +247,15 @@ export class TransactionService {
 
   async #start(idTag: string, reservationId: number | null, chargingProfile: ChargingProfile | null = null): Promise<void> {
     // An Inoperative connector starts nothing, whoever asks (OCPP 1.6 §5.2).
-    if (!mayStart(this.#state) || !this.#o.available()) return;
+    if (this.#closing || !mayStart(this.#state) || !this.#o.available()) return;
     if (this.reservations.current !== null && reservationId === null) {
       this.#o.log.info('not started: the connector is reserved for another idTag', { idTag });
       return;
     }
-    void this.#dispatch({ type: 'startBegun', idTag });
-    const signedBegin = this.#o.signedMeter ? await this.#o.signedMeter.beginForStart(idTag, () => this.#state.plugged) : null;
-    if (signedBegin === 'refused') {
-      void this.#dispatch({ type: 'startAborted' });
-      return;
-    }
-    const meterStartWh = Math.round(this.#o.charging.status().meter?.energyWh ?? 0);
-    const tx = openTransaction(this.#o, { idTag, parentIdTag: this.#auth.groupOf(idTag), meterStartWh, chargingProfile });
-    void this.#dispatch({ type: 'started', tx });
-    if (reservationId !== null) this.reservations.end('used');
-    this.#o.onIdTag(idTag);
-    queueStart(this.#o, tx, reservationId, signedBegin);
+    const beginning = this.#begin(idTag, reservationId, chargingProfile);
+    this.#beginning = beginning;
+    const tx = await beginning.finally(() => (this.#beginning = null));
+    if (tx === null || this.#tx !== tx) return;
     // No energy without a durable record: the StartTransaction is on disk before the
     // transaction permits charging (a few ms), so a crash cannot leave a charge nobody bills.
     // The transaction's profiles are in force before it permits charging too.
@@ -255,6 +267,23 @@ export class TransactionService {
     this.#applyPermission();
     this.#meter.started(tx);
     this.#o.onChange();
+  }
+
+  /** From the start's first step to its transaction in the journal and the StartTransaction queued; null: the signing meter refused. */
+  async #begin(idTag: string, reservationId: number | null, chargingProfile: ChargingProfile | null): Promise<Transaction | null> {
+    void this.#dispatch({ type: 'startBegun', idTag });
+    const signedBegin = this.#o.signedMeter ? await this.#o.signedMeter.beginForStart(idTag, () => this.#state.plugged) : null;
+    if (signedBegin === 'refused') {
+      void this.#dispatch({ type: 'startAborted' });
+      return null;
+    }
+    const meterStartWh = Math.round(this.#o.charging.status().meter?.energyWh ?? 0);
+    const tx = openTransaction(this.#o, { idTag, parentIdTag: this.#auth.groupOf(idTag), meterStartWh, chargingProfile });
+    void this.#dispatch({ type: 'started', tx });
+    if (reservationId !== null) this.reservations.end('used');
+    this.#o.onIdTag(idTag);
+    queueStart(this.#o, tx, reservationId, signedBegin);
+    return tx;
   }
 
   /** Held until its start is on disk: no permission yet, and the status shows why. */
