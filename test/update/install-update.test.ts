@@ -30,6 +30,10 @@ import { since, sleep, waitStatus } from '../helpers/ocpp-scenario.js';
  * it waits for its end), a corrupt one, one that fails its health check, an older one.
  */
 
+// The suite's longest file (about 60 s idle, one box through every case): under three suites on
+// two cores it took 126 s, past the 120 s every file gets. Each wait inside has its own bound.
+t.setTimeout(240_000);
+
 const run = promisify(execFile);
 const HEALTH_TIMEOUT_S = 10;
 const PASSWORD = 's3cret-authorization-key';
