@@ -255,18 +255,26 @@ export class TransactionService {
     const beginning = this.#begin(idTag, reservationId, chargingProfile);
     this.#beginning = beginning;
     const tx = await beginning.finally(() => (this.#beginning = null));
-    if (tx === null || this.#tx !== tx) return;
+    if (tx === null || !this.#goesOn(tx)) return;
     // No energy without a durable record: the StartTransaction is on disk before the
     // transaction permits charging (a few ms), so a crash cannot leave a charge nobody bills.
     // The transaction's profiles are in force before it permits charging too.
     await this.#o.queue.flush();
-    if (this.#tx !== tx) return;
+    if (!this.#goesOn(tx)) return;
     if (!this.#o.queue.durable) await this.#charging.holdUntilOnDisk(tx.localId, () => this.#held());
-    if (this.#tx !== tx) return;
+    if (!this.#goesOn(tx)) return;
     this.#o.onTransaction(tx);
     this.#applyPermission();
     this.#meter.started(tx);
     this.#o.onChange();
+  }
+
+  /**
+   * `tx` still runs and no stop of it is under way: a stop waiting for the signing meter's end
+   * record must not see its transaction given the permission to charge meanwhile.
+   */
+  #goesOn(tx: Transaction): boolean {
+    return this.#tx === tx && this.#stopping === null;
   }
 
   /** From the start's first step to its transaction in the journal and the StartTransaction queued; null: the signing meter refused. */
