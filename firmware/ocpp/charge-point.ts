@@ -157,6 +157,7 @@ export class ChargePoint implements OcppServices {
     await this.#queue.drain();
     this.log.warn('reset', { type });
     this.securityEvents.report('ResetOrReboot', `${type} reset by the central system`);
+    this.transactions.rebooted();
     this.session.restart();
     this.session.link.reconnect(`${type} reset`);
   }

@@ -49,7 +49,9 @@ export type TxEvent =
   /** The start did not happen (the signing meter failed, the car left). */
   | { readonly type: 'startAborted' }
   | { readonly type: 'started'; readonly tx: Transaction }
-  | { readonly type: 'stopped' };
+  | { readonly type: 'stopped' }
+  /** A Reset: the OCPP side boots anew, as after a restart (its transaction was stopped first). */
+  | { readonly type: 'rebooted' };
 
 /** What the runner does after a step (data, as in `charging/session.ts`). */
 export type TxEffect =
@@ -130,5 +132,12 @@ export function stepTransaction(state: TxState, event: TxEvent): { readonly stat
     case 'stopped':
       if (phase.kind !== 'running') return { state, effects: [] };
       return { state: { ...state, phase: state.plugged ? { kind: 'ended' } : { kind: 'idle' } }, effects: [] };
+    case 'rebooted':
+      // OCPP 1.6 §5.14: after a Reset the Charge Point restarts; as at any boot, a car still plugged
+      // in counts once the new Boot is Accepted (CONTRACT §5), so a fixed idTag charges on. Its
+      // Finishing and an authorisation waiting for a car do not survive a restart. A transaction
+      // that runs or starts (begun after the reset's stop) keeps its phase.
+      if (phase.kind === 'running' || phase.kind === 'starting') return { state: { ...state, ready: false }, effects: [] };
+      return { state: { ...state, ready: false, phase: { kind: 'idle' } }, effects: [{ type: 'changed' }] };
   }
 }

@@ -124,6 +124,11 @@ export class TransactionService {
     void this.#dispatch({ type: 'ready' });
   }
 
+  /** A Reset: its transaction was stopped, and the OCPP side boots anew; a car still plugged in counts again once Boot is Accepted. */
+  rebooted(): void {
+    void this.#dispatch({ type: 'rebooted' });
+  }
+
   /** A card at the reader: stops our transaction if it is the same tag or of the same group (parentIdTag), else starts one. */
   cardPresented(idTag: string): Promise<void> {
     return this.#rules.cardPresented(idTag);

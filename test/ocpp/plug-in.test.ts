@@ -123,6 +123,27 @@ t.test('the fixed-idTag plug-in, one box', async (t) => {
     t.equal(aligned.params['meterValue'][0].sampledValue[0].measurand, 'Energy.Active.Import.Register');
     t.same(await rig.call('ChangeConfiguration', { key: 'ClockAlignedDataInterval', value: '0' }), { status: 'Accepted' });
   });
+
+  await t.test(
+    'Reset while charging: StopTransaction(SoftReset), a new Boot, then, as at any boot, a new transaction for the car still plugged in (charged by morning)',
+    async (t) => {
+      const from = cs.calls.length;
+      t.same(await rig.call('Reset', { type: 'Soft' }), { status: 'Accepted' });
+      const stop = await rig.waitCall('StopTransaction', () => true, from);
+      t.match(stop.params, { reason: 'SoftReset', idTag: 'FIXED01' });
+      const boot = await rig.waitCall('BootNotification', () => true, from);
+      const afterBoot = cs.calls.indexOf(boot);
+      const start = await rig.waitCall('StartTransaction', () => true, afterBoot);
+      t.match(start.params, { connectorId: 1, idTag: 'FIXED01' });
+      t.ok(start.params['meterStart'] >= stop.params['meterStop'], 'the meter goes on from the stop');
+      await rig.waitStatus('Charging', cs.calls.indexOf(start));
+      await relayIs(true);
+      t.notOk(
+        rig.since(afterBoot).some((c) => c.action === 'StatusNotification' && c.params['status'] === 'Finishing'),
+        'no Finishing after the reboot: a new transaction, not the old one ending',
+      );
+    },
+  );
 });
 
 t.test('SIGTERM during a transaction: StopTransaction with reason Reboot, then exit 0', async (t) => {

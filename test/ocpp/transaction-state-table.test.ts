@@ -159,6 +159,42 @@ const ROWS: Row[] = [
     next: READY,
   },
   { name: 'stopped without a transaction: nothing', state: PLUGGED, event: { type: 'stopped' }, effects: [], next: PLUGGED },
+  // --- a Reset: the OCPP side boots anew ---
+  {
+    name: 'rebooted while Finishing: as at boot, the car counts again at the next ready',
+    state: ENDED,
+    event: { type: 'rebooted' },
+    effects: [{ type: 'changed' }],
+    next: { ...IDLE, plugged: true },
+  },
+  {
+    name: 'rebooted without a car: not ready until the next Boot',
+    state: READY,
+    event: { type: 'rebooted' },
+    effects: [{ type: 'changed' }],
+    next: IDLE,
+  },
+  {
+    name: 'rebooted while an idTag waits for the car: the authorisation does not survive',
+    state: WAITING,
+    event: { type: 'rebooted' },
+    effects: [{ type: 'changed' }],
+    next: IDLE,
+  },
+  {
+    name: 'rebooted while a transaction runs (begun after the reset stopped the last): it keeps running',
+    state: RUNNING,
+    event: { type: 'rebooted' },
+    effects: [],
+    next: { ...RUNNING, ready: false },
+  },
+  {
+    name: 'rebooted while a start is under way: it goes on',
+    state: STARTING,
+    event: { type: 'rebooted' },
+    effects: [],
+    next: { ...STARTING, ready: false },
+  },
 ];
 
 for (const row of ROWS) {
