@@ -134,7 +134,8 @@ export function stepTransaction(state: TxState, event: TxEvent): { readonly stat
       return { state: { ...state, phase: state.plugged ? { kind: 'ended' } : { kind: 'idle' } }, effects: [] };
     case 'rebooted':
       // OCPP 1.6 §5.14: after a Reset the Charge Point restarts; as at any boot, a car still plugged
-      // in counts once the new Boot is Accepted (CONTRACT §5), so a fixed idTag charges on. Its
+      // in counts once the new Boot is Accepted or the backend is unreachable (CONTRACT §5; the
+      // reset's own reconnect counts as unreachable), so a fixed idTag charges on. Its
       // Finishing and an authorisation waiting for a car do not survive a restart. A transaction
       // that runs or starts (begun after the reset's stop) keeps its phase.
       if (phase.kind === 'running' || phase.kind === 'starting') return { state: { ...state, ready: false }, effects: [] };
