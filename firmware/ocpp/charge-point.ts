@@ -123,7 +123,7 @@ export class ChargePoint implements OcppServices {
     const signedEndRecord = (await this.#signedMeter?.recover(this.#queue.openTransactions.length > 0)) ?? null;
     this.transactions.recover(this.#o.recoveryReason, signedEndRecord);
     this.transactions.availabilityChanged();
-    this.transactions.scheduleAligned();
+    this.transactions.meter.scheduleAligned();
     this.smartCharging.apply();
     this.securityEvents.report('StartupOfTheDevice', `firmware ${this.#o.identity.firmwareVersion}`);
     // Unreachable until the first accepted BootNotification says otherwise.

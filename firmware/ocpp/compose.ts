@@ -207,8 +207,8 @@ export function composeChargePoint(options: ChargePointOptions): ChargePointServ
   });
   configuration.onChange((key) => {
     if (key === 'HeartbeatInterval') session.scheduleHeartbeat();
-    if (key === 'ClockAlignedDataInterval') transactions.scheduleAligned();
-    if (key === 'MeterValueSampleInterval') transactions.sampleIntervalChanged();
+    if (key === 'ClockAlignedDataInterval') transactions.meter.scheduleAligned();
+    if (key === 'MeterValueSampleInterval') transactions.meter.sampleIntervalChanged();
     if (key === 'WebSocketPingInterval') session.link.pingIntervalChanged();
   });
   options.rfid.onCard = (idTag) => void transactions.cardPresented(idTag);

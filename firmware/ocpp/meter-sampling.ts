@@ -84,6 +84,11 @@ export class MeterSampler {
     }, delayMs);
   }
 
+  /** MeterValueSampleInterval changed: a running transaction samples at the new interval from now on. */
+  sampleIntervalChanged(): void {
+    if (this.#o.transaction() !== null) this.startSampling();
+  }
+
   /** Periodic samples at MeterValueSampleInterval from now (also after it changed). */
   startSampling(): void {
     this.#clear('sample');

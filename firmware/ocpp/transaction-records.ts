@@ -43,16 +43,33 @@ export function queueStart(deps: RecordDeps, tx: Transaction, reservationId: num
     queue.push('MeterValues', localId, MeterValues.request(connectorId, [signedMeterValue(signedBegin, 'Transaction.Begin', startedAt)]));
 }
 
+/** What the end of a running transaction reads, besides its records' needs. */
+interface EndDeps {
+  readonly charging: Pick<ChargingPort, 'status'>;
+  readonly configuration: Pick<OcppConfiguration, 'list'>;
+}
+
+/**
+ * The end of the running `tx`, stopped by `stoppedBy` (another card of its group, else its own
+ * idTag): the reading as `endReading` takes it, its StopTransaction into the journal and the entry
+ * of the owner's history.
+ */
+export function recordStop(
+  deps: RecordDeps & EndDeps,
+  tx: Transaction,
+  stop: { readonly reason: StopReason; readonly stoppedBy: string; readonly signedEnd: string | null },
+): void {
+  const end = endReading(deps, tx, stop.signedEnd);
+  deps.log.info('transaction stopped', { localId: tx.localId, reason: stop.reason, meterStop: end.meterStopWh });
+  closeTransaction(deps, tx, { ...end, stoppedBy: stop.stoppedBy, reason: stop.reason });
+}
+
 /**
  * What the end of `tx` records: the meter reading (its start's when the meter is lost), the
  * time, and the transaction data: StopTxnSampledData and the signing meter's end record.
  */
-export function endReading(
-  deps: {
-    readonly charging: Pick<ChargingPort, 'status'>;
-    readonly configuration: Pick<OcppConfiguration, 'list'>;
-    readonly timestamp: () => string;
-  },
+function endReading(
+  deps: EndDeps & { readonly timestamp: () => string },
   tx: Pick<Transaction, 'meterStartWh'>,
   signedEnd: string | null,
 ): { readonly meterStopWh: number; readonly timestamp: string; readonly transactionData: readonly MeterValue[] } {

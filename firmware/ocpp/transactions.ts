@@ -2,7 +2,7 @@ import type { ChargingStatus } from '../charging/controller.js';
 import { Authorizer } from './authorize.js';
 import type { ChargingProfile } from './model/charging-profile.js';
 import { METER_KEEP_STEP_WH, MeterSampler } from './meter-sampling.js';
-import { closeCutTransactions, closeTransaction, endReading, openTransaction, queueStart } from './transaction-records.js';
+import { closeCutTransactions, openTransaction, queueStart, recordStop } from './transaction-records.js';
 import { TransactionCharging } from './transaction-charging.js';
 import { TransactionAuthorization } from './transaction-authorization.js';
 import { ReservationHolder, type Reservation } from './reservation.js';
@@ -38,7 +38,8 @@ export class TransactionService {
   readonly reservations: ReservationHolder;
   /** The transaction state (`transaction-state.ts`); changed only through `#dispatch`. */
   #state: TxState = INITIAL_TX_STATE;
-  readonly #meter: MeterSampler;
+  /** MeterValues: periodic, clock-aligned and triggered samples, and the reading kept in the journal. */
+  readonly meter: MeterSampler;
   readonly #auth: Authorizer;
   readonly #rules: TransactionAuthorization;
   #stopping: Promise<void> | null = null;
@@ -51,7 +52,7 @@ export class TransactionService {
 
   constructor(options: TransactionServiceOptions) {
     this.#o = options;
-    this.#meter = new MeterSampler({ ...options, transaction: () => this.#tx });
+    this.meter = new MeterSampler({ ...options, transaction: () => this.#tx });
     this.#auth = new Authorizer(options);
     this.#charging = new TransactionCharging(options);
     this.reservations = new ReservationHolder({ clock: options.clock, log: options.log, changed: () => options.onChange() });
@@ -163,11 +164,8 @@ export class TransactionService {
     const signedEnd = this.#o.signedMeter ? await this.#o.signedMeter.end() : null;
     void this.#dispatch({ type: 'stopped' });
     this.#charging.release();
-    this.#meter.stopped();
-    const end = endReading(this.#o, tx, signedEnd);
-    this.#o.log.info('transaction stopped', { localId: tx.localId, reason, meterStop: end.meterStopWh });
-    const stop = { ...end, stoppedBy: stoppedBy ?? tx.idTag, reason };
-    closeTransaction(this.#o, tx, stop);
+    this.meter.stopped();
+    recordStop(this.#o, tx, { reason, stoppedBy: stoppedBy ?? tx.idTag, signedEnd });
     // The StopTransaction is queued before the status that follows from it, and a scheduled
     // availability change applies before that status too.
     this.#o.onChange();
@@ -185,26 +183,11 @@ export class TransactionService {
     return this.stop(reason);
   }
 
-  /** Sends a MeterValues now (TriggerMessage). */
-  sampleNow(): void {
-    this.#meter.sampleNow();
-  }
-
-  /** Clock-aligned meter values; call again after ClockAlignedDataInterval changes. */
-  scheduleAligned(): void {
-    this.#meter.scheduleAligned();
-  }
-
-  /** MeterValueSampleInterval changed: a running transaction samples at the new interval from now on. */
-  sampleIntervalChanged(): void {
-    if (this.#tx !== null) this.#meter.startSampling();
-  }
-
   /** The service is done (the charge point stopped): it no longer follows the charging core. */
   close(): void {
     this.#unsubscribe();
     this.reservations.close();
-    this.#meter.close();
+    this.meter.close();
   }
 
   /** The charging core may charge: a transaction runs and is authorised, and the connector is available. */
@@ -270,7 +253,7 @@ export class TransactionService {
     if (!this.#goesOn(tx)) return;
     this.#o.onTransaction(tx);
     this.#applyPermission();
-    this.#meter.started(tx);
+    this.meter.started(tx);
     this.#o.onChange();
   }
 

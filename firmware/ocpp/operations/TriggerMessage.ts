@@ -25,7 +25,7 @@ export function trigger(
     BootNotification: () => void cp.session.bootNotification(),
     Heartbeat: () => void cp.session.heartbeat().catch(() => {}),
     StatusNotification: () => cp.status.resendStatus(connectorId),
-    MeterValues: () => cp.transactions.sampleNow(),
+    MeterValues: () => cp.transactions.meter.sampleNow(),
     DiagnosticsStatusNotification: () => void DiagnosticsStatusNotification.send(cp, cp.diagnostics?.status ?? 'Idle'),
     // Idle unless an update is downloading or installing (1.6 §5.17).
     FirmwareStatusNotification: () => void FirmwareStatusNotification.send(cp, firmwareState16(cp.firmwareUpdates?.status ?? 'Idle')),
