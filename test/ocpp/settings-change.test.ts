@@ -3,6 +3,7 @@ import { simSnapshot } from '../../board/sim-control-api.js';
 import { parseConfig } from '../../firmware/config.js';
 import { startCentralSystem } from '../helpers/central-system.js';
 import { ocppRigFor } from '../helpers/ocpp-rig.js';
+import { gate } from '../helpers/gate.js';
 
 /**
  * New OCPP settings at run time (the web page's OCPP form, `Firmware.applyOcpp`) while a car stays
@@ -76,11 +77,10 @@ t.test(
     const meter = rig.hal.meter.signing!;
     const begin = meter.beginTransaction.bind(meter);
     let beginCalled = false;
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => (release = resolve));
+    const held = gate();
     meter.beginTransaction = async (identification) => {
       beginCalled = true;
-      await gate;
+      await held.opened;
       return begin(identification);
     };
     rig.car('C');
@@ -90,7 +90,7 @@ t.test(
     const applying = rig.firmware.applyOcpp(settingsFor(second.url)).finally(() => (applied = true));
     await rig.advance(1_000);
     t.notOk(applied, 'the stop waits for the start under way');
-    release();
+    held.open();
     await rig.pace(() => applied);
     await applying;
     const [start] = rig.since(0, 'StartTransaction');

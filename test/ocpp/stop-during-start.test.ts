@@ -2,6 +2,7 @@ import t from 'tap';
 import { simSnapshot } from '../../board/sim-control-api.js';
 import { TxQueue } from '../../firmware/ocpp/model/tx-queue.js';
 import { ocppRigFor } from '../helpers/ocpp-rig.js';
+import { gate } from '../helpers/gate.js';
 
 /**
  * A stop that arrives while the start's journal write is still under way, with a signing meter
@@ -16,23 +17,21 @@ t.test('a card stops the transaction while its start is written: no charging bef
   const rig = await ocppRigFor(t, { ocpp: { fixedIdTag: FIXED }, config: { sim: { signedMeter: true } } });
 
   const flush = TxQueue.prototype.flush;
-  let releaseFlush: () => void = () => {};
+  const flushGate = gate();
   let flushHeld = false;
-  const flushGate = new Promise<void>((resolve) => (releaseFlush = resolve));
   t.teardown(() => void (TxQueue.prototype.flush = flush));
   TxQueue.prototype.flush = async function (this: TxQueue) {
     if (!flushHeld) {
       flushHeld = true;
-      await flushGate;
+      await flushGate.opened;
     }
     return flush.call(this);
   };
   const meter = rig.hal.meter.signing!;
   const end = meter.endTransaction.bind(meter);
-  let releaseEnd: () => void = () => {};
-  const endGate = new Promise<void>((resolve) => (releaseEnd = resolve));
+  const endGate = gate();
   meter.endTransaction = async () => {
-    await endGate;
+    await endGate.opened;
     return end();
   };
 
@@ -40,12 +39,12 @@ t.test('a card stops the transaction while its start is written: no charging bef
   await rig.pace(() => flushHeld && rig.cp.transactions.transaction !== null);
   rig.card(FIXED);
   await rig.advance(100);
-  releaseFlush();
+  flushGate.open();
   await rig.advance(3_000);
   t.equal(simSnapshot(rig.plant)['relayClosed'], false, 'the contactor stayed open while the stop waited for the end record');
   t.equal(rig.firmware.charging.status().offer.pausedBy, 'ocppNotAllowed', 'no permission to charge');
 
-  releaseEnd();
+  endGate.open();
   const stop = await rig.waitCall('StopTransaction');
   t.match(stop.params, { reason: 'Local', idTag: FIXED });
   t.equal(simSnapshot(rig.plant)['relayClosed'], false);

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { TxSender, type Outbox } from '../../firmware/ocpp/model/tx-sender.js';
 import { SimulatedClock } from '../../hal/sim/simulated-clock.js';
+import { gate } from '../helpers/gate.js';
 
 /**
  * The sender of the kept transaction messages on its own, over an in-memory outbox, on the
@@ -199,12 +200,11 @@ t.test('nothing goes out while the store cannot write, nor while the link is dow
 
 t.test('a drain during a pass makes it look once more before it ends (a message queued meanwhile goes too)', async (t) => {
   const r = rig(1, () => 'ok');
-  let release: () => void = () => {};
-  const gate = new Promise<void>((resolve) => (release = resolve));
+  const held = gate();
   const outbox = r.store.outbox;
   const confirmed = outbox.confirmed;
   outbox.confirmed = async (m, response) => {
-    await gate;
+    await held.opened;
     await confirmed(m, response);
   };
   const first = r.sender.drain();
@@ -212,7 +212,7 @@ t.test('a drain during a pass makes it look once more before it ends (a message 
   r.store.messages.push({ seq: 2, failures: 0, payload: { n: 2 } });
   const second = r.sender.drain();
   t.equal(second, first, 'the running pass is shared');
-  release();
+  held.open();
   await first;
   t.same(r.sent, [1, 2]);
 });
